@@ -1,0 +1,1 @@
+"""Adapters to outside systems and offline sources; one folder per system."""

@@ -1,0 +1,1 @@
+"""Kernel pieces every layer may use: errors, clocks, ids, time and config base."""

@@ -1,0 +1,169 @@
+"""Typed, frozen configuration: the base class, a strict YAML loader and clear errors.
+
+Every component keeps a ``<Component>Config`` beside it, derived from :class:`FrozenConfig`.
+Unknown keys are rejected with a "did you mean" hint, NaN/Infinity are refused, and the
+YAML pitfalls of PyYAML (``NO`` read as False, ``0777`` as 511, duplicate keys silently
+overwritten, an empty file read as None) are each turned into an error naming the file,
+the key path, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tradeloop.core.errors import ConfigError
+
+__all__ = ["FrozenConfig", "format_validation_error", "load_yaml_mapping", "parse_config"]
+
+C = TypeVar("C", bound="FrozenConfig")
+
+# YAML 1.1 reads these as booleans; people mean them as strings (country "NO", "on" ...).
+_AMBIGUOUS_BOOLEANS = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
+# YAML 1.1 reads 0777 as octal 511 and 1_000 or 1:30 as numbers in surprising ways.
+_AMBIGUOUS_NUMBERS = re.compile(r"^[-+]?(0[0-7_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+|\d+(:\d+)+)$")
+
+
+class FrozenConfig(BaseModel):
+    """Base for every config: immutable, unknown keys rejected, no NaN or Infinity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys and ambiguous YAML 1.1 scalars."""
+
+    source_name = "<config>"
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            line = key_node.start_mark.line + 1
+            raise ConfigError(
+                f"{loader.source_name}:{line}: duplicate key {key!r}; "
+                "YAML would silently keep only the last one. Fix: keep one entry."
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+def _construct_scalar_check(loader: _StrictLoader, node: yaml.ScalarNode) -> None:
+    if node.style is not None:
+        return
+    value = node.value
+    line = node.start_mark.line + 1
+    if _AMBIGUOUS_BOOLEANS.match(value):
+        raise ConfigError(
+            f"{loader.source_name}:{line}: unquoted {value!r} is ambiguous (YAML 1.1 reads "
+            f"it as a boolean). Fix: write true or false, or quote it: '{value}'."
+        )
+    if _AMBIGUOUS_NUMBERS.match(value):
+        raise ConfigError(
+            f"{loader.source_name}:{line}: unquoted {value!r} is ambiguous (YAML 1.1 reads "
+            f"it as an octal, hex or sexagesimal number). Fix: quote it ('{value}') or "
+            "write the plain decimal number you mean."
+        )
+
+
+for _tag in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"):
+    _original = yaml.SafeLoader.yaml_constructors[_tag]
+
+    def _guarded(loader: Any, node: Any, _orig: Any = _original) -> Any:
+        _construct_scalar_check(loader, node)
+        return _orig(loader, node)
+
+    _StrictLoader.add_constructor(_tag, _guarded)
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping, with the strict guards above."""
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: config file not found. Fix: create it (copy "
+            "config/tradeloop.example.yaml) or pass the right path."
+        )
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise ConfigError(f"{path}: config file is empty. Fix: add at least one section.")
+    loader = _StrictLoader(text)
+    loader.source_name = str(path)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{path}{where}: not valid YAML ({problem}). Fix: correct the syntax."
+        ) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise ConfigError(f"{path}: config file holds no settings. Fix: add a section.")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: top level must be a mapping of sections, got {type(data).__name__}. "
+            "Fix: start with a key such as 'demo:'."
+        )
+    return data
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None or not isinstance(part, str):
+            return None
+        field = current.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        current = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    return current
+
+
+def format_validation_error(source: str, model: type[BaseModel], exc: ValidationError) -> str:
+    """Render a pydantic error as lines naming the source, key path, value and fix."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        path = ".".join(str(part) for part in loc) or "<root>"
+        value = error.get("input")
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            known = sorted(parent.model_fields) if parent else []
+            guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f"did you mean {guess[0]!r}?" if guess else f"known keys: {', '.join(known)}"
+            lines.append(f"{source}: {path}: unknown key. Fix: remove it; {hint}")
+        elif kind == "finite_number":
+            lines.append(f"{source}: {path}: {value!r} is not a finite number. Fix: use a number.")
+        else:
+            lines.append(
+                f"{source}: {path}: {error['msg'].lower()} (got {value!r}). "
+                "Fix: see config/tradeloop.example.yaml for the expected form."
+            )
+    return "\n".join(lines)
+
+
+def parse_config(model: type[C], data: dict[str, Any], source: str) -> C:
+    """Validate ``data`` against ``model``; raise ConfigError with a readable message."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, model, exc)) from None

@@ -1,0 +1,1 @@
+"""Market data: provider and store ports, validation, quality scoring, ingestion."""

@@ -1,0 +1,55 @@
+"""Ports of the data layer: where bars come from and where they are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import polars as pl
+
+
+@dataclass(frozen=True, slots=True)
+class BarRequest:
+    """What to fetch: one symbol, a half-open time range [start_ns, end_ns), an interval."""
+
+    symbol: str
+    start_ns: int
+    end_ns: int
+    bar_interval_sec: int
+
+    def __post_init__(self) -> None:
+        if self.end_ns <= self.start_ns:
+            raise ValueError(
+                f"BarRequest for {self.symbol}: end ({self.end_ns}) must be after "
+                f"start ({self.start_ns})"
+            )
+        if self.bar_interval_sec <= 0:
+            raise ValueError(f"bar_interval_sec must be > 0, got {self.bar_interval_sec}")
+
+
+class Provider(Protocol):
+    """A source of bars. Returns a frame with ``BAR_SCHEMA`` columns, sorted by ts."""
+
+    name: str
+
+    def symbols(self) -> tuple[str, ...]:
+        """Symbols this provider can serve (empty when it serves any symbol)."""
+        ...
+
+    def fetch_bars(self, request: BarRequest) -> pl.DataFrame:
+        """Return the bars of ``request`` (possibly empty); raise DataError on bad data."""
+        ...
+
+
+class BarStore(Protocol):
+    """Durable bar storage, idempotent by ``(symbol, ts, bar_interval_sec)``."""
+
+    def upsert_bars(self, bars: pl.DataFrame) -> int:
+        """Insert or replace bars in one transaction; return the number of rows written."""
+        ...
+
+    def load_bars(
+        self, symbol: str, bar_interval_sec: int, *, as_of_ns: int | None = None
+    ) -> pl.DataFrame:
+        """Bars of ``symbol`` with ``ts <= as_of_ns`` (all when None), sorted by ts."""
+        ...

@@ -1,0 +1,1 @@
+"""Frozen, validated values and messages shared by every layer."""

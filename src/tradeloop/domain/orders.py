@@ -1,0 +1,70 @@
+"""Orders and fills: the command to trade and the events that report what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tradeloop.domain.enums import OrderType, Side
+from tradeloop.domain.validation import require_non_negative, require_positive, require_symbol
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOrder:
+    """Command: trade ``quantity`` of ``symbol``; ``client_order_id`` makes it idempotent."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    ts_init: int
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        require_symbol(self.symbol)
+        if not self.client_order_id:
+            raise ValueError("SubmitOrder.client_order_id must not be empty")
+        require_positive(f"SubmitOrder.quantity ({self.client_order_id})", self.quantity)
+        if self.order_type is OrderType.LIMIT:
+            if self.limit_price is None:
+                raise ValueError(f"limit order {self.client_order_id} needs a limit_price")
+            require_positive("SubmitOrder.limit_price", self.limit_price)
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        return self.quantity if self.side is Side.BUY else -self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    """Event: an order was filled (fully) at ``price`` with ``commission`` paid."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal
+    ts_event: int
+
+    def __post_init__(self) -> None:
+        require_symbol(self.symbol)
+        require_positive(f"OrderFilled.quantity ({self.client_order_id})", self.quantity)
+        require_positive(f"OrderFilled.price ({self.client_order_id})", self.price)
+        require_non_negative(f"OrderFilled.commission ({self.client_order_id})", self.commission)
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        return self.quantity if self.side is Side.BUY else -self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected:
+    """Event: an order was denied before reaching the venue, with the reason."""
+
+    client_order_id: str
+    symbol: str
+    reason: str
+    ts_event: int

@@ -1,0 +1,1 @@
+"""One engine for every mode: order path, portfolio ledger, simulated venue, strategies."""

@@ -1,0 +1,144 @@
+"""The trading engine: the one order path every mode shares, and the backtest loop.
+
+Order path: strategy command -> pre-trade risk (kill switch, limits) -> venue -> fills ->
+portfolio. Only the clock, the bar feed and the venue change between modes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
+
+from tradeloop.core.clock import SimClock
+from tradeloop.domain.orders import OrderFilled, OrderRejected, SubmitOrder
+from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.portfolio import ClosedTrade, Portfolio
+from tradeloop.execution.strategy import Strategy, StrategyContext
+from tradeloop.execution.venue import Venue, to_decimal
+from tradeloop.risk.checks import pre_trade_denial
+from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.kill_switch import KillSwitch
+
+
+class TradingEngine:
+    """Routes orders through risk to a venue and books fills in the portfolio."""
+
+    def __init__(
+        self,
+        *,
+        venue: Venue,
+        portfolio: Portfolio,
+        risk: RiskConfig,
+        kill_switch: KillSwitch,
+    ) -> None:
+        self.venue = venue
+        self.portfolio = portfolio
+        self.risk = risk
+        self.kill_switch = kill_switch
+        self.submitted: dict[str, SubmitOrder] = {}
+        self.rejected: list[OrderRejected] = []
+        self.fills: list[OrderFilled] = []
+
+    def submit(
+        self, order: SubmitOrder, reference_price: Decimal, equity: Decimal, ts_now: int
+    ) -> bool:
+        """Send ``order`` to the venue unless risk denies it; a repeated id is ignored."""
+        if order.client_order_id in self.submitted:
+            return False
+        denial = pre_trade_denial(
+            order,
+            position_quantity=self.portfolio.quantity(order.symbol),
+            reference_price=reference_price,
+            equity=equity,
+            kill_switch_engaged=self.kill_switch.is_engaged(),
+            config=self.risk,
+        )
+        if denial is not None:
+            self.rejected.append(
+                OrderRejected(order.client_order_id, order.symbol, denial, ts_now)
+            )
+            return False
+        self.submitted[order.client_order_id] = order
+        self.venue.submit(order)
+        return True
+
+    def book(self, fills: list[OrderFilled]) -> None:
+        for fill in fills:
+            self.portfolio.apply(fill)
+            self.fills.append(fill)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """Equity per timestamp, closed trades, fills and the orders risk denied."""
+
+    equity: pl.DataFrame
+    trades: list[ClosedTrade]
+    fills: list[OrderFilled]
+    rejected: list[OrderRejected]
+    final_equity: Decimal
+    initial_cash: Decimal
+
+
+def run_backtest(
+    bars: pl.DataFrame,
+    strategy: Strategy,
+    engine: TradingEngine,
+    *,
+    run_id: str,
+    extra_columns: tuple[str, ...] = (),
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Replay ``bars`` (any symbols) in ts order through ``engine`` on a SimClock."""
+    clock = SimClock()
+    initial_cash = engine.portfolio.cash
+    marks: dict[str, Decimal] = {}
+    equity_ts: list[int] = []
+    equity_values: list[float] = []
+    ordered = bars.sort("ts", "symbol")
+    total = ordered.height
+    columns = ["symbol", "ts", "open", "high", "low", "close", "volume", *extra_columns]
+    for index, row in enumerate(ordered.select(columns).iter_rows(named=True)):
+        bar = BarView(
+            symbol=row["symbol"],
+            ts=row["ts"],
+            open=row["open"],
+            high=row["high"],
+            low=row["low"],
+            close=row["close"],
+            volume=row["volume"],
+            extra={name: row[name] for name in extra_columns},
+        )
+        clock.advance_to(bar.ts)
+        engine.book(engine.venue.on_bar(bar))
+        close = to_decimal(bar.close)
+        marks[bar.symbol] = close
+        equity = engine.portfolio.equity(marks)
+        context = StrategyContext(
+            position=engine.portfolio.quantity(bar.symbol),
+            cash=engine.portfolio.cash,
+            equity=equity,
+            run_id=run_id,
+        )
+        for order in strategy.on_bar(bar, context):
+            engine.submit(order, close, equity, clock.now_ns())
+        if equity_ts and equity_ts[-1] == bar.ts:
+            equity_values[-1] = float(engine.portfolio.equity(marks))
+        else:
+            equity_ts.append(bar.ts)
+            equity_values.append(float(equity))
+        if on_progress and (index % 500 == 0 or index == total - 1):
+            on_progress(index + 1, total)
+    final = engine.portfolio.equity(marks) if marks else initial_cash
+    return BacktestResult(
+        equity=pl.DataFrame({"ts": equity_ts, "equity": equity_values},
+                            schema={"ts": pl.Int64, "equity": pl.Float64}),
+        trades=list(engine.portfolio.closed_trades),
+        fills=list(engine.fills),
+        rejected=list(engine.rejected),
+        final_equity=final,
+        initial_cash=initial_cash,
+    )  # fmt: skip

@@ -1,0 +1,100 @@
+"""The portfolio ledger: cash and positions in Decimal so that it adds up exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tradeloop.domain.orders import OrderFilled
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTrade:
+    """A round trip: from flat to a position and back to flat."""
+
+    symbol: str
+    quantity: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    ts_entry: int
+    ts_exit: int
+    pnl: Decimal
+    commission: Decimal
+
+
+@dataclass(slots=True)
+class _Position:
+    quantity: Decimal = Decimal(0)
+    avg_price: Decimal = Decimal(0)
+    ts_opened: int = 0
+    commission: Decimal = Decimal(0)
+    realized: Decimal = Decimal(0)
+
+
+@dataclass(slots=True)
+class Portfolio:
+    """Cash, positions and closed trades; ``equity = cash + sum(quantity * mark)``."""
+
+    cash: Decimal
+    positions: dict[str, _Position] = field(default_factory=dict)
+    closed_trades: list[ClosedTrade] = field(default_factory=list)
+    commissions: Decimal = Decimal(0)
+
+    def quantity(self, symbol: str) -> Decimal:
+        position = self.positions.get(symbol)
+        return position.quantity if position else Decimal(0)
+
+    def apply(self, fill: OrderFilled) -> None:
+        """Book a fill: move cash, update the position, close trades that went flat."""
+        signed = fill.signed_quantity
+        self.cash -= signed * fill.price + fill.commission
+        self.commissions += fill.commission
+        position = self.positions.setdefault(fill.symbol, _Position())
+        if position.quantity == 0:
+            position.ts_opened = fill.ts_event
+            position.avg_price = fill.price
+            position.quantity = signed
+            position.commission = fill.commission
+            position.realized = Decimal(0)
+            return
+        position.commission += fill.commission
+        same_direction = (position.quantity > 0) == (signed > 0)
+        if same_direction:
+            total = position.quantity + signed
+            position.avg_price = (
+                position.avg_price * position.quantity + fill.price * signed
+            ) / total
+            position.quantity = total
+            return
+        closing = min(abs(signed), abs(position.quantity))
+        direction = Decimal(1) if position.quantity > 0 else Decimal(-1)
+        position.realized += closing * direction * (fill.price - position.avg_price)
+        remaining = position.quantity + signed
+        if remaining == 0 or (remaining > 0) != (position.quantity > 0):
+            self.closed_trades.append(
+                ClosedTrade(
+                    symbol=fill.symbol,
+                    quantity=position.quantity,
+                    entry_price=position.avg_price,
+                    exit_price=fill.price,
+                    ts_entry=position.ts_opened,
+                    ts_exit=fill.ts_event,
+                    pnl=position.realized - position.commission,
+                    commission=position.commission,
+                )
+            )
+            position.quantity = remaining
+            position.avg_price = fill.price
+            position.ts_opened = fill.ts_event
+            position.commission = Decimal(0)
+            position.realized = Decimal(0)
+        else:
+            position.quantity = remaining
+
+    def equity(self, marks: dict[str, Decimal]) -> Decimal:
+        """Cash plus every position valued at ``marks`` (a missing mark is an error)."""
+        value = self.cash
+        for symbol, position in self.positions.items():
+            if position.quantity:
+                value += position.quantity * marks[symbol]
+        return value

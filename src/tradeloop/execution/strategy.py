@@ -1,0 +1,98 @@
+"""Strategies return commands; they never call a venue (same code in every mode)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from tradeloop.core.ids import natural_key_id
+from tradeloop.domain.enums import Side
+from tradeloop.domain.orders import SubmitOrder
+from tradeloop.execution.bar_view import BarView
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyContext:
+    """What a strategy may know when deciding: its position, cash and equity."""
+
+    position: Decimal
+    cash: Decimal
+    equity: Decimal
+    run_id: str
+
+
+class Strategy(Protocol):
+    """Decide at a bar's close; orders fill no earlier than the next bar."""
+
+    def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
+        """Return the orders to submit (possibly none)."""
+        ...
+
+
+def make_order(
+    context: StrategyContext, bar: BarView, side: Side, quantity: Decimal, reason: str
+) -> SubmitOrder:
+    """A market order with a client id derived from (run, symbol, ts, side): idempotent."""
+    client_id = natural_key_id((context.run_id, bar.symbol, bar.ts, side.value, reason), 24)
+    return SubmitOrder(
+        client_order_id=client_id,
+        symbol=bar.symbol,
+        side=side,
+        quantity=quantity,
+        ts_init=bar.ts,
+        reason=reason,
+    )
+
+
+class SmaCrossStrategy:
+    """Long ``quantity`` units when the fast SMA crosses above the slow one; flat on the
+    cross below. Expects ``sma_fast`` and ``sma_slow`` columns in ``bar.extra``."""
+
+    def __init__(self, quantity: Decimal) -> None:
+        self.quantity = quantity
+        self._previous: tuple[float, float] | None = None
+
+    def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
+        fast, slow = bar.extra.get("sma_fast"), bar.extra.get("sma_slow")
+        if fast is None or slow is None:
+            return []
+        previous, self._previous = self._previous, (fast, slow)
+        if previous is None:
+            return []
+        crossed_up = previous[0] < previous[1] and fast > slow
+        crossed_down = previous[1] < previous[0] and slow > fast
+        if crossed_up and context.position == 0:
+            return [make_order(context, bar, Side.BUY, self.quantity, "sma_cross_up")]
+        if crossed_down and context.position > 0:
+            return [make_order(context, bar, Side.SELL, context.position, "sma_cross_down")]
+        return []
+
+
+class RiskOffStrategy:
+    """Hold the symbol while the model's drawdown probability is low; step aside when high.
+
+    Reads ``p_signal`` from ``bar.extra``; with no score for a bar it does nothing.
+    """
+
+    def __init__(self, exit_probability: float, exposure_fraction: float) -> None:
+        if not 0 < exit_probability < 1:
+            raise ValueError(f"exit_probability must be in (0, 1), got {exit_probability}")
+        if not 0 < exposure_fraction <= 1:
+            raise ValueError(f"exposure_fraction must be in (0, 1], got {exposure_fraction}")
+        self.exit_probability = exit_probability
+        self.exposure_fraction = Decimal(repr(exposure_fraction))
+
+    def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
+        p = bar.extra.get("p_signal")
+        if p is None:
+            return []
+        if p >= self.exit_probability and context.position > 0:
+            return [make_order(context, bar, Side.SELL, context.position, "risk_off")]
+        if p < self.exit_probability and context.position == 0:
+            units = (context.equity * self.exposure_fraction / Decimal(repr(bar.close))).to_integral_value(
+                rounding="ROUND_FLOOR"
+            )
+            if units > 0:
+                return [make_order(context, bar, Side.BUY, units, "risk_on")]
+        return []

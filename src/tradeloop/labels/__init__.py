@@ -1,0 +1,1 @@
+"""Matured outcomes at horizons: forward returns, MFE, MAE, barrier hits."""

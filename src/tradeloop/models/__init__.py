@@ -1,0 +1,1 @@
+"""Training, walk-forward evaluation and ONNX export of models."""

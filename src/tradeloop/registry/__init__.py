@@ -1,0 +1,1 @@
+"""Immutable model versions, movable aliases, promotion gates and their audit."""

@@ -1,0 +1,22 @@
+"""The kill switch: while its file exists, no order passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class KillSwitch:
+    """File-based switch (``var/KILL_SWITCH``); touch it to halt, remove it to resume."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def is_engaged(self) -> bool:
+        return self.path.exists()
+
+    def engage(self, reason: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(reason + "\n")
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Durable storage: SQL (SQLite WAL or PostgreSQL) and the Parquet/DuckDB lake."""

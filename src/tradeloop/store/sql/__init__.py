@@ -1,0 +1,1 @@
+"""SQLAlchemy Core storage: tables, engine, migrations and repositories."""

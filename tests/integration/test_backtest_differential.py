@@ -1,0 +1,102 @@
+"""Numbers must be true: our engine and backtesting.py agree on an SMA crossover."""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from backtesting import Backtest, Strategy
+from backtesting.lib import crossover
+
+from tradeloop.adapters.bundled import BundledProvider
+from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.engine import TradingEngine, run_backtest
+from tradeloop.execution.portfolio import Portfolio
+from tradeloop.execution.strategy import SmaCrossStrategy
+from tradeloop.execution.venue import SimulatedVenue
+from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.kill_switch import KillSwitch
+
+FAST, SLOW, COMMISSION, CASH = 10, 30, 0.001, 100_000.0
+UNITS = {"GOOG": 20, "^GSPC": 20, "EURUSD=X": 50_000}
+
+
+def _sma(values: np.ndarray, window: int) -> np.ndarray:
+    return pd.Series(values).rolling(window).mean().to_numpy()
+
+
+class _PeerSmaCross(Strategy):
+    units = 1
+
+    def init(self) -> None:
+        self.fast = self.I(_sma, self.data.Close, FAST)
+        self.slow = self.I(_sma, self.data.Close, SLOW)
+
+    def next(self) -> None:
+        if crossover(self.fast, self.slow) and not self.position:
+            self.buy(size=self.units)
+        elif crossover(self.slow, self.fast) and self.position.is_long:
+            self.position.close()
+
+
+def _peer_run(bars: pl.DataFrame, units: int) -> tuple[pd.DataFrame, float]:
+    frame = pd.DataFrame(
+        {
+            "Open": bars["open"].to_numpy(),
+            "High": bars["high"].to_numpy(),
+            "Low": bars["low"].to_numpy(),
+            "Close": bars["close"].to_numpy(),
+            "Volume": bars["volume"].to_numpy(),
+        },
+        index=pd.to_datetime(bars["ts"].to_numpy(), unit="ns"),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        backtest = Backtest(frame, _PeerSmaCross, cash=CASH, commission=COMMISSION)
+        stats = backtest.run(units=units)
+    return stats["_trades"], float(stats["Equity Final [$]"])
+
+
+def _our_run(bars: pl.DataFrame, units: int, tmp_path: Path) -> tuple[list, Decimal]:
+    with_sma = bars.with_columns(
+        pl.col("close").rolling_mean(FAST).alias("sma_fast"),
+        pl.col("close").rolling_mean(SLOW).alias("sma_slow"),
+    )
+    config = ExecutionConfig(initial_cash_usd=CASH, commission_rate=COMMISSION)
+    engine = TradingEngine(
+        venue=SimulatedVenue(config),
+        portfolio=Portfolio(cash=Decimal(repr(CASH))),
+        risk=RiskConfig(),
+        kill_switch=KillSwitch(tmp_path / "KILL_SWITCH"),
+    )
+    result = run_backtest(
+        with_sma,
+        SmaCrossStrategy(Decimal(units)),
+        engine,
+        run_id="differential",
+        extra_columns=("sma_fast", "sma_slow"),
+    )
+    return result.trades, result.final_equity
+
+
+@pytest.mark.parametrize("symbol", ["GOOG", "^GSPC", "EURUSD=X"])
+def test_sma_cross_when_run_by_both_engines_then_same_trades_and_equity(
+    symbol: str, tmp_path: Path
+) -> None:
+    bars = BundledProvider().history(symbol)
+    peer_trades, peer_equity = _peer_run(bars, UNITS[symbol])
+    our_trades, our_equity = _our_run(bars, UNITS[symbol], tmp_path)
+
+    assert len(our_trades) == len(peer_trades) > 10
+    for ours, (_, peer) in zip(our_trades, peer_trades.iterrows(), strict=True):
+        assert ours.ts_entry == pd.Timestamp(peer["EntryTime"]).value
+        assert ours.ts_exit == pd.Timestamp(peer["ExitTime"]).value
+        assert float(ours.entry_price) == pytest.approx(peer["EntryPrice"], rel=1e-12)
+        assert float(ours.exit_price) == pytest.approx(peer["ExitPrice"], rel=1e-12)
+        assert float(ours.pnl) == pytest.approx(peer["PnL"], rel=1e-9, abs=1e-9)
+    assert float(our_equity) == pytest.approx(peer_equity, rel=1e-9)
