@@ -17,8 +17,8 @@ def forward_return_labels(
 
     A label not yet matured at ``as_of_ns`` is null.
     """
-    if not horizons or any(h <= 0 for h in horizons):
-        raise ValueError(f"horizons must be positive bar counts, got {horizons}")
+    if not horizons or any(h <= 0 for h in horizons) or len(set(horizons)) != len(horizons):
+        raise ValueError(f"horizons must be distinct positive bar counts, got {horizons}")
     columns: list[pl.Expr] = []
     for h in horizons:
         matured = pl.col("ts").shift(-(h + 1)).over("symbol")

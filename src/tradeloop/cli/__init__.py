@@ -1,0 +1,1 @@
+"""The ``tradeloop`` command line (Typer), one module per command group."""

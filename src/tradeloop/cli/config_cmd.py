@@ -1,0 +1,66 @@
+"""``tradeloop config``: show the effective configuration, validate a file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.syntax import Syntax
+
+from tradeloop.bootstrap import database_url, load_app_config
+from tradeloop.cli.errors import handled_errors
+from tradeloop.settings import load_settings
+from tradeloop.store.sql.engine import redact_url
+
+app = typer.Typer(
+    help="Show or validate configuration.\n\nExamples:\n\n  tradeloop config show\n\n"
+    "  tradeloop config show --json\n\n  tradeloop config validate config/tradeloop.example.yaml",
+    no_args_is_help=True,
+)
+
+
+def _effective(config_path: Path | None) -> dict[str, Any]:
+    settings = load_settings()
+    config, source = load_app_config(config_path or settings.config)
+    secret = "***"
+    return {
+        "source": source,
+        "environment": {
+            "home": str(settings.home),
+            "config": str(settings.config) if settings.config else None,
+            "db_url": redact_url(database_url(settings)),
+            "redis_url": redact_url(settings.redis_url.get_secret_value())
+            if settings.redis_url
+            else None,
+            "api_token": secret if settings.api_token else None,
+            "log_level": settings.log_level,
+        },
+        "config": config.model_dump(mode="json"),
+    }
+
+
+@app.command("show")
+def show(
+    config: Annotated[Path | None, typer.Option(help="config file (default ./tradeloop.yaml)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Print the effective configuration with secrets redacted."""
+    with handled_errors():
+        effective = _effective(config)
+    if as_json:
+        print(json.dumps(effective, indent=2))
+        return
+    import yaml
+
+    Console().print(Syntax(yaml.safe_dump(effective, sort_keys=False), "yaml"))
+
+
+@app.command("validate")
+def validate(file: Annotated[Path, typer.Argument(help="YAML config file to check")]) -> None:
+    """Check a config file; exit 2 with the key path, value and fix when it is wrong."""
+    with handled_errors():
+        load_app_config(file)
+    print(f"{file}: OK")

@@ -1,0 +1,43 @@
+"""The ``tradeloop`` entry point."""
+
+from __future__ import annotations
+
+import typer
+
+from tradeloop import __version__
+from tradeloop.cli import config_cmd, db_cmd, demo_cmd
+
+app = typer.Typer(
+    name="tradeloop",
+    help=(
+        "tradeloop - ingest, features, labels, train, register, trade and report, on one "
+        "machine.\n\nExamples:\n\n  tradeloop demo              # the whole loop on bundled "
+        "real data\n\n  tradeloop demo --quick --json\n\n  tradeloop config show\n\n"
+        "  tradeloop config validate tradeloop.yaml\n\n  tradeloop db upgrade\n\n"
+        "Exit codes: 0 ok, 1 ran but refused (e.g. gate), 2 bad input or config, 3 retry later."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("demo")(demo_cmd.demo)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version"
+    ),
+) -> None:
+    """tradeloop command line."""
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Orchestration: the end-to-end loop, schedules, retrain, backups, supervised stack."""

@@ -1,0 +1,33 @@
+"""Configuration of the end-to-end loop (``tradeloop demo``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from tradeloop.core.config import FrozenConfig
+from tradeloop.core.time import parse_ns
+
+
+class LoopConfig(FrozenConfig):
+    """Which data the loop runs on and how the active model is traded."""
+
+    provider: str = Field("bundled", description="bundled | synthetic")
+    symbols: tuple[str, ...] = Field(
+        ("^GSPC", "^IXIC"), min_length=1, description="trained together; the first is traded"
+    )
+    bar_interval_sec: int = Field(86_400, gt=0)
+    as_of: str | None = Field(None, description="ISO date; default: the last stored bar")
+    history_start: str = Field("1990-01-01", description="ISO date of the first bar to ingest")
+    model_name: str = Field("demo-drawdown", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    exit_probability: float = Field(
+        0.25, gt=0, lt=1, description="step aside when P(drawdown) is at or above this"
+    )
+    exposure_fraction: float = Field(0.95, gt=0, le=1, description="equity invested when long")
+    quick_last_bars: int = Field(1500, ge=400, description="bars per symbol with --quick")
+
+    @field_validator("as_of", "history_start")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_ns(value)
+        return value

@@ -1,0 +1,342 @@
+"""The walking skeleton of the whole loop, each stage a call into its own package.
+
+ingest -> quality -> features -> labels -> walk-forward train -> ONNX + parity ->
+register -> gate + promote to ``active`` -> backtest the signal -> report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tradeloop.core.errors import DataError, GateRejected
+from tradeloop.core.ids import natural_key_id
+from tradeloop.core.time import iso_from_ns, parse_ns
+from tradeloop.data.config import QualityConfig
+from tradeloop.data.ports import BarRequest, BarStore, Provider
+from tradeloop.data.quality import score_quality
+from tradeloop.domain.enums import Side, SymbolState
+from tradeloop.domain.orders import SubmitOrder
+from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.engine import BacktestResult, TradingEngine, run_backtest
+from tradeloop.execution.portfolio import Portfolio
+from tradeloop.execution.statistics import summarize
+from tradeloop.execution.strategy import RiskOffStrategy, StrategyContext, make_order
+from tradeloop.execution.venue import SimulatedVenue
+from tradeloop.features.technical import TECHNICAL_SCHEMA, compute_technical
+from tradeloop.labels.forward_returns import forward_return_labels
+from tradeloop.models.config import TrainConfig
+from tradeloop.models.onnx_export import ONNX_TARGET_OPSET, check_parity, export_lightgbm
+from tradeloop.models.train import build_training_set, train_walk_forward
+from tradeloop.monitor.backtest_report import ReportInput, write_backtest_report
+from tradeloop.ops.config import LoopConfig
+from tradeloop.registry.gates import GateConfig, evaluate_baseline_gate
+from tradeloop.registry.registry import ModelRegistry
+from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.serving.scorer import OnnxScorer
+from tradeloop.store.sql.audit_store import SqlAuditStore
+
+Progress = Callable[[str, int, int], None]
+STAGES = ("ingest", "features", "train", "register", "backtest", "report")
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSettings:
+    """Every component config the loop needs."""
+
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopDeps:
+    """The concrete collaborators, picked by the composition root."""
+
+    provider: Provider
+    bars: BarStore
+    audit: SqlAuditStore
+    registry: ModelRegistry
+    kill_switch: KillSwitch
+    reports_dir: Path
+
+
+@dataclass(frozen=True, slots=True)
+class LoopResult:
+    run_id: str
+    as_of_ns: int
+    symbols: tuple[str, ...]
+    quality: dict[str, float]
+    model_version_id: str
+    promoted: bool
+    gate_reasons: tuple[str, ...]
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    parity_max_abs: float
+    strategy: dict[str, float]
+    buy_and_hold: dict[str, float]
+    latest_signal: float
+    report_path: Path
+    model_path: Path
+    seconds: float
+
+
+class _BuyAndHold:
+    """Invest ``fraction`` of equity on the first bar and never sell (the benchmark)."""
+
+    def __init__(self, fraction: float) -> None:
+        self.fraction = Decimal(repr(fraction))
+
+    def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
+        if context.position != 0:
+            return []
+        units = (context.equity * self.fraction / Decimal(repr(bar.close))).to_integral_value(
+            rounding="ROUND_FLOOR"
+        )
+        return [make_order(context, bar, Side.BUY, units, "buy_and_hold")] if units else []
+
+
+def _ingest(
+    deps: LoopDeps, settings: LoopSettings, run_id: str, quick: bool, progress: Progress
+) -> dict[str, float]:
+    loop = settings.loop
+    end_ns = parse_ns(loop.as_of) + 1 if loop.as_of else time.time_ns()
+    deps.audit.start_run(run_id, "demo_backfill", len(loop.symbols))
+    scores: dict[str, float] = {}
+    written = 0
+    for number, symbol in enumerate(loop.symbols, start=1):
+        request = BarRequest(symbol, parse_ns(loop.history_start), end_ns, loop.bar_interval_sec)
+        bars = deps.provider.fetch_bars(request)
+        if quick:
+            bars = bars.tail(loop.quick_last_bars)
+        if bars.is_empty():
+            deps.audit.finish_run(run_id, "FAILED", rows_written=written)
+            raise DataError(
+                f"provider {deps.provider.name!r} returned no bars for {symbol} up to "
+                f"{iso_from_ns(end_ns - 1)}. Fix: check the symbol or as_of."
+            )
+        report = score_quality(bars, settings.quality)
+        state = SymbolState.ACTIVE if report.accepted else SymbolState.QUARANTINED
+        reason = f"quality {report.score:.3f} (min {settings.quality.min_score})"
+        if report.accepted:
+            written += deps.bars.upsert_bars(bars)
+        deps.audit.record_symbol(run_id, report, deps.provider.name, state, reason)
+        scores[symbol] = report.score
+        progress("ingest", number, len(loop.symbols))
+    accepted = sum(1 for s in scores.values() if s >= settings.quality.min_score)
+    deps.audit.finish_run(
+        run_id,
+        "OK" if accepted == len(scores) else "PARTIAL",
+        symbols_ok=accepted,
+        symbols_rejected=len(scores) - accepted,
+        rows_written=written,
+    )
+    if loop.symbols[0] not in scores or scores[loop.symbols[0]] < settings.quality.min_score:
+        raise DataError(f"{loop.symbols[0]} failed its quality check; nothing to trade")
+    return scores
+
+
+def run_loop(
+    deps: LoopDeps,
+    settings: LoopSettings,
+    *,
+    quick: bool = False,
+    progress: Progress | None = None,
+) -> LoopResult:
+    """Run the loop once; every stage reads only data at or before ``as_of``."""
+    started = time.perf_counter()
+    report_progress: Progress = progress or (lambda _stage, _done, _total: None)
+    loop = settings.loop
+    train_config = settings.train
+    if quick:
+        train_config = train_config.model_copy(
+            update={"folds": 3, "min_train_rows": min(train_config.min_train_rows, 600)}
+        )
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    run_id = f"loop-{stamp}-{natural_key_id((time.time_ns(),), 6)}"
+    quality = _ingest(deps, settings, run_id, quick, report_progress)
+
+    stored = [
+        deps.bars.load_bars(symbol, loop.bar_interval_sec)
+        for symbol in loop.symbols
+        if quality[symbol] >= settings.quality.min_score
+    ]
+    bars = pl.concat(stored)
+    as_of_ns = parse_ns(loop.as_of) if loop.as_of else int(bars["ts"].max())
+    bars = bars.filter(pl.col("ts") <= as_of_ns)
+    features = compute_technical(bars)
+    horizons = tuple(sorted({1, 5, 20, train_config.target_horizon_bars}))
+    labels = forward_return_labels(bars, horizons, as_of_ns=as_of_ns)
+    dataset = build_training_set(features, labels, TECHNICAL_SCHEMA, train_config)
+    report_progress("features", 1, 1)
+
+    result = train_walk_forward(
+        dataset, train_config, on_fold=lambda done, total: report_progress("train", done, total)
+    )
+    onnx_bytes = export_lightgbm(result.model, len(TECHNICAL_SCHEMA.names))
+    parity = check_parity(result.model, onnx_bytes, dataset.features)
+
+    target = (
+        f"forward {train_config.target_horizon_bars}-bar log return < "
+        f"{train_config.drawdown_log_return}"
+        if train_config.target == "drawdown"
+        else f"forward {train_config.target_horizon_bars}-bar log return > 0"
+    )
+    manifest: dict[str, Any] = {
+        "kind": "lightgbm-classifier",
+        "target": target,
+        "feature_version": TECHNICAL_SCHEMA.version,
+        "feature_schema_hash": TECHNICAL_SCHEMA.schema_hash,
+        "features": list(TECHNICAL_SCHEMA.names),
+        "symbols": list(loop.symbols),
+        "bar_interval_sec": loop.bar_interval_sec,
+        "data_start": iso_from_ns(result.data_start_ns),
+        "data_end": iso_from_ns(result.data_end_ns),
+        "as_of": iso_from_ns(as_of_ns),
+        "metrics": result.metrics,
+        "baseline": result.baseline,
+        "onnx_opset": ONNX_TARGET_OPSET,
+        "parity_max_abs": parity,
+        "train_config": train_config.model_dump(),
+        "run_id": run_id,
+    }
+    version = deps.registry.register(loop.model_name, onnx_bytes, manifest)
+    gate = evaluate_baseline_gate(result.metrics, result.baseline, settings.gate)
+    promoted = True
+    try:
+        deps.registry.promote(loop.model_name, version.model_version_id, "active", gate, "demo")
+    except GateRejected:
+        promoted = False
+    report_progress("register", 1, 1)
+
+    active_id = deps.registry.resolve(loop.model_name, "active")
+    traded = loop.symbols[0]
+    oos = pl.DataFrame(
+        {"symbol": result.oos_symbols, "ts": result.oos_ts, "p_signal": result.oos_p_up}
+    ).filter(pl.col("symbol") == traded)
+    trade_bars = (
+        bars.filter(pl.col("symbol") == traded)
+        .join(oos, on=["symbol", "ts"], how="inner")
+        .sort("ts")
+    )
+    strategy_run = _backtest(deps, settings, trade_bars, run_id, RiskOffStrategy(
+        loop.exit_probability, loop.exposure_fraction), report_progress)  # fmt: skip
+    benchmark_run = _backtest(
+        deps, settings, trade_bars, run_id + "-bh", _BuyAndHold(loop.exposure_fraction), None
+    )
+    latest_signal = float("nan")
+    if active_id is not None:
+        active_bytes, active_manifest = deps.registry.load_bytes(active_id)
+        scorer = OnnxScorer(active_bytes, active_manifest, TECHNICAL_SCHEMA)
+        latest = features.filter(pl.col("symbol") == traded).drop_nulls().sort("ts").tail(1)
+        if latest.height:
+            latest_signal = float(
+                scorer.predict_proba(latest.select(TECHNICAL_SCHEMA.names).to_numpy())[0]
+            )
+
+    periods = 252.0 if loop.bar_interval_sec >= 86_400 else 252.0 * 23_400 / loop.bar_interval_sec
+    ts = strategy_run.equity["ts"].to_numpy()
+    strategy_equity = strategy_run.equity["equity"].to_numpy()
+    benchmark_equity = benchmark_run.equity["equity"].to_numpy()
+    strategy_stats = summarize(strategy_equity, strategy_run.trades, periods)
+    benchmark_stats = summarize(benchmark_equity, benchmark_run.trades, periods)
+    notes = [
+        "Signals are walk-forward out-of-sample scores: each was produced by a model "
+        "trained only on data that had matured before it (purged, embargoed).",
+        f"Fills at the next bar's open, commission {settings.execution.commission_rate:.4%} "
+        f"per fill, slippage {settings.execution.slippage_bps} bps.",
+    ]
+    if not promoted:
+        notes.append("Gate refused the candidate: " + "; ".join(gate.reasons))
+    if strategy_run.rejected:
+        notes.append(f"{len(strategy_run.rejected)} order(s) denied by risk checks.")
+    report_path = write_backtest_report(
+        ReportInput(
+            title=f"tradeloop: {loop.model_name} on {traded}",
+            symbol=traded,
+            ts=ts,
+            strategy_equity=strategy_equity,
+            benchmark_equity=benchmark_equity,
+            strategy_stats=strategy_stats,
+            benchmark_stats=benchmark_stats,
+            model={
+                "version": version.model_version_id,
+                "active": active_id,
+                "target": target,
+                "OOS AUC (baseline)": f"{result.metrics['auc']:.4f} "
+                f"({result.baseline['auc']:.4f})",
+                "OOS log loss (baseline)": f"{result.metrics['log_loss']:.4f} "
+                f"({result.baseline['log_loss']:.4f})",
+                "ONNX parity max |Δp|": f"{parity:.2e}",
+                "latest P(drawdown)": f"{latest_signal:.4f}",
+                "feature_schema_hash": TECHNICAL_SCHEMA.schema_hash[:16],
+            },
+            notes=tuple(notes),
+        ),
+        deps.reports_dir,
+        f"backtest_{run_id}",
+    )
+    (deps.reports_dir / "backtest_latest.md").write_text(report_path.read_text())
+    report_progress("report", 1, 1)
+    deps.audit.record_event(
+        "loop_completed",
+        run_id,
+        {"model_version_id": version.model_version_id, "promoted": promoted,
+         "strategy": strategy_stats, "buy_and_hold": benchmark_stats},
+        "demo",
+    )  # fmt: skip
+    return LoopResult(
+        run_id=run_id,
+        as_of_ns=as_of_ns,
+        symbols=loop.symbols,
+        quality=quality,
+        model_version_id=version.model_version_id,
+        promoted=promoted,
+        gate_reasons=gate.reasons,
+        metrics=result.metrics,
+        baseline=result.baseline,
+        parity_max_abs=parity,
+        strategy=strategy_stats,
+        buy_and_hold=benchmark_stats,
+        latest_signal=latest_signal,
+        report_path=report_path,
+        model_path=Path(version.path),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _backtest(
+    deps: LoopDeps,
+    settings: LoopSettings,
+    bars: pl.DataFrame,
+    run_id: str,
+    strategy: Any,
+    progress: Progress | None,
+) -> BacktestResult:
+    engine = TradingEngine(
+        venue=SimulatedVenue(settings.execution),
+        portfolio=Portfolio(cash=Decimal(repr(settings.execution.initial_cash_usd))),
+        risk=settings.risk,
+        kill_switch=deps.kill_switch,
+    )
+    return run_backtest(
+        bars,
+        strategy,
+        engine,
+        run_id=run_id,
+        extra_columns=("p_signal",),
+        on_progress=(lambda done, total: progress("backtest", done, total)) if progress else None,
+    )
+
+

@@ -1,0 +1,1 @@
+"""Scoring with ONNX Runtime; shadow scoring and the prediction log come later."""

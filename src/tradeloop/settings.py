@@ -1,0 +1,66 @@
+"""Environment and secrets (``TRADELOOP_*``); deployment knobs only, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tradeloop.core.config import format_validation_error
+from tradeloop.core.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Where tradeloop keeps its files and which services it talks to.
+
+    Secrets may also come from a dotenv-style file named by ``TRADELOOP_SECRETS_FILE``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRADELOOP_", extra="ignore", frozen=True, allow_inf_nan=False
+    )
+
+    home: Path = Field(Path("var"), description="runtime root (db, lake, models, reports)")
+    config: Path | None = Field(None, description="tradeloop.yaml to load")
+    db_url: SecretStr | None = Field(None, description="PostgreSQL URL; unset: SQLite")
+    redis_url: SecretStr | None = Field(None, description="Redis URL for the bus")
+    api_token: SecretStr | None = Field(None, description="bearer token of control endpoints")
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "tradeloop.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def kill_switch_path(self) -> Path:
+        return self.home / "KILL_SWITCH"
+
+    def runtime_dirs(self) -> tuple[Path, ...]:
+        names = ("lake", "raw", "models", "reports", "logs", "backups")
+        return tuple(self.home / name for name in names)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and the secrets file); ConfigError when bad."""
+    import os
+
+    secrets_file = os.environ.get("TRADELOOP_SECRETS_FILE")
+    if secrets_file and not Path(secrets_file).is_file():
+        raise ConfigError(
+            f"TRADELOOP_SECRETS_FILE={secrets_file}: file not found. Fix: point it at an "
+            "existing file or unset it."
+        )
+    try:
+        return Settings(_env_file=secrets_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error("environment (TRADELOOP_*)", Settings, exc)) from None
