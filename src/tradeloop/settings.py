@@ -61,6 +61,8 @@ def load_settings(**overrides: Any) -> Settings:
             "existing file or unset it."
         )
     try:
-        return Settings(_env_file=secrets_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=secrets_file, **overrides)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error("environment (TRADELOOP_*)", Settings, exc)) from None
+        raise ConfigError(
+            format_validation_error("environment (TRADELOOP_*)", Settings, exc)
+        ) from None

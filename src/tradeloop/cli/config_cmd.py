@@ -15,6 +15,8 @@ from tradeloop.cli.errors import handled_errors
 from tradeloop.settings import load_settings
 from tradeloop.store.sql.engine import redact_url
 
+REDACTED = "***"
+
 app = typer.Typer(
     help="Show or validate configuration.\n\nExamples:\n\n  tradeloop config show\n\n"
     "  tradeloop config show --json\n\n  tradeloop config validate config/tradeloop.example.yaml",
@@ -25,7 +27,6 @@ app = typer.Typer(
 def _effective(config_path: Path | None) -> dict[str, Any]:
     settings = load_settings()
     config, source = load_app_config(config_path or settings.config)
-    secret = "***"
     return {
         "source": source,
         "environment": {
@@ -35,7 +36,7 @@ def _effective(config_path: Path | None) -> dict[str, Any]:
             "redis_url": redact_url(settings.redis_url.get_secret_value())
             if settings.redis_url
             else None,
-            "api_token": secret if settings.api_token else None,
+            "api_token": REDACTED if settings.api_token else None,
             "log_level": settings.log_level,
         },
         "config": config.model_dump(mode="json"),
@@ -44,7 +45,9 @@ def _effective(config_path: Path | None) -> dict[str, Any]:
 
 @app.command("show")
 def show(
-    config: Annotated[Path | None, typer.Option(help="config file (default ./tradeloop.yaml)")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="config file (default ./tradeloop.yaml)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Print the effective configuration with secrets redacted."""

@@ -28,7 +28,7 @@ def _summary(result: LoopResult, console: Console) -> None:
     table.add_row("Sharpe", f"{s['sharpe']:.2f}", f"{b['sharpe']:.2f}")
     table.add_row("max drawdown", f"{s['max_drawdown']:.2%}", f"{b['max_drawdown']:.2%}")
     table.add_row("win rate", f"{s['win_rate']:.2%}", "")
-    table.add_row("trades", f"{s['trades']:.0f}", f"{b['trades']:.0f}")
+    table.add_row("trades", f"{s['trades']:.0f}", "1 (held)")
     console.print(table)
     console.print(
         f"model {result.model_version_id}: OOS AUC {result.metrics['auc']:.4f} vs baseline "

@@ -83,7 +83,7 @@ for _tag in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"):
     _StrictLoader.add_constructor(_tag, _guarded)
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 

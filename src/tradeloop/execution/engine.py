@@ -57,9 +57,7 @@ class TradingEngine:
             config=self.risk,
         )
         if denial is not None:
-            self.rejected.append(
-                OrderRejected(order.client_order_id, order.symbol, denial, ts_now)
-            )
+            self.rejected.append(OrderRejected(order.client_order_id, order.symbol, denial, ts_now))
             return False
         self.submitted[order.client_order_id] = order
         self.venue.submit(order)

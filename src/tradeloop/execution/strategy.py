@@ -90,9 +90,9 @@ class RiskOffStrategy:
         if p >= self.exit_probability and context.position > 0:
             return [make_order(context, bar, Side.SELL, context.position, "risk_off")]
         if p < self.exit_probability and context.position == 0:
-            units = (context.equity * self.exposure_fraction / Decimal(repr(bar.close))).to_integral_value(
-                rounding="ROUND_FLOOR"
-            )
+            units = (
+                context.equity * self.exposure_fraction / Decimal(repr(bar.close))
+            ).to_integral_value(rounding="ROUND_FLOOR")
             if units > 0:
                 return [make_order(context, bar, Side.BUY, units, "risk_on")]
         return []

@@ -7,7 +7,6 @@ import polars as pl
 from tradeloop.features.schema import FeatureSchema
 
 
-
 def _log_return(lag: int) -> pl.Expr:
     return (pl.col("close") / pl.col("close").shift(lag)).log()
 

@@ -39,11 +39,9 @@ def onnx_probabilities(onnx_bytes: bytes, features: np.ndarray) -> np.ndarray:
     return np.asarray(outputs[1])[:, 1]
 
 
-def check_parity(
-    model: lgb.LGBMClassifier, onnx_bytes: bytes, features: np.ndarray
-) -> float:
+def check_parity(model: lgb.LGBMClassifier, onnx_bytes: bytes, features: np.ndarray) -> float:
     """Max |p_native - p_onnx| over ``features``; DataError when above the tolerance."""
-    native = model.predict_proba(features.astype(np.float32))[:, 1]
+    native = np.asarray(model.predict_proba(features.astype(np.float32)))[:, 1]
     exported = onnx_probabilities(onnx_bytes, features)
     gap = float(np.max(np.abs(native - exported))) if native.size else 0.0
     if gap > PARITY_TOLERANCE:

@@ -107,7 +107,7 @@ def train_walk_forward(
     for number, fold in enumerate(folds, start=1):
         model = _new_model(config).fit(data.features[fold.train], data.target[fold.train])
         oos_index.append(fold.test)
-        oos_p.append(model.predict_proba(data.features[fold.test])[:, 1])
+        oos_p.append(np.asarray(model.predict_proba(data.features[fold.test]))[:, 1])
         base_rates.append(np.full(fold.test.size, data.target[fold.train].mean()))
         if on_fold:
             on_fold(number, len(folds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,7 @@ def walk_forward_folds(
     edges = np.linspace(min_train_rows, n, folds + 1).astype(int)
     embargoed = np.zeros(n, dtype=bool)
     result = []
-    for start, stop in zip(edges[:-1], edges[1:], strict=True):
+    for start, stop in itertools.pairwise(edges):
         candidates = np.arange(start)
         keep = (ts_matured[candidates] < ts[start]) & ~embargoed[candidates]
         result.append(Fold(train=candidates[keep], test=np.arange(start, stop)))

@@ -10,10 +10,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from tradeloop.core.time import iso_from_ns  # noqa: E402
+from tradeloop.core.time import iso_from_ns
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,7 +173,7 @@ def run_loop(
         if quality[symbol] >= settings.quality.min_score
     ]
     bars = pl.concat(stored)
-    as_of_ns = parse_ns(loop.as_of) if loop.as_of else int(bars["ts"].max())
+    as_of_ns = parse_ns(loop.as_of) if loop.as_of else int(bars["ts"].to_numpy().max())
     bars = bars.filter(pl.col("ts") <= as_of_ns)
     features = compute_technical(bars)
     horizons = tuple(sorted({1, 5, 20, train_config.target_horizon_bars}))
@@ -274,8 +274,7 @@ def run_loop(
                 "version": version.model_version_id,
                 "active": active_id,
                 "target": target,
-                "OOS AUC (baseline)": f"{result.metrics['auc']:.4f} "
-                f"({result.baseline['auc']:.4f})",
+                "OOS AUC (baseline)": f"{result.metrics['auc']:.4f} ({result.baseline['auc']:.4f})",
                 "OOS log loss (baseline)": f"{result.metrics['log_loss']:.4f} "
                 f"({result.baseline['log_loss']:.4f})",
                 "ONNX parity max |Δp|": f"{parity:.2e}",
@@ -338,5 +337,3 @@ def _backtest(
         extra_columns=("p_signal",),
         on_progress=(lambda done, total: progress("backtest", done, total)) if progress else None,
     )
-
-

@@ -55,7 +55,9 @@ BUNDLED_DATASETS: dict[str, BundledDataset] = {
 def read_bundled(dataset: BundledDataset, path: Path) -> pl.DataFrame:
     """Read and validate one bundled file; a missing, corrupt or truncated file is refused."""
     where = f"bundled dataset {dataset.symbol} ({path})"
-    fix = f"Fix: reinstall the package: pip install --force-reinstall {dataset.package.split('.')[0]}"
+    fix = (
+        f"Fix: reinstall the package: pip install --force-reinstall {dataset.package.split('.')[0]}"
+    )
     if not path.exists():
         raise DataError(f"{where}: file not found. {fix}")
     try:

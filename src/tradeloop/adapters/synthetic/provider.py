@@ -50,8 +50,8 @@ def _bridge_extremes(
 
 def _u_profile(steps: int) -> np.ndarray:
     x = (np.arange(steps) + 0.5) / steps
-    weights = 1.0 + 2.0 * (2 * x - 1) ** 2
-    return weights / weights.sum()
+    weights: np.ndarray = 1.0 + 2.0 * (2 * x - 1) ** 2
+    return weights / float(weights.sum())
 
 
 class SyntheticProvider:

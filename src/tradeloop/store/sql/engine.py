@@ -64,9 +64,7 @@ def open_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(
-                url, pool_pre_ping=True, connect_args={"connect_timeout": 5}
-            )
+            engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     except (NoSuchModuleError, ArgumentError) as exc:
         raise StorageError(
             f"database URL {shown}: unsupported ({exc}). Fix: use sqlite:/// or postgresql://."

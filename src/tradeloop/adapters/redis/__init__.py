@@ -1,0 +1,1 @@
+"""Redis Streams adapters: the bus (and later the job queue)."""

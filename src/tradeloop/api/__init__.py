@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI app factory, one router per area)."""

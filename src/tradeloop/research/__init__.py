@@ -1,0 +1,1 @@
+"""Experiment specs, runner, sweeps, job queue."""

@@ -1,0 +1,1 @@
+"""Shadow and canary routing, guard rails and rollback."""

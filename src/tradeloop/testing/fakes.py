@@ -1,0 +1,99 @@
+"""In-memory twins of the ports: Provider, BarStore, ModelRecords, Venue."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tradeloop.data.ports import BarRequest
+from tradeloop.data.validation import validate_bars
+from tradeloop.domain.bar import BAR_KEY, empty_bars
+from tradeloop.domain.orders import OrderFilled, SubmitOrder
+from tradeloop.execution.bar_view import BarView
+from tradeloop.registry.ports import ModelVersion, PromotionRecord
+
+
+class FakeProvider:
+    """Serves the frames it was given; counts requests; can be told to fail."""
+
+    def __init__(self, bars: pl.DataFrame, name: str = "fake") -> None:
+        self.name = name
+        self._bars = bars
+        self.requests: list[BarRequest] = []
+        self.error: Exception | None = None
+
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self._bars["symbol"].to_list())))
+
+    def fetch_bars(self, request: BarRequest) -> pl.DataFrame:
+        self.requests.append(request)
+        if self.error is not None:
+            raise self.error
+        return self._bars.filter(
+            (pl.col("symbol") == request.symbol)
+            & (pl.col("bar_interval_sec") == request.bar_interval_sec)
+            & (pl.col("ts") >= request.start_ns)
+            & (pl.col("ts") < request.end_ns)
+        )
+
+
+class InMemoryBarStore:
+    """BarStore in a Polars frame, idempotent by (symbol, ts, bar_interval_sec)."""
+
+    def __init__(self) -> None:
+        self.frame = empty_bars()
+
+    def upsert_bars(self, bars: pl.DataFrame) -> int:
+        bars = validate_bars(bars, "bars to store")
+        merged = pl.concat([self.frame, bars]).unique(subset=list(BAR_KEY), keep="last")
+        self.frame = merged.sort("symbol", "bar_interval_sec", "ts")
+        return bars.height
+
+    def load_bars(
+        self, symbol: str, bar_interval_sec: int, *, as_of_ns: int | None = None
+    ) -> pl.DataFrame:
+        selected = self.frame.filter(
+            (pl.col("symbol") == symbol) & (pl.col("bar_interval_sec") == bar_interval_sec)
+        )
+        if as_of_ns is not None:
+            selected = selected.filter(pl.col("ts") <= as_of_ns)
+        return selected.sort("ts")
+
+
+class InMemoryModelRecords:
+    """ModelRecords in dictionaries, with the same alias semantics as the SQL store."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, ModelVersion] = {}
+        self.aliases: dict[tuple[str, str], str] = {}
+        self.audit: list[PromotionRecord] = []
+
+    def add_version(self, version: ModelVersion) -> None:
+        self.versions.setdefault(version.model_version_id, version)
+
+    def get_version(self, model_version_id: str) -> ModelVersion | None:
+        return self.versions.get(model_version_id)
+
+    def point_alias(self, record: PromotionRecord) -> str | None:
+        previous = self.aliases.get((record.name, record.alias))
+        self.audit.append(record)
+        if record.decision == "PROMOTED":
+            self.aliases[(record.name, record.alias)] = record.model_version_id
+            if previous and previous != record.model_version_id:
+                self.aliases[(record.name, f"{record.alias}_prev")] = previous
+        return previous
+
+    def resolve_alias(self, name: str, alias: str) -> str | None:
+        return self.aliases.get((name, alias))
+
+
+class RecordingVenue:
+    """A venue that records orders and never fills them (for order-path tests)."""
+
+    def __init__(self) -> None:
+        self.orders: list[SubmitOrder] = []
+
+    def submit(self, order: SubmitOrder) -> None:
+        self.orders.append(order)
+
+    def on_bar(self, bar: BarView) -> list[OrderFilled]:
+        return []
