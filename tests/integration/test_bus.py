@@ -1,0 +1,64 @@
+"""The bus port on both backends: in-process and real Redis Streams."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tradeloop.adapters.redis.bus import RedisStreamsBus
+from tradeloop.core.bus import Bus, InProcessBus, Message
+
+
+@pytest.fixture(params=["inprocess", "redis"])
+def bus(request: pytest.FixtureRequest) -> Iterator[Bus]:
+    if request.param == "inprocess":
+        yield InProcessBus()
+        return
+    url = request.getfixturevalue("redis_url")
+    redis_bus = RedisStreamsBus(url, prefix=f"test-{uuid.uuid4().hex[:8]}", claim_idle_ms=0)
+    yield redis_bus
+    for topic in ("signals",):
+        redis_bus.delete_topic(topic)
+
+
+def test_consume_when_published_then_each_group_gets_every_message_once(bus: Bus) -> None:
+    for n in range(5):
+        bus.publish(Message("signals", {"n": n}))
+    seen_a: list[int] = []
+    seen_b: list[int] = []
+    assert bus.consume("signals", "a", "c1", lambda m: seen_a.append(m.payload["n"])) == 5
+    assert bus.consume("signals", "b", "c1", lambda m: seen_b.append(m.payload["n"])) == 5
+    assert bus.consume("signals", "a", "c1", lambda m: seen_a.append(m.payload["n"])) == 0
+    assert seen_a == seen_b == [0, 1, 2, 3, 4]
+
+
+def test_consume_when_handler_fails_then_message_redelivered_until_handled(bus: Bus) -> None:
+    bus.publish(Message("signals", {"n": 1}, message_id="m-1"))
+    attempts: list[str] = []
+
+    def flaky(message: Message) -> None:
+        attempts.append(message.message_id)
+        if len(attempts) == 1:
+            raise RuntimeError("consumer crashed mid-message")
+
+    with pytest.raises(RuntimeError):
+        bus.consume("signals", "g", "c1", flaky)
+    # Another consumer of the group recovers the pending message.
+    assert bus.consume("signals", "g", "c2", flaky) == 1
+    assert attempts == ["m-1", "m-1"]
+    assert bus.consume("signals", "g", "c2", flaky) == 0
+
+
+def test_consume_when_same_message_id_published_twice_then_handled_once(bus: Bus) -> None:
+    bus.publish(Message("signals", {"n": 1}, message_id="dup"))
+    bus.publish(Message("signals", {"n": 1}, message_id="dup"))
+    handled: list[str] = []
+    bus.consume("signals", "g", "c1", lambda m: handled.append(m.message_id))
+    assert handled == ["dup"]
+
+
+def test_message_when_payload_not_finite_then_refused() -> None:
+    with pytest.raises(ValueError, match="not finite JSON"):
+        Message("signals", {"p": float("nan")})

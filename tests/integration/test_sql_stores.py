@@ -1,0 +1,126 @@
+"""Repositories on both SQLite and PostgreSQL (real servers, never mocked)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from tradeloop.core.errors import GateRejected, StorageError
+from tradeloop.data.quality import score_quality
+from tradeloop.domain.enums import SymbolState
+from tradeloop.registry.gates import GateResult
+from tradeloop.registry.registry import ModelRegistry
+from tradeloop.store.sql.audit_store import SqlAuditStore
+from tradeloop.store.sql.bar_store import SqlBarStore
+from tradeloop.store.sql.engine import open_engine
+from tradeloop.store.sql.migrate import current_revision, head_revision, upgrade
+from tradeloop.store.sql.model_records import SqlModelRecords
+from tradeloop.store.sql.tables import metadata
+from tradeloop.testing import stub_bars
+
+RUNBOOK_TABLES = {
+    "price_history", "symbol_governance", "data_quality", "ingestion_audit",
+    "ingestion_audit_runs", "pivot_events", "event_labels", "prediction_log",
+    "daily_ml_metrics", "orders", "fills", "positions", "trades", "model_versions",
+    "model_aliases", "promotion_audit", "audit_event",
+}  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_upgrade_when_fresh_then_all_runbook_tables_and_repeatable(engine: Engine) -> None:
+    assert RUNBOOK_TABLES <= set(inspect(engine).get_table_names())
+    assert current_revision(engine) == head_revision()
+    assert upgrade(engine) == head_revision()  # second run is a no-op
+
+
+def test_sqlite_when_opened_then_wal_and_foreign_keys_on(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+
+
+def test_upsert_bars_when_repeated_then_idempotent_and_as_of_respected(engine: Engine) -> None:
+    store = SqlBarStore(engine, run_id="r1")
+    bars = stub_bars("AAA", 50)
+    assert store.upsert_bars(bars) == 50
+    store.upsert_bars(bars)
+    loaded = store.load_bars("AAA", 86_400)
+    assert loaded.height == 50
+    assert loaded.equals(bars)
+    cutoff = int(bars["ts"][19])
+    assert store.load_bars("AAA", 86_400, as_of_ns=cutoff).height == 20
+
+
+def test_upsert_bars_when_one_row_invalid_then_nothing_written(engine: Engine) -> None:
+    store = SqlBarStore(engine)
+    bars = stub_bars("BBB", 30)
+    bad = bars.with_columns(
+        pl.when(pl.int_range(pl.len()) == 29).then(-1.0).otherwise(pl.col("low")).alias("low")
+    )
+    with pytest.raises(Exception, match="non-positive price"):
+        store.upsert_bars(bad)
+    assert store.load_bars("BBB", 86_400).is_empty()
+
+
+def test_audit_when_symbol_recorded_then_governance_and_audit_consistent(engine: Engine) -> None:
+    audit = SqlAuditStore(engine)
+    audit.start_run("run-1", "deep_backfill", 1)
+    report = score_quality(stub_bars("CCC", 100))
+    audit.record_symbol("run-1", report, "stub", SymbolState.ACTIVE, "ok")
+    audit.finish_run("run-1", "OK", symbols_ok=1)
+    governance = audit.governance()
+    assert [(row["symbol"], row["state"]) for row in governance] == [("CCC", "ACTIVE")]
+    with engine.connect() as connection:
+        status = connection.execute(text("SELECT status FROM ingestion_audit_runs")).scalar()
+        lines = connection.execute(text("SELECT count(*) FROM ingestion_audit")).scalar()
+    assert (status, lines) == ("OK", 1)
+
+
+def test_registry_when_gate_fails_then_alias_unchanged_and_audited(
+    engine: Engine, tmp_path: Path
+) -> None:
+    registry = ModelRegistry(tmp_path / "models", SqlModelRecords(engine))
+    first = registry.register("m", b"onnx-1", {"feature_schema_hash": "h"})
+    second = registry.register("m", b"onnx-2", {"feature_schema_hash": "h"})
+    passed = GateResult(True, {"auc": True}, ())
+    assert registry.promote("m", first.model_version_id, "active", passed, "test") is None
+    with pytest.raises(GateRejected, match="AUC too low"):
+        registry.promote(
+            "m", second.model_version_id, "active", GateResult(False, {}, ("AUC too low",)), "t"
+        )
+    assert registry.resolve("m", "active") == first.model_version_id
+    registry.promote("m", second.model_version_id, "active", passed, "test")
+    assert registry.resolve("m", "active") == second.model_version_id
+    assert registry.resolve("m", "active_prev") == first.model_version_id
+    with engine.connect() as connection:
+        decisions = connection.execute(
+            text("SELECT decision FROM promotion_audit ORDER BY id")
+        ).scalars()
+        assert list(decisions) == ["PROMOTED", "REJECTED", "PROMOTED"]
+
+
+def test_open_engine_when_server_unreachable_then_storage_error_without_password() -> None:
+    with pytest.raises(StorageError) as error:
+        open_engine("postgresql://user:hunter2@127.0.0.1:1/nowhere")
+    assert "hunter2" not in str(error.value)
+    assert "TRADELOOP_DB_URL" in str(error.value)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tradeloop.bootstrap import AppConfig, load_app_config
+from tradeloop.core.errors import ConfigError
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tradeloop.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_load_when_key_misspelled_then_error_names_path_and_suggests(tmp_path: Path) -> None:
+    path = _write(tmp_path, "execution:\n  comission_rate: 0.001\n")
+    with pytest.raises(ConfigError) as error:
+        load_app_config(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "execution.comission_rate" in message
+    assert "did you mean 'commission_rate'" in message
+
+
+def test_load_when_wrong_type_then_error_names_value_and_fix(tmp_path: Path) -> None:
+    path = _write(tmp_path, "train:\n  folds: many\n")
+    with pytest.raises(ConfigError, match=r"train\.folds.*'many'.*Fix"):
+        load_app_config(path)
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "'nan'"])
+def test_load_when_number_not_finite_then_refused(tmp_path: Path, value: str) -> None:
+    path = _write(tmp_path, f"execution:\n  initial_cash_usd: {value}\n")
+    with pytest.raises(ConfigError, match="execution.initial_cash_usd"):
+        load_app_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("loop:\n  provider: NO\n", "ambiguous"),
+        ("loop:\n  bar_interval_sec: 0777\n", "octal"),
+        ("loop:\n  provider: bundled\n  provider: synthetic\n", "duplicate key 'provider'"),
+        ("", "empty"),
+        ("# only a comment\n", "no settings"),
+        ("- a\n- b\n", "mapping"),
+        ("loop: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_load_when_yaml_pitfall_then_refused(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_app_config(_write(tmp_path, text))
+
+
+def test_load_when_quoted_then_string_kept(tmp_path: Path) -> None:
+    config, _ = load_app_config(_write(tmp_path, "loop:\n  symbols: ['NO', '^GSPC']\n"))
+    assert config.loop.symbols == ("NO", "^GSPC")
+
+
+def test_config_when_constructed_then_frozen() -> None:
+    config = AppConfig()
+    with pytest.raises(ValueError, match="frozen"):
+        config.execution.commission_rate = 0.5  # type: ignore[misc]
+
+
+def test_example_config_when_validated_then_matches_defaults() -> None:
+    example = Path(__file__).parents[3] / "config" / "tradeloop.example.yaml"
+    config, _ = load_app_config(example)
+    assert config == AppConfig()

@@ -1,0 +1,52 @@
+"""The ledger adds up exactly, whatever sequence of fills it books."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tradeloop.domain.enums import Side
+from tradeloop.execution.portfolio import Portfolio
+from tradeloop.testing import stub_fill
+
+FILLS = st.lists(
+    st.tuples(
+        st.sampled_from([Side.BUY, Side.SELL]),
+        st.integers(1, 50),
+        st.decimals("1", "500", places=2),
+        st.decimals("0", "5", places=2),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fills=FILLS, mark=st.decimals("1", "500", places=2))
+def test_equity_when_any_fills_then_cash_flows_and_pnl_reconcile(fills, mark) -> None:  # type: ignore[no-untyped-def]
+    start = Decimal("100000")
+    portfolio = Portfolio(cash=start)
+    flows = Decimal(0)
+    for n, (side, qty, price, fee) in enumerate(fills):
+        fill = stub_fill(side, str(qty), str(price), str(fee), ts_event=n, client_order_id=f"o{n}")
+        portfolio.apply(fill)
+        flows -= fill.signed_quantity * fill.price + fill.commission
+    assert portfolio.cash == start + flows
+    assert portfolio.commissions == sum((Decimal(str(f[3])) for f in fills), Decimal(0))
+    position = portfolio.quantity("TEST")
+    assert position == sum(q if s is Side.BUY else -q for s, q, _, _ in fills)
+    assert portfolio.equity({"TEST": mark}) == portfolio.cash + position * mark
+    if position == 0:
+        realized = sum((t.pnl for t in portfolio.closed_trades), Decimal(0))
+        assert portfolio.cash - start == realized
+
+
+def test_apply_when_round_trip_then_one_closed_trade_with_net_pnl() -> None:
+    portfolio = Portfolio(cash=Decimal(1000))
+    portfolio.apply(stub_fill(Side.BUY, "10", "10", "1", ts_event=1))
+    portfolio.apply(stub_fill(Side.SELL, "10", "12", "1", ts_event=2, client_order_id="o-2"))
+    (trade,) = portfolio.closed_trades
+    assert (trade.ts_entry, trade.ts_exit, trade.pnl) == (1, 2, Decimal(18))
+    assert portfolio.cash == Decimal(1018)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tradeloop.core.errors import DataError
+from tradeloop.registry.gates import GateConfig, evaluate_baseline_gate
+from tradeloop.registry.registry import ModelRegistry
+from tradeloop.testing import InMemoryModelRecords
+
+
+def test_register_when_same_content_twice_then_same_immutable_version(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path, InMemoryModelRecords())
+    first = registry.register("m", b"bytes", {"feature_schema_hash": "abc"})
+    again = registry.register("m", b"bytes", {"feature_schema_hash": "abc"})
+    assert first.model_version_id == again.model_version_id
+    folder = Path(first.path)
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "model.onnx"]
+    assert not os.access(folder / "model.onnx", os.W_OK) or os.geteuid() == 0
+
+
+def test_load_when_file_tampered_then_refused(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path, InMemoryModelRecords())
+    version = registry.register("m", b"bytes", {"feature_schema_hash": "abc"})
+    model = Path(version.path) / "model.onnx"
+    os.chmod(model, 0o644)
+    model.write_bytes(b"evil")
+    with pytest.raises(DataError, match="checksum"):
+        registry.load_bytes(version.model_version_id)
+
+
+def test_register_when_manifest_lacks_schema_hash_then_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="feature_schema_hash"):
+        ModelRegistry(tmp_path, InMemoryModelRecords()).register("m", b"x", {})
+
+
+@pytest.mark.parametrize(
+    ("auc", "log_loss", "passed"),
+    [(0.60, 0.40, True), (0.55, 0.40, False), (0.60, 0.50, False)],
+)
+def test_gate_when_metrics_vs_baseline_then_decides(auc: float, log_loss: float, passed: bool) -> None:
+    baseline = {"auc": 0.55, "log_loss": 0.45, "samples": 1000.0}
+    metrics = {"auc": auc, "log_loss": log_loss, "samples": 1000.0}
+    result = evaluate_baseline_gate(metrics, baseline, GateConfig())
+    assert result.passed is passed
+    assert bool(result.reasons) is not passed
