@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.syntax import Syntax
 
-from tradeloop.bootstrap import database_url, load_app_config
+from tradeloop.bootstrap import database_url, example_config_text, load_app_config
 from tradeloop.cli.errors import handled_errors
 from tradeloop.settings import load_settings
 from tradeloop.store.sql.engine import redact_url
@@ -18,8 +18,10 @@ from tradeloop.store.sql.engine import redact_url
 REDACTED = "***"
 
 app = typer.Typer(
-    help="Show or validate configuration.\n\nExamples:\n\n  tradeloop config show\n\n"
-    "  tradeloop config show --json\n\n  tradeloop config validate config/tradeloop.example.yaml",
+    help="Show, validate or start a configuration.\n\nExamples:\n\n"
+    "  tradeloop config show\n\n  tradeloop config show --json\n\n"
+    "  tradeloop config validate config/tradeloop.example.yaml\n\n"
+    "  tradeloop config example > tradeloop.yaml",
     no_args_is_help=True,
 )
 
@@ -67,3 +69,9 @@ def validate(file: Annotated[Path, typer.Argument(help="YAML config file to chec
     with handled_errors():
         load_app_config(file)
     print(f"{file}: OK")
+
+
+@app.command("example")
+def example() -> None:
+    """Print a documented config with every key at its default (start a tradeloop.yaml)."""
+    print(example_config_text(), end="")

@@ -167,3 +167,20 @@ def parse_config(model: type[C], data: dict[str, Any], source: str) -> C:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, model, exc)) from None
+
+
+def render_documented_yaml(model: FrozenConfig, header: tuple[str, ...] = ()) -> str:
+    """Render a config of sections as YAML with every key, its default and its description."""
+    import json
+
+    lines = [f"# {line}" if line else "#" for line in header]
+    for section_name in type(model).model_fields:
+        section = getattr(model, section_name)
+        doc = (type(section).__doc__ or "").strip().splitlines()[0]
+        lines += ["", f"# {doc}", f"{section_name}:"]
+        for key, field in type(section).model_fields.items():
+            if field.description:
+                lines.append(f"  # {field.description}")
+            value = section.model_dump(mode="json")[key]
+            lines.append(f"  {key}: {json.dumps(value)}")
+    return "\n".join(lines) + "\n"

@@ -19,5 +19,11 @@ def classification_metrics(y_true: np.ndarray, p_up: np.ndarray) -> dict[str, fl
 
 
 def naive_baseline_metrics(y_true: np.ndarray, train_base_rates: np.ndarray) -> dict[str, float]:
-    """Metrics of always predicting the training window's base rate (no skill)."""
-    return classification_metrics(y_true, train_base_rates)
+    """Metrics of always predicting the training window's base rate (no skill).
+
+    Within a fold that predictor is constant, so it cannot rank: its AUC is 0.5. Pooling
+    folds whose base rates differ would give it a spurious AUC, hence the explicit value.
+    """
+    metrics = classification_metrics(y_true, train_base_rates)
+    metrics["auc"] = 0.5
+    return metrics

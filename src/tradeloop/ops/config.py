@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from tradeloop.core.config import FrozenConfig
@@ -11,14 +13,18 @@ from tradeloop.core.time import parse_ns
 class LoopConfig(FrozenConfig):
     """Which data the loop runs on and how the active model is traded."""
 
-    provider: str = Field("bundled", description="bundled | synthetic")
+    provider: Literal["bundled", "synthetic"] = Field(
+        "bundled", description="bundled (real history in packages) | synthetic (seeded)"
+    )
     symbols: tuple[str, ...] = Field(
         ("^GSPC", "^IXIC"), min_length=1, description="trained together; the first is traded"
     )
-    bar_interval_sec: int = Field(86_400, gt=0)
+    bar_interval_sec: int = Field(86_400, gt=0, description="bar size in seconds")
     as_of: str | None = Field(None, description="ISO date; default: the last stored bar")
     history_start: str = Field("1990-01-01", description="ISO date of the first bar to ingest")
-    model_name: str = Field("demo-drawdown", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    model_name: str = Field(
+        "demo-drawdown", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="registry name"
+    )
     exit_probability: float = Field(
         0.25, gt=0, lt=1, description="step aside when P(drawdown) is at or above this"
     )

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tradeloop.bootstrap import AppConfig, load_app_config
+from tradeloop.bootstrap import AppConfig, example_config_text, load_app_config
 from tradeloop.core.errors import ConfigError
 
 
@@ -33,7 +33,7 @@ def test_load_when_wrong_type_then_error_names_value_and_fix(tmp_path: Path) -> 
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "'nan'"])
 def test_load_when_number_not_finite_then_refused(tmp_path: Path, value: str) -> None:
     path = _write(tmp_path, f"execution:\n  initial_cash_usd: {value}\n")
-    with pytest.raises(ConfigError, match="execution.initial_cash_usd"):
+    with pytest.raises(ConfigError, match=r"execution\.initial_cash_usd"):
         load_app_config(path)
 
 
@@ -65,7 +65,13 @@ def test_config_when_constructed_then_frozen() -> None:
         config.execution.commission_rate = 0.5  # type: ignore[misc]
 
 
-def test_example_config_when_validated_then_matches_defaults() -> None:
+def test_example_config_when_validated_then_matches_defaults_and_documents_every_key() -> None:
     example = Path(__file__).parents[3] / "config" / "tradeloop.example.yaml"
     config, _ = load_app_config(example)
     assert config == AppConfig()
+    assert example.read_text() == example_config_text(), "run: tradeloop config example > " + str(
+        example
+    )
+    for section in AppConfig.model_fields:
+        for key, field in type(getattr(config, section)).model_fields.items():
+            assert field.description, f"{section}.{key} has no description"

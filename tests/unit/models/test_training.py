@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+from tradeloop.core.errors import DataError
 
 from tradeloop.features.schema import FeatureSchema
 from tradeloop.models.config import TrainConfig
@@ -38,9 +41,5 @@ def test_scorer_when_schema_hash_differs_then_refused() -> None:
     result = train_walk_forward(data, TrainConfig(min_train_rows=300, folds=2))
     onnx_bytes = export_lightgbm(result.model, data.features.shape[1])
     other = FeatureSchema("other-1", data.schema.names, data.schema.names)
-    try:
+    with pytest.raises(DataError, match="feature_schema_hash"):
         OnnxScorer(onnx_bytes, {"feature_schema_hash": data.schema.schema_hash}, other)
-    except Exception as error:
-        assert "feature_schema_hash" in str(error)
-    else:
-        raise AssertionError("a model of another feature schema was accepted")

@@ -40,7 +40,9 @@ def test_register_when_manifest_lacks_schema_hash_then_refused(tmp_path: Path) -
     ("auc", "log_loss", "passed"),
     [(0.60, 0.40, True), (0.55, 0.40, False), (0.60, 0.50, False)],
 )
-def test_gate_when_metrics_vs_baseline_then_decides(auc: float, log_loss: float, passed: bool) -> None:
+def test_gate_when_metrics_vs_baseline_then_decides(
+    auc: float, log_loss: float, passed: bool
+) -> None:
     baseline = {"auc": 0.55, "log_loss": 0.45, "samples": 1000.0}
     metrics = {"auc": auc, "log_loss": log_loss, "samples": 1000.0}
     result = evaluate_baseline_gate(metrics, baseline, GateConfig())

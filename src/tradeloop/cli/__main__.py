@@ -1,0 +1,5 @@
+"""``python -m tradeloop.cli``."""
+
+from tradeloop.cli.main import run
+
+run()

@@ -1,0 +1,117 @@
+"""The CLI as a user runs it: a real process, a fresh runtime root, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TRADELOOP = [sys.executable, "-m", "tradeloop.cli"]
+
+
+def _run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("TRADELOOP_")
+    }
+    environment.update({"TRADELOOP_HOME": str(home), "COLUMNS": "120", **env})
+    return subprocess.run(
+        [*TRADELOOP, *args],
+        cwd=home.parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_demo_quick_when_fresh_home_then_report_and_active_model(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    result = _run(["demo", "--quick", "--json"], home)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["promoted"] is True
+    assert summary["metrics"]["auc"] > summary["baseline"]["auc"]
+    report = Path(summary["report"])
+    if not report.is_absolute():
+        report = tmp_path / report
+    text = report.read_text()
+    for needle in ("Total return", "Sharpe", "Max drawdown", "Win rate", "buy and hold"):
+        assert needle in text
+    png = report.with_name(report.stem + "_equity.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    model_dir = home / "models" / summary["model_version_id"]
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert manifest["feature_schema_hash"]
+    assert manifest["data_start"] < manifest["data_end"] <= summary["as_of"]
+    assert (model_dir / "model.onnx").stat().st_size > 1000
+    assert (home / "tradeloop.db").exists()
+
+    # The same loop again: the store is idempotent, the active alias moves, nothing breaks.
+    second = _run(["demo", "--quick", "--json"], home)
+    assert second.returncode == 0, second.stderr
+
+
+def test_help_when_asked_then_commands_and_examples_listed(tmp_path: Path) -> None:
+    result = _run(["--help"], tmp_path / "var")
+    assert result.returncode == 0
+    for word in ("demo", "config", "db", "Examples", "Exit codes"):
+        assert word in result.stdout
+
+
+def test_config_validate_when_bad_then_exit_2_and_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("risk:\n  max_gross_leverag: 2\n")
+    result = _run(["config", "validate", str(bad)], tmp_path / "var")
+    assert result.returncode == 2
+    assert "risk.max_gross_leverag" in result.stderr
+    assert "did you mean 'max_gross_leverage'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_show_when_secrets_set_then_redacted(tmp_path: Path) -> None:
+    result = _run(
+        ["config", "show", "--json"],
+        tmp_path / "var",
+        TRADELOOP_DB_URL="postgresql://app:s3cret-pw@127.0.0.1:5432/x",
+        TRADELOOP_API_TOKEN="tok-ABCDEF-123",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "s3cret-pw" not in result.stdout
+    assert "tok-ABCDEF-123" not in result.stdout
+    shown = json.loads(result.stdout)
+    assert shown["environment"]["api_token"] == "***"
+
+
+def test_demo_when_database_unreachable_then_exit_2_and_nothing_written(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    result = _run(["demo", "--quick"], home, TRADELOOP_DB_URL="postgresql://u:pw@127.0.0.1:1/none")
+    assert result.returncode == 2
+    assert "cannot connect to database" in result.stderr
+    assert "pw@" not in result.stderr
+    assert not home.exists()
+
+
+def test_demo_when_config_invalid_then_exit_2_before_touching_disk(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    config = tmp_path / "tradeloop.yaml"
+    config.write_text("loop:\n  provider: nowhere\n  exit_probability: 1.5\n")
+    result = _run(["demo", "--config", str(config)], home)
+    assert result.returncode == 2
+    assert "loop.exit_probability" in result.stderr
+    assert not home.exists()
+
+
+def test_db_upgrade_when_repeated_then_same_revision(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    first = _run(["db", "upgrade"], home)
+    second = _run(["db", "upgrade"], home)
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+    status = _run(["db", "status"], home)
+    assert "up to date" in status.stdout
