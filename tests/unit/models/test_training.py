@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from tradeloop.core.errors import DataError
-
 from tradeloop.features.schema import FeatureSchema
 from tradeloop.models.config import TrainConfig
 from tradeloop.models.onnx_export import check_parity, export_lightgbm
