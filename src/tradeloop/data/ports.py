@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
+
+from tradeloop.data.quality import QualityReport
+from tradeloop.domain.enums import SymbolState
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,4 +55,22 @@ class BarStore(Protocol):
         self, symbol: str, bar_interval_sec: int, *, as_of_ns: int | None = None
     ) -> pl.DataFrame:
         """Bars of ``symbol`` with ``ts <= as_of_ns`` (all when None), sorted by ts."""
+        ...
+
+
+class IngestAudit(Protocol):
+    """Where ingestion records what it decided for each run and symbol."""
+
+    def start_run(self, run_id: str, mode: str, symbols_requested: int) -> None: ...
+
+    def record_symbol(
+        self, run_id: str, report: QualityReport, provider: str, state: SymbolState, reason: str
+    ) -> None:
+        """Store the quality score, the governance state and an audit line atomically."""
+        ...
+
+    def finish_run(self, run_id: str, status: str, **counts: int) -> None: ...
+
+    def record_event(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None:
+        """Append a generic audit event."""
         ...

@@ -40,13 +40,18 @@ def expected_sessions(ts: np.ndarray, bar_interval_sec: int) -> int:
     return span
 
 
+def empty_quality_report(symbol: str) -> QualityReport:
+    """The report of a symbol for which no usable bars arrived (score 0, rejected)."""
+    return QualityReport(symbol, 0, 1.0, 0.0, 0, 0, 0.0, False)
+
+
 def score_quality(bars: pl.DataFrame, config: QualityConfig | None = None) -> QualityReport:
     """Score one symbol's bars (any interval) following the runbook's formula."""
     config = config or QualityConfig()
-    symbol = bars["symbol"][0] if bars.height else "?"
+    if bars.is_empty():
+        return empty_quality_report("?")
+    symbol = bars["symbol"][0]
     rows = bars.height
-    if rows == 0:
-        return QualityReport(symbol, 0, 1.0, 0.0, 1, 0, 0.0, False)
     interval = int(bars["bar_interval_sec"][0])
     ts = bars["ts"].to_numpy()
     unique_ts = np.unique(ts)

@@ -19,8 +19,8 @@ from tradeloop.core.errors import DataError, GateRejected
 from tradeloop.core.ids import natural_key_id
 from tradeloop.core.time import iso_from_ns, parse_ns
 from tradeloop.data.config import QualityConfig
-from tradeloop.data.ports import BarRequest, BarStore, Provider
-from tradeloop.data.quality import score_quality
+from tradeloop.data.ports import BarRequest, BarStore, IngestAudit, Provider
+from tradeloop.data.quality import empty_quality_report, score_quality
 from tradeloop.domain.enums import Side, SymbolState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
@@ -42,7 +42,6 @@ from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.serving.scorer import OnnxScorer
-from tradeloop.store.sql.audit_store import SqlAuditStore
 
 Progress = Callable[[str, int, int], None]
 STAGES = ("ingest", "features", "train", "register", "backtest", "report")
@@ -66,7 +65,7 @@ class LoopDeps:
 
     provider: Provider
     bars: BarStore
-    audit: SqlAuditStore
+    audit: IngestAudit
     registry: ModelRegistry
     kill_switch: KillSwitch
     reports_dir: Path
@@ -110,40 +109,57 @@ class _BuyAndHold:
 def _ingest(
     deps: LoopDeps, settings: LoopSettings, run_id: str, quick: bool, progress: Progress
 ) -> dict[str, float]:
+    """Fetch, validate, score and store each symbol; quarantine a symbol whose data is bad.
+
+    Each symbol is written in its own transaction, so a bad symbol never leaves half its
+    bars behind and never blocks the good ones.
+    """
     loop = settings.loop
     end_ns = parse_ns(loop.as_of) + 1 if loop.as_of else time.time_ns()
-    deps.audit.start_run(run_id, "demo_backfill", len(loop.symbols))
+    deps.audit.start_run(run_id, "loop_backfill", len(loop.symbols))
     scores: dict[str, float] = {}
+    failures: dict[str, str] = {}
     written = 0
     for number, symbol in enumerate(loop.symbols, start=1):
         request = BarRequest(symbol, parse_ns(loop.history_start), end_ns, loop.bar_interval_sec)
-        bars = deps.provider.fetch_bars(request)
-        if quick:
-            bars = bars.tail(loop.quick_last_bars)
-        if bars.is_empty():
-            deps.audit.finish_run(run_id, "FAILED", rows_written=written)
-            raise DataError(
-                f"provider {deps.provider.name!r} returned no bars for {symbol} up to "
-                f"{iso_from_ns(end_ns - 1)}. Fix: check the symbol or as_of."
-            )
+        try:
+            bars = deps.provider.fetch_bars(request)
+            if quick:
+                bars = bars.tail(loop.quick_last_bars)
+            if bars.is_empty():
+                raise DataError(
+                    f"provider {deps.provider.name!r} returned no bars for {symbol} from "
+                    f"{loop.history_start} to {iso_from_ns(end_ns - 1)}. Fix: check the "
+                    "symbol, history_start and as_of."
+                )
+        except DataError as exc:
+            failures[symbol] = str(exc)
+            deps.audit.record_symbol(
+                run_id, empty_quality_report(symbol), deps.provider.name,
+                SymbolState.QUARANTINED, str(exc),
+            )  # fmt: skip
+            progress("ingest", number, len(loop.symbols))
+            continue
         report = score_quality(bars, settings.quality)
         state = SymbolState.ACTIVE if report.accepted else SymbolState.QUARANTINED
         reason = f"quality {report.score:.3f} (min {settings.quality.min_score})"
         if report.accepted:
             written += deps.bars.upsert_bars(bars)
+            scores[symbol] = report.score
+        else:
+            failures[symbol] = reason
         deps.audit.record_symbol(run_id, report, deps.provider.name, state, reason)
-        scores[symbol] = report.score
         progress("ingest", number, len(loop.symbols))
-    accepted = sum(1 for s in scores.values() if s >= settings.quality.min_score)
     deps.audit.finish_run(
         run_id,
-        "OK" if accepted == len(scores) else "PARTIAL",
-        symbols_ok=accepted,
-        symbols_rejected=len(scores) - accepted,
+        "OK" if not failures else ("PARTIAL" if scores else "FAILED"),
+        symbols_ok=len(scores),
+        symbols_rejected=len(failures),
         rows_written=written,
     )
-    if loop.symbols[0] not in scores or scores[loop.symbols[0]] < settings.quality.min_score:
-        raise DataError(f"{loop.symbols[0]} failed its quality check; nothing to trade")
+    traded = loop.symbols[0]
+    if traded in failures:
+        raise DataError(f"{traded} (the traded symbol) was quarantined: {failures[traded]}")
     return scores
 
 
@@ -167,11 +183,7 @@ def run_loop(
     run_id = f"loop-{stamp}-{natural_key_id((time.time_ns(),), 6)}"
     quality = _ingest(deps, settings, run_id, quick, report_progress)
 
-    stored = [
-        deps.bars.load_bars(symbol, loop.bar_interval_sec)
-        for symbol in loop.symbols
-        if quality[symbol] >= settings.quality.min_score
-    ]
+    stored = [deps.bars.load_bars(symbol, loop.bar_interval_sec) for symbol in quality]
     bars = pl.concat(stored)
     as_of_ns = parse_ns(loop.as_of) if loop.as_of else int(bars["ts"].to_numpy().max())
     bars = bars.filter(pl.col("ts") <= as_of_ns)

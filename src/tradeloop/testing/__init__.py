@@ -3,6 +3,7 @@
 from tradeloop.testing.fakes import (
     FakeProvider,
     InMemoryBarStore,
+    InMemoryIngestAudit,
     InMemoryModelRecords,
     RecordingVenue,
 )
@@ -11,6 +12,7 @@ from tradeloop.testing.stubs import stub_bars, stub_fill, stub_order, stub_train
 __all__ = [
     "FakeProvider",
     "InMemoryBarStore",
+    "InMemoryIngestAudit",
     "InMemoryModelRecords",
     "RecordingVenue",
     "stub_bars",

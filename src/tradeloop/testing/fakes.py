@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from tradeloop.data.ports import BarRequest
+from tradeloop.data.quality import QualityReport
 from tradeloop.data.validation import validate_bars
 from tradeloop.domain.bar import BAR_KEY, empty_bars
+from tradeloop.domain.enums import SymbolState
 from tradeloop.domain.orders import OrderFilled, SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.registry.ports import ModelVersion, PromotionRecord
@@ -97,3 +101,30 @@ class RecordingVenue:
 
     def on_bar(self, bar: BarView) -> list[OrderFilled]:
         return []
+
+
+class InMemoryIngestAudit:
+    """IngestAudit in lists: runs, per-symbol decisions, governance states and events."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.decisions: list[tuple[str, str, SymbolState, str]] = []
+        self.governance: dict[str, SymbolState] = {}
+        self.quality: dict[str, QualityReport] = {}
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+
+    def start_run(self, run_id: str, mode: str, symbols_requested: int) -> None:
+        self.runs[run_id] = {"mode": mode, "status": "RUNNING", "requested": symbols_requested}
+
+    def record_symbol(
+        self, run_id: str, report: QualityReport, provider: str, state: SymbolState, reason: str
+    ) -> None:
+        self.decisions.append((run_id, report.symbol, state, reason))
+        self.governance[report.symbol] = state
+        self.quality[report.symbol] = report
+
+    def finish_run(self, run_id: str, status: str, **counts: int) -> None:
+        self.runs[run_id].update(status=status, **counts)
+
+    def record_event(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None:
+        self.events.append((kind, subject, payload))
