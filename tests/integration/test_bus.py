@@ -19,8 +19,8 @@ def bus(request: pytest.FixtureRequest) -> Iterator[Bus]:
     url = request.getfixturevalue("redis_url")
     redis_bus = RedisStreamsBus(url, prefix=f"test-{uuid.uuid4().hex[:8]}", claim_idle_ms=0)
     yield redis_bus
-    for topic in ("signals",):
-        redis_bus.delete_topic(topic)
+    redis_bus.delete_topic("signals")
+    redis_bus.close()
 
 
 def test_consume_when_published_then_each_group_gets_every_message_once(bus: Bus) -> None:

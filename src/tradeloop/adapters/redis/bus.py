@@ -114,6 +114,10 @@ class RedisStreamsBus:
         info = self._client.xpending(stream, group)
         return int(info["pending"])
 
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._client.close()
+
     def delete_topic(self, topic: str) -> None:
         """Drop a topic's stream and its bookkeeping (tests and resets)."""
         keys = self._client.keys(f"{self.stream(topic)}*")
