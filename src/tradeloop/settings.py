@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +52,33 @@ class Settings(BaseSettings):
         return tuple(self.home / name for name in names)
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment (and the secrets file); ConfigError when bad."""
-    import os
+# Read elsewhere on purpose: the secrets file's own name, and the test suite's knobs.
+_OTHER_VARIABLES = frozenset({"TRADELOOP_SECRETS_FILE", "TRADELOOP_REQUIRE_SERVICES"})
 
+
+def _unknown_variables(environ: dict[str, str]) -> list[str]:
+    known = {f"TRADELOOP_{name.upper()}" for name in Settings.model_fields}
+    return sorted(
+        name
+        for name in environ
+        if name.startswith("TRADELOOP_")
+        and name not in known
+        and name not in _OTHER_VARIABLES
+        and not name.startswith("TRADELOOP_TEST_")
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and the secrets file); ConfigError when bad.
+
+    A ``TRADELOOP_*`` variable tradeloop does not know is refused with a "did you mean",
+    so that a typo such as ``TRADELOOP_DB_ULR`` cannot silently fall back to SQLite.
+    """
+    known = sorted(f"TRADELOOP_{name.upper()}" for name in Settings.model_fields)
+    for name in _unknown_variables(dict(os.environ)):
+        guess = difflib.get_close_matches(name, [*known, *_OTHER_VARIABLES], n=1)
+        hint = f"did you mean {guess[0]}?" if guess else f"known: {', '.join(known)}"
+        raise ConfigError(f"environment: unknown variable {name}. Fix: unset it; {hint}")
     secrets_file = os.environ.get("TRADELOOP_SECRETS_FILE")
     if secrets_file and not Path(secrets_file).is_file():
         raise ConfigError(

@@ -115,3 +115,10 @@ def test_db_upgrade_when_repeated_then_same_revision(tmp_path: Path) -> None:
     assert first.stdout == second.stdout
     status = _run(["db", "status"], home)
     assert "up to date" in status.stdout
+
+
+def test_any_command_when_env_variable_misspelled_then_exit_2_with_hint(tmp_path: Path) -> None:
+    result = _run(["config", "show"], tmp_path / "var", TRADELOOP_DB_ULR="postgresql://x/y")
+    assert result.returncode == 2
+    assert "TRADELOOP_DB_ULR" in result.stderr
+    assert "did you mean TRADELOOP_DB_URL" in result.stderr

@@ -270,7 +270,10 @@ def run_loop(
         f"per fill, slippage {settings.execution.slippage_bps} bps.",
     ]
     if not promoted:
-        notes.append("Gate refused the candidate: " + "; ".join(gate.reasons))
+        notes.append(
+            "Gate refused the candidate (" + "; ".join(gate.reasons) + "); the signal above is "
+            f"the refused candidate's, and 'active' still points to {active_id or 'nothing'}."
+        )
     if strategy_run.rejected:
         notes.append(f"{len(strategy_run.rejected)} order(s) denied by risk checks.")
     report_path = write_backtest_report(

@@ -32,7 +32,13 @@ class ModelRegistry:
         if "feature_schema_hash" not in manifest:
             raise DataError("manifest must carry feature_schema_hash")
         sha = hashlib.sha256(onnx_bytes).hexdigest()
-        body = json.dumps(manifest, sort_keys=True, default=str)
+        try:
+            body = json.dumps(manifest, sort_keys=True, default=str, allow_nan=False)
+        except ValueError:
+            raise DataError(
+                f"manifest of {name} holds NaN or Infinity (metrics: {manifest.get('metrics')}); "
+                "refusing to register an unmeasurable model. Fix: check the evaluation data."
+            ) from None
         version_id = hashlib.sha256(f"{name}\n{sha}\n{body}".encode()).hexdigest()[:16]
         full_manifest = {
             **manifest,
@@ -47,7 +53,9 @@ class ModelRegistry:
             try:
                 (staging / MODEL_FILE).write_bytes(onnx_bytes)
                 (staging / MANIFEST_FILE).write_text(
-                    json.dumps(full_manifest, indent=2, sort_keys=True, default=str)
+                    json.dumps(
+                        full_manifest, indent=2, sort_keys=True, default=str, allow_nan=False
+                    )
                 )
                 for item in staging.iterdir():
                     os.chmod(item, 0o444)

@@ -7,7 +7,13 @@ from tradeloop.testing.fakes import (
     InMemoryModelRecords,
     RecordingVenue,
 )
-from tradeloop.testing.stubs import stub_bars, stub_fill, stub_order, stub_training_set
+from tradeloop.testing.stubs import (
+    stub_bars,
+    stub_fill,
+    stub_onnx_model,
+    stub_order,
+    stub_training_set,
+)
 
 __all__ = [
     "FakeProvider",
@@ -17,6 +23,7 @@ __all__ = [
     "RecordingVenue",
     "stub_bars",
     "stub_fill",
+    "stub_onnx_model",
     "stub_order",
     "stub_training_set",
 ]

@@ -48,3 +48,23 @@ def test_gate_when_metrics_vs_baseline_then_decides(
     result = evaluate_baseline_gate(metrics, baseline, GateConfig())
     assert result.passed is passed
     assert bool(result.reasons) is not passed
+
+
+def test_register_when_metrics_not_finite_then_refused_and_nothing_written(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path / "models", InMemoryModelRecords())
+    with pytest.raises(DataError, match="NaN or Infinity"):
+        registry.register("m", b"x", {"feature_schema_hash": "h", "metrics": {"auc": float("nan")}})
+    assert not (tmp_path / "models").exists()
+
+
+def test_stub_onnx_model_when_served_then_scores_rows() -> None:
+    import numpy as np
+
+    from tradeloop.serving.scorer import OnnxScorer
+    from tradeloop.testing import stub_onnx_model
+
+    onnx_bytes, manifest, schema = stub_onnx_model()
+    scorer = OnnxScorer(onnx_bytes, manifest, schema)
+    probabilities = scorer.predict_proba(np.zeros((4, len(schema.names)), dtype=np.float32))
+    assert probabilities.shape == (4,)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
