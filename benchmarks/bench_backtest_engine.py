@@ -24,10 +24,8 @@ from backtesting.lib import crossover
 
 from tradeloop.adapters.bundled import BundledProvider
 from tradeloop.execution.config import ExecutionConfig
-from tradeloop.execution.engine import TradingEngine, run_backtest
-from tradeloop.execution.portfolio import Portfolio
+from tradeloop.execution.engine import run_backtest, simulated_engine
 from tradeloop.execution.strategy import SmaCrossStrategy
-from tradeloop.execution.venue import SimulatedVenue
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 
@@ -51,20 +49,12 @@ class PeerSmaCross(Strategy):
 
 
 def run_ours(bars: pl.DataFrame, kill_switch_dir: Path) -> float:
-    frame = bars.with_columns(
-        pl.col("close").rolling_mean(FAST).alias("sma_fast"),
-        pl.col("close").rolling_mean(SLOW).alias("sma_slow"),
-    )
+    frame = SmaCrossStrategy.with_indicators(bars, FAST, SLOW)
     config = ExecutionConfig(initial_cash_usd=CASH, commission_rate=COMMISSION)
-    engine = TradingEngine(
-        venue=SimulatedVenue(config),
-        portfolio=Portfolio(cash=Decimal(repr(CASH))),
-        risk=RiskConfig(),
-        kill_switch=KillSwitch(kill_switch_dir / "KILL_SWITCH"),
-    )
+    engine = simulated_engine(config, RiskConfig(), KillSwitch(kill_switch_dir / "KILL_SWITCH"))
     result = run_backtest(
         frame, SmaCrossStrategy(Decimal(UNITS)), engine, run_id="bench",
-        extra_columns=("sma_fast", "sma_slow"),
+        extra_columns=SmaCrossStrategy.COLUMNS,
     )  # fmt: skip
     return float(result.final_equity)
 

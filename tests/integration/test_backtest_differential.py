@@ -15,10 +15,8 @@ from backtesting.lib import crossover
 
 from tradeloop.adapters.bundled import BundledProvider
 from tradeloop.execution.config import ExecutionConfig
-from tradeloop.execution.engine import TradingEngine, run_backtest
-from tradeloop.execution.portfolio import Portfolio
+from tradeloop.execution.engine import run_backtest, simulated_engine
 from tradeloop.execution.strategy import SmaCrossStrategy
-from tradeloop.execution.venue import SimulatedVenue
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 
@@ -63,23 +61,15 @@ def _peer_run(bars: pl.DataFrame, units: int) -> tuple[pd.DataFrame, float]:
 
 
 def _our_run(bars: pl.DataFrame, units: int, tmp_path: Path) -> tuple[list, Decimal]:
-    with_sma = bars.with_columns(
-        pl.col("close").rolling_mean(FAST).alias("sma_fast"),
-        pl.col("close").rolling_mean(SLOW).alias("sma_slow"),
-    )
+    with_sma = SmaCrossStrategy.with_indicators(bars, FAST, SLOW)
     config = ExecutionConfig(initial_cash_usd=CASH, commission_rate=COMMISSION)
-    engine = TradingEngine(
-        venue=SimulatedVenue(config),
-        portfolio=Portfolio(cash=Decimal(repr(CASH))),
-        risk=RiskConfig(),
-        kill_switch=KillSwitch(tmp_path / "KILL_SWITCH"),
-    )
+    engine = simulated_engine(config, RiskConfig(), KillSwitch(tmp_path / "KILL_SWITCH"))
     result = run_backtest(
         with_sma,
         SmaCrossStrategy(Decimal(units)),
         engine,
         run_id="differential",
-        extra_columns=("sma_fast", "sma_slow"),
+        extra_columns=SmaCrossStrategy.COLUMNS,
     )
     return result.trades, result.final_equity
 

@@ -15,9 +15,10 @@ import polars as pl
 from tradeloop.core.clock import SimClock
 from tradeloop.domain.orders import OrderFilled, OrderRejected, SubmitOrder
 from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.portfolio import ClosedTrade, Portfolio
 from tradeloop.execution.strategy import Strategy, StrategyContext
-from tradeloop.execution.venue import Venue, to_decimal
+from tradeloop.execution.venue import SimulatedVenue, Venue, to_decimal
 from tradeloop.risk.checks import pre_trade_denial
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
@@ -67,6 +68,18 @@ class TradingEngine:
         for fill in fills:
             self.portfolio.apply(fill)
             self.fills.append(fill)
+
+
+def simulated_engine(
+    execution: ExecutionConfig, risk: RiskConfig, kill_switch: KillSwitch
+) -> TradingEngine:
+    """An engine on the simulated venue with a fresh portfolio holding the starting cash."""
+    return TradingEngine(
+        venue=SimulatedVenue(execution),
+        portfolio=Portfolio(cash=to_decimal(execution.initial_cash_usd)),
+        risk=risk,
+        kill_switch=kill_switch,
+    )
 
 
 @dataclass(frozen=True, slots=True)

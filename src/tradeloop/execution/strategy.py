@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+import polars as pl
+
 from tradeloop.core.ids import natural_key_id
 from tradeloop.domain.enums import Side
 from tradeloop.domain.orders import SubmitOrder
@@ -49,9 +51,21 @@ class SmaCrossStrategy:
     """Long ``quantity`` units when the fast SMA crosses above the slow one; flat on the
     cross below. Expects ``sma_fast`` and ``sma_slow`` columns in ``bar.extra``."""
 
+    COLUMNS = ("sma_fast", "sma_slow")
+
     def __init__(self, quantity: Decimal) -> None:
         self.quantity = quantity
         self._previous: tuple[float, float] | None = None
+
+    @staticmethod
+    def with_indicators(bars: pl.DataFrame, fast: int, slow: int) -> pl.DataFrame:
+        """``bars`` plus the ``sma_fast`` and ``sma_slow`` columns the strategy reads."""
+        if not 0 < fast < slow:
+            raise ValueError(f"need 0 < fast < slow, got fast={fast}, slow={slow}")
+        return bars.with_columns(
+            pl.col("close").rolling_mean(fast).over("symbol").alias("sma_fast"),
+            pl.col("close").rolling_mean(slow).over("symbol").alias("sma_slow"),
+        )
 
     def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
         fast, slow = bar.extra.get("sma_fast"), bar.extra.get("sma_slow")

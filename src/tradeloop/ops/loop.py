@@ -25,11 +25,9 @@ from tradeloop.domain.enums import Side, SymbolState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
-from tradeloop.execution.engine import BacktestResult, TradingEngine, run_backtest
-from tradeloop.execution.portfolio import Portfolio
+from tradeloop.execution.engine import BacktestResult, run_backtest, simulated_engine
 from tradeloop.execution.statistics import summarize
-from tradeloop.execution.strategy import RiskOffStrategy, StrategyContext, make_order
-from tradeloop.execution.venue import SimulatedVenue
+from tradeloop.execution.strategy import RiskOffStrategy, Strategy, StrategyContext, make_order
 from tradeloop.features.technical import TECHNICAL_SCHEMA, compute_technical
 from tradeloop.labels.forward_returns import forward_return_labels
 from tradeloop.models.config import TrainConfig
@@ -335,15 +333,10 @@ def _backtest(
     settings: LoopSettings,
     bars: pl.DataFrame,
     run_id: str,
-    strategy: Any,
+    strategy: Strategy,
     progress: Progress | None,
 ) -> BacktestResult:
-    engine = TradingEngine(
-        venue=SimulatedVenue(settings.execution),
-        portfolio=Portfolio(cash=Decimal(repr(settings.execution.initial_cash_usd))),
-        risk=settings.risk,
-        kill_switch=deps.kill_switch,
-    )
+    engine = simulated_engine(settings.execution, settings.risk, deps.kill_switch)
     return run_backtest(
         bars,
         strategy,
