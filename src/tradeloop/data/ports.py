@@ -74,3 +74,40 @@ class IngestAudit(Protocol):
     def record_event(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None:
         """Append a generic audit event."""
         ...
+
+
+ACTIONS_SCHEMA: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "ts": pl.Int64(),
+    "kind": pl.String(),
+    "value": pl.Float64(),
+    "source": pl.String(),
+}
+"""Corporate actions: ``kind`` is ``split`` (ratio new/old) or ``dividend`` (cash/share)."""
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Everything one fetch returned: bars, corporate actions and symbol metadata."""
+
+    bars: pl.DataFrame
+    actions: pl.DataFrame
+    metadata: dict[str, str]
+
+
+class HistoryProvider(Provider, Protocol):
+    """A provider that also returns corporate actions and metadata in the same fetch."""
+
+    def fetch_history(self, request: BarRequest) -> History:
+        """Bars plus splits, dividends and metadata for ``request``."""
+        ...
+
+
+def fetch_history(provider: Provider, request: BarRequest) -> History:
+    """Ask ``provider`` for the richest answer it can give."""
+    rich = getattr(provider, "fetch_history", None)
+    if callable(rich):
+        result = rich(request)
+        assert isinstance(result, History)
+        return result
+    return History(provider.fetch_bars(request), pl.DataFrame(schema=ACTIONS_SCHEMA), {})

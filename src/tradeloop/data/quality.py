@@ -2,6 +2,15 @@
 
 ``score = 1 - (missing_dates_pct*0.3 + duplicate_pct*0.2 + zero_negative_flag*0.2
 + extreme_spike_flag*0.3)``; a score >= 0.6 is accepted.
+
+- ``missing_dates_pct``: the fraction (0..1) of expected sessions with no bar. With a
+  trading calendar (``expected``) the sessions are the calendar's; without one, weekdays
+  between the first and last bar less ``holiday_allowance_pct``.
+- ``duplicate_pct``: the fraction of rows whose timestamp repeats an earlier row.
+- ``zero_negative_flag``: 1 if any price is <= 0 or any volume < 0.
+- ``extreme_spike_flag``: 1 if any close-to-close move has ``|ln(c_t / c_t-1)| >
+  extreme_spike_log_return`` (default 0.5: a one-bar rise above +64.9 % or fall below
+  -39.3 %), the signature of a missed split adjustment or a bad print.
 """
 
 from __future__ import annotations
@@ -45,8 +54,15 @@ def empty_quality_report(symbol: str) -> QualityReport:
     return QualityReport(symbol, 0, 1.0, 0.0, 0, 0, 0.0, False)
 
 
-def score_quality(bars: pl.DataFrame, config: QualityConfig | None = None) -> QualityReport:
-    """Score one symbol's bars (any interval) following the runbook's formula."""
+def score_quality(
+    bars: pl.DataFrame,
+    config: QualityConfig | None = None,
+    expected: np.ndarray | None = None,
+) -> QualityReport:
+    """Score one symbol's bars following the runbook's formula.
+
+    ``expected`` (session stamps from a trading calendar) makes missing dates exact.
+    """
     config = config or QualityConfig()
     if bars.is_empty():
         return empty_quality_report("?")
@@ -56,9 +72,12 @@ def score_quality(bars: pl.DataFrame, config: QualityConfig | None = None) -> Qu
     ts = bars["ts"].to_numpy()
     unique_ts = np.unique(ts)
     duplicate_pct = 1.0 - unique_ts.size / rows
-    expected = max(expected_sessions(unique_ts, interval), unique_ts.size)
-    # Exchange holidays make ~3.5% of weekdays missing on real daily data; allow for them.
-    missing = max(0.0, 1.0 - unique_ts.size / expected - config.holiday_allowance_pct / 100)
+    if expected is not None and expected.size:
+        missing = float(np.setdiff1d(expected, unique_ts).size / expected.size)
+    else:
+        weekdays = max(expected_sessions(unique_ts, interval), unique_ts.size)
+        # Exchange holidays make ~3.5% of weekdays missing on real daily data.
+        missing = max(0.0, 1.0 - unique_ts.size / weekdays - config.holiday_allowance_pct / 100)
     prices = bars.select("open", "high", "low", "close").to_numpy()
     zero_negative = int(bool((prices <= 0).any() or (bars["volume"].to_numpy() < 0).any()))
     closes = bars.sort("ts")["close"].to_numpy()

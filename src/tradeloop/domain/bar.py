@@ -62,3 +62,31 @@ class Bar:
 def empty_bars() -> pl.DataFrame:
     """An empty frame with the bar schema."""
     return pl.DataFrame(schema=BAR_SCHEMA)
+
+
+def bar_frame(
+    symbol: str,
+    ts: list[int],
+    columns: dict[str, list[float | None]],
+    *,
+    source: str,
+    bar_interval_sec: int,
+) -> pl.DataFrame:
+    """A bar frame from parallel lists; ``columns`` holds open/high/low/close/volume and
+    optionally adj_close (defaults to close). Nulls are kept for validation to judge."""
+    adj = columns.get("adj_close") or columns["close"]
+    return pl.DataFrame(
+        {
+            "symbol": [symbol] * len(ts),
+            "ts": ts,
+            "open": columns["open"],
+            "high": columns["high"],
+            "low": columns["low"],
+            "close": columns["close"],
+            "volume": columns["volume"],
+            "adj_close": adj,
+            "source": [source] * len(ts),
+            "bar_interval_sec": [bar_interval_sec] * len(ts),
+        },
+        schema=BAR_SCHEMA,
+    )
