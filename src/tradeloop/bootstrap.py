@@ -5,6 +5,8 @@ The only module that picks adapters. Tests call the same functions with fakes.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,14 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Engine
 
+from tradeloop import __version__
+from tradeloop.adapters.alpaca import AlpacaProvider
 from tradeloop.adapters.bundled import BundledProvider
+from tradeloop.adapters.files import FilesProvider
+from tradeloop.adapters.http_client import HttpJsonClient
+from tradeloop.adapters.polygon import PolygonProvider
 from tradeloop.adapters.synthetic import SyntheticProvider
+from tradeloop.adapters.yahoo import YahooProvider
 from tradeloop.core.config import (
     FrozenConfig,
     load_yaml_mapping,
@@ -21,8 +29,12 @@ from tradeloop.core.config import (
     render_documented_yaml,
 )
 from tradeloop.core.errors import ConfigError
-from tradeloop.data.config import QualityConfig
+from tradeloop.data.config import IngestConfig, QualityConfig
+from tradeloop.data.ingest import FetchResult, FetchTask, Ingestor, fetch_symbol
+from tradeloop.data.live_guard import LiveGuard
 from tradeloop.data.ports import Provider
+from tradeloop.data.raw_archive import RawArchive
+from tradeloop.data.universe import Universe, load_universe
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.models.config import TrainConfig
 from tradeloop.ops.config import LoopConfig
@@ -31,10 +43,10 @@ from tradeloop.registry.gates import GateConfig
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
-from tradeloop.settings import Settings
-from tradeloop.store.sql.audit_store import SqlAuditStore
+from tradeloop.settings import ProviderCredentials, Settings, load_credentials
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.engine import open_engine, redact_url, sqlite_url
+from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
 
@@ -51,6 +63,7 @@ class AppConfig(FrozenConfig):
     """Everything ``tradeloop.yaml`` may hold; every section is optional."""
 
     loop: LoopConfig = Field(default_factory=LoopConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
@@ -125,6 +138,69 @@ def make_provider(name: str, config: AppConfig) -> Provider:
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """Everything needed to build the providers, picklable (sent to Dask workers)."""
+
+    ingest: IngestConfig
+    synthetic_seed: int
+    credentials: ProviderCredentials
+    raw_root: str
+    run_id: str | None
+
+
+_PROVIDER_CACHE: dict[int, dict[str, Provider]] = {}
+
+
+def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
+    """Every provider this configuration can use, keyed by name (cached per process)."""
+    key = hash((spec.ingest.model_dump_json(), spec.synthetic_seed, spec.raw_root, spec.run_id,
+                spec.credentials.model_dump_json()))  # fmt: skip
+    if key in _PROVIDER_CACHE:
+        return _PROVIDER_CACHE[key]
+    archive = RawArchive(Path(spec.raw_root)) if spec.ingest.archive_raw else None
+    if archive is not None and spec.run_id:
+        archive.begin_run(spec.run_id)
+    providers: dict[str, Provider] = {
+        "bundled": BundledProvider(),
+        "synthetic": SyntheticProvider(seed=spec.synthetic_seed),
+    }
+    if spec.ingest.files_dir:
+        providers["files"] = FilesProvider(Path(spec.ingest.files_dir))
+    credentials = spec.credentials
+    rest: dict[str, tuple[type[Any], dict[str, str]]] = {
+        "yahoo": (YahooProvider, {"User-Agent": "tradeloop/" + __version__}),
+        "polygon": (PolygonProvider, {"Authorization": "Bearer " + (
+            credentials.polygon_api_key.get_secret_value() if credentials.polygon_api_key
+            else "")}),
+        "alpaca": (AlpacaProvider, {
+            "APCA-API-KEY-ID": credentials.alpaca_api_key_id.get_secret_value()
+            if credentials.alpaca_api_key_id else "",
+            "APCA-API-SECRET-KEY": credentials.alpaca_api_secret_key.get_secret_value()
+            if credentials.alpaca_api_secret_key else ""}),
+    }  # fmt: skip
+    for name, (adapter, headers) in rest.items():
+        base_url = spec.ingest.endpoints.get(name)
+        capability = spec.ingest.capabilities.get(name)
+        if base_url is None or capability is None:
+            continue
+        client = HttpJsonClient(
+            name,
+            base_url,
+            retry=spec.ingest.retry,
+            rate_per_minute=capability.rate_limit_per_minute,
+            headers={key: value for key, value in headers.items() if value},
+        )
+        providers[name] = adapter(client, archive)
+    _PROVIDER_CACHE[key] = providers
+    return providers
+
+
+def fetch_with_spec(spec: ProviderSpec, task: FetchTask) -> FetchResult:
+    """Fetch one symbol with providers built from ``spec`` (runs in workers too)."""
+    return fetch_symbol(task, build_providers(spec), spec.ingest, spec.credentials.entitled())
+
+
+@dataclass(frozen=True, slots=True)
 class App:
     settings: Settings
     config: AppConfig
@@ -135,11 +211,38 @@ class App:
         return LoopDeps(
             provider=make_provider(self.config.loop.provider, self.config),
             bars=SqlBarStore(self.engine),
-            audit=SqlAuditStore(self.engine),
+            audit=SqlIngestStore(self.engine),
             registry=ModelRegistry(self.settings.models_dir, SqlModelRecords(self.engine)),
             kill_switch=KillSwitch(self.settings.kill_switch_path),
             reports_dir=self.settings.reports_dir,
         )
+
+    def ingest_store(self) -> SqlIngestStore:
+        return SqlIngestStore(self.engine)
+
+    def ingestor(self, on_symbol: Any = None) -> Ingestor:
+        return Ingestor(
+            store=self.ingest_store(),
+            config=self.config.ingest,
+            quality=self.config.quality,
+            guard=LiveGuard(self.settings.trading_mode_path),
+            on_symbol=on_symbol,
+        )
+
+    def universe(self) -> Universe:
+        return load_universe(Path(self.config.ingest.universe_path))
+
+    def provider_spec(self, run_id: str | None) -> ProviderSpec:
+        return ProviderSpec(
+            ingest=self.config.ingest,
+            synthetic_seed=self.config.synthetic.seed,
+            credentials=load_credentials(),
+            raw_root=str(self.settings.home / "raw"),
+            run_id=run_id,
+        )
+
+    def fetcher(self, run_id: str) -> Callable[[FetchTask], FetchResult]:
+        return functools.partial(fetch_with_spec, self.provider_spec(run_id))
 
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))

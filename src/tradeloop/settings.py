@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     def kill_switch_path(self) -> Path:
         return self.home / "KILL_SWITCH"
 
+    @property
+    def trading_mode_path(self) -> Path:
+        return self.home / "TRADING_MODE"
+
+    @property
+    def governance_halt_log(self) -> Path:
+        return self.home / "governance_halt.log"
+
     def runtime_dirs(self) -> tuple[Path, ...]:
         names = ("lake", "raw", "models", "reports", "logs", "backups")
         return tuple(self.home / name for name in names)
@@ -90,4 +98,41 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         raise ConfigError(
             format_validation_error("environment (TRADELOOP_*)", Settings, exc)
+        ) from None
+
+
+class ProviderCredentials(BaseSettings):
+    """Provider switches and credentials, under the runbooks' own variable names.
+
+    A provider that requires entitlement is used only when ``<NAME>_ENABLED`` is true and
+    its credentials are present. Also read from ``TRADELOOP_SECRETS_FILE``.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    yahoo_enabled: bool = True
+    polygon_enabled: bool = False
+    polygon_api_key: SecretStr | None = None
+    alpaca_enabled: bool = False
+    alpaca_api_key_id: SecretStr | None = None
+    alpaca_api_secret_key: SecretStr | None = None
+
+    def entitled(self) -> dict[str, bool]:
+        """Per provider: enabled and credentialed (providers without entitlement: True)."""
+        return {
+            "yahoo": self.yahoo_enabled,
+            "polygon": self.polygon_enabled and self.polygon_api_key is not None,
+            "alpaca": self.alpaca_enabled
+            and self.alpaca_api_key_id is not None
+            and self.alpaca_api_secret_key is not None,
+        }
+
+
+def load_credentials() -> ProviderCredentials:
+    secrets_file = os.environ.get("TRADELOOP_SECRETS_FILE")
+    try:
+        return ProviderCredentials(_env_file=secrets_file)
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error("environment (provider credentials)", ProviderCredentials, exc)
         ) from None

@@ -14,9 +14,9 @@ from tradeloop.data.quality import score_quality
 from tradeloop.domain.enums import SymbolState
 from tradeloop.registry.gates import GateResult
 from tradeloop.registry.registry import ModelRegistry
-from tradeloop.store.sql.audit_store import SqlAuditStore
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.engine import open_engine
+from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.migrate import current_revision, head_revision, upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
 from tradeloop.store.sql.tables import metadata
@@ -83,7 +83,7 @@ def test_upsert_bars_when_one_row_invalid_then_nothing_written(engine: Engine) -
 
 
 def test_audit_when_symbol_recorded_then_governance_and_audit_consistent(engine: Engine) -> None:
-    audit = SqlAuditStore(engine)
+    audit = SqlIngestStore(engine)
     audit.start_run("run-1", "deep_backfill", 1)
     report = score_quality(stub_bars("CCC", 100))
     audit.record_symbol("run-1", report, "stub", SymbolState.ACTIVE, "ok")

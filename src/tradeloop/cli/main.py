@@ -5,14 +5,16 @@ from __future__ import annotations
 import typer
 
 from tradeloop import __version__
-from tradeloop.cli import config_cmd, db_cmd, demo_cmd
+from tradeloop.cli import config_cmd, db_cmd, demo_cmd, ingest_cmd
 
 app = typer.Typer(
     name="tradeloop",
     help=(
         "tradeloop - ingest, features, labels, train, register, trade and report, on one "
         "machine.\n\nExamples:\n\n  tradeloop demo              # the whole loop on bundled "
-        "real data\n\n  tradeloop demo --quick --json\n\n  tradeloop config show\n\n"
+        "real data\n\n  tradeloop demo --quick --json\n\n"
+        "  tradeloop ingest --mode deep_backfill --tickers SPY,AAPL\n\n"
+        "  tradeloop verify --strict --json\n\n  tradeloop config show\n\n"
         "  tradeloop config validate tradeloop.yaml\n\n  tradeloop db upgrade\n\n"
         "Exit codes: 0 ok, 1 ran but refused (e.g. gate), 2 bad input or config, 3 retry later."
     ),
@@ -20,6 +22,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("demo")(demo_cmd.demo)
+app.command("ingest")(ingest_cmd.ingest)
+app.command("verify")(ingest_cmd.verify)
+app.command("repair")(ingest_cmd.repair)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 

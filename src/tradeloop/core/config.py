@@ -182,5 +182,9 @@ def render_documented_yaml(model: FrozenConfig, header: tuple[str, ...] = ()) ->
             if field.description:
                 lines.append(f"  # {field.description}")
             value = section.model_dump(mode="json")[key]
-            lines.append(f"  {key}: {json.dumps(value)}")
+            if isinstance(value, dict) and value:
+                lines.append(f"  {key}:")
+                lines += [f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in value.items()]
+            else:
+                lines.append(f"  {key}: {json.dumps(value)}")
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ nanoseconds, the stamp of daily bars.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -21,9 +22,18 @@ _CALENDAR_START, _CALENDAR_END = "1990-01-02", "2035-12-31"
 @lru_cache(maxsize=1)
 def _nyse_sessions() -> np.ndarray:
     import exchange_calendars
+    from pandas.errors import Pandas4Warning
 
-    calendar = exchange_calendars.get_calendar("XNYS", start=_CALENDAR_START, end=_CALENDAR_END)
-    return np.asarray(calendar.sessions.asi8, dtype=np.int64)
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 calls Series.values on tz-aware data under pandas 3.
+        warnings.filterwarnings(
+            "ignore", message="Series.values returning an ndarray", category=Pandas4Warning
+        )
+        calendar = exchange_calendars.get_calendar(
+            "XNYS", start=_CALENDAR_START, end=_CALENDAR_END
+        )
+        sessions = calendar.sessions
+    return np.asarray(sessions.asi8, dtype=np.int64)
 
 
 def _day(ts_ns: int) -> int:

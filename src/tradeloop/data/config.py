@@ -71,6 +71,14 @@ class IngestConfig(FrozenConfig):
         False, description="bundled, then synthetic, lead the priority (no network needed)"
     )
     files_dir: str | None = Field(None, description="directory of the 'files' provider")
+    endpoints: dict[str, str] = Field(
+        default_factory=lambda: {
+            "yahoo": "https://query2.finance.yahoo.com",
+            "polygon": "https://api.polygon.io",
+            "alpaca": "https://data.alpaca.markets",
+        },
+        description="base URL of each REST provider",
+    )
     required_rows: int = Field(1260, gt=0, description="sessions of daily history per symbol")
     degraded_min_rows: int = Field(1000, gt=0, description="below this a symbol is QUARANTINED")
     max_rejection_rate_pct: float = Field(5.0, ge=0, le=100, description="alert above this")

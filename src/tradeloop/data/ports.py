@@ -111,3 +111,44 @@ def fetch_history(provider: Provider, request: BarRequest) -> History:
         assert isinstance(result, History)
         return result
     return History(provider.fetch_bars(request), pl.DataFrame(schema=ACTIONS_SCHEMA), {})
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One provider tried for one symbol, and what came of it."""
+
+    provider: str
+    outcome: str  # OK | NOT_ENTITLED | RETRY_EXHAUSTED | BAD_DATA | SKIPPED
+    detail: str
+    rows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolOutcome:
+    """What ingestion decided for one symbol in one run."""
+
+    symbol: str
+    asset_class: str
+    provider: str | None
+    attempts: tuple[Attempt, ...]
+    quality: QualityReport
+    state: SymbolState
+    reason: str
+    decision: str  # OK | REJECTED | NO_VALID_PROVIDER | FETCH_FAILED | VERIFIED | UP_TO_DATE
+
+
+class IngestStore(BarStore, IngestAudit, Protocol):
+    """Ingestion's durable side: bars, actions, metadata, quality, governance, audit."""
+
+    def commit_symbol(self, run_id: str, outcome: SymbolOutcome, history: History | None) -> int:
+        """Write the symbol's bars and everything ingestion decided in ONE transaction;
+        return the bar rows written."""
+        ...
+
+    def last_bar_ts(self, symbol: str, bar_interval_sec: int) -> int | None:
+        """The newest stored bar's ts, or None."""
+        ...
+
+    def governance_states(self) -> dict[str, tuple[str, str]]:
+        """symbol -> (state, reason) for every governed symbol."""
+        ...

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeloop.adapters.synthetic import SyntheticProvider
 from tradeloop.core.time import parse_ns
+from tradeloop.data.calendars import expected_sessions
 from tradeloop.data.ports import BarRequest
 from tradeloop.data.quality import score_quality
 from tradeloop.data.validation import validate_bars
+from tradeloop.domain.asset_class import classify_symbol
 
 SYMBOLS = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=5)
 
@@ -20,8 +23,22 @@ def test_daily_when_any_seed_and_symbol_then_valid_ohlc_and_quality(seed: int, s
         BarRequest(symbol, parse_ns("2015-01-01"), parse_ns("2020-01-01"), 86_400)
     )
     validate_bars(bars, "synthetic")
-    assert bars.height == 1304
-    assert score_quality(bars).accepted
+    sessions = expected_sessions(classify_symbol(symbol), parse_ns("2015-01-01"),
+                                 parse_ns("2019-12-31"))  # fmt: skip
+    assert bars["ts"].to_list() == sessions.tolist()
+    assert score_quality(bars, expected=sessions).score == 1.0
+
+
+@pytest.mark.parametrize(
+    ("symbol", "sessions_in_2024"), [("SPY", 252), ("EURUSD=X", 262), ("BTC-USD", 366)]
+)
+def test_daily_when_asset_class_differs_then_its_market_calendar(
+    symbol: str, sessions_in_2024: int
+) -> None:
+    bars = SyntheticProvider(1).fetch_bars(
+        BarRequest(symbol, parse_ns("2024-01-01"), parse_ns("2025-01-01"), 86_400)
+    )
+    assert bars.height == sessions_in_2024
 
 
 def test_daily_when_same_seed_and_symbol_then_identical_and_subrange_consistent() -> None:

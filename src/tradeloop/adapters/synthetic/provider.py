@@ -22,12 +22,14 @@ import polars as pl
 
 from tradeloop.core.errors import DataError
 from tradeloop.core.time import NS_PER_DAY, NS_PER_SECOND, ns_from_datetime
+from tradeloop.data.calendars import expected_sessions
 from tradeloop.data.ports import BarRequest
+from tradeloop.domain.asset_class import classify_symbol
 from tradeloop.domain.bar import BAR_SCHEMA, DAILY_SEC, empty_bars
 
 ANCHOR = np.datetime64("1990-01-01", "D")
 # The whole daily series is always drawn anchor to horizon, so a sub-range never changes it.
-HORIZON = np.datetime64("2040-12-31", "D")
+HORIZON = np.datetime64("2035-12-31", "D")
 HORIZON_END_NS = int((HORIZON + 1).astype("datetime64[ns]").astype(np.int64))
 SESSION_SEC = 23_400
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -89,8 +91,12 @@ class SyntheticProvider:
                 "Fix: request an earlier end."
             )
         if symbol not in self._daily_cache:
-            days = np.arange(ANCHOR, HORIZON + 1, dtype="datetime64[D]")
-            self._daily_cache[symbol] = self._simulate_daily(symbol, days[np.is_busday(days)])
+            # Sessions follow the symbol's market: NYSE for stocks and futures, weekdays for
+            # FX, every day for crypto.
+            start = int(ANCHOR.astype("datetime64[ns]").astype(np.int64))
+            sessions = expected_sessions(classify_symbol(symbol), start, HORIZON_END_NS - 1)
+            days = sessions.astype("datetime64[ns]").astype("datetime64[D]")
+            self._daily_cache[symbol] = self._simulate_daily(symbol, days)
         return self._daily_cache[symbol]
 
     def _simulate_daily(self, symbol: str, days: np.ndarray) -> pl.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from tradeloop.data.validation import validate_bars
 from tradeloop.domain.bar import BAR_KEY, BAR_SCHEMA
@@ -23,17 +23,22 @@ class SqlBarStore:
         self._run_id = run_id
 
     def upsert_bars(self, bars: pl.DataFrame) -> int:
+        with self._engine.begin() as connection:
+            return self.write_bars(connection, bars, self._run_id)
+
+    @staticmethod
+    def write_bars(connection: Connection, bars: pl.DataFrame, run_id: str | None) -> int:
+        """Validate and upsert ``bars`` inside the caller's transaction."""
         bars = validate_bars(bars, "bars to store")
         if bars.is_empty():
             return 0
         stamped = bars.with_columns(
-            pl.lit(self._run_id, pl.String).alias("run_id"),
+            pl.lit(run_id, pl.String).alias("run_id"),
             pl.lit(time.time_ns(), pl.Int64).alias("ts_ingested"),
         )
         written = 0
-        with self._engine.begin() as connection:
-            for chunk in stamped.iter_slices(_CHUNK_ROWS):
-                written += upsert(connection, price_history, chunk.to_dicts(), BAR_KEY)
+        for chunk in stamped.iter_slices(_CHUNK_ROWS):
+            written += upsert(connection, price_history, chunk.to_dicts(), BAR_KEY)
         return written
 
     def load_bars(

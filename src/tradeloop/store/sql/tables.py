@@ -282,3 +282,24 @@ audit_event = Table(
     Column("ts_event", BigInteger, nullable=False),
     Index("ix_audit_event_kind_ts", "kind", "ts_event"),
 )
+
+corporate_actions = Table(
+    "corporate_actions",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("run_id", String(64)),
+)
+
+symbol_metadata = Table(
+    "symbol_metadata",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("asset_class", String(16), nullable=False),
+    Column("provider", String(32)),
+    Column("metadata_json", Text, nullable=False, server_default="{}"),
+    Column("ts_updated", BigInteger, nullable=False),
+)

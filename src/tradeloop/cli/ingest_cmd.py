@@ -1,0 +1,263 @@
+"""``tradeloop ingest``, ``verify`` and ``repair``: batch ingestion under governance."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tradeloop.bootstrap import App, build_app
+from tradeloop.cli.errors import EXIT_FAILED, handled_errors
+from tradeloop.core.errors import ConfigError
+from tradeloop.core.ids import natural_key_id
+from tradeloop.core.time import NS_PER_DAY, iso_from_ns, parse_ns
+from tradeloop.data.ingest import IngestMode, IngestPlan, RunSummary
+from tradeloop.data.ports import SymbolOutcome
+from tradeloop.data.verification import SECTIONS, verify_report
+from tradeloop.ops.dask_fetch import dask_fetch_map
+from tradeloop.settings import load_settings
+
+ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _day(text: str, option: str) -> int:
+    try:
+        value = parse_ns(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {text!r}: {exc}") from None
+    return value - value % NS_PER_DAY
+
+
+def _today_ns() -> int:
+    now = time.time_ns()
+    return now - now % NS_PER_DAY
+
+
+def _summary_json(summary: RunSummary) -> dict[str, Any]:
+    return {
+        "run_id": summary.run_id,
+        "mode": summary.mode.value,
+        "status": summary.status,
+        "rows_written": summary.rows_written,
+        "alert": summary.alert,
+        "seconds": round(summary.seconds, 3),
+        "symbols": [
+            {
+                "symbol": o.symbol,
+                "decision": o.decision,
+                "state": o.state.value,
+                "provider": o.provider,
+                "rows": o.quality.rows,
+                "quality": round(o.quality.score, 6),
+                "reason": o.reason,
+                "attempts": [
+                    {"provider": a.provider, "outcome": a.outcome, "detail": a.detail}
+                    for a in o.attempts
+                ],
+            }
+            for o in summary.outcomes
+        ],
+    }
+
+
+def _print_summary(summary: RunSummary, console: Console) -> None:
+    table = Table(title=f"ingest {summary.mode.value} - run {summary.run_id} - {summary.status}")
+    for column in ("symbol", "decision", "state", "provider", "rows", "quality", "reason"):
+        table.add_column(column, overflow="fold")
+    colours = {"ACTIVE": "green", "DEGRADED": "yellow", "QUARANTINED": "red"}
+    for o in summary.outcomes:
+        colour = colours.get(o.state.value, "white")
+        table.add_row(o.symbol, o.decision, f"[{colour}]{o.state.value}[/]", o.provider or "-",
+                      str(o.quality.rows), f"{o.quality.score:.3f}", o.reason)  # fmt: skip
+    console.print(table)
+    console.print(f"{summary.rows_written} rows written in {summary.seconds:.1f} s")
+    if summary.alert:
+        console.print(f"[red]ALERT[/] {summary.alert}")
+
+
+def _run(
+    app: App, plan: IngestPlan, workers: int | None, cluster: str | None, as_json: bool
+) -> RunSummary:
+    console = Console(stderr=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    run_id = f"ingest-{stamp}-{natural_key_id((time.time_ns(), plan.mode.value), 6)}"
+    with ExitStack() as stack:
+        progress = stack.enter_context(
+            Progress(
+                TextColumn("ingest"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+                disable=as_json,
+            )
+        )
+        task = progress.add_task("", total=len(plan.entries))
+
+        def on_symbol(outcome: SymbolOutcome) -> None:
+            progress.update(task, advance=1, description=f"{outcome.symbol} {outcome.state.value}")
+
+        fetch_map = None
+        if workers or cluster:
+            mapper = dask_fetch_map(address=cluster) if cluster else dask_fetch_map(workers=workers)
+            fetch_map = stack.enter_context(mapper)
+        return app.ingestor(on_symbol).run(
+            plan, fetcher=app.fetcher(run_id), fetch_map=fetch_map, run_id=run_id
+        )
+
+
+def ingest(
+    mode: Annotated[IngestMode, typer.Option(help="deep_backfill | incremental | verify")] = (
+        IngestMode.DEEP_BACKFILL
+    ),
+    tickers: Annotated[
+        str | None, typer.Option(help="comma-separated subset of the universe")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="first day (ISO), with --end")] = None,
+    end: Annotated[str | None, typer.Option(help="last day / as_of (ISO); default today")] = None,
+    provider: Annotated[str | None, typer.Option(help="use only this provider")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest daily history for the universe under provider and symbol governance.
+
+    deep_backfill loads the last 1,260 sessions ending at --end (or --start..--end);
+    incremental fetches only what is missing since the last stored bar; verify re-scores
+    stored data and updates governance without fetching.
+
+    Examples:
+
+      tradeloop ingest --mode deep_backfill
+
+      tradeloop ingest --mode incremental --tickers SPY,AAPL
+
+      tradeloop ingest --mode deep_backfill --provider synthetic --end 2024-12-31 --workers 2
+    """
+    with handled_errors():
+        if mode is IngestMode.REPAIR:
+            raise ConfigError("--mode repair: use `tradeloop repair --symbol S --from D --to D`")
+        if workers and cluster:
+            raise ConfigError("--workers and --cluster exclude each other; pick one")
+        if start and not end:
+            raise ConfigError("--start needs --end (a custom range is closed on both sides)")
+        app = build_app(load_settings(), config)
+        selected = tuple(t.strip() for t in tickers.split(",") if t.strip()) if tickers else None
+        plan = IngestPlan(
+            mode=mode,
+            entries=app.universe().select(selected),
+            as_of_ns=_day(end, "--end") if end else _today_ns(),
+            start_ns=_day(start, "--start") if start else None,
+            provider=provider,
+        )
+        if provider and provider not in app.config.ingest.capabilities:
+            raise ConfigError(
+                f"--provider {provider!r} has no capability entry; known: "
+                f"{sorted(app.config.ingest.capabilities)}"
+            )
+        summary = _run(app, plan, workers, cluster, as_json)
+    if as_json:
+        print(json.dumps(_summary_json(summary), indent=2))
+    else:
+        _print_summary(summary, Console())
+    if summary.status != "OK":
+        raise typer.Exit(EXIT_FAILED)
+
+
+def repair(
+    symbol: Annotated[str, typer.Option(help="symbol of the universe")],
+    from_: Annotated[str, typer.Option("--from", help="first day (ISO)")],
+    to: Annotated[str, typer.Option(help="last day (ISO)")],
+    provider: Annotated[str | None, typer.Option(help="use only this provider")] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-ingest one symbol's range idempotently, then re-evaluate its governance.
+
+    Example:
+
+      tradeloop repair --symbol AAPL --from 2022-01-01 --to 2022-06-01
+    """
+    with handled_errors():
+        app = build_app(load_settings(), config)
+        start, stop = _day(from_, "--from"), _day(to, "--to")
+        if stop < start:
+            raise ConfigError(f"--to {to} is before --from {from_}")
+        plan = IngestPlan(IngestMode.REPAIR, app.universe().select((symbol,)), stop, start,
+                          provider)  # fmt: skip
+        summary = _run(app, plan, None, None, as_json)
+    if as_json:
+        print(json.dumps(_summary_json(summary), indent=2))
+    else:
+        _print_summary(summary, Console())
+    if summary.status != "OK":
+        raise typer.Exit(EXIT_FAILED)
+
+
+def verify(
+    history: Annotated[bool, typer.Option("--history", help="rows per symbol")] = False,
+    quality: Annotated[bool, typer.Option("--quality", help="latest quality scores")] = False,
+    governance: Annotated[bool, typer.Option("--governance", help="state counts")] = False,
+    symbols: Annotated[bool, typer.Option("--symbols", help="failed symbols")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 1 on any failure")] = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check stored history, quality and governance against the universe (reads only).
+
+    Without a section flag every section is checked. JSON output is stable (version 1,
+    documented in tradeloop.data.verification).
+
+    Examples:
+
+      tradeloop verify
+
+      tradeloop verify --symbols --json
+
+      tradeloop verify --strict && tradeloop demo
+    """
+    with handled_errors():
+        app = build_app(load_settings(), config)
+        universe = app.universe()
+        chosen = [name for name, on in zip(SECTIONS, (history, quality, governance, symbols),
+                                           strict=True) if on] or list(SECTIONS)  # fmt: skip
+        report = verify_report(
+            app.ingest_store().snapshot(),
+            universe.symbols,
+            app.config.ingest.required_rows,
+            chosen,
+            app.config.quality.min_score,
+        )
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_verify(report)
+    if strict and not report["ok"]:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_verify(report: dict[str, Any]) -> None:
+    console = Console()
+    for name, check in report["checks"].items():
+        mark = "[green]PASS[/]" if check["ok"] else "[red]FAIL[/]"
+        console.print(f"{mark} {name}")
+        if name == "governance":
+            console.print("     " + ", ".join(f"{k}: {v}" for k, v in check["counts"].items()))
+        if name == "quality" and check.get("average") is not None:
+            console.print(f"     average quality {check['average']:.3f}")
+        for failure in check.get("failures", []):
+            console.print("     " + ", ".join(f"{k}={v}" for k, v in failure.items()))
+    console.print("[green]all checks passed[/]" if report["ok"] else "[red]checks failed[/]")
+
+
+__all__ = ["ingest", "iso_from_ns", "repair", "verify"]

@@ -1,0 +1,346 @@
+"""Batch ingestion: deep_backfill, incremental, verify and repair.
+
+Two phases per symbol. **Fetch** (pure, may run on Dask workers): route the symbol through
+the capability matrix and try each eligible provider; entitlement refusals are never
+retried and disable the provider for the rest of the run. **Commit** (this process, the
+single writer): merge with stored bars, score quality against the trading calendar,
+decide the governance state and write everything in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import polars as pl
+
+from tradeloop.core.errors import DataError, EntitlementError, RetryableError
+from tradeloop.core.ids import natural_key_id
+from tradeloop.core.time import NS_PER_DAY, iso_from_ns
+from tradeloop.data.calendars import expected_sessions, session_window_start
+from tradeloop.data.config import IngestConfig, QualityConfig
+from tradeloop.data.governance import decide_state
+from tradeloop.data.live_guard import LiveGuard
+from tradeloop.data.ports import (
+    Attempt,
+    BarRequest,
+    History,
+    IngestStore,
+    Provider,
+    SymbolOutcome,
+    fetch_history,
+)
+from tradeloop.data.quality import empty_quality_report, score_quality
+from tradeloop.data.routing import NO_VALID_PROVIDER, route_symbol
+from tradeloop.data.universe import UniverseEntry
+from tradeloop.domain.asset_class import AssetClass
+from tradeloop.domain.bar import DAILY_SEC
+
+log = logging.getLogger("tradeloop.ingest")
+
+
+class IngestMode(StrEnum):
+    DEEP_BACKFILL = "deep_backfill"
+    INCREMENTAL = "incremental"
+    VERIFY = "verify"
+    REPAIR = "repair"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchTask:
+    """One symbol to fetch: the range, the providers to consider, those refused so far."""
+
+    symbol: str
+    asset_class: AssetClass
+    start_ns: int
+    end_ns: int
+    provider_override: str | None
+    refused: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    task: FetchTask
+    history: History | None
+    provider: str | None
+    attempts: tuple[Attempt, ...]
+    decision: str  # OK | NO_VALID_PROVIDER | FETCH_FAILED
+    detail: str
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: str
+    mode: IngestMode
+    outcomes: list[SymbolOutcome] = field(default_factory=list)
+    rows_written: int = 0
+    alert: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> list[SymbolOutcome]:
+        return [o for o in self.outcomes if o.decision not in ("OK", "VERIFIED", "UP_TO_DATE")]
+
+    @property
+    def status(self) -> str:
+        if not self.outcomes:
+            return "OK"
+        failed = len(self.rejected)
+        return "OK" if failed == 0 else ("FAILED" if failed == len(self.outcomes) else "PARTIAL")
+
+
+def fetch_symbol(
+    task: FetchTask,
+    providers: Mapping[str, Provider],
+    config: IngestConfig,
+    entitled: Mapping[str, bool],
+) -> FetchResult:
+    """Try the eligible providers in priority order; never raises for a provider failure."""
+    history_days = max(1, (task.end_ns - task.start_ns) // NS_PER_DAY)
+    priority = (task.provider_override,) if task.provider_override else config.effective_priority()
+    route = route_symbol(
+        task.symbol,
+        task.asset_class,
+        history_days,
+        capabilities=config.capabilities,
+        priority=priority,
+        entitled={n: ok and n not in task.refused for n, ok in entitled.items()},
+        available=frozenset(providers),
+    )
+    attempts = [Attempt(name, "SKIPPED", reason) for name, reason in route.skipped]
+    if not route.candidates:
+        return FetchResult(task, None, None, tuple(attempts), NO_VALID_PROVIDER,
+                           f"{NO_VALID_PROVIDER}: {route.explanation}")  # fmt: skip
+    request = BarRequest(task.symbol, task.start_ns, task.end_ns, DAILY_SEC)
+    for name in route.candidates:
+        try:
+            history = fetch_history(providers[name], request)
+        except EntitlementError as exc:
+            attempts.append(Attempt(name, "NOT_ENTITLED", str(exc)))
+        except RetryableError as exc:
+            attempts.append(Attempt(name, "RETRY_EXHAUSTED", str(exc)))
+        except DataError as exc:
+            attempts.append(Attempt(name, "BAD_DATA", str(exc)))
+        else:
+            if history.bars.is_empty():
+                attempts.append(Attempt(name, "BAD_DATA", "no bars in the requested range"))
+                continue
+            attempts.append(Attempt(name, "OK", "fetched", history.bars.height))
+            return FetchResult(task, history, name, tuple(attempts), "OK", "fetched")
+    failures = "; ".join(f"{a.provider}: {a.detail}" for a in attempts if a.outcome != "SKIPPED")
+    return FetchResult(task, None, None, tuple(attempts), "FETCH_FAILED", failures)
+
+
+Fetcher = Callable[[FetchTask], FetchResult]
+FetchMap = Callable[[Fetcher, list[FetchTask]], Iterable[FetchResult]]
+"""Runs a fetcher over tasks (e.g. on a Dask cluster), yielding results as they finish."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestPlan:
+    """What to do: mode, symbols, range (or as_of window), provider override."""
+
+    mode: IngestMode
+    entries: tuple[UniverseEntry, ...]
+    as_of_ns: int
+    start_ns: int | None = None
+    provider: str | None = None
+
+
+class Ingestor:
+    """Runs one ingestion; the store is the single writer."""
+
+    def __init__(
+        self,
+        *,
+        store: IngestStore,
+        config: IngestConfig,
+        quality: QualityConfig,
+        guard: LiveGuard,
+        on_symbol: Callable[[SymbolOutcome], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.quality = quality
+        self.guard = guard
+        self.on_symbol = on_symbol or (lambda _outcome: None)
+
+    def window(self, entry: UniverseEntry, plan: IngestPlan) -> tuple[int, int]:
+        """[start, end] session stamps of the history governance judges.
+
+        The last ``required_rows`` sessions ending at ``as_of``; an explicit range for a
+        deep backfill; for a repair, the standard window ending at the newest stored bar.
+        """
+        if plan.mode is IngestMode.REPAIR:
+            last = self.store.last_bar_ts(entry.symbol, DAILY_SEC)
+            end = max(last or plan.as_of_ns, plan.as_of_ns)
+        elif plan.start_ns is not None:
+            return plan.start_ns, plan.as_of_ns
+        else:
+            end = plan.as_of_ns
+        start = session_window_start(entry.asset_class, self.config.required_rows, end)
+        return start, end
+
+    def fetch_range(self, entry: UniverseEntry, plan: IngestPlan) -> tuple[int, int]:
+        """[start, end] of the bars to request."""
+        if plan.mode is IngestMode.REPAIR and plan.start_ns is not None:
+            return plan.start_ns, plan.as_of_ns
+        return self.window(entry, plan)
+
+    def plan_tasks(self, plan: IngestPlan, refused: frozenset[str]) -> list[FetchTask]:
+        tasks = []
+        for entry in plan.entries:
+            start, end = self.fetch_range(entry, plan)
+            if plan.mode is IngestMode.INCREMENTAL:
+                last = self.store.last_bar_ts(entry.symbol, DAILY_SEC)
+                if last is not None:
+                    start = max(start, last + NS_PER_DAY)
+            if start > end:
+                continue
+            self.guard.check_fetch(entry.symbol, (end - start) // NS_PER_DAY + 1)
+            tasks.append(FetchTask(entry.symbol, entry.asset_class, start, end + NS_PER_DAY,
+                                   plan.provider, refused))  # fmt: skip
+        return tasks
+
+    def run(
+        self,
+        plan: IngestPlan,
+        *,
+        fetcher: Fetcher,
+        fetch_map: FetchMap | None = None,
+        run_id: str | None = None,
+    ) -> RunSummary:
+        """Ingest ``plan``; returns the per-symbol outcomes and the run status."""
+        started = time.perf_counter()
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        run_id = run_id or f"ingest-{stamp}-{natural_key_id((time.time_ns(), plan.mode), 6)}"
+        summary = RunSummary(run_id, plan.mode)
+        self.store.start_run(run_id, plan.mode.value, len(plan.entries))
+        try:
+            if plan.mode is IngestMode.VERIFY:
+                for entry in plan.entries:
+                    self._commit(summary, plan, entry, None)
+            else:
+                self._fetch_and_commit(summary, plan, fetcher, fetch_map)
+        except BaseException:
+            self.store.finish_run(run_id, "ABORTED", rows_written=summary.rows_written,
+                                  symbols_ok=len(summary.outcomes) - len(summary.rejected),
+                                  symbols_rejected=len(summary.rejected))  # fmt: skip
+            raise
+        summary.alert = self._rejection_alert(summary)
+        summary.seconds = time.perf_counter() - started
+        self.store.finish_run(
+            run_id,
+            summary.status,
+            rows_written=summary.rows_written,
+            symbols_ok=len(summary.outcomes) - len(summary.rejected),
+            symbols_rejected=len(summary.rejected),
+        )
+        return summary
+
+    def _fetch_and_commit(
+        self,
+        summary: RunSummary,
+        plan: IngestPlan,
+        fetcher: Fetcher,
+        fetch_map: FetchMap | None,
+    ) -> None:
+        refused: set[str] = set()
+        tasks = self.plan_tasks(plan, frozenset())
+        planned = {task.symbol for task in tasks}
+        by_symbol = {entry.symbol: entry for entry in plan.entries}
+        for entry in plan.entries:
+            if entry.symbol not in planned:
+                self._commit(summary, plan, entry, None, decision="UP_TO_DATE")
+        if fetch_map is None:
+            # In process: a refusal disables the provider for the symbols still to come.
+            for task in tasks:
+                task = FetchTask(task.symbol, task.asset_class, task.start_ns, task.end_ns,
+                                 task.provider_override, frozenset(refused))  # fmt: skip
+                result = fetcher(task)
+                refused |= {a.provider for a in result.attempts if a.outcome == "NOT_ENTITLED"}
+                self._commit(summary, plan, by_symbol[task.symbol], result)
+            return
+        for result in fetch_map(fetcher, tasks):
+            self._commit(summary, plan, by_symbol[result.task.symbol], result)
+
+    def _commit(
+        self,
+        summary: RunSummary,
+        plan: IngestPlan,
+        entry: UniverseEntry,
+        result: FetchResult | None,
+        decision: str = "VERIFIED",
+    ) -> None:
+        start, end = self.window(entry, plan)
+        stored = self.store.load_bars(entry.symbol, DAILY_SEC, as_of_ns=end)
+        stored = stored.filter(pl.col("ts") >= start)
+        fetched = result.history.bars if result and result.history else None
+        merged = stored
+        if fetched is not None:
+            merged = (
+                pl.concat([stored, fetched])
+                .unique(subset=["symbol", "ts", "bar_interval_sec"], keep="last")
+                .filter((pl.col("ts") >= start) & (pl.col("ts") <= end))
+                .sort("ts")
+            )
+        expected = expected_sessions(entry.asset_class, start, end)
+        report = (
+            score_quality(merged, self.quality, expected)
+            if merged.height
+            else empty_quality_report(entry.symbol)
+        )
+        critical = None
+        if result is not None and result.decision != "OK" and merged.is_empty():
+            critical = result.detail
+        state, reason = decide_state(merged.height, report, self.config, critical)
+        if result is not None and result.decision != "OK":
+            decision = result.decision
+            if not critical:
+                reason = f"{reason}; fetch failed: {result.detail}"
+        elif result is not None:
+            decision = "OK" if report.accepted else "REJECTED"
+        history = result.history if result and result.history and report.accepted else None
+        if result is not None and result.history is not None and not report.accepted:
+            reason = f"{reason}; fetched bars rejected, nothing stored"
+        outcome = SymbolOutcome(
+            symbol=entry.symbol,
+            asset_class=entry.asset_class.value,
+            provider=result.provider if result else None,
+            attempts=result.attempts if result else (),
+            quality=report,
+            state=state,
+            reason=reason,
+            decision=decision,
+        )
+        summary.rows_written += self.store.commit_symbol(summary.run_id, outcome, history)
+        summary.outcomes.append(outcome)
+        log.info(
+            "ingest %s %s: %s %s (%s)",
+            summary.run_id, entry.symbol, decision, state.value, reason,
+        )  # fmt: skip
+        self.on_symbol(outcome)
+
+    def _rejection_alert(self, summary: RunSummary) -> str | None:
+        if not summary.outcomes:
+            return None
+        rate = 100.0 * len(summary.rejected) / len(summary.outcomes)
+        if rate <= self.config.max_rejection_rate_pct:
+            return None
+        message = (
+            f"ingest run {summary.run_id}: rejection rate {rate:.1f}% > "
+            f"{self.config.max_rejection_rate_pct}% ({len(summary.rejected)} of "
+            f"{len(summary.outcomes)} symbols)"
+        )
+        log.warning("ALERT %s", message)
+        self.store.record_event(
+            "alert_ingest_rejection_rate",
+            summary.run_id,
+            {"rate_pct": rate, "rejected": [o.symbol for o in summary.rejected],
+             "as_of": iso_from_ns(int(time.time_ns()))},
+            "ingest",
+        )  # fmt: skip
+        return message

@@ -1,0 +1,248 @@
+"""Ingestion's durable side: bars, actions, metadata, quality, governance and audit.
+
+``commit_symbol`` writes all of one symbol's outcome in one transaction, so a crash
+leaves either the whole symbol or none of it; every write is an upsert by natural key,
+so a rerun never duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, func, select, update
+
+from tradeloop.data.ports import History, SymbolOutcome
+from tradeloop.data.quality import QualityReport
+from tradeloop.domain.enums import SymbolState
+from tradeloop.store.sql.bar_store import SqlBarStore
+from tradeloop.store.sql.tables import (
+    audit_event,
+    corporate_actions,
+    data_quality,
+    ingestion_audit,
+    ingestion_audit_runs,
+    price_history,
+    symbol_governance,
+    symbol_metadata,
+)
+from tradeloop.store.sql.upsert import upsert
+
+
+class SqlIngestStore(SqlBarStore):
+    """Writes what ingestion decided, so an operator can see why a symbol is where it is."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._engine = engine
+
+    def commit_symbol(self, run_id: str, outcome: SymbolOutcome, history: History | None) -> int:
+        now = time.time_ns()
+        report = outcome.quality
+        written = 0
+        with self._engine.begin() as connection:
+            if history is not None and not history.bars.is_empty():
+                written = self.write_bars(connection, history.bars, run_id)
+            if history is not None and not history.actions.is_empty():
+                actions = history.actions.with_columns(pl.lit(run_id).alias("run_id"))
+                upsert(connection, corporate_actions, actions.to_dicts(), ["symbol", "ts", "kind"])
+            if history is not None:
+                upsert(
+                    connection,
+                    symbol_metadata,
+                    [{"symbol": outcome.symbol, "asset_class": outcome.asset_class,
+                      "provider": outcome.provider,
+                      "metadata_json": json.dumps(history.metadata, sort_keys=True),
+                      "ts_updated": now}],
+                    ["symbol"],
+                )  # fmt: skip
+            upsert(
+                connection,
+                data_quality,
+                [{"symbol": outcome.symbol, "run_id": run_id, "rows": report.rows,
+                  "missing_dates_pct": report.missing_dates_pct,
+                  "duplicate_pct": report.duplicate_pct,
+                  "zero_negative_flag": report.zero_negative_flag,
+                  "extreme_spike_flag": report.extreme_spike_flag,
+                  "score": report.score, "accepted": report.accepted, "ts_scored": now}],
+                ["symbol", "run_id"],
+            )  # fmt: skip
+            previous = connection.execute(
+                select(symbol_governance.c.state).where(
+                    symbol_governance.c.symbol == outcome.symbol
+                )
+            ).scalar_one_or_none()
+            upsert(
+                connection,
+                symbol_governance,
+                [{"symbol": outcome.symbol, "state": outcome.state.value, "reason": outcome.reason,
+                  "rows": report.rows, "quality_score": report.score,
+                  "provider": outcome.provider, "ts_updated": now}],
+                ["symbol"],
+            )  # fmt: skip
+            if previous != outcome.state.value:
+                connection.execute(
+                    audit_event.insert().values(
+                        kind="symbol_state_changed", subject=outcome.symbol, actor="ingest",
+                        ts_event=now,
+                        payload_json=json.dumps({"from": previous, "to": outcome.state.value,
+                                                 "reason": outcome.reason, "run_id": run_id}),
+                    )
+                )  # fmt: skip
+            lines = [
+                {"run_id": run_id, "symbol": outcome.symbol, "provider": attempt.provider,
+                 "decision": attempt.outcome, "rows": attempt.rows, "detail": attempt.detail,
+                 "ts_event": now}
+                for attempt in outcome.attempts
+            ]  # fmt: skip
+            lines.append(
+                {"run_id": run_id, "symbol": outcome.symbol, "provider": outcome.provider,
+                 "decision": outcome.decision, "rows": written,
+                 "detail": f"{outcome.state.value}: {outcome.reason}", "ts_event": now}
+            )  # fmt: skip
+            connection.execute(ingestion_audit.insert(), lines)
+        return written
+
+    def last_bar_ts(self, symbol: str, bar_interval_sec: int) -> int | None:
+        query = (
+            select(func.max(price_history.c.ts))
+            .where(price_history.c.symbol == symbol)
+            .where(price_history.c.bar_interval_sec == bar_interval_sec)
+        )
+        with self._engine.connect() as connection:
+            value = connection.execute(query).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+    def governance_states(self) -> dict[str, tuple[str, str]]:
+        return {row["symbol"]: (row["state"], row["reason"]) for row in self.governance()}
+
+    def snapshot(self, bar_interval_sec: int = 86_400) -> dict[str, dict[str, Any]]:
+        """Per symbol: stored rows and range, latest quality, governance state."""
+        result: dict[str, dict[str, Any]] = {}
+        bars_query = (
+            select(
+                price_history.c.symbol,
+                func.count().label("rows"),
+                func.min(price_history.c.ts).label("first_ts"),
+                func.max(price_history.c.ts).label("last_ts"),
+            )
+            .where(price_history.c.bar_interval_sec == bar_interval_sec)
+            .group_by(price_history.c.symbol)
+        )
+        with self._engine.connect() as connection:
+            for row in connection.execute(bars_query).mappings():
+                result.setdefault(row["symbol"], {}).update(
+                    rows=int(row["rows"]), first_ts=row["first_ts"], last_ts=row["last_ts"]
+                )
+            for row in connection.execute(_latest_quality_query()).mappings():
+                result.setdefault(row["symbol"], {}).update(
+                    quality_score=row["score"], quality_accepted=bool(row["accepted"])
+                )
+            for row in connection.execute(select(symbol_governance)).mappings():
+                result.setdefault(row["symbol"], {}).update(
+                    state=row["state"], reason=row["reason"], governed_rows=row["rows"]
+                )
+        return result
+
+    def run_summary(self, run_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(ingestion_audit_runs).where(ingestion_audit_runs.c.run_id == run_id)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    def audit_lines(self, run_id: str) -> list[dict[str, Any]]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(ingestion_audit)
+                .where(ingestion_audit.c.run_id == run_id)
+                .order_by(ingestion_audit.c.id)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def start_run(self, run_id: str, mode: str, symbols_requested: int) -> None:
+        with self._engine.begin() as connection:
+            upsert(
+                connection,
+                ingestion_audit_runs,
+                [{"run_id": run_id, "mode": mode, "status": "RUNNING",
+                  "symbols_requested": symbols_requested, "ts_started": time.time_ns()}],
+                ["run_id"],
+            )  # fmt: skip
+
+    def record_symbol(
+        self,
+        run_id: str,
+        report: QualityReport,
+        provider: str,
+        state: SymbolState,
+        reason: str,
+    ) -> None:
+        """Store the quality score, the governance state and the audit line in one transaction."""
+        now = time.time_ns()
+        with self._engine.begin() as connection:
+            upsert(
+                connection,
+                data_quality,
+                [{"symbol": report.symbol, "run_id": run_id, "rows": report.rows,
+                  "missing_dates_pct": report.missing_dates_pct,
+                  "duplicate_pct": report.duplicate_pct,
+                  "zero_negative_flag": report.zero_negative_flag,
+                  "extreme_spike_flag": report.extreme_spike_flag,
+                  "score": report.score, "accepted": report.accepted, "ts_scored": now}],
+                ["symbol", "run_id"],
+            )  # fmt: skip
+            upsert(
+                connection,
+                symbol_governance,
+                [{"symbol": report.symbol, "state": state.value, "reason": reason,
+                  "rows": report.rows, "quality_score": report.score, "provider": provider,
+                  "ts_updated": now}],
+                ["symbol"],
+            )  # fmt: skip
+            connection.execute(
+                ingestion_audit.insert().values(
+                    run_id=run_id, symbol=report.symbol, provider=provider,
+                    decision=state.value, rows=report.rows, detail=reason, ts_event=now,
+                )
+            )  # fmt: skip
+
+    def finish_run(self, run_id: str, status: str, **counts: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(ingestion_audit_runs)
+                .where(ingestion_audit_runs.c.run_id == run_id)
+                .values(status=status, ts_finished=time.time_ns(), **counts)
+            )
+
+    def governance(self) -> list[dict[str, Any]]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(symbol_governance).order_by("symbol")).mappings()
+            return [dict(row) for row in rows]
+
+    def record_event(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                audit_event.insert().values(
+                    kind=kind, subject=subject, actor=actor, ts_event=time.time_ns(),
+                    payload_json=json.dumps(payload, sort_keys=True, default=str),
+                )
+            )  # fmt: skip
+
+
+def _latest_quality_query() -> Any:
+    latest = (
+        select(data_quality.c.symbol, func.max(data_quality.c.ts_scored).label("ts"))
+        .group_by(data_quality.c.symbol)
+        .subquery()
+    )
+    return select(data_quality).join(
+        latest,
+        (data_quality.c.symbol == latest.c.symbol) & (data_quality.c.ts_scored == latest.c.ts),
+    )
