@@ -9,7 +9,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from sqlalchemy import Engine
@@ -38,7 +38,6 @@ from tradeloop.data.universe import Universe, load_universe
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.models.config import TrainConfig
 from tradeloop.ops.config import LoopConfig
-from tradeloop.ops.loop import LoopDeps, LoopSettings
 from tradeloop.registry.gates import GateConfig
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.config import RiskConfig
@@ -49,6 +48,9 @@ from tradeloop.store.sql.engine import open_engine, redact_url, sqlite_url
 from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
+
+if TYPE_CHECKING:  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
+    from tradeloop.ops.loop import LoopDeps, LoopSettings
 
 DEFAULT_CONFIG_NAME = "tradeloop.yaml"
 
@@ -72,6 +74,8 @@ class AppConfig(FrozenConfig):
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
 
     def loop_settings(self) -> LoopSettings:
+        from tradeloop.ops.loop import LoopSettings
+
         return LoopSettings(
             loop=self.loop,
             quality=self.quality,
@@ -208,6 +212,8 @@ class App:
     engine: Engine
 
     def loop_deps(self) -> LoopDeps:
+        from tradeloop.ops.loop import LoopDeps
+
         return LoopDeps(
             provider=make_provider(self.config.loop.provider, self.config),
             bars=SqlBarStore(self.engine),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,7 +14,9 @@ from rich.table import Table
 from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.core.time import iso_from_ns
-from tradeloop.ops.loop import STAGES, LoopResult, run_loop
+
+if TYPE_CHECKING:
+    from tradeloop.ops.loop import LoopResult
 from tradeloop.settings import load_settings
 
 
@@ -58,6 +60,8 @@ def demo(
 
       tradeloop demo --quick --json
     """
+    from tradeloop.ops.loop import STAGES, run_loop
+
     console = Console(stderr=as_json)
     with handled_errors():
         app = build_app(load_settings(), config)
