@@ -29,9 +29,7 @@ def _nyse_sessions() -> np.ndarray:
         warnings.filterwarnings(
             "ignore", message="Series.values returning an ndarray", category=Pandas4Warning
         )
-        calendar = exchange_calendars.get_calendar(
-            "XNYS", start=_CALENDAR_START, end=_CALENDAR_END
-        )
+        calendar = exchange_calendars.get_calendar("XNYS", start=_CALENDAR_START, end=_CALENDAR_END)
         sessions = calendar.sessions
     return np.asarray(sessions.asi8, dtype=np.int64)
 
