@@ -16,4 +16,4 @@ def session_day_ns(epoch_seconds: float, timezone: str = "America/New_York") -> 
 
 def iso_day(ts_ns: int) -> str:
     """YYYY-MM-DD of a UTC epoch-ns stamp."""
-    return datetime.fromtimestamp(ts_ns / NS_PER_SECOND, tz=UTC).date().isoformat()
+    return datetime.fromtimestamp(ts_ns // NS_PER_SECOND, tz=UTC).date().isoformat()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 NS_PER_SECOND = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_SECOND
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def ns_from_datetime(value: datetime) -> int:
@@ -18,7 +19,8 @@ def ns_from_datetime(value: datetime) -> int:
 
 def datetime_from_ns(ts: int) -> datetime:
     """Convert epoch nanoseconds to an aware UTC datetime (microsecond precision)."""
-    return datetime.fromtimestamp(ts / NS_PER_SECOND, tz=UTC)
+    # Integer arithmetic: a float of ~1.7e18 ns cannot hold a microsecond exactly.
+    return _EPOCH + timedelta(microseconds=ts // 1_000)
 
 
 def ns_from_date(value: date) -> int:

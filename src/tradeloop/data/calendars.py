@@ -46,7 +46,8 @@ def expected_sessions(asset_class: AssetClass, start_ns: int, end_ns: int) -> np
     if asset_class in (AssetClass.STOCKS, AssetClass.COMMODITIES):
         sessions = _nyse_sessions()
         return sessions[(sessions >= first) & (sessions <= last)]
-    days = np.arange(first, last + 1, NS_PER_DAY, dtype=np.int64)
+    # Count in days, not ns: arange over ~1.7e18 ns loses the last step to float rounding.
+    days = np.arange(first // NS_PER_DAY, last // NS_PER_DAY + 1, dtype=np.int64) * NS_PER_DAY
     if asset_class is AssetClass.CRYPTO:
         return days
     weekday = (days // NS_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday (3)

@@ -107,8 +107,9 @@ def fetch_symbol(
         history_days,
         capabilities=config.capabilities,
         priority=priority,
-        entitled={n: ok and n not in task.refused for n, ok in entitled.items()},
+        entitled=entitled,
         available=frozenset(providers),
+        refused=task.refused,
     )
     attempts = [Attempt(name, "SKIPPED", reason) for name, reason in route.skipped]
     if not route.candidates:
@@ -130,7 +131,7 @@ def fetch_symbol(
                 continue
             attempts.append(Attempt(name, "OK", "fetched", history.bars.height))
             return FetchResult(task, history, name, tuple(attempts), "OK", "fetched")
-    failures = "; ".join(f"{a.provider}: {a.detail}" for a in attempts if a.outcome != "SKIPPED")
+    failures = "; ".join(a.detail for a in attempts if a.outcome != "SKIPPED")
     return FetchResult(task, None, None, tuple(attempts), "FETCH_FAILED", failures)
 
 

@@ -103,7 +103,8 @@ def test_client_when_500_then_backoff_and_success(server: FakeHttpServer) -> Non
                   Reply(200, yahoo_chart("AAPL", BARS)))  # fmt: skip
     _same_bars(YahooProvider(_client("yahoo", server, sleeps)).fetch_bars(REQUEST))
     assert len(sleeps) == 2
-    assert 0.005 <= sleeps[0] <= 0.010 and 0.010 <= sleeps[1] <= 0.020
+    assert 0.005 <= sleeps[0] <= 0.010
+    assert 0.010 <= sleeps[1] <= 0.020
 
 
 def test_client_when_always_timing_out_then_retryable_not_rejected(server: FakeHttpServer) -> None:

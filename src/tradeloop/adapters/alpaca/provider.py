@@ -94,5 +94,5 @@ class AlpacaProvider:
                              bar_interval_sec=DAILY_SEC)  # fmt: skip
         except (KeyError, TypeError, ValueError, AttributeError, pl.exceptions.PolarsError) as exc:
             raise DataError(f"alpaca {request.symbol}: malformed bar ({exc!r})") from None
-        bars = bars.filter((pl.col("ts") >= request.start_ns) & (pl.col("ts") < request.end_ns))
-        return validate_bars(bars, f"alpaca {request.symbol}")
+        bars = validate_bars(bars, f"alpaca {request.symbol}")
+        return bars.filter((pl.col("ts") >= request.start_ns) & (pl.col("ts") < request.end_ns))

@@ -95,5 +95,5 @@ class PolygonProvider:
             raise DataError(f"polygon {request.symbol}: malformed bar ({exc!r})") from None
         bars = bar_frame(request.symbol, ts, columns, source=self.name,
                          bar_interval_sec=DAILY_SEC)  # fmt: skip
-        bars = bars.filter((pl.col("ts") >= request.start_ns) & (pl.col("ts") < request.end_ns))
-        return validate_bars(bars, f"polygon {request.symbol}")
+        bars = validate_bars(bars, f"polygon {request.symbol}")
+        return bars.filter((pl.col("ts") >= request.start_ns) & (pl.col("ts") < request.end_ns))

@@ -105,8 +105,8 @@ class YahooProvider:
             raise DataError(f"yahoo {request.symbol}: malformed chart ({exc!r})") from None
         if bars.is_empty():
             raise DataError(f"yahoo {request.symbol}: no bars in the response")
-        bars = bars.filter((pl.col("ts") >= request.start_ns) & (pl.col("ts") < request.end_ns))
-        return validate_bars(bars, f"yahoo {request.symbol}")
+        bars = validate_bars(bars, f"yahoo {request.symbol}")
+        return bars.filter((pl.col("ts") >= request.start_ns) & (pl.col("ts") < request.end_ns))
 
     def _actions(self, symbol: str, events: dict[str, Any], timezone: str) -> pl.DataFrame:
         rows: list[dict[str, Any]] = []
