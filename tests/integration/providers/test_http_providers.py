@@ -23,7 +23,7 @@ from tradeloop.testing.payloads import alpaca_bars, polygon_aggs, yahoo_chart
 START = parse_ns("2020-01-06")
 BARS = stub_bars("AAPL", 60, start_ns=START)
 REQUEST = BarRequest("AAPL", START, START + 100 * 86_400 * 10**9, 86_400)
-POLYGON_PATH = "/v2/aggs/ticker/AAPL/range/1/day/2020-01-06/2020-04-15"
+POLYGON_PATH = "/v2/aggs/ticker/AAPL/range/1/day/2020-01-06/2020-04-14"
 YAHOO_PATH = "/v8/finance/chart/AAPL"
 ALPACA_PATH = "/v2/stocks/bars"
 RETRY = RetryConfig(max_attempts=3, base_delay_ms=10, max_delay_ms=50, timeout_ms=500)
@@ -61,7 +61,7 @@ def test_yahoo_when_chart_ok_then_bars_actions_and_metadata(server: FakeHttpServ
 def test_polygon_when_paginated_then_all_pages_joined_and_key_not_in_url(
     server: FakeHttpServer,
 ) -> None:
-    page2 = "/v2/aggs/ticker/AAPL/range/1/day/2020-01-06/2020-04-15/page2"
+    page2 = "/v2/aggs/ticker/AAPL/range/1/day/2020-01-06/2020-04-14/page2"
     server.script(POLYGON_PATH, Reply(200, polygon_aggs("AAPL", BARS.head(30),
                                                         next_url=server.url + page2)))  # fmt: skip
     server.script(page2, Reply(200, polygon_aggs("AAPL", BARS.tail(30))))
