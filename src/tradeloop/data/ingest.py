@@ -281,7 +281,9 @@ class Ingestor:
         stored = stored.filter(pl.col("ts") >= start)
         fetched = result.history.bars if result and result.history else None
         merged = stored
-        if fetched is not None:
+        if fetched is not None and stored.is_empty():
+            merged = fetched.filter((pl.col("ts") >= start) & (pl.col("ts") <= end))
+        elif fetched is not None:
             merged = (
                 pl.concat([stored, fetched])
                 .unique(subset=["symbol", "ts", "bar_interval_sec"], keep="last")

@@ -7,6 +7,8 @@ import polars as pl
 from tradeloop.core.errors import DataError
 from tradeloop.domain.bar import BAR_SCHEMA
 
+BAR_SCHEMA_POLARS = pl.Schema(BAR_SCHEMA)
+
 
 def validate_bars(bars: pl.DataFrame, source: str) -> pl.DataFrame:
     """Check schema, key uniqueness, ordering and OHLC sanity; return bars in schema order.
@@ -22,47 +24,61 @@ def validate_bars(bars: pl.DataFrame, source: str) -> pl.DataFrame:
             f"{source}: missing column(s) {missing}; expected {list(BAR_SCHEMA)}. "
             "Fix: supply every bar column."
         )
-    try:
-        bars = bars.select([pl.col(name).cast(dtype) for name, dtype in BAR_SCHEMA.items()])
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"{source}: a column has the wrong type ({exc}).") from None
+    if bars.schema != BAR_SCHEMA_POLARS:
+        try:
+            bars = bars.select([pl.col(name).cast(dtype) for name, dtype in BAR_SCHEMA.items()])
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(f"{source}: a column has the wrong type ({exc}).") from None
     if bars.is_empty():
         return bars
-    for name in ("symbol", "ts", "open", "high", "low", "close", "volume", "bar_interval_sec"):
-        nulls = bars[name].null_count()
-        if nulls:
-            raise DataError(f"{source}: column {name!r} has {nulls} null value(s).")
     prices = ("open", "high", "low", "close")
-    finite = pl.all_horizontal([pl.col(c).is_finite() for c in (*prices, "volume")])
-    bad = bars.filter(~finite)
-    if bad.height:
-        raise DataError(
-            f"{source}: {bad.height} row(s) with NaN/Infinity, first at ts={bad['ts'][0]} "
-            f"({bad['symbol'][0]}). Fix: repair or drop those rows at the source."
-        )
-    checks = {
+    checks: dict[str, pl.Expr] = {
+        f"null {name}": pl.col(name).is_null()
+        for name in ("symbol", "ts", *prices, "volume", "bar_interval_sec")
+    }
+    checks |= {
+        "NaN/Infinity": ~pl.all_horizontal([pl.col(c).is_finite() for c in (*prices, "volume")]),
         "non-positive price": pl.min_horizontal([pl.col(c) for c in prices]) <= 0,
         "negative volume": pl.col("volume") < 0,
         "high below open/close/low": pl.col("high")
         < pl.max_horizontal(pl.col("open"), pl.col("close"), pl.col("low")),
         "low above open/close": pl.col("low") > pl.min_horizontal(pl.col("open"), pl.col("close")),
     }
+    ordered = bars if _is_ordered(bars) else bars.sort("symbol", "bar_interval_sec", "ts")
+    key_repeats = (
+        (pl.col("ts") == pl.col("ts").shift(1))
+        & (pl.col("symbol") == pl.col("symbol").shift(1))
+        & (pl.col("bar_interval_sec") == pl.col("bar_interval_sec").shift(1))
+    ).fill_null(False)
+    # One pass counts every problem; the detailed message is built only when one is found.
+    counts = ordered.select(
+        *[condition.fill_null(False).sum().alias(what) for what, condition in checks.items()],
+        key_repeats.sum().alias("duplicate key"),
+    ).row(0, named=True)
     for what, condition in checks.items():
-        bad = bars.filter(condition)
-        if bad.height:
-            row = bad.row(0, named=True)
+        if counts[what]:
+            row = ordered.filter(condition.fill_null(False)).row(0, named=True)
             raise DataError(
-                f"{source}: {bad.height} row(s) with {what}, first {row['symbol']} at "
+                f"{source}: {counts[what]} row(s) with {what}, first {row['symbol']} at "
                 f"ts={row['ts']} (open={row['open']}, high={row['high']}, low={row['low']}, "
                 f"close={row['close']}, volume={row['volume']}). Fix: correct the source data."
             )
-    dupes = bars.filter(pl.struct("symbol", "ts", "bar_interval_sec").is_duplicated())
-    if dupes.height:
+    if counts["duplicate key"]:
+        first = ordered.filter(key_repeats)["ts"][0]
         raise DataError(
-            f"{source}: {dupes.height} rows share a (symbol, ts, bar_interval_sec) key, "
-            f"first ts={dupes['ts'][0]}. Fix: de-duplicate the source."
+            f"{source}: {counts['duplicate key']} rows share a (symbol, ts, bar_interval_sec) "
+            f"key with another, first ts={first}. Fix: de-duplicate the source."
         )
-    return bars.sort("symbol", "bar_interval_sec", "ts")
+    return ordered
+
+
+def _is_ordered(bars: pl.DataFrame) -> bool:
+    # The common case, one symbol and interval already in time order, needs no sort.
+    return (
+        bars["symbol"].n_unique() == 1
+        and bars["bar_interval_sec"].n_unique() == 1
+        and bars["ts"].is_sorted()
+    )
 
 
 def as_of(frame: pl.DataFrame, as_of_ns: int | None, column: str = "ts") -> pl.DataFrame:

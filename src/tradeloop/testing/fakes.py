@@ -21,20 +21,24 @@ class FakeProvider:
 
     def __init__(self, bars: pl.DataFrame, name: str = "fake") -> None:
         self.name = name
-        self._bars = bars
+        self._by_symbol = {
+            str(key[0]): frame for key, frame in bars.partition_by("symbol", as_dict=True).items()
+        }
         self.requests: list[BarRequest] = []
         self.error: Exception | None = None
 
     def symbols(self) -> tuple[str, ...]:
-        return tuple(sorted(set(self._bars["symbol"].to_list())))
+        return tuple(sorted(self._by_symbol))
 
     def fetch_bars(self, request: BarRequest) -> pl.DataFrame:
         self.requests.append(request)
         if self.error is not None:
             raise self.error
-        return self._bars.filter(
-            (pl.col("symbol") == request.symbol)
-            & (pl.col("bar_interval_sec") == request.bar_interval_sec)
+        bars = self._by_symbol.get(request.symbol)
+        if bars is None:
+            return empty_bars()
+        return bars.filter(
+            (pl.col("bar_interval_sec") == request.bar_interval_sec)
             & (pl.col("ts") >= request.start_ns)
             & (pl.col("ts") < request.end_ns)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,15 +21,21 @@ def upsert(
     """Insert ``rows``; on a key conflict update the other columns (or skip when not update)."""
     if not rows:
         return 0
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    if update:
-        columns = [name for name in rows[0] if name not in key]
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key),
-            set_={name: statement.excluded[name] for name in columns},
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(key))
+    statement = _statement(connection.dialect.name, table, tuple(key), tuple(rows[0]), update)
     connection.execute(statement, list(rows))
     return len(rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(
+    dialect_name: str, table: Table, key: tuple[str, ...], columns: tuple[str, ...], update: bool
+) -> Any:
+    # Built once per shape: constructing the ON CONFLICT clause costs more than running it.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    if update:
+        return statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: statement.excluded[name] for name in columns if name not in key},
+        )
+    return statement.on_conflict_do_nothing(index_elements=list(key))
