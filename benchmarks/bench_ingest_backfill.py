@@ -34,7 +34,7 @@ from tradeloop.adapters.synthetic import SyntheticProvider
 from tradeloop.core.time import NS_PER_DAY, parse_ns
 from tradeloop.data.calendars import session_window_start
 from tradeloop.data.config import IngestConfig, QualityConfig
-from tradeloop.data.ingest import IngestMode, IngestPlan, Ingestor, fetch_symbol
+from tradeloop.data.ingest import IngestMode, Ingestor, IngestPlan, fetch_symbol
 from tradeloop.data.live_guard import LiveGuard
 from tradeloop.data.ports import BarRequest
 from tradeloop.data.universe import UniverseEntry
@@ -109,8 +109,8 @@ def ours(bars: pl.DataFrame, url: str, tmp: Path) -> float:
     provider = FakeProvider(bars, name="fake")
     ingestor = Ingestor(store=SqlIngestStore(engine), config=config, quality=QualityConfig(),
                         guard=LiveGuard(tmp / "TRADING_MODE"))  # fmt: skip
-    plan = IngestPlan(IngestMode.DEEP_BACKFILL,
-                      tuple(UniverseEntry(s, AssetClass.STOCKS) for s in symbols), AS_OF)  # fmt: skip
+    entries = tuple(UniverseEntry(s, AssetClass.STOCKS) for s in symbols)
+    plan = IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF)
     fetcher = partial(fetch_symbol, providers={"fake": provider}, config=config, entitled={})
     started = time.perf_counter()
     summary = ingestor.run(plan, fetcher=fetcher)
