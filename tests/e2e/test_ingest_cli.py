@@ -1,0 +1,137 @@
+"""`tradeloop ingest`, `verify` and `repair` as a user runs them, plus a real kill -9 loop."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SYMBOLS = ["SPY", "AAPL", "EURUSD=X", "BTC-USD"]
+
+
+def _project(tmp_path: Path, symbols: list[str] = SYMBOLS) -> Path:
+    root = tmp_path / "desk"
+    (root / "config").mkdir(parents=True)
+    (root / "config" / "universe.json").write_text(json.dumps({"symbols": symbols}))
+    (root / "tradeloop.yaml").write_text("ingest:\n  offline: true\n")
+    return root
+
+
+def _run(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment["TRADELOOP_HOME"] = str(root / "var")
+    return subprocess.run(
+        [sys.executable, "-m", "tradeloop.cli", *args],
+        cwd=root, env=environment, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def test_ingest_verify_repair_when_offline_then_governed_history(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    ingest = _run(root, "ingest", "--mode", "deep_backfill", "--end", "2024-06-28", "--json")
+    assert ingest.returncode == 0, ingest.stderr
+    summary = json.loads(ingest.stdout)
+    assert summary["status"] == "OK"
+    states = {s["symbol"]: (s["state"], s["rows"]) for s in summary["symbols"]}
+    assert states == dict.fromkeys(SYMBOLS, ("ACTIVE", 1260))
+    raw = root / "var" / "raw" / summary["run_id"]
+    assert not raw.exists() or all(p.suffixes == [".json", ".gz"] for p in raw.iterdir())
+
+    verify = _run(root, "verify", "--strict", "--json")
+    assert verify.returncode == 0, verify.stdout
+    report = json.loads(verify.stdout)
+    assert report["version"] == 1
+    assert report["ok"] is True
+    assert report["checks"]["governance"]["counts"]["ACTIVE"] == 4
+
+    repair = _run(root, "repair", "--symbol", "AAPL", "--from", "2024-01-02", "--to",
+                  "2024-01-31", "--json")  # fmt: skip
+    assert repair.returncode == 0, repair.stderr
+    assert json.loads(repair.stdout)["symbols"][0]["state"] == "ACTIVE"
+
+
+def test_ingest_when_tickers_outside_universe_then_exit_2(tmp_path: Path) -> None:
+    result = _run(_project(tmp_path), "ingest", "--tickers", "SPY,TSLA")
+    assert result.returncode == 2
+    assert "--tickers TSLA: not in the universe" in result.stderr
+
+
+def test_verify_when_symbol_never_ingested_then_strict_exits_1(tmp_path: Path) -> None:
+    root = _project(tmp_path, ["SPY", "MSFT"])
+    assert _run(root, "ingest", "--tickers", "SPY", "--end", "2024-06-28").returncode == 0
+    plain = _run(root, "verify", "--symbols")
+    assert plain.returncode == 0
+    assert "MSFT" in plain.stdout
+    strict = _run(root, "verify", "--symbols", "--strict", "--json")
+    assert strict.returncode == 1
+    failures = json.loads(strict.stdout)["checks"]["symbols"]["failures"]
+    assert failures == [{"symbol": "MSFT", "state": "MISSING", "reason": "never ingested"}]
+
+
+@pytest.mark.slow
+def test_ingest_when_fanned_out_on_dask_then_same_result_as_in_process(tmp_path: Path) -> None:
+    serial = _project(tmp_path / "serial")
+    parallel = _project(tmp_path / "parallel")
+    args = ("ingest", "--mode", "deep_backfill", "--end", "2024-06-28", "--json")
+    one = json.loads(_run(serial, *args).stdout)
+    many = _run(parallel, *args, "--workers", "2")
+    assert many.returncode == 0, many.stderr
+    two = json.loads(many.stdout)
+    key = lambda s: (s["symbol"], s["state"], s["rows"], s["quality"])  # noqa: E731
+    assert sorted(map(key, one["symbols"])) == sorted(map(key, two["symbols"]))
+    rows = {}
+    for name, root in (("serial", serial), ("parallel", parallel)):
+        with sqlite3.connect(root / "var" / "tradeloop.db") as db:
+            rows[name] = db.execute(
+                "SELECT symbol, ts, open, close FROM price_history ORDER BY symbol, ts"
+            ).fetchall()
+    assert rows["serial"] == rows["parallel"]
+
+
+@pytest.mark.slow
+def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_data(
+    tmp_path: Path,
+) -> None:
+    symbols = [f"S{n:02d}" for n in range(80)]
+    root = _project(tmp_path, symbols)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment["TRADELOOP_HOME"] = str(root / "var")
+    database = root / "var" / "tradeloop.db"
+    rng = random.Random(7)
+    interrupted = 0
+    for _ in range(6):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tradeloop.cli", "ingest", "--end", "2024-06-28"],
+            cwd=root, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(rng.uniform(1.5, 4.5))
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+        if database.exists():
+            with sqlite3.connect(database) as db:
+                query = "SELECT symbol, count(*) FROM price_history GROUP BY symbol"
+                counts = dict(db.execute(query).fetchall())
+            # Each symbol commits whole or not at all.
+            assert set(counts.values()) <= {1260}, counts
+            interrupted += 0 < len(counts) < len(symbols)
+    assert interrupted, "no kill landed mid-run; the test proved nothing"
+    final = _run(root, "ingest", "--end", "2024-06-28", "--json")
+    assert final.returncode == 0, final.stderr
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        counts = dict(db.execute("SELECT symbol, count(*) FROM price_history GROUP BY symbol"))
+        duplicates = db.execute(
+            "SELECT count(*) FROM (SELECT symbol, ts FROM price_history GROUP BY symbol, ts "
+            "HAVING count(*) > 1)").fetchone()[0]  # fmt: skip
+        states = dict(db.execute("SELECT symbol, state FROM symbol_governance"))
+    assert counts == dict.fromkeys(symbols, 1260)
+    assert duplicates == 0
+    assert states == dict.fromkeys(symbols, "ACTIVE")
