@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         return self.home / "governance_halt.log"
 
     def runtime_dirs(self) -> tuple[Path, ...]:
-        names = ("lake", "raw", "models", "reports", "logs", "backups")
+        names = ("lake", "raw", "models", "reports", "logs", "backups", "metrics")
         return tuple(self.home / name for name in names)
 
 

@@ -42,6 +42,9 @@ def test_ingest_verify_repair_when_offline_then_governed_history(tmp_path: Path)
     assert summary["status"] == "OK"
     states = {s["symbol"]: (s["state"], s["rows"]) for s in summary["symbols"]}
     assert states == dict.fromkeys(SYMBOLS, ("ACTIVE", 1260))
+    metrics = (root / "var" / "metrics" / "ingest.prom").read_text()
+    assert 'tradeloop_ingest_symbols{mode="deep_backfill",state="ACTIVE"} 4.0' in metrics
+    assert 'tradeloop_ingest_rejection_alert{mode="deep_backfill"} 0.0' in metrics
     raw = root / "var" / "raw" / summary["run_id"]
     assert not raw.exists() or all(p.suffixes == [".json", ".gz"] for p in raw.iterdir())
 

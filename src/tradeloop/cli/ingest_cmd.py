@@ -21,6 +21,7 @@ from tradeloop.core.time import NS_PER_DAY, iso_from_ns, parse_ns
 from tradeloop.data.ingest import IngestMode, IngestPlan, RunSummary
 from tradeloop.data.ports import SymbolOutcome
 from tradeloop.data.verification import SECTIONS, verify_report
+from tradeloop.monitor.ingest_metrics import write_ingest_metrics
 from tradeloop.ops.dask_fetch import dask_fetch_map
 from tradeloop.settings import load_settings
 
@@ -110,9 +111,11 @@ def _run(
         if workers or cluster:
             mapper = dask_fetch_map(address=cluster) if cluster else dask_fetch_map(workers=workers)
             fetch_map = stack.enter_context(mapper)
-        return app.ingestor(on_symbol).run(
+        summary = app.ingestor(on_symbol).run(
             plan, fetcher=app.fetcher(run_id), fetch_map=fetch_map, run_id=run_id
         )
+    write_ingest_metrics(summary, app.settings.home / "metrics" / "ingest.prom")
+    return summary
 
 
 def ingest(
