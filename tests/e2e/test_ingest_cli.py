@@ -17,11 +17,11 @@ import pytest
 SYMBOLS = ["SPY", "AAPL", "EURUSD=X", "BTC-USD"]
 
 
-def _project(tmp_path: Path, symbols: list[str] = SYMBOLS) -> Path:
+def _project(tmp_path: Path, symbols: list[str] = SYMBOLS, extra: str = "") -> Path:
     root = tmp_path / "desk"
     (root / "config").mkdir(parents=True)
     (root / "config" / "universe.json").write_text(json.dumps({"symbols": symbols}))
-    (root / "tradeloop.yaml").write_text("ingest:\n  offline: true\n")
+    (root / "tradeloop.yaml").write_text("ingest:\n  offline: true\n" + extra)
     return root
 
 
@@ -103,19 +103,20 @@ def test_ingest_when_fanned_out_on_dask_then_same_result_as_in_process(tmp_path:
 def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_data(
     tmp_path: Path,
 ) -> None:
-    symbols = [f"S{n:02d}" for n in range(80)]
-    root = _project(tmp_path, symbols)
+    symbols = [f"S{n:03d}" for n in range(120)]
+    # Small group commits: many commit points for the kills to land between.
+    root = _project(tmp_path, symbols, "  commit_batch_symbols: 4\n")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
     environment["TRADELOOP_HOME"] = str(root / "var")
     database = root / "var" / "tradeloop.db"
     rng = random.Random(7)
     interrupted = 0
-    for _ in range(6):
+    for _ in range(8):
         child = subprocess.Popen(
             [sys.executable, "-m", "tradeloop.cli", "ingest", "--end", "2024-06-28"],
             cwd=root, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        time.sleep(rng.uniform(1.5, 4.5))
+        time.sleep(rng.uniform(1.5, 5.0))
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
         if database.exists():

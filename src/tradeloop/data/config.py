@@ -83,6 +83,9 @@ class IngestConfig(FrozenConfig):
     degraded_min_rows: int = Field(1000, gt=0, description="below this a symbol is QUARANTINED")
     max_rejection_rate_pct: float = Field(5.0, ge=0, le=100, description="alert above this")
     archive_raw: bool = Field(True, description="keep raw provider payloads under var/raw/")
+    commit_batch_symbols: int = Field(
+        64, ge=1, le=512, description="symbols written per transaction (each all-or-nothing)"
+    )
     retry: RetryConfig = Field(default_factory=RetryConfig, description="HTTP retry policy")
 
     def effective_priority(self) -> tuple[str, ...]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
 import polars as pl
 
 from tradeloop.core.errors import DataError, EntitlementError, RetryableError
@@ -33,7 +34,7 @@ from tradeloop.data.ports import (
     SymbolOutcome,
     fetch_history,
 )
-from tradeloop.data.quality import empty_quality_report, score_quality
+from tradeloop.data.quality import QualityReport, score_quality_many
 from tradeloop.data.routing import NO_VALID_PROVIDER, route_symbol
 from tradeloop.data.universe import UniverseEntry
 from tradeloop.domain.asset_class import AssetClass
@@ -141,6 +142,13 @@ FetchMap = Callable[[Fetcher, list[FetchTask]], Iterable[FetchResult]]
 
 
 @dataclass(frozen=True, slots=True)
+class _Pending:
+    entry: UniverseEntry
+    result: FetchResult | None
+    decision: str
+
+
+@dataclass(frozen=True, slots=True)
 class IngestPlan:
     """What to do: mode, symbols, range (or as_of window), provider override."""
 
@@ -222,8 +230,9 @@ class Ingestor:
         self.store.start_run(run_id, plan.mode.value, len(plan.entries))
         try:
             if plan.mode is IngestMode.VERIFY:
-                for entry in plan.entries:
-                    self._commit(summary, plan, entry, None)
+                self._commit_all(
+                    summary, plan, [_Pending(entry, None, "VERIFIED") for entry in plan.entries]
+                )
             else:
                 self._fetch_and_commit(summary, plan, fetcher, fetch_map)
         except BaseException:
@@ -249,57 +258,95 @@ class Ingestor:
         fetcher: Fetcher,
         fetch_map: FetchMap | None,
     ) -> None:
-        refused: set[str] = set()
         tasks = self.plan_tasks(plan, frozenset())
         planned = {task.symbol for task in tasks}
         by_symbol = {entry.symbol: entry for entry in plan.entries}
-        for entry in plan.entries:
-            if entry.symbol not in planned:
-                self._commit(summary, plan, entry, None, decision="UP_TO_DATE")
-        if fetch_map is None:
-            # In process: a refusal disables the provider for the symbols still to come.
-            for task in tasks:
-                task = FetchTask(task.symbol, task.asset_class, task.start_ns, task.end_ns,
-                                 task.provider_override, frozenset(refused))  # fmt: skip
-                result = fetcher(task)
-                refused |= {a.provider for a in result.attempts if a.outcome == "NOT_ENTITLED"}
-                self._commit(summary, plan, by_symbol[task.symbol], result)
-            return
-        for result in fetch_map(fetcher, tasks):
-            self._commit(summary, plan, by_symbol[result.task.symbol], result)
+        self._commit_all(summary, plan, [
+            _Pending(entry, None, "UP_TO_DATE") for entry in plan.entries
+            if entry.symbol not in planned
+        ])  # fmt: skip
+        batch: list[_Pending] = []
+        for result in self._results(tasks, fetcher, fetch_map):
+            batch.append(_Pending(by_symbol[result.task.symbol], result, "OK"))
+            if len(batch) >= self.config.commit_batch_symbols:
+                self._commit_batch(summary, plan, batch)
+                batch = []
+        self._commit_batch(summary, plan, batch)
 
-    def _commit(
-        self,
-        summary: RunSummary,
-        plan: IngestPlan,
-        entry: UniverseEntry,
-        result: FetchResult | None,
-        decision: str = "VERIFIED",
-    ) -> None:
-        start, end = self.window(entry, plan)
-        stored = self.store.load_bars(entry.symbol, DAILY_SEC, as_of_ns=end)
-        stored = stored.filter(pl.col("ts") >= start)
-        fetched = result.history.bars if result and result.history else None
-        merged = stored
-        if fetched is not None and stored.is_empty():
-            merged = fetched.filter((pl.col("ts") >= start) & (pl.col("ts") <= end))
-        elif fetched is not None:
-            merged = (
-                pl.concat([stored, fetched])
-                .unique(subset=["symbol", "ts", "bar_interval_sec"], keep="last")
-                .filter((pl.col("ts") >= start) & (pl.col("ts") <= end))
-                .sort("ts")
-            )
-        expected = expected_sessions(entry.asset_class, start, end)
-        report = (
-            score_quality(merged, self.quality, expected)
-            if merged.height
-            else empty_quality_report(entry.symbol)
+    @staticmethod
+    def _results(
+        tasks: list[FetchTask], fetcher: Fetcher, fetch_map: FetchMap | None
+    ) -> Iterator[FetchResult]:
+        if fetch_map is not None:
+            yield from fetch_map(fetcher, tasks)
+            return
+        # In process: a refusal disables the provider for the symbols still to come.
+        refused: set[str] = set()
+        for task in tasks:
+            task = FetchTask(task.symbol, task.asset_class, task.start_ns, task.end_ns,
+                             task.provider_override, frozenset(refused))  # fmt: skip
+            result = fetcher(task)
+            refused |= {a.provider for a in result.attempts if a.outcome == "NOT_ENTITLED"}
+            yield result
+
+    def _commit_all(self, summary: RunSummary, plan: IngestPlan, items: list[_Pending]) -> None:
+        step = self.config.commit_batch_symbols
+        for index in range(0, len(items), step):
+            self._commit_batch(summary, plan, items[index : index + step])
+
+    def _commit_batch(self, summary: RunSummary, plan: IngestPlan, batch: list[_Pending]) -> None:
+        """Judge a batch of symbols against their stored history and write it in one
+        transaction."""
+        if not batch:
+            return
+        windows = {item.entry.symbol: self.window(item.entry, plan) for item in batch}
+        stored = self.store.load_bars_many(
+            list(windows), DAILY_SEC,
+            min(start for start, _ in windows.values()), max(end for _, end in windows.values()),
+        )  # fmt: skip
+        fetched = [
+            item.result.history.bars
+            for item in batch
+            if item.result is not None and item.result.history is not None
+        ]
+        bounds = pl.DataFrame(
+            {"symbol": list(windows), "w_start": [w[0] for w in windows.values()],
+             "w_end": [w[1] for w in windows.values()]},
+            schema={"symbol": pl.String, "w_start": pl.Int64, "w_end": pl.Int64},
+        )  # fmt: skip
+        merged = (
+            pl.concat([stored, *fetched])
+            .unique(subset=["symbol", "ts", "bar_interval_sec"], keep="last", maintain_order=True)
+            .join(bounds, on="symbol")
+            .filter(pl.col("ts").is_between(pl.col("w_start"), pl.col("w_end")))
+            .drop("w_start", "w_end")
         )
+        calendars: dict[tuple[AssetClass, int, int], np.ndarray] = {}
+        expected = {}
+        for item in batch:
+            key = (item.entry.asset_class, *windows[item.entry.symbol])
+            if key not in calendars:
+                calendars[key] = expected_sessions(*key)
+            expected[item.entry.symbol] = calendars[key]
+        reports = score_quality_many(merged, expected, self.quality)
+        outcomes = [self._decide(item, reports[item.entry.symbol]) for item in batch]
+        written = self.store.commit_symbols(summary.run_id, outcomes)
+        for outcome, _ in outcomes:
+            summary.rows_written += written.get(outcome.symbol, 0)
+            summary.outcomes.append(outcome)
+            log.info("ingest %s %s: %s %s (%s)", summary.run_id, outcome.symbol,
+                     outcome.decision, outcome.state.value, outcome.reason)  # fmt: skip
+            self.on_symbol(outcome)
+
+    def _decide(
+        self, item: _Pending, report: QualityReport
+    ) -> tuple[SymbolOutcome, History | None]:
+        result, entry = item.result, item.entry
+        decision = item.decision
         critical = None
-        if result is not None and result.decision != "OK" and merged.is_empty():
+        if result is not None and result.decision != "OK" and report.rows == 0:
             critical = result.detail
-        state, reason = decide_state(merged.height, report, self.config, critical)
+        state, reason = decide_state(report.rows, report, self.config, critical)
         if result is not None and result.decision != "OK":
             decision = result.decision
             if not critical:
@@ -319,13 +366,7 @@ class Ingestor:
             reason=reason,
             decision=decision,
         )
-        summary.rows_written += self.store.commit_symbol(summary.run_id, outcome, history)
-        summary.outcomes.append(outcome)
-        log.info(
-            "ingest %s %s: %s %s (%s)",
-            summary.run_id, entry.symbol, decision, state.value, reason,
-        )  # fmt: skip
-        self.on_symbol(outcome)
+        return outcome, history
 
     def _rejection_alert(self, summary: RunSummary) -> str | None:
         if not summary.outcomes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -140,9 +141,17 @@ class SymbolOutcome:
 class IngestStore(BarStore, IngestAudit, Protocol):
     """Ingestion's durable side: bars, actions, metadata, quality, governance, audit."""
 
-    def commit_symbol(self, run_id: str, outcome: SymbolOutcome, history: History | None) -> int:
-        """Write the symbol's bars and everything ingestion decided in ONE transaction;
-        return the bar rows written."""
+    def commit_symbols(
+        self, run_id: str, items: Sequence[tuple[SymbolOutcome, History | None]]
+    ) -> dict[str, int]:
+        """Write the symbols' bars and everything ingestion decided in ONE transaction;
+        return the bar rows written per symbol."""
+        ...
+
+    def load_bars_many(
+        self, symbols: Sequence[str], bar_interval_sec: int, start_ns: int, end_ns: int
+    ) -> pl.DataFrame:
+        """Stored bars of ``symbols`` with ``start_ns <= ts <= end_ns``."""
         ...
 
     def last_bar_ts(self, symbol: str, bar_interval_sec: int) -> int | None:

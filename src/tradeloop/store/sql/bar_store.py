@@ -36,9 +36,12 @@ def _upsert_sqlite(connection: Connection, rows: pl.DataFrame) -> None:
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         step = _SQLITE_ROWS_PER_STATEMENT
-        for chunk in rows.iter_slices(step):
-            values = list(itertools.chain.from_iterable(chunk.rows()))
-            cursor.execute(_sqlite_upsert(chunk.height), values)
+        columns = [rows[name].to_list() for name in rows.columns]
+        flat = list(itertools.chain.from_iterable(zip(*columns, strict=True)))
+        width = len(columns)
+        for start in range(0, rows.height, step):
+            count = min(step, rows.height - start)
+            cursor.execute(_sqlite_upsert(count), flat[start * width : (start + count) * width])
     finally:
         cursor.close()
 

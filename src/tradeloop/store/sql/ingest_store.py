@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, func, select, update
 
 from tradeloop.data.ports import History, SymbolOutcome
 from tradeloop.data.quality import QualityReport
+from tradeloop.domain.bar import BAR_SCHEMA
 from tradeloop.domain.enums import SymbolState
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.tables import (
@@ -39,71 +41,99 @@ class SqlIngestStore(SqlBarStore):
         self._engine = engine
 
     def commit_symbol(self, run_id: str, outcome: SymbolOutcome, history: History | None) -> int:
+        return self.commit_symbols(run_id, [(outcome, history)])[outcome.symbol]
+
+    def commit_symbols(
+        self, run_id: str, items: Sequence[tuple[SymbolOutcome, History | None]]
+    ) -> dict[str, int]:
+        """Write several symbols' outcomes in ONE transaction (a group commit): each
+        symbol is still all-or-nothing, and the per-transaction cost is paid once."""
         now = time.time_ns()
-        report = outcome.quality
-        written = 0
+        written = {outcome.symbol: 0 for outcome, _ in items}
         with self._engine.begin() as connection:
-            if history is not None and not history.bars.is_empty():
-                written = self.write_bars(connection, history.bars, run_id)
-            if history is not None and not history.actions.is_empty():
-                actions = history.actions.with_columns(pl.lit(run_id).alias("run_id"))
-                upsert(connection, corporate_actions, actions.to_dicts(), ["symbol", "ts", "kind"])
-            if history is not None:
-                upsert(
-                    connection,
-                    symbol_metadata,
-                    [{"symbol": outcome.symbol, "asset_class": outcome.asset_class,
-                      "provider": outcome.provider,
-                      "metadata_json": json.dumps(history.metadata, sort_keys=True),
-                      "ts_updated": now}],
-                    ["symbol"],
-                )  # fmt: skip
+            bars = [h.bars for _, h in items if h is not None and not h.bars.is_empty()]
+            if bars:
+                frame = pl.concat(bars)
+                self.write_bars(connection, frame, run_id)
+                written |= dict(frame.group_by("symbol").len().iter_rows())
+            actions = [h.actions for _, h in items if h is not None and not h.actions.is_empty()]
+            if actions:
+                stamped = pl.concat(actions).with_columns(pl.lit(run_id).alias("run_id"))
+                upsert(connection, corporate_actions, stamped.to_dicts(), ["symbol", "ts", "kind"])
+            metadata_rows = [
+                {"symbol": o.symbol, "asset_class": o.asset_class, "provider": o.provider,
+                 "metadata_json": json.dumps(h.metadata, sort_keys=True), "ts_updated": now}
+                for o, h in items if h is not None
+            ]  # fmt: skip
+            upsert(connection, symbol_metadata, metadata_rows, ["symbol"])
             upsert(
                 connection,
                 data_quality,
-                [{"symbol": outcome.symbol, "run_id": run_id, "rows": report.rows,
-                  "missing_dates_pct": report.missing_dates_pct,
-                  "duplicate_pct": report.duplicate_pct,
-                  "zero_negative_flag": report.zero_negative_flag,
-                  "extreme_spike_flag": report.extreme_spike_flag,
-                  "score": report.score, "accepted": report.accepted, "ts_scored": now}],
+                [{"symbol": o.symbol, "run_id": run_id, "rows": o.quality.rows,
+                  "missing_dates_pct": o.quality.missing_dates_pct,
+                  "duplicate_pct": o.quality.duplicate_pct,
+                  "zero_negative_flag": o.quality.zero_negative_flag,
+                  "extreme_spike_flag": o.quality.extreme_spike_flag,
+                  "score": o.quality.score, "accepted": o.quality.accepted, "ts_scored": now}
+                 for o, _ in items],
                 ["symbol", "run_id"],
             )  # fmt: skip
-            previous = connection.execute(
-                select(symbol_governance.c.state).where(
-                    symbol_governance.c.symbol == outcome.symbol
-                )
-            ).scalar_one_or_none()
+            symbols = [o.symbol for o, _ in items]
+            previous = dict(
+                connection.execute(
+                    select(symbol_governance.c.symbol, symbol_governance.c.state).where(
+                        symbol_governance.c.symbol.in_(symbols)
+                    )
+                ).all()
+            )
             upsert(
                 connection,
                 symbol_governance,
-                [{"symbol": outcome.symbol, "state": outcome.state.value, "reason": outcome.reason,
-                  "rows": report.rows, "quality_score": report.score,
-                  "provider": outcome.provider, "ts_updated": now}],
+                [{"symbol": o.symbol, "state": o.state.value, "reason": o.reason,
+                  "rows": o.quality.rows, "quality_score": o.quality.score,
+                  "provider": o.provider, "ts_updated": now}
+                 for o, _ in items],
                 ["symbol"],
             )  # fmt: skip
-            if previous != outcome.state.value:
-                connection.execute(
-                    audit_event.insert().values(
-                        kind="symbol_state_changed", subject=outcome.symbol, actor="ingest",
-                        ts_event=now,
-                        payload_json=json.dumps({"from": previous, "to": outcome.state.value,
-                                                 "reason": outcome.reason, "run_id": run_id}),
-                    )
-                )  # fmt: skip
-            lines = [
-                {"run_id": run_id, "symbol": outcome.symbol, "provider": attempt.provider,
-                 "decision": attempt.outcome, "rows": attempt.rows, "detail": attempt.detail,
-                 "ts_event": now}
-                for attempt in outcome.attempts
+            changes = [
+                {"kind": "symbol_state_changed", "subject": o.symbol, "actor": "ingest",
+                 "ts_event": now,
+                 "payload_json": json.dumps({"from": previous.get(o.symbol),
+                                             "to": o.state.value, "reason": o.reason,
+                                             "run_id": run_id})}
+                for o, _ in items if previous.get(o.symbol) != o.state.value
             ]  # fmt: skip
-            lines.append(
-                {"run_id": run_id, "symbol": outcome.symbol, "provider": outcome.provider,
-                 "decision": outcome.decision, "rows": written,
-                 "detail": f"{outcome.state.value}: {outcome.reason}", "ts_event": now}
-            )  # fmt: skip
+            if changes:
+                connection.execute(audit_event.insert(), changes)
+            lines = []
+            for outcome, _ in items:
+                lines += [
+                    {"run_id": run_id, "symbol": outcome.symbol, "provider": attempt.provider,
+                     "decision": attempt.outcome, "rows": attempt.rows,
+                     "detail": attempt.detail, "ts_event": now}
+                    for attempt in outcome.attempts
+                ]  # fmt: skip
+                lines.append(
+                    {"run_id": run_id, "symbol": outcome.symbol, "provider": outcome.provider,
+                     "decision": outcome.decision, "rows": written[outcome.symbol],
+                     "detail": f"{outcome.state.value}: {outcome.reason}", "ts_event": now}
+                )  # fmt: skip
             connection.execute(ingestion_audit.insert(), lines)
         return written
+
+    def load_bars_many(
+        self, symbols: Sequence[str], bar_interval_sec: int, start_ns: int, end_ns: int
+    ) -> pl.DataFrame:
+        """Stored bars of ``symbols`` with ``start_ns <= ts <= end_ns``, in one query."""
+        query = (
+            select(*[price_history.c[name] for name in BAR_SCHEMA])
+            .where(price_history.c.symbol.in_(list(symbols)))
+            .where(price_history.c.bar_interval_sec == bar_interval_sec)
+            .where(price_history.c.ts.between(start_ns, end_ns))
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return pl.DataFrame([tuple(row) for row in rows], schema=BAR_SCHEMA, orient="row")
 
     def last_bar_ts(self, symbol: str, bar_interval_sec: int) -> int | None:
         query = (
