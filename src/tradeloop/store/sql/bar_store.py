@@ -46,23 +46,34 @@ def _upsert_sqlite(connection: Connection, rows: pl.DataFrame) -> None:
         cursor.close()
 
 
-_PG_TYPES = {"symbol": "text", "ts": "bigint", "open": "float8", "high": "float8",
+_PG_TYPES = {"symbol": "text", "ts": "int8", "open": "float8", "high": "float8",
              "low": "float8", "close": "float8", "volume": "float8", "adj_close": "float8",
-             "source": "text", "bar_interval_sec": "int", "run_id": "text",
-             "ts_ingested": "bigint"}  # fmt: skip
-# One round trip per symbol: every column travels as one array and is unnested server-side.
-_PG_UPSERT = (
+             "source": "text", "bar_interval_sec": "int4", "run_id": "text",
+             "ts_ingested": "int8"}  # fmt: skip
+_PG_STAGE = "tradeloop_stage_price_history"
+_PG_MERGE = (
     f"INSERT INTO price_history ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"SELECT * FROM unnest({', '.join(f'%b::{_PG_TYPES[c]}[]' for c in _COLUMNS)}) "
+    f"SELECT {', '.join(_COLUMNS)} FROM {_PG_STAGE} "
     f"ON CONFLICT ({', '.join(BAR_KEY)}) DO UPDATE SET {_UPDATES}"
 )
 
 
 def _upsert_postgresql(connection: Connection, rows: pl.DataFrame) -> None:
+    # Binary COPY into a transaction-scoped staging table, then one set-based upsert:
+    # psycopg encodes COPY rows in C, where parameter arrays are encoded in Python.
     cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     with cursor:
-        # %b: binary parameters; the text array dumper quotes element by element.
-        cursor.execute(_PG_UPSERT, [rows[column].to_list() for column in _COLUMNS])
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_PG_STAGE} "
+            "(LIKE price_history INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        statement = f"COPY {_PG_STAGE} ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+        with cursor.copy(statement) as copy:
+            copy.set_types([_PG_TYPES[column] for column in _COLUMNS])
+            for row in rows.iter_rows():
+                copy.write_row(row)
+        cursor.execute(_PG_MERGE)
+        cursor.execute(f"TRUNCATE {_PG_STAGE}")
 
 
 class SqlBarStore:
@@ -82,7 +93,7 @@ class SqlBarStore:
 
         This is the hot path of every backfill, so it skips SQLAlchemy's per-row parameter
         processing: tuples go straight to the driver's ``executemany`` on SQLite, and
-        as one array per column (``unnest``) on PostgreSQL.
+        through a binary ``COPY`` into a staging table on PostgreSQL.
         """
         bars = validate_bars(bars, "bars to store")
         if bars.is_empty():
