@@ -139,3 +139,16 @@ def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_d
     assert counts == dict.fromkeys(symbols, 1260)
     assert duplicates == 0
     assert states == dict.fromkeys(symbols, "ACTIVE")
+
+
+@pytest.mark.slow
+def test_ingest_when_cluster_address_given_then_fetches_run_there(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    root = _project(tmp_path, ["SPY", "QQQ"])
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:  # fmt: skip
+        result = _run(root, "ingest", "--end", "2024-06-28", "--cluster",
+                      cluster.scheduler_address, "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert {s["state"] for s in json.loads(result.stdout)["symbols"]} == {"ACTIVE"}
