@@ -116,7 +116,7 @@ def test_rerun_and_incremental_when_repeated_then_no_duplicates_and_only_new_day
                  fetcher=_fetcher({"synthetic": provider}))  # fmt: skip
     assert _stored(engine, "SPY") == 1260
     later = parse_ns("2024-07-12")
-    tasks = ingestor.plan_tasks(IngestPlan(IngestMode.INCREMENTAL, entries, later), frozenset())
+    tasks = ingestor.plan_tasks(IngestPlan(IngestMode.INCREMENTAL, entries, later))
     assert [(t.start_ns, t.end_ns) for t in tasks] == [(AS_OF + NS_PER_DAY, later + NS_PER_DAY)]
     summary = ingestor.run(IngestPlan(IngestMode.INCREMENTAL, entries, later),
                            fetcher=_fetcher({"synthetic": provider}))  # fmt: skip
@@ -266,7 +266,7 @@ def test_live_guard_when_live_process_runs_then_multi_year_fetch_refused(
             )
         guard.announce("paper")
         _ingestor(engine, tmp_path).plan_tasks(
-            IngestPlan(IngestMode.DEEP_BACKFILL, _universe("SPY").entries, AS_OF), frozenset()
+            IngestPlan(IngestMode.DEEP_BACKFILL, _universe("SPY").entries, AS_OF)
         )
     finally:
         guard.withdraw()
@@ -293,9 +293,28 @@ def test_universe_when_tickers_outside_then_clear_error() -> None:
 
 
 def test_fetch_symbol_when_alpaca_asked_for_5_years_then_skipped() -> None:
-    task = FetchTask("AAPL", AssetClass.STOCKS, parse_ns("2019-06-01"), AS_OF, None, frozenset())
+    task = FetchTask("AAPL", AssetClass.STOCKS, parse_ns("2019-06-01"), AS_OF, None)
     config = IngestConfig(priority=("alpaca", "synthetic"))
     result = fetch_symbol(task, {"alpaca": SyntheticProvider(1), "synthetic": SyntheticProvider(2)},
                           config, {"alpaca": True})  # fmt: skip
     assert result.provider == "synthetic"
     assert "max_history_days 730" in result.attempts[0].detail
+
+
+def test_provider_when_unreachable_for_three_symbols_then_skipped_for_the_rest(
+    engine: Engine, tmp_path: Path
+) -> None:
+    retry = RetryConfig(max_attempts=2, base_delay_ms=1, max_delay_ms=2, timeout_ms=300)
+    # Nothing listens on port 9: every request fails to connect.
+    dead = YahooProvider(HttpJsonClient("yahoo", "http://127.0.0.1:9", retry=retry,
+                                        rate_per_minute=1000))  # fmt: skip
+    config = IngestConfig(priority=("yahoo", "synthetic"))
+    symbols = ("A", "B", "C", "D", "E")
+    summary = _ingestor(engine, tmp_path, config).run(
+        IngestPlan(IngestMode.DEEP_BACKFILL, _universe(*symbols).entries, AS_OF),
+        fetcher=_fetcher({"yahoo": dead, "synthetic": SyntheticProvider(3)}, config),
+    )
+    outcomes = [[a.outcome for a in o.attempts if a.provider == "yahoo"] for o in summary.outcomes]
+    assert outcomes == [["RETRY_EXHAUSTED"]] * 3 + [["SKIPPED"]] * 2
+    assert "unreachable" in summary.outcomes[3].attempts[0].detail
+    assert {o.state for o in summary.outcomes} == {SymbolState.ACTIVE}

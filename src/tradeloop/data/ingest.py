@@ -42,6 +42,8 @@ from tradeloop.domain.bar import DAILY_SEC
 
 log = logging.getLogger("tradeloop.ingest")
 
+UNREACHABLE_AFTER = 3
+
 
 class IngestMode(StrEnum):
     DEEP_BACKFILL = "deep_backfill"
@@ -52,14 +54,14 @@ class IngestMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FetchTask:
-    """One symbol to fetch: the range, the providers to consider, those refused so far."""
+    """One symbol to fetch: the range, an optional provider, providers disabled so far."""
 
     symbol: str
     asset_class: AssetClass
     start_ns: int
     end_ns: int
     provider_override: str | None
-    refused: frozenset[str]
+    disabled: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ def fetch_symbol(
         priority=priority,
         entitled=entitled,
         available=frozenset(providers),
-        refused=task.refused,
+        disabled=dict(task.disabled),
     )
     attempts = [Attempt(name, "SKIPPED", reason) for name, reason in route.skipped]
     if not route.candidates:
@@ -199,7 +201,7 @@ class Ingestor:
             return plan.start_ns, plan.as_of_ns
         return self.window(entry, plan)
 
-    def plan_tasks(self, plan: IngestPlan, refused: frozenset[str]) -> list[FetchTask]:
+    def plan_tasks(self, plan: IngestPlan) -> list[FetchTask]:
         tasks = []
         for entry in plan.entries:
             start, end = self.fetch_range(entry, plan)
@@ -211,7 +213,7 @@ class Ingestor:
                 continue
             self.guard.check_fetch(entry.symbol, (end - start) // NS_PER_DAY + 1)
             tasks.append(FetchTask(entry.symbol, entry.asset_class, start, end + NS_PER_DAY,
-                                   plan.provider, refused))  # fmt: skip
+                                   plan.provider))  # fmt: skip
         return tasks
 
     def run(
@@ -258,7 +260,7 @@ class Ingestor:
         fetcher: Fetcher,
         fetch_map: FetchMap | None,
     ) -> None:
-        tasks = self.plan_tasks(plan, frozenset())
+        tasks = self.plan_tasks(plan)
         planned = {task.symbol for task in tasks}
         by_symbol = {entry.symbol: entry for entry in plan.entries}
         self._commit_all(summary, plan, [
@@ -280,13 +282,27 @@ class Ingestor:
         if fetch_map is not None:
             yield from fetch_map(fetcher, tasks)
             return
-        # In process: a refusal disables the provider for the symbols still to come.
-        refused: set[str] = set()
+        # In process, what one symbol learns about a provider spares the next ones: a
+        # refusal (400/401/403) disables it at once, repeated exhausted retries after
+        # UNREACHABLE_AFTER symbols in a row.
+        disabled: dict[str, str] = {}
+        failures: dict[str, int] = {}
         for task in tasks:
             task = FetchTask(task.symbol, task.asset_class, task.start_ns, task.end_ns,
-                             task.provider_override, frozenset(refused))  # fmt: skip
+                             task.provider_override, tuple(disabled.items()))  # fmt: skip
             result = fetcher(task)
-            refused |= {a.provider for a in result.attempts if a.outcome == "NOT_ENTITLED"}
+            for attempt in result.attempts:
+                if attempt.outcome == "NOT_ENTITLED":
+                    disabled[attempt.provider] = "refused access earlier in this run"
+                elif attempt.outcome == "RETRY_EXHAUSTED":
+                    failures[attempt.provider] = failures.get(attempt.provider, 0) + 1
+                    if failures[attempt.provider] >= UNREACHABLE_AFTER:
+                        disabled[attempt.provider] = (
+                            f"unreachable: {UNREACHABLE_AFTER} symbols in a row failed "
+                            "after all retries earlier in this run"
+                        )
+                elif attempt.outcome in ("OK", "BAD_DATA"):
+                    failures[attempt.provider] = 0
             yield result
 
     def _commit_all(self, summary: RunSummary, plan: IngestPlan, items: list[_Pending]) -> None:

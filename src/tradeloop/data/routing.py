@@ -35,13 +35,14 @@ def route_symbol(
     priority: tuple[str, ...],
     entitled: Mapping[str, bool],
     available: frozenset[str],
-    refused: frozenset[str] = frozenset(),
+    disabled: Mapping[str, str] | None = None,
 ) -> Route:
     """Order the providers that support the class, cover ``history_days`` and are entitled.
 
     ``entitled`` says, per provider that requires it, whether <NAME>_ENABLED and its
     credentials are present; ``available`` names the providers that have an adapter;
-    ``refused`` those that answered 400/401/403 earlier in this run.
+    ``disabled`` maps providers switched off earlier in this run (a 400/401/403, or
+    repeated failures) to the reason.
     """
     candidates: list[str] = []
     skipped: list[tuple[str, str]] = []
@@ -51,8 +52,8 @@ def route_symbol(
             skipped.append((name, "no capability entry"))
         elif name not in available:
             skipped.append((name, "not configured"))
-        elif name in refused:
-            skipped.append((name, "refused access earlier in this run (not entitled)"))
+        elif disabled and name in disabled:
+            skipped.append((name, disabled[name]))
         elif not getattr(capability, asset_class.value):
             skipped.append((name, f"does not serve {asset_class.value}"))
         elif history_days > capability.max_history_days:
