@@ -4,6 +4,7 @@ from tradeloop.testing.fakes import (
     FakeProvider,
     InMemoryBarStore,
     InMemoryIngestAudit,
+    InMemoryIngestStore,
     InMemoryModelRecords,
     RecordingVenue,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "FakeProvider",
     "InMemoryBarStore",
     "InMemoryIngestAudit",
+    "InMemoryIngestStore",
     "InMemoryModelRecords",
     "RecordingVenue",
     "stub_bars",

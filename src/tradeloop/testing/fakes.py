@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
-from tradeloop.data.ports import BarRequest
+from tradeloop.data.ports import BarRequest, History, SymbolOutcome
 from tradeloop.data.quality import QualityReport
 from tradeloop.data.validation import validate_bars
 from tradeloop.domain.bar import BAR_KEY, empty_bars
@@ -132,3 +133,46 @@ class InMemoryIngestAudit:
 
     def record_event(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None:
         self.events.append((kind, subject, payload))
+
+
+class InMemoryIngestStore(InMemoryBarStore, InMemoryIngestAudit):
+    """IngestStore in memory: bars, per-run decisions, governance, with group commits."""
+
+    def __init__(self) -> None:
+        InMemoryBarStore.__init__(self)
+        InMemoryIngestAudit.__init__(self)
+        self.actions: list[pl.DataFrame] = []
+        self.metadata: dict[str, dict[str, str]] = {}
+        self.reasons: dict[str, str] = {}
+
+    def commit_symbols(
+        self, run_id: str, items: Sequence[tuple[SymbolOutcome, History | None]]
+    ) -> dict[str, int]:
+        written: dict[str, int] = {}
+        for outcome, history in items:
+            rows = 0
+            if history is not None:
+                rows = self.upsert_bars(history.bars) if history.bars.height else 0
+                self.actions.append(history.actions)
+                self.metadata[outcome.symbol] = dict(history.metadata)
+            self.record_symbol(run_id, outcome.quality, outcome.provider or "-",
+                               outcome.state, outcome.reason)  # fmt: skip
+            self.reasons[outcome.symbol] = outcome.reason
+            written[outcome.symbol] = rows
+        return written
+
+    def load_bars_many(
+        self, symbols: Sequence[str], bar_interval_sec: int, start_ns: int, end_ns: int
+    ) -> pl.DataFrame:
+        return self.frame.filter(
+            pl.col("symbol").is_in(list(symbols))
+            & (pl.col("bar_interval_sec") == bar_interval_sec)
+            & pl.col("ts").is_between(start_ns, end_ns)
+        )
+
+    def last_bar_ts(self, symbol: str, bar_interval_sec: int) -> int | None:
+        bars = self.load_bars(symbol, bar_interval_sec)
+        return int(bars["ts"][-1]) if bars.height else None
+
+    def governance_states(self) -> dict[str, tuple[str, str]]:
+        return {s: (state.value, self.reasons.get(s, "")) for s, state in self.governance.items()}
