@@ -124,3 +124,11 @@ def test_open_engine_when_server_unreachable_then_storage_error_without_password
         open_engine("postgresql://user:hunter2@127.0.0.1:1/nowhere")
     assert "hunter2" not in str(error.value)
     assert "TRADELOOP_DB_URL" in str(error.value)
+
+
+def test_migrations_when_applied_then_schema_equals_table_definitions(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []

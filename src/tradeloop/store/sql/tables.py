@@ -122,6 +122,7 @@ pivot_events = Table(
     Column("level_price", Float, nullable=False),
     Column("bar_interval_sec", Integer, nullable=False),
     Column("touch_price", Float),
+    Column("session", String(10)),
     Column("features_json", Text, nullable=False, server_default="{}"),
     Column("feature_version", String(32), nullable=False),
     Column("feature_schema_hash", String(64), nullable=False),
@@ -134,13 +135,14 @@ event_labels = Table(
     metadata,
     Column("event_id", String(16), ForeignKey("pivot_events.event_id", ondelete="CASCADE"),
            primary_key=True),
-    Column("horizon_min", Integer, primary_key=True),
+    Column("horizon_bars", Integer, primary_key=True),
     Column("return_bps", Float),
     Column("mfe_bps", Float),
     Column("mae_bps", Float),
     Column("hit_target", Boolean),
     Column("hit_stop", Boolean),
     Column("label", String(16)),
+    Column("bars_to_barrier", Integer),
     Column("ts_matured", BigInteger, nullable=False),
 )  # fmt: skip
 
