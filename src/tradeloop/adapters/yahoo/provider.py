@@ -22,6 +22,7 @@ from tradeloop.data.raw_archive import RawArchive
 from tradeloop.data.validation import validate_bars
 from tradeloop.domain.bar import DAILY_SEC, bar_frame
 
+YAHOO_INTERVALS = {60: "1m", 300: "5m", 900: "15m", 1800: "30m", 3600: "60m", DAILY_SEC: "1d"}
 _METADATA_KEYS = ("currency", "exchangeName", "instrumentType", "exchangeTimezoneName",
                   "longName", "shortName")  # fmt: skip
 
@@ -40,14 +41,17 @@ class YahooProvider:
         return self.fetch_history(request).bars
 
     def fetch_history(self, request: BarRequest) -> History:
-        if request.bar_interval_sec != DAILY_SEC:
-            raise DataError(f"yahoo adapter serves daily bars; {request.bar_interval_sec}s asked")
+        if request.bar_interval_sec not in YAHOO_INTERVALS:
+            raise DataError(
+                f"yahoo serves bar_interval_sec in {sorted(YAHOO_INTERVALS)}; "
+                f"{request.bar_interval_sec} was asked"
+            )
         payload = self._client.get_json(
             f"/v8/finance/chart/{request.symbol}",
             {
                 "period1": request.start_ns // NS_PER_SECOND,
                 "period2": request.end_ns // NS_PER_SECOND,
-                "interval": "1d",
+                "interval": YAHOO_INTERVALS[request.bar_interval_sec],
                 "events": "div,splits",
                 "includeAdjustedClose": "true",
             },
@@ -96,11 +100,14 @@ class YahooProvider:
                 i for i in range(len(stamps))
                 if any(columns[name][i] is not None for name in ("open", "high", "low", "close"))
             ]  # fmt: skip
-            ts = [session_day_ns(float(stamps[i]), timezone) for i in keep]
+            if request.bar_interval_sec == DAILY_SEC:
+                ts = [session_day_ns(float(stamps[i]), timezone) for i in keep]
+            else:  # intraday bars keep their open time
+                ts = [int(stamps[i]) * NS_PER_SECOND for i in keep]
             selected = {name: [values[i] for i in keep] for name, values in columns.items()}
             selected["volume"] = [0.0 if v is None else v for v in selected["volume"]]
             bars = bar_frame(request.symbol, ts, selected, source=self.name,
-                             bar_interval_sec=DAILY_SEC)  # fmt: skip
+                             bar_interval_sec=request.bar_interval_sec)  # fmt: skip
         except (KeyError, IndexError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
             raise DataError(f"yahoo {request.symbol}: malformed chart ({exc!r})") from None
         if bars.is_empty():

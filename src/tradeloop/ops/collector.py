@@ -1,0 +1,263 @@
+"""The live event collector: poll bars, store them, detect touch events, serve /health.
+
+One poll per symbol fetches from the later of (now - range) and the bar after the last
+stored one, so a restart resumes where it stopped; events are recomputed over the stored
+bars of the polled window plus enough history for the prior session, and inserted
+idempotently, so nothing is lost or duplicated across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import polars as pl
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from pydantic import Field
+
+from tradeloop.core.config import FrozenConfig
+from tradeloop.core.errors import TradeloopError
+from tradeloop.core.time import NS_PER_DAY, NS_PER_SECOND
+from tradeloop.data.ports import BarRequest, BarStore, Provider
+from tradeloop.features.config import PivotConfig
+from tradeloop.features.touch_events import detect_touch_events
+from tradeloop.store.sql.event_store import SqlEventStore
+
+log = logging.getLogger("tradeloop.collector")
+
+# Enough history before a poll window to rebuild the prior session's levels.
+_LOOKBACK_NS = 5 * NS_PER_DAY
+
+
+class CollectorConfig(FrozenConfig):
+    """The collector's defaults (the runbook's: yahoo, SPY, 45 s)."""
+
+    source: str = Field("yahoo", description="yahoo | synthetic | replay | bundled | files")
+    symbols: tuple[str, ...] = Field(("SPY",), min_length=1, description="symbols to poll")
+    poll_sec: float = Field(45.0, gt=0, description="seconds between polls")
+    range_days: float = Field(1.0, gt=0, le=3650, description="look-back of each poll, days")
+    bar_interval_sec: int = Field(60, gt=0, description="bar size polled")
+    host: str = Field("127.0.0.1", description="bind address of /health and /metrics")
+    port: int = Field(5004, ge=0, le=65535, description="port of /health and /metrics")
+    max_backoff_sec: float = Field(300.0, gt=0, description="longest wait after failures")
+    replay_speed: float = Field(600.0, gt=0, description="replay: market seconds per second")
+
+
+@dataclass(slots=True)
+class SymbolStatus:
+    last_bar_ts: int | None = None
+    bars_today: int = 0
+    events_today: int = 0
+
+
+@dataclass(slots=True)
+class CollectorHealth:
+    """What /health reports."""
+
+    source: str
+    poll_sec: float
+    started_ns: int = field(default_factory=time.time_ns)
+    last_poll_ns: int | None = None
+    consecutive_errors: int = 0
+    last_error: str | None = None
+    polls: int = 0
+    symbols: dict[str, SymbolStatus] = field(default_factory=dict)
+
+    def snapshot(self, now_ns: int) -> dict[str, Any]:
+        last_bar = max((s.last_bar_ts or 0 for s in self.symbols.values()), default=0)
+        lag_sec = (now_ns - last_bar) / NS_PER_SECOND if last_bar else None
+        stale = self.last_poll_ns is None or (
+            now_ns - self.last_poll_ns > 3 * self.poll_sec * NS_PER_SECOND
+        )
+        status = "degraded" if self.consecutive_errors or (stale and self.polls) else "ok"
+        return {
+            "status": status,
+            "source": self.source,
+            "last_poll_ns": self.last_poll_ns,
+            "lag_sec": lag_sec,
+            "bars_today": sum(s.bars_today for s in self.symbols.values()),
+            "events_today": sum(s.events_today for s in self.symbols.values()),
+            "consecutive_errors": self.consecutive_errors,
+            "last_error": self.last_error,
+            "polls": self.polls,
+            "symbols": {
+                name: {"last_bar_ts": s.last_bar_ts, "bars_today": s.bars_today,
+                       "events_today": s.events_today}
+                for name, s in self.symbols.items()
+            },
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    symbol: str
+    bars_new: int
+    events_new: int
+    last_bar_ts: int | None
+
+
+def poll_symbol(
+    symbol: str,
+    *,
+    provider: Provider,
+    bars: BarStore,
+    events: SqlEventStore,
+    last_bar_ts: Callable[[str, int], int | None],
+    config: CollectorConfig,
+    pivots: PivotConfig,
+    now_ns: int,
+) -> PollResult:
+    """Fetch what is new for ``symbol``, store it, and insert the events it creates."""
+    interval = config.bar_interval_sec
+    window_start = now_ns - int(config.range_days * NS_PER_DAY)
+    last = last_bar_ts(symbol, interval)
+    start = window_start if last is None else max(window_start, last + interval * NS_PER_SECOND)
+    fetched = (
+        provider.fetch_bars(BarRequest(symbol, start, now_ns, interval)) if start < now_ns else None
+    )
+    new_bars = bars.upsert_bars(fetched) if fetched is not None and fetched.height else 0
+    stored = bars.load_bars(symbol, interval, as_of_ns=now_ns)
+    recent = stored.filter(pl.col("ts") >= start - _LOOKBACK_NS)
+    detected = detect_touch_events(recent, pivots)
+    new_events = events.insert_events(detected)
+    final = int(stored["ts"][-1]) if stored.height else None
+    return PollResult(symbol, new_bars, new_events, final)
+
+
+class HealthServer:
+    """``GET /health`` (JSON) and ``GET /metrics`` (Prometheus) on a background thread."""
+
+    def __init__(self, host: str, port: int, health: Callable[[], dict[str, Any]],
+                 metrics: Callable[[], bytes]) -> None:  # fmt: skip
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.split("?")[0] == "/health":
+                    body, kind = json.dumps(health()).encode(), "application/json"
+                elif self.path.split("?")[0] == "/metrics":
+                    body, kind = metrics(), "text/plain; version=0.0.4"
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Collector:
+    """Polls every symbol on a schedule; failures back off and recover by themselves."""
+
+    def __init__(
+        self,
+        *,
+        provider: Provider,
+        bars: BarStore,
+        events: SqlEventStore,
+        last_bar_ts: Callable[[str, int], int | None],
+        config: CollectorConfig,
+        pivots: PivotConfig,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.provider = provider
+        self.bars = bars
+        self.events = events
+        self.last_bar_ts = last_bar_ts
+        self.config = config
+        self.pivots = pivots
+        self.clock_ns = clock_ns
+        self.health = CollectorHealth(source=config.source, poll_sec=config.poll_sec)
+        self.registry = CollectorRegistry()
+        self._polls = Counter("tradeloop_collector_polls", "polls done", ["outcome"],
+                              registry=self.registry)  # fmt: skip
+        self._bars = Counter("tradeloop_collector_bars", "bars stored", ["symbol"],
+                             registry=self.registry)  # fmt: skip
+        self._events = Counter("tradeloop_collector_events", "events inserted", ["symbol"],
+                               registry=self.registry)  # fmt: skip
+        self._errors = Gauge("tradeloop_collector_consecutive_errors", "failed polls in a row",
+                             registry=self.registry)  # fmt: skip
+        self._stop = threading.Event()
+
+    def poll(self) -> list[PollResult]:
+        """One poll of every symbol; raises nothing, records failures in health."""
+        now = self.clock_ns()
+        results = []
+        try:
+            for symbol in self.config.symbols:
+                result = poll_symbol(
+                    symbol,
+                    provider=self.provider,
+                    bars=self.bars,
+                    events=self.events,
+                    last_bar_ts=self.last_bar_ts,
+                    config=self.config,
+                    pivots=self.pivots,
+                    now_ns=now,
+                )
+                results.append(result)
+                status = self.health.symbols.setdefault(symbol, SymbolStatus())
+                status.last_bar_ts = result.last_bar_ts
+                status.bars_today += result.bars_new
+                status.events_today += result.events_new
+                self._bars.labels(symbol).inc(result.bars_new)
+                self._events.labels(symbol).inc(result.events_new)
+        except (TradeloopError, OSError, ValueError) as exc:
+            self.health.consecutive_errors += 1
+            self.health.last_error = f"{type(exc).__name__}: {exc}"
+            self._polls.labels("error").inc()
+            log.warning("collector poll failed (%d in a row): %s",
+                        self.health.consecutive_errors, exc)  # fmt: skip
+        else:
+            self.health.consecutive_errors = 0
+            self.health.last_error = None
+            self._polls.labels("ok").inc()
+        self.health.last_poll_ns = self.clock_ns()
+        self.health.polls += 1
+        self._errors.set(self.health.consecutive_errors)
+        return results
+
+    def next_delay_sec(self) -> float:
+        """The poll interval, doubled per consecutive failure up to max_backoff_sec."""
+        errors = self.health.consecutive_errors
+        return float(min(self.config.poll_sec * (2**errors), self.config.max_backoff_sec))
+
+    def run(self, polls: int | None = None) -> None:
+        """Poll until :meth:`stop` (or ``polls`` times)."""
+        done = 0
+        while not self._stop.is_set():
+            self.poll()
+            done += 1
+            if polls is not None and done >= polls:
+                return
+            self._stop.wait(self.next_delay_sec())
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def metrics(self) -> bytes:
+        return bytes(generate_latest(self.registry))
