@@ -21,6 +21,7 @@ from tradeloop.adapters.files import FilesProvider
 from tradeloop.adapters.http_client import HttpJsonClient
 from tradeloop.adapters.polygon import PolygonProvider
 from tradeloop.adapters.synthetic import SyntheticProvider
+from tradeloop.adapters.synthetic.provider import Calibration, calibrate
 from tradeloop.adapters.yahoo import YahooProvider
 from tradeloop.core.config import (
     FrozenConfig,
@@ -28,6 +29,7 @@ from tradeloop.core.config import (
     parse_config,
     render_documented_yaml,
 )
+from tradeloop.core.durations import parse_duration_sec
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.config import IngestConfig, QualityConfig
 from tradeloop.data.ingest import FetchResult, FetchTask, Ingestor, fetch_symbol
@@ -36,15 +38,24 @@ from tradeloop.data.ports import Provider
 from tradeloop.data.raw_archive import RawArchive
 from tradeloop.data.universe import Universe, load_universe
 from tradeloop.execution.config import ExecutionConfig
+from tradeloop.features.config import PivotConfig
+from tradeloop.labels.config import EventLabelConfig
 from tradeloop.models.config import TrainConfig
+from tradeloop.ops.collector import CollectorConfig
 from tradeloop.ops.config import LoopConfig
 from tradeloop.registry.gates import GateConfig
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
-from tradeloop.settings import ProviderCredentials, Settings, load_credentials
+from tradeloop.settings import (
+    ProviderCredentials,
+    Settings,
+    load_collector_environment,
+    load_credentials,
+)
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.engine import open_engine, redact_url, sqlite_url
+from tradeloop.store.sql.event_store import SqlEventStore
 from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
@@ -72,6 +83,9 @@ class AppConfig(FrozenConfig):
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
+    collector: CollectorConfig = Field(default_factory=CollectorConfig)
+    pivots: PivotConfig = Field(default_factory=PivotConfig)
+    labels: EventLabelConfig = Field(default_factory=EventLabelConfig)
 
     def loop_settings(self) -> LoopSettings:
         from tradeloop.ops.loop import LoopSettings
@@ -128,10 +142,39 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
+@functools.lru_cache(maxsize=1)
+def gspc_calibration() -> Calibration:
+    """SPY's synthetic series follows the real ^GSPC daily history (scaled like SPY)."""
+    return calibrate(BundledProvider().history("^GSPC"), price_scale=0.1)
+
+
+def synthetic_provider(config: AppConfig) -> SyntheticProvider:
+    return SyntheticProvider(seed=config.synthetic.seed, calibration={"SPY": gspc_calibration()})
+
+
+def collector_config(config: AppConfig) -> CollectorConfig:
+    """The collector config with ``LIVE_COLLECTOR_*`` environment overrides applied."""
+    environment = load_collector_environment()
+    updates: dict[str, Any] = {}
+    if environment.symbols:
+        updates["symbols"] = tuple(s.strip() for s in environment.symbols.split(",") if s.strip())
+    if environment.source:
+        updates["source"] = environment.source
+    if environment.range:
+        try:
+            updates["range_days"] = parse_duration_sec(environment.range) / 86_400
+        except ValueError as exc:
+            raise ConfigError(f"LIVE_COLLECTOR_RANGE: {exc}") from None
+    if environment.poll_sec is not None:
+        updates["poll_sec"] = environment.poll_sec
+    return parse_config(CollectorConfig, {**config.collector.model_dump(), **updates},
+                        "collector config + LIVE_COLLECTOR_* environment")  # fmt: skip
+
+
 def make_provider(name: str, config: AppConfig) -> Provider:
     providers: dict[str, Any] = {
         "bundled": BundledProvider,
-        "synthetic": lambda: SyntheticProvider(seed=config.synthetic.seed),
+        "synthetic": lambda: synthetic_provider(config),
     }
     if name not in providers:
         raise ConfigError(
@@ -166,7 +209,9 @@ def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
         archive.begin_run(spec.run_id)
     providers: dict[str, Provider] = {
         "bundled": BundledProvider(),
-        "synthetic": SyntheticProvider(seed=spec.synthetic_seed),
+        "synthetic": SyntheticProvider(
+            seed=spec.synthetic_seed, calibration={"SPY": gspc_calibration()}
+        ),
     }
     if spec.ingest.files_dir:
         providers["files"] = FilesProvider(Path(spec.ingest.files_dir))
@@ -222,6 +267,9 @@ class App:
             kill_switch=KillSwitch(self.settings.kill_switch_path),
             reports_dir=self.settings.reports_dir,
         )
+
+    def event_store(self) -> SqlEventStore:
+        return SqlEventStore(self.engine)
 
     def ingest_store(self) -> SqlIngestStore:
         return SqlIngestStore(self.engine)

@@ -136,3 +136,25 @@ def load_credentials() -> ProviderCredentials:
         raise ConfigError(
             format_validation_error("environment (provider credentials)", ProviderCredentials, exc)
         ) from None
+
+
+class CollectorEnvironment(BaseSettings):
+    """``LIVE_COLLECTOR_*`` overrides of the collector config (the PivotQuant knobs)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVE_COLLECTOR_", extra="ignore", frozen=True)
+
+    enabled: bool = True
+    symbols: str | None = None
+    source: str | None = None
+    range: str | None = None
+    poll_sec: float | None = None
+    score_enabled: bool = False
+
+
+def load_collector_environment() -> CollectorEnvironment:
+    try:
+        return CollectorEnvironment()
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error("environment (LIVE_COLLECTOR_*)", CollectorEnvironment, exc)
+        ) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tradeloop import __version__
-from tradeloop.cli import config_cmd, db_cmd, demo_cmd, ingest_cmd
+from tradeloop.cli import collect_cmd, config_cmd, db_cmd, demo_cmd, ingest_cmd
 
 app = typer.Typer(
     name="tradeloop",
@@ -25,6 +25,9 @@ app.command("demo")(demo_cmd.demo)
 app.command("ingest")(ingest_cmd.ingest)
 app.command("verify")(ingest_cmd.verify)
 app.command("repair")(ingest_cmd.repair)
+app.command("collect")(collect_cmd.collect)
+app.add_typer(collect_cmd.labels_app, name="labels")
+app.command("export")(collect_cmd.export)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 

@@ -14,6 +14,7 @@ same bars.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -56,13 +57,39 @@ def _u_profile(steps: int) -> np.ndarray:
     return weights / float(weights.sum())
 
 
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Targets for one symbol's synthetic series, e.g. measured on real history."""
+
+    annual_vol: float
+    annual_drift: float
+    price0: float
+
+
+def calibrate(bars: pl.DataFrame, price_scale: float = 1.0) -> Calibration:
+    """Annualised volatility and drift of real daily closes, and a starting price."""
+    closes = bars.sort("ts")["close"].to_numpy()
+    returns = np.diff(np.log(closes))
+    return Calibration(
+        annual_vol=float(returns.std() * np.sqrt(252)),
+        annual_drift=float(returns.mean() * 252),
+        price0=float(closes[0] * price_scale),
+    )
+
+
+# Regimes and stochastic volatility raise realised volatility above the base level by
+# about this factor; dividing it out makes a calibrated series hit its target.
+_VOL_INFLATION = 1.15
+
+
 class SyntheticProvider:
     """Any symbol, any weekday, daily or intraday bars; deterministic per (seed, symbol)."""
 
     name = "synthetic"
 
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, seed: int = 7, calibration: dict[str, Calibration] | None = None) -> None:
         self.seed = seed
+        self.calibration = dict(calibration or {})
         self._daily_cache: dict[str, pl.DataFrame] = {}
 
     def symbols(self) -> tuple[str, ...]:
@@ -105,6 +132,11 @@ class SyntheticProvider:
         price0 = float(np.exp(rng.uniform(np.log(10), np.log(500))))
         base_vol = rng.uniform(0.10, 0.35) / np.sqrt(252)
         drift = rng.uniform(0.02, 0.09) / 252
+        target = self.calibration.get(symbol)
+        if target is not None:
+            price0 = target.price0
+            base_vol = target.annual_vol / _VOL_INFLATION / np.sqrt(252)
+            drift = target.annual_drift / 252
         base_volume = float(np.exp(rng.uniform(np.log(2e5), np.log(5e7))))
         # Regimes: calm (0) and turbulent (1), sticky Markov chain.
         switch = rng.uniform(size=n)

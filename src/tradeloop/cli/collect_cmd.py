@@ -1,0 +1,226 @@
+"""``tradeloop collect``, ``labels build`` and ``export``: the pivot-event data path."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tradeloop.bootstrap import App, build_app, build_providers, collector_config
+from tradeloop.cli.errors import handled_errors
+from tradeloop.core.durations import parse_duration_sec
+from tradeloop.core.errors import ConfigError
+from tradeloop.core.time import NS_PER_DAY, iso_from_ns, parse_ns
+from tradeloop.data.ports import BarRequest, Provider
+from tradeloop.settings import load_settings
+
+ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600}
+
+
+def _provider(app: App, source: str, symbols: tuple[str, ...], interval: int, range_days: float,
+              replay_source: str, speed: float) -> Provider:  # fmt: skip
+    providers = build_providers(app.provider_spec(None))
+    if source != "replay":
+        if source not in providers:
+            raise ConfigError(f"--source {source!r}: known sources {sorted(providers)} and replay")
+        return providers[source]
+    from tradeloop.adapters.replay import ReplayProvider
+
+    if replay_source not in providers:
+        raise ConfigError(f"--replay-source {replay_source!r}: known {sorted(providers)}")
+    now = time.time_ns()
+    start = now - int(range_days * NS_PER_DAY)
+    recorded = [
+        providers[replay_source].fetch_bars(BarRequest(symbol, start, now, interval))
+        for symbol in symbols
+    ]
+    import polars as pl
+
+    bars = pl.concat(recorded)
+    if bars.is_empty():
+        raise ConfigError(f"--replay-source {replay_source}: no bars to replay in the range")
+    first = int(bars["ts"].min())  # type: ignore[arg-type]
+    return ReplayProvider(bars, start_ns=first, speed=speed, clock_ns=time.time_ns)
+
+
+def collect(
+    source: Annotated[
+        str | None, typer.Option(help="yahoo | synthetic | bundled | replay | ...")
+    ] = None,
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols")] = None,
+    poll_sec: Annotated[float | None, typer.Option(help="seconds between polls")] = None,
+    range_: Annotated[
+        str | None, typer.Option("--range", help="look-back of each poll: 1d, 30d")
+    ] = None,
+    interval: Annotated[str, typer.Option(help="bar size: 1m, 5m, 15m, 30m, 1h")] = "1m",
+    once: Annotated[bool, typer.Option("--once", help="poll once and exit")] = False,
+    host: Annotated[str | None, typer.Option(help="bind address of /health")] = None,
+    port: Annotated[int | None, typer.Option(help="port of /health")] = None,
+    speed: Annotated[float | None, typer.Option(help="replay: market seconds per second")] = None,
+    replay_source: Annotated[
+        str, typer.Option(help="replay: where the bars come from")
+    ] = "synthetic",
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Collect intraday bars, detect pivot touch events, serve /health and /metrics.
+
+    Defaults come from the config's collector section and LIVE_COLLECTOR_* variables
+    (source yahoo, symbols SPY, poll 45 s, range 1d, 127.0.0.1:5004).
+
+    Examples:
+
+      tradeloop collect --source synthetic --symbols SPY --range 30d --once
+
+      tradeloop collect --source bundled --symbols EURUSD=X --interval 1h --range 400d --once
+
+      tradeloop collect --source replay --speed 600 --port 5004
+    """
+    from tradeloop.ops.collector import Collector, HealthServer
+
+    with handled_errors():
+        app = build_app(load_settings(), config)
+        settings = collector_config(app.config)
+        if interval not in INTERVALS:
+            raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
+        updates: dict[str, Any] = {"bar_interval_sec": INTERVALS[interval]}
+        if source:
+            updates["source"] = source
+        if symbols:
+            updates["symbols"] = tuple(s.strip() for s in symbols.split(",") if s.strip())
+        if poll_sec is not None:
+            updates["poll_sec"] = poll_sec
+        if range_:
+            try:
+                updates["range_days"] = parse_duration_sec(range_) / 86_400
+            except ValueError as exc:
+                raise ConfigError(f"--range: {exc}") from None
+        for key, value in (("host", host), ("port", port), ("replay_speed", speed)):
+            if value is not None:
+                updates[key] = value
+        settings = settings.model_copy(update=updates)
+        if settings.host not in ("127.0.0.1", "localhost", "::1") and not app.settings.api_token:
+            raise ConfigError(
+                f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
+            )
+        provider = _provider(app, settings.source, settings.symbols, settings.bar_interval_sec,
+                             settings.range_days, replay_source, settings.replay_speed)  # fmt: skip
+        clock = getattr(provider, "now_ns", time.time_ns)
+        store = app.ingest_store()
+        collector = Collector(provider=provider, bars=store, events=app.event_store(),
+                              last_bar_ts=store.last_bar_ts, config=settings,
+                              pivots=app.config.pivots, clock_ns=clock)  # fmt: skip
+        if once:
+            results = collector.poll()
+        else:
+            server = HealthServer(
+                settings.host,
+                settings.port,
+                lambda: collector.health.snapshot(clock()),
+                collector.metrics,
+            )
+            server.start()
+            Console(stderr=True).print(
+                f"collector: {settings.source} {','.join(settings.symbols)} every "
+                f"{settings.poll_sec:g} s; health on http://{server.address[0]}:{server.address[1]}/health"
+            )
+            signal.signal(signal.SIGTERM, lambda *_: collector.stop())
+            try:
+                collector.run()
+            except KeyboardInterrupt:
+                collector.stop()
+            finally:
+                server.stop()
+            return
+    snapshot = collector.health.snapshot(clock())
+    if as_json:
+        print(json.dumps(snapshot, indent=2))
+    else:
+        table = Table(title=f"collect --once from {settings.source}: {snapshot['status']}")
+        for column in ("symbol", "new bars", "new events", "last bar"):
+            table.add_column(column)
+        for result in results:
+            last = iso_from_ns(result.last_bar_ts) if result.last_bar_ts else "-"
+            table.add_row(result.symbol, str(result.bars_new), str(result.events_new), last)
+        Console().print(table)
+        if snapshot["last_error"]:
+            Console().print(f"[red]error[/] {snapshot['last_error']}")
+    if snapshot["consecutive_errors"]:
+        raise typer.Exit(3)
+
+
+labels_app = typer.Typer(help="Event labels.\n\nExample:\n\n  tradeloop labels build",
+                         no_args_is_help=True)  # fmt: skip
+
+
+@labels_app.command("build")
+def labels_build(
+    as_of: Annotated[str | None, typer.Option(help="only bars closed by then (ISO)")] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mature every stored event's outcomes at the configured horizons (idempotent)."""
+    from tradeloop.labels.event_outcomes import label_events
+
+    with handled_errors():
+        app = build_app(load_settings(), config)
+        as_of_ns = parse_ns(as_of) if as_of else None
+        events_store = app.event_store()
+        events = events_store.load_events()
+        total = 0
+        if events.height:
+            store = app.ingest_store()
+            for (symbol, interval), group in events.group_by(["symbol", "bar_interval_sec"]):
+                bars = store.load_bars(str(symbol), int(interval), as_of_ns=as_of_ns)
+                labels = label_events(group, bars, app.config.labels, as_of_ns=as_of_ns)
+                total += events_store.upsert_labels(labels)
+    summary = {"events": events.height, "labels_written": total}
+    print(json.dumps(summary) if as_json else f"{total} labels for {events.height} events")
+
+
+def export(
+    check: Annotated[bool, typer.Option("--check", help="verify checksums and schema")] = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write events, features and labels to the Parquet/DuckDB lake (incremental).
+
+    Examples:
+
+      tradeloop export
+
+      tradeloop export --check
+    """
+    from tradeloop.store.lake import check_lake, export_lake
+
+    with handled_errors():
+        app = build_app(load_settings(), config)
+        lake = app.settings.home / "lake"
+        if check:
+            problems = check_lake(lake)
+            result: dict[str, Any] = {"ok": not problems, "problems": problems}
+        else:
+            events = app.event_store().load_events()
+            labels = app.event_store().load_labels()
+            result = export_lake(lake, events, labels)
+    print(json.dumps(result, indent=2, default=str) if as_json else _describe(result))
+    if check and not result["ok"]:
+        raise typer.Exit(1)
+
+
+def _describe(result: dict[str, Any]) -> str:
+    if "problems" in result:
+        return "lake OK" if result["ok"] else "\n".join(["lake problems:", *result["problems"]])
+    return (
+        f"{result['events']} events, {result['labels']} labels; "
+        f"{result['partitions_written']} partition(s) written, "
+        f"{result['partitions_unchanged']} unchanged; DuckDB at {result['duckdb']}"
+    )
