@@ -123,7 +123,11 @@ def poll_symbol(
     )
     new_bars = bars.upsert_bars(fetched) if fetched is not None and fetched.height else 0
     stored = bars.load_bars(symbol, interval, as_of_ns=now_ns)
-    recent = stored.filter(pl.col("ts") >= start - _LOOKBACK_NS)
+    # Whole sessions only: a window cut mid-session would see a touch already in progress
+    # as new and an opening range without its first bars. 00:00 UTC lies between sessions
+    # for stocks (New York) and is the session boundary for FX and crypto.
+    first = start - _LOOKBACK_NS
+    recent = stored.filter(pl.col("ts") >= first - first % NS_PER_DAY)
     detected = detect_touch_events(recent, pivots)
     new_events = events.insert_events(detected)
     final = int(stored["ts"][-1]) if stored.height else None
