@@ -44,6 +44,8 @@ def session_levels(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame:
     ``bars`` must carry ``session`` (see :func:`with_sessions`). The first session of each
     symbol has no prior session and therefore null levels.
     """
+    opening_ns = config.opening_range_minutes * 60 * NS_PER_SECOND
+    in_opening = pl.col("ts_close") <= pl.col("ts").first() + opening_ns
     daily = (
         bars.sort("symbol", "ts")
         .group_by("symbol", "session", maintain_order=True)
@@ -53,6 +55,10 @@ def session_levels(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame:
             pl.col("close").last().alias("s_close"),
             pl.col("open").first().alias("s_open"),
             pl.col("ts").first().alias("s_first_ts"),
+            # The opening range, in the same pass: bars that closed within its window.
+            pl.col("high").filter(in_opening).max().alias("ORH"),
+            pl.col("low").filter(in_opening).min().alias("ORL"),
+            (pl.col("ts").first() + opening_ns).alias("or_end"),
         )
         .sort("symbol", "session")
     )
@@ -76,15 +82,4 @@ def session_levels(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame:
         pl.col("pl_").alias("PDL"),
         pl.col("pc").alias("PDC"),
     )
-    opening_end = pl.col("s_first_ts") + config.opening_range_minutes * 60 * NS_PER_SECOND
-    opening = (
-        bars.join(levels.select("symbol", "session", opening_end.alias("or_end")),
-                  on=["symbol", "session"])
-        .filter(pl.col("ts_close") <= pl.col("or_end"))
-        .group_by("symbol", "session")
-        .agg(pl.col("high").max().alias("ORH"), pl.col("low").min().alias("ORL"),
-             pl.col("or_end").first())
-    )  # fmt: skip
-    return levels.join(opening, on=["symbol", "session"], how="left").select(
-        "symbol", "session", "s_open", "pc", "or_end", *LEVEL_TYPES
-    )
+    return levels.select("symbol", "session", "s_open", "pc", "or_end", *LEVEL_TYPES)

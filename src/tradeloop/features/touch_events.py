@@ -99,11 +99,19 @@ def bar_features(bars: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.Series("trend_slope_bps", slope).fill_nan(None))
 
 
-def _event_id(
-    symbol: str, ts_event: int, level_type: str, level_price: float, interval: int
-) -> str:
-    key = f"{symbol}|{ts_event}|{level_type}|{level_price:.6f}|{interval}"
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+def event_ids(events: pl.DataFrame) -> list[str]:
+    """``sha256(natural key)[:16]``; the key is ``symbol|ts_event|level_type|level price in
+    micro-units|bar_interval_sec``, so ids match across runs and machines."""
+    key = pl.concat_str(
+        pl.col("symbol"),
+        pl.col("ts_event"),
+        pl.col("level_type"),
+        (pl.col("level_price") * 1e6).round().cast(pl.Int64),
+        pl.col("bar_interval_sec"),
+        separator="|",
+    )
+    keys = events.select(key).to_series().to_list()
+    return [hashlib.sha256(k.encode()).hexdigest()[:16] for k in keys]
 
 
 def detect_touch_events(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame:
@@ -165,12 +173,6 @@ def detect_touch_events(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame
     events = events.with_columns(
         pl.int_range(pl.len()).over("symbol", "session", "level_type").alias("touches_today")
     )
-    ids = [
-        _event_id(s, t, lt, lp, iv)
-        for s, t, lt, lp, iv in events.select(
-            "symbol", "ts_event", "level_type", "level_price", "bar_interval_sec"
-        ).iter_rows()
-    ]
-    events = events.with_columns(pl.Series("event_id", ids))
+    events = events.with_columns(pl.Series("event_id", event_ids(events), dtype=pl.String))
     features = [pl.col(name).cast(pl.Float64).fill_nan(None) for name in EVENT_SCHEMA.names]
     return events.select(*EVENT_COLUMNS, *features)
