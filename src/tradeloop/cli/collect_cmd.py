@@ -151,10 +151,10 @@ def collect(
             last = iso_from_ns(result.last_bar_ts) if result.last_bar_ts else "-"
             table.add_row(result.symbol, str(result.bars_new), str(result.events_new), last)
         Console().print(table)
-        if snapshot["last_error"]:
-            Console().print(f"[red]error[/] {snapshot['last_error']}")
     if snapshot["consecutive_errors"]:
-        raise typer.Exit(3)
+        if not as_json:
+            Console(stderr=True).print(f"error: {snapshot['last_error']}")
+        raise typer.Exit(2 if collector.health.last_error_needs_operator else 3)
 
 
 labels_app = typer.Typer(help="Event labels.\n\nExample:\n\n  tradeloop labels build",

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from pydantic import Field
 
 from tradeloop.core.config import FrozenConfig
-from tradeloop.core.errors import TradeloopError
+from tradeloop.core.errors import OperatorError, TradeloopError
 from tradeloop.core.time import NS_PER_DAY, NS_PER_SECOND
 from tradeloop.data.ports import BarRequest, BarStore, Provider
 from tradeloop.features.config import PivotConfig
@@ -66,6 +66,7 @@ class CollectorHealth:
     last_poll_ns: int | None = None
     consecutive_errors: int = 0
     last_error: str | None = None
+    last_error_needs_operator: bool = False
     polls: int = 0
     symbols: dict[str, SymbolStatus] = field(default_factory=dict)
 
@@ -233,6 +234,7 @@ class Collector:
         except (TradeloopError, OSError, ValueError) as exc:
             self.health.consecutive_errors += 1
             self.health.last_error = f"{type(exc).__name__}: {exc}"
+            self.health.last_error_needs_operator = isinstance(exc, OperatorError)
             self._polls.labels("error").inc()
             log.warning("collector poll failed (%d in a row): %s",
                         self.health.consecutive_errors, exc)  # fmt: skip
