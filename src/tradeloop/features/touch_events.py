@@ -128,11 +128,14 @@ def detect_touch_events(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame
         levels, on=["symbol", "session"], how="left", maintain_order="left"
     )
     low, high = frame["low"].to_numpy(), frame["high"].to_numpy()
-    symbol_arr, session_arr = frame["symbol"].to_numpy(), frame["session"].to_physical().to_numpy()
-    new_block = np.r_[
-        True, (symbol_arr[1:] != symbol_arr[:-1]) | (session_arr[1:] != session_arr[:-1])
-    ]
-    after_or = (frame["ts"] >= frame["or_end"]).fill_null(False).to_numpy()
+    flags = frame.select(
+        (
+            (pl.col("symbol") != pl.col("symbol").shift(1))
+            | (pl.col("session") != pl.col("session").shift(1))
+        ).fill_null(True).alias("new_block"),
+        (pl.col("ts") >= pl.col("or_end")).fill_null(False).alias("after_or"),
+    )  # fmt: skip
+    new_block, after_or = flags["new_block"].to_numpy(), flags["after_or"].to_numpy()
     tolerance = config.touch_tolerance_bps / 1e4
     parts = []
     for rank, level_type in enumerate(LEVEL_TYPES):
