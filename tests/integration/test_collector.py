@@ -130,3 +130,45 @@ def test_replay_when_clock_advances_then_bars_appear_as_if_live() -> None:
     assert replay.fetch_bars(request).height == 10
     with pytest.raises(ValueError, match="speed"):
         ReplayProvider(bars, start_ns=0, speed=0, clock_ns=lambda: 0)
+
+
+def test_sanitize_when_provider_sends_bad_rows_then_dropped_counted_never_stored() -> None:
+    from tradeloop.ops.collector import sanitize_bars
+    from tradeloop.testing import stub_bars
+
+    start = parse_ns("2024-03-11T14:30:00")
+    bars = stub_bars("SPY", 30, start_ns=start, bar_interval_sec=60)
+    broken = pl.concat([
+        bars.slice(10, 20),                                   # out of order: later rows first
+        bars.slice(0, 10),
+        bars.slice(5, 1),                                     # a duplicate key
+        bars.slice(29, 1).with_columns(pl.col("ts") + 60 * 10**9),   # still forming
+        bars.slice(0, 1).with_columns(pl.col("ts") - 3600 * 10**9),  # before the window
+    ])  # fmt: skip
+    broken = broken.with_columns(
+        pl.when(pl.col("ts") == bars["ts"][12]).then(-1.0).otherwise(pl.col("low")).alias("low"),
+        pl.when(pl.col("ts") == bars["ts"][3]).then(0.0).otherwise("volume").alias("volume"),
+    )
+    clean, issues = sanitize_bars(broken, start_ns=start, now_ns=int(bars["ts"][29]) + 60 * 10**9)
+    assert issues == {"out_of_order": 3, "duplicates": 1, "forming": 1, "before_window": 1,
+                      "invalid": 1, "zero_volume": 1, "gaps": 1}  # fmt: skip
+    assert clean.height == 29
+    assert clean["ts"].is_sorted()
+
+
+def test_collector_when_dst_changes_then_sessions_follow_new_york(tmp_path: Path) -> None:
+    # 2024-03-10: clocks go forward; the session opens 14:30 UTC before, 13:30 UTC after.
+    clock = [parse_ns("2024-03-12T21:00:00")]
+    collector = _collector(tmp_path, SyntheticProvider(3), clock)
+    collector.poll()
+    events = collector.events.load_events()
+    stored = collector.bars.load_bars("SPY", 60)
+    opens = (
+        stored.with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")).alias("t"))
+        .group_by(pl.col("t").dt.date().alias("day")).agg(pl.col("t").min()).sort("day")
+    )  # fmt: skip
+    hours = {row[0].isoformat(): row[1].hour for row in opens.iter_rows()}
+    assert hours["2024-03-08"] == 14
+    assert hours["2024-03-11"] == 13
+    assert events.height > 0
+    assert set(events["session"].to_list()) <= set(hours)

@@ -33,6 +33,8 @@ log = logging.getLogger("tradeloop.collector")
 
 # Enough history before a poll window to rebuild the prior session's levels.
 _LOOKBACK_NS = 5 * NS_PER_DAY
+DATA_ISSUES = ("out_of_order", "duplicates", "forming", "before_window", "invalid",
+               "zero_volume", "gaps")  # fmt: skip
 
 
 class CollectorConfig(FrozenConfig):
@@ -69,6 +71,7 @@ class CollectorHealth:
     last_error_needs_operator: bool = False
     polls: int = 0
     symbols: dict[str, SymbolStatus] = field(default_factory=dict)
+    data_issues: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DATA_ISSUES, 0))
 
     def snapshot(self, now_ns: int) -> dict[str, Any]:
         last_bar = max((s.last_bar_ts or 0 for s in self.symbols.values()), default=0)
@@ -87,6 +90,7 @@ class CollectorHealth:
             "consecutive_errors": self.consecutive_errors,
             "last_error": self.last_error,
             "polls": self.polls,
+            "data_issues": dict(self.data_issues),
             "symbols": {
                 name: {"last_bar_ts": s.last_bar_ts, "bars_today": s.bars_today,
                        "events_today": s.events_today}
@@ -101,6 +105,49 @@ class PollResult:
     bars_new: int
     events_new: int
     last_bar_ts: int | None
+    issues: dict[str, int] = field(default_factory=dict)
+
+
+def sanitize_bars(
+    fetched: pl.DataFrame, *, start_ns: int, now_ns: int
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Make a provider's answer safe to store, counting every problem it had.
+
+    Out-of-order rows are sorted; a repeated key keeps the last copy; a bar still forming
+    (closing after ``now_ns``) or starting before ``start_ns`` (already stored or stale) is
+    dropped; rows with non-positive, non-finite or inconsistent prices are dropped; zero
+    volume and gaps inside a day are counted but kept.
+    """
+    issues = dict.fromkeys(DATA_ISSUES, 0)
+    if fetched.is_empty():
+        return fetched, issues
+    ts = fetched["ts"]
+    issues["out_of_order"] = int((ts.diff() < 0).sum() or 0)
+    frame = fetched.sort("ts", maintain_order=True)
+    unique = frame.unique(subset=["symbol", "ts", "bar_interval_sec"], keep="last",
+                          maintain_order=True)  # fmt: skip
+    issues["duplicates"] = frame.height - unique.height
+    close_ns = pl.col("ts") + pl.col("bar_interval_sec") * NS_PER_SECOND
+    forming = unique.filter(close_ns > now_ns).height
+    before = unique.filter(pl.col("ts") < start_ns).height
+    frame = unique.filter((close_ns <= now_ns) & (pl.col("ts") >= start_ns))
+    prices = ("open", "high", "low", "close")
+    sane = (
+        pl.all_horizontal([pl.col(c).is_finite() & (pl.col(c) > 0) for c in prices])
+        & pl.col("volume").is_finite() & (pl.col("volume") >= 0)
+        & (pl.col("high") >= pl.max_horizontal("open", "close", "low"))
+        & (pl.col("low") <= pl.min_horizontal("open", "close"))
+    ).fill_null(False)  # fmt: skip
+    clean = frame.filter(sane)
+    issues["forming"], issues["before_window"] = forming, before
+    issues["invalid"] = frame.height - clean.height
+    issues["zero_volume"] = clean.filter(pl.col("volume") == 0).height
+    if clean.height > 1:
+        step = clean["bar_interval_sec"][0] * NS_PER_SECOND
+        deltas = clean["ts"].diff().drop_nulls()
+        same_day = (clean["ts"] // NS_PER_DAY).diff().drop_nulls() == 0
+        issues["gaps"] = int(((deltas > step) & same_day).sum())
+    return clean, issues
 
 
 def poll_symbol(
@@ -122,6 +169,12 @@ def poll_symbol(
     fetched = (
         provider.fetch_bars(BarRequest(symbol, start, now_ns, interval)) if start < now_ns else None
     )
+    issues = dict.fromkeys(DATA_ISSUES, 0)
+    if fetched is not None:
+        fetched, issues = sanitize_bars(fetched, start_ns=start, now_ns=now_ns)
+        if any(issues.values()):
+            found = {k: v for k, v in issues.items() if v}
+            log.warning("collector %s: provider data issues %s", symbol, found)
     new_bars = bars.upsert_bars(fetched) if fetched is not None and fetched.height else 0
     stored = bars.load_bars(symbol, interval, as_of_ns=now_ns)
     # Whole sessions only: a window cut mid-session would see a touch already in progress
@@ -132,7 +185,7 @@ def poll_symbol(
     detected = detect_touch_events(recent, pivots)
     new_events = events.insert_events(detected)
     final = int(stored["ts"][-1]) if stored.height else None
-    return PollResult(symbol, new_bars, new_events, final)
+    return PollResult(symbol, new_bars, new_events, final, issues)
 
 
 class HealthServer:
@@ -204,6 +257,8 @@ class Collector:
                              registry=self.registry)  # fmt: skip
         self._events = Counter("tradeloop_collector_events", "events inserted", ["symbol"],
                                registry=self.registry)  # fmt: skip
+        self._issues = Counter("tradeloop_collector_data_issues", "provider data problems",
+                               ["kind"], registry=self.registry)  # fmt: skip
         self._errors = Gauge("tradeloop_collector_consecutive_errors", "failed polls in a row",
                              registry=self.registry)  # fmt: skip
         self._stop = threading.Event()
@@ -230,6 +285,9 @@ class Collector:
                 status.bars_today += result.bars_new
                 status.events_today += result.events_new
                 self._bars.labels(symbol).inc(result.bars_new)
+                for kind, count in result.issues.items():
+                    self.health.data_issues[kind] += count
+                    self._issues.labels(kind).inc(count)
                 self._events.labels(symbol).inc(result.events_new)
         except (TradeloopError, OSError, ValueError) as exc:
             self.health.consecutive_errors += 1
