@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from tradeloop.features.config import PivotConfig
+from tradeloop.features.kernels import bar_state, scan_touches
 from tradeloop.features.pivots import (
     LEVEL_TYPES,
     OPENING_RANGE_LEVELS,
@@ -21,11 +22,6 @@ from tradeloop.features.pivots import (
     with_sessions,
 )
 from tradeloop.features.schema import FeatureSchema
-
-TREND_BARS = 10
-_TREND_WEIGHTS = (np.arange(TREND_BARS) - (TREND_BARS - 1) / 2) / np.sum(
-    (np.arange(TREND_BARS) - (TREND_BARS - 1) / 2) ** 2
-)
 
 EVENT_FEATURES: dict[str, str] = {
     "distance_bps": "(close - level) / level * 1e4 at the touching bar",
@@ -61,42 +57,31 @@ def empty_events() -> pl.DataFrame:
     return pl.DataFrame(schema={**schema, **dict.fromkeys(EVENT_SCHEMA.names, pl.Float64())})
 
 
-def _wilder(expr: pl.Expr) -> pl.Expr:
-    return expr.ewm_mean(alpha=1 / 14, adjust=False)
+def _boundaries(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    flags = frame.select(
+        (pl.col("symbol") != pl.col("symbol").shift(1)).fill_null(True).alias("symbol"),
+        (
+            (pl.col("symbol") != pl.col("symbol").shift(1))
+            | (pl.col("session") != pl.col("session").shift(1))
+        ).fill_null(True).alias("session"),
+    )  # fmt: skip
+    return flags["symbol"].to_numpy(), flags["session"].to_numpy()
 
 
 def bar_features(bars: pl.DataFrame) -> pl.DataFrame:
-    """Per-bar inputs of event features; each row uses only bars up to its own close."""
-    ordered = bars.sort("symbol", "ts")
-    prev_close = pl.col("close").shift(1).over("symbol")
-    true_range = pl.max_horizontal(
-        pl.col("high") - pl.col("low"),
-        (pl.col("high") - prev_close).abs(),
-        (pl.col("low") - prev_close).abs(),
+    """Per-bar inputs of event features (bars with ``session``); each row uses only bars
+    up to its own close. Computed in one compiled pass (:mod:`tradeloop.features.kernels`)."""
+    frame = bars.sort("symbol", "ts")
+    symbol_start, session_start = _boundaries(frame)
+    state = bar_state(
+        symbol_start, session_start, frame["ts"].to_numpy(),
+        *(frame[c].to_numpy().astype(np.float64) for c in ("high", "low", "close", "volume")),
+    )  # fmt: skip
+    names = ("atr_bps", "rsi_14", "volume_z_20", "session_high", "session_low",
+             "session_first_ts", "trend_slope_bps")  # fmt: skip
+    return frame.with_columns(
+        pl.Series(name, values, nan_to_null=True) for name, values in zip(names, state, strict=True)
     )
-    change = pl.col("close").diff().over("symbol")
-    gain = _wilder(change.clip(lower_bound=0)).over("symbol")
-    loss = _wilder((-change).clip(lower_bound=0)).over("symbol")
-    volume_mean = pl.col("volume").rolling_mean(20).over("symbol")
-    volume_std = pl.col("volume").rolling_std(20).over("symbol")
-    frame = ordered.with_columns(
-        (_wilder(true_range).over("symbol") / pl.col("close") * 1e4).alias("atr_bps"),
-        (100 - 100 / (1 + gain / loss)).alias("rsi_14"),
-        ((pl.col("volume") - volume_mean) / volume_std).alias("volume_z_20"),
-        pl.col("high").cum_max().over("symbol", "session").alias("session_high"),
-        pl.col("low").cum_min().over("symbol", "session").alias("session_low"),
-        pl.col("ts").first().over("symbol", "session").alias("session_first_ts"),
-    )
-    closes = frame["close"].to_numpy()
-    symbols = frame["symbol"].to_numpy()
-    slope = np.full(closes.size, np.nan)
-    starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]])
-    for start, stop in zip(starts, np.r_[starts[1:], closes.size], strict=True):
-        block = closes[start:stop]
-        if block.size >= TREND_BARS:
-            fitted = np.convolve(block, _TREND_WEIGHTS[::-1], mode="valid")
-            slope[start + TREND_BARS - 1 : stop] = fitted / block[TREND_BARS - 1 :] * 1e4
-    return frame.with_columns(pl.Series("trend_slope_bps", slope).fill_nan(None))
 
 
 def event_ids(events: pl.DataFrame) -> list[str]:
@@ -122,63 +107,64 @@ def detect_touch_events(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame
     if bars.is_empty():
         return empty_events()
     sessions = with_sessions(bars, config)
+    sessions = sessions.sort("symbol", "ts")
     levels = session_levels(sessions, config)
-    # bar_features sorts by symbol and ts; the left join keeps that order.
-    frame = bar_features(sessions).join(
-        levels, on=["symbol", "session"], how="left", maintain_order="left"
+    symbol_start, session_start = _boundaries(sessions)
+    session_index = np.cumsum(session_start) - 1
+    ts = sessions["ts"].to_numpy()
+    high, low, close, volume = (
+        sessions[c].to_numpy().astype(np.float64) for c in ("high", "low", "close", "volume")
     )
-    low, high = frame["low"].to_numpy(), frame["high"].to_numpy()
-    flags = frame.select(
-        (
-            (pl.col("symbol") != pl.col("symbol").shift(1))
-            | (pl.col("session") != pl.col("session").shift(1))
-        ).fill_null(True).alias("new_block"),
-        (pl.col("ts") >= pl.col("or_end")).fill_null(False).alias("after_or"),
+    atr, rsi, volume_z, session_high, session_low, session_first, slope = bar_state(
+        symbol_start, session_start, ts, high, low, close, volume
+    )
+    matrix = levels.select(LEVEL_TYPES).to_numpy().astype(np.float64)
+    if matrix.shape[0] != session_index[-1] + 1:
+        raise ValueError("levels and bars disagree on the sessions")  # an invariant, not input
+    or_end = levels["or_end"].fill_null(np.iinfo(np.int64).max).to_numpy()
+    opening = np.array([t in OPENING_RANGE_LEVELS for t in LEVEL_TYPES])
+    rows, ranks, touches = scan_touches(
+        session_start, session_index, ts, high, low, matrix, or_end, opening,
+        config.touch_tolerance_bps / 1e4,
     )  # fmt: skip
-    new_block, after_or = flags["new_block"].to_numpy(), flags["after_or"].to_numpy()
-    tolerance = config.touch_tolerance_bps / 1e4
-    parts = []
-    for rank, level_type in enumerate(LEVEL_TYPES):
-        level = frame[level_type].to_numpy().astype(float)
-        valid = ~np.isnan(level)
-        if level_type in OPENING_RANGE_LEVELS:
-            valid &= after_or
-        touching = valid & (low <= level * (1 + tolerance)) & (high >= level * (1 - tolerance))
-        previous = np.r_[False, touching[:-1]] & ~new_block
-        starts = touching & ~previous
-        index = np.flatnonzero(starts)
-        if index.size == 0:
-            continue
-        touched = {
-            "row": index,
-            "level_type": [level_type] * index.size,
-            "level_price": np.round(level[index], 6),
-            "level_rank": np.full(index.size, rank, dtype=np.int64),
-        }
-        parts.append(pl.DataFrame(touched))
-    if not parts:
+    if rows.size == 0:
         return empty_events()
-    touches = pl.concat(parts)
-    # Gather the touching rows by position: far cheaper than joining a million-row frame.
-    rows = frame.gather(touches["row"]).hstack(touches.drop("row"))
-    events = rows.with_columns(
-        pl.col("ts_close").alias("ts_event"),
-        pl.col("close").alias("touch_price"),
-        ((pl.col("close") - pl.col("level_price")) / pl.col("level_price") * 1e4).alias(
-            "distance_bps"
-        ),
-        pl.when(pl.col("close") >= pl.col("level_price")).then(1).otherwise(-1).alias("side"),
-        (
-            (pl.col("close") - pl.col("session_low"))
-            / (pl.col("session_high") - pl.col("session_low"))
-        ).alias("range_position"),
-        ((pl.col("ts_close") - pl.col("session_first_ts")) / 60e9).alias("minutes_since_open"),
-        ((pl.col("s_open") - pl.col("pc")) / pl.col("pc") * 1e4).alias("gap_bps"),
-        ((pl.col("PDH") - pl.col("PDL")) / pl.col("PDC") * 1e4).alias("prior_range_bps"),
-    ).sort("symbol", "ts_event", "level_rank")
-    events = events.with_columns(
-        pl.int_range(pl.len()).over("symbol", "session", "level_type").alias("touches_today")
+    s = session_index[rows]
+    level_price = np.round(matrix[s, ranks], 6)
+    level_of = {name: levels[name].to_numpy().astype(np.float64) for name in
+                ("s_open", "pc", "PDH", "PDL", "PDC")}  # fmt: skip
+    touch_close = close[rows]
+    ts_event = sessions["ts_close"].to_numpy()[rows]
+    span = session_high[rows] - session_low[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        features = {
+            "distance_bps": (touch_close - level_price) / level_price * 1e4,
+            "side": np.where(touch_close >= level_price, 1.0, -1.0),
+            "atr_bps": atr[rows],
+            "rsi_14": rsi[rows],
+            "range_position": np.where(span > 0, (touch_close - session_low[rows]) / span, np.nan),
+            "volume_z_20": volume_z[rows],
+            "minutes_since_open": (ts_event - session_first[rows]) / 60e9,
+            "gap_bps": (level_of["s_open"][s] - level_of["pc"][s]) / level_of["pc"][s] * 1e4,
+            "trend_slope_bps": slope[rows],
+            "touches_today": touches.astype(np.float64),
+            "prior_range_bps": (level_of["PDH"][s] - level_of["PDL"][s]) / level_of["PDC"][s] * 1e4,
+            "level_rank": ranks.astype(np.float64),
+        }
+    picked = sessions.select("symbol", "bar_interval_sec", "session").gather(rows)
+    events = pl.DataFrame(
+        {
+            "symbol": picked["symbol"],
+            "ts_event": ts_event,
+            "level_type": np.array(LEVEL_TYPES)[ranks],
+            "level_price": level_price,
+            "bar_interval_sec": picked["bar_interval_sec"],
+            "touch_price": touch_close,
+            "session": picked["session"],
+            **{
+                name: pl.Series(name, values, nan_to_null=True) for name, values in features.items()
+            },
+        }
     )
     events = events.with_columns(pl.Series("event_id", event_ids(events), dtype=pl.String))
-    features = [pl.col(name).cast(pl.Float64).fill_nan(None) for name in EVENT_SCHEMA.names]
-    return events.select(*EVENT_COLUMNS, *features)
+    return events.select(*EVENT_COLUMNS, *EVENT_SCHEMA.names)
