@@ -97,13 +97,53 @@ def bar_state(
 
 
 @nb.njit(cache=True)
-def _grow(values: np.ndarray, capacity: int) -> np.ndarray:
-    grown = np.empty(capacity, dtype=values.dtype)
-    grown[: values.size] = values
-    return grown
+def _touch_pass(
+    session_start: np.ndarray,
+    session_index: np.ndarray,
+    ts: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    levels: np.ndarray,
+    or_end: np.ndarray,
+    opening_range: np.ndarray,
+    tolerance: float,
+    rows: np.ndarray,
+    ranks: np.ndarray,
+    counts: np.ndarray,
+    record: bool,
+) -> int:
+    kinds = levels.shape[1]
+    touching = np.zeros(kinds, dtype=np.bool_)
+    visits = np.zeros(kinds, dtype=np.int64)
+    up = 1.0 + tolerance
+    down = 1.0 - tolerance
+    found = 0
+    for i in range(high.size):
+        if session_start[i]:
+            for k in range(kinds):
+                touching[k] = False
+                visits[k] = 0
+        s = session_index[i]
+        h = high[i]
+        lo = low[i]
+        after_opening = ts[i] >= or_end[s]
+        for k in range(kinds):
+            level = levels[s, k]
+            # NaN compares false, so a missing level never touches.
+            hit = (lo <= level * up) & (h >= level * down)
+            if opening_range[k]:
+                hit = hit & after_opening
+            if hit and not touching[k]:
+                if record:
+                    rows[found] = i
+                    ranks[found] = k
+                    counts[found] = visits[k]
+                visits[k] += 1
+                found += 1
+            touching[k] = hit
+    return found
 
 
-@nb.njit(cache=True)
 def scan_touches(
     session_start: np.ndarray,
     session_index: np.ndarray,
@@ -117,36 +157,12 @@ def scan_touches(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows, level ranks and touch counts of every touch: the first bar of each visit
     within ``tolerance`` of a level. ``levels`` is sessions x level types (NaN: none);
-    opening-range levels count only from ``or_end`` of their session on."""
-    n = high.size
-    kinds = levels.shape[1]
-    touching = np.zeros(kinds, dtype=np.bool_)
-    visits = np.zeros(kinds, dtype=np.int64)
-    capacity = 1024
-    rows = np.empty(capacity, dtype=np.int64)
-    ranks = np.empty(capacity, dtype=np.int64)
-    counts = np.empty(capacity, dtype=np.int64)
-    found = 0
-    for i in range(n):
-        if session_start[i]:
-            touching[:] = False
-            visits[:] = 0
-        s = session_index[i]
-        for k in range(kinds):
-            level = levels[s, k]
-            hit = False
-            if not np.isnan(level) and (not opening_range[k] or ts[i] >= or_end[s]):
-                hit = low[i] <= level * (1 + tolerance) and high[i] >= level * (1 - tolerance)
-            if hit and not touching[k]:
-                if found == capacity:
-                    capacity *= 2
-                    rows = _grow(rows, capacity)
-                    ranks = _grow(ranks, capacity)
-                    counts = _grow(counts, capacity)
-                rows[found] = i
-                ranks[found] = k
-                counts[found] = visits[k]
-                visits[k] += 1
-                found += 1
-            touching[k] = hit
-    return rows[:found], ranks[:found], counts[:found]
+    opening-range levels count only from ``or_end`` of their session on. Two passes (count,
+    then fill) keep the compiled loop free of allocation."""
+    empty = np.empty(0, dtype=np.int64)
+    arguments = (session_start, session_index, ts, high, low, levels, or_end, opening_range,
+                 tolerance)  # fmt: skip
+    total = _touch_pass(*arguments, empty, empty, empty, False)
+    rows, ranks, counts = (np.empty(total, dtype=np.int64) for _ in range(3))
+    _touch_pass(*arguments, rows, ranks, counts, True)
+    return rows, ranks, counts

@@ -118,7 +118,7 @@ def detect_touch_events(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame
     atr, rsi, volume_z, session_high, session_low, session_first, slope = bar_state(
         symbol_start, session_start, ts, high, low, close, volume
     )
-    matrix = levels.select(LEVEL_TYPES).to_numpy().astype(np.float64)
+    matrix = np.ascontiguousarray(levels.select(LEVEL_TYPES).to_numpy(), dtype=np.float64)
     if matrix.shape[0] != session_index[-1] + 1:
         raise ValueError("levels and bars disagree on the sessions")  # an invariant, not input
     or_end = levels["or_end"].fill_null(np.iinfo(np.int64).max).to_numpy()
