@@ -95,8 +95,9 @@ def event_ids(events: pl.DataFrame) -> list[str]:
         pl.col("bar_interval_sec"),
         separator="|",
     )
-    keys = events.select(key).to_series().to_list()
-    return [hashlib.sha256(k.encode()).hexdigest()[:16] for k in keys]
+    keys = events.select(key.cast(pl.Binary)).to_series().to_list()
+    # The first 8 bytes as hex == the first 16 hex digits, without formatting all 64.
+    return [hashlib.sha256(k).digest()[:8].hex() for k in keys]
 
 
 def detect_touch_events(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame:
