@@ -167,6 +167,8 @@ def collector_config(config: AppConfig) -> CollectorConfig:
             raise ConfigError(f"LIVE_COLLECTOR_RANGE: {exc}") from None
     if environment.poll_sec is not None:
         updates["poll_sec"] = environment.poll_sec
+    if environment.score_enabled is not None:
+        updates["score_enabled"] = environment.score_enabled
     return parse_config(CollectorConfig, {**config.collector.model_dump(), **updates},
                         "collector config + LIVE_COLLECTOR_* environment")  # fmt: skip
 

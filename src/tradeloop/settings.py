@@ -148,7 +148,7 @@ class CollectorEnvironment(BaseSettings):
     source: str | None = None
     range: str | None = None
     poll_sec: float | None = None
-    score_enabled: bool = False
+    score_enabled: bool | None = None
 
 
 def load_collector_environment() -> CollectorEnvironment:

@@ -172,3 +172,50 @@ def test_collector_when_dst_changes_then_sessions_follow_new_york(tmp_path: Path
     assert hours["2024-03-11"] == 13
     assert events.height > 0
     assert set(events["session"].to_list()) <= set(hours)
+
+
+def test_collector_when_scoring_enabled_then_predictions_logged_and_outage_survived(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import select
+
+    from tradeloop.ops.scoring_client import ScorerClient, log_predictions
+    from tradeloop.store.sql.tables import prediction_log
+    from tradeloop.testing.http_server import FakeHttpServer, Reply
+
+    clock = [NOW - NS_PER_DAY]
+    collector = _collector(tmp_path, SyntheticProvider(3), clock)
+    engine = collector.events._engine
+
+    def answer() -> Reply:
+        return Reply(200, {"model_version_id": "m1", "alias": "active", "is_preview": False,
+                           "predictions": []})  # fmt: skip
+
+    with FakeHttpServer() as scorer_server:
+        scorer_server.script("/score", Reply(503, {"error": "loading"}))
+        client = ScorerClient(scorer_server.url)
+
+        def scorer(events: pl.DataFrame) -> int:
+            reply = client.score(events)
+            reply["predictions"] = [
+                {"event_id": e, "target": "held", "horizon": 15, "score": 0.5, "quality_flags": []}
+                for e in events["event_id"].to_list()
+            ]
+            return log_predictions(engine, events, reply)
+
+        collector.scorer = scorer
+        (first,) = collector.poll()
+        health = collector.health.snapshot(clock[0])
+        assert health["status"] == "ok"  # a scorer outage never stops collection
+        assert health["scoring"]["errors"] == 1
+        scorer_server.script("/score", answer())
+        clock[0] = NOW
+        (second,) = collector.poll()
+        sent = json.loads(scorer_server.requests[-1].body)["events"]
+    assert {e["event_id"] for e in sent} >= set(first.inserted["event_id"].to_list())  # type: ignore[index]
+    assert sent[0]["feature_schema_hash"]
+    with engine.connect() as connection:
+        logged = connection.execute(select(prediction_log)).mappings().all()
+    assert len(logged) == first.events_new + second.events_new
+    assert {row["is_preview"] for row in logged} == {False}
+    assert collector.health.snapshot(clock[0])["scoring"]["predictions_logged"] == len(logged)

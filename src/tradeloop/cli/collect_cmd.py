@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -42,8 +43,6 @@ def _provider(app: App, source: str, symbols: tuple[str, ...], interval: int, ra
         providers[replay_source].fetch_bars(BarRequest(symbol, start, now, interval))
         for symbol in symbols
     ]
-    import polars as pl
-
     bars = pl.concat(recorded)
     if bars.is_empty():
         raise ConfigError(f"--replay-source {replay_source}: no bars to replay in the range")
@@ -115,9 +114,18 @@ def collect(
                              settings.range_days, replay_source, settings.replay_speed)  # fmt: skip
         clock = getattr(provider, "now_ns", time.time_ns)
         store = app.ingest_store()
+        scorer = None
+        if settings.score_enabled:
+            from tradeloop.ops.scoring_client import ScorerClient, log_predictions
+
+            client = ScorerClient(settings.scorer_url)
+
+            def scorer(events: pl.DataFrame) -> int:
+                return log_predictions(app.engine, events, client.score(events))
+
         collector = Collector(provider=provider, bars=store, events=app.event_store(),
                               last_bar_ts=store.last_bar_ts, config=settings,
-                              pivots=app.config.pivots, clock_ns=clock)  # fmt: skip
+                              pivots=app.config.pivots, clock_ns=clock, scorer=scorer)  # fmt: skip
         if once:
             results = collector.poll()
         else:

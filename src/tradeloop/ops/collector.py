@@ -33,6 +33,8 @@ log = logging.getLogger("tradeloop.collector")
 
 # Enough history before a poll window to rebuild the prior session's levels.
 _LOOKBACK_NS = 5 * NS_PER_DAY
+# Events kept for re-scoring while the scorer is down (the newest win).
+_MAX_UNSCORED = 10_000
 DATA_ISSUES = ("out_of_order", "duplicates", "forming", "before_window", "invalid",
                "zero_volume", "gaps")  # fmt: skip
 
@@ -49,6 +51,8 @@ class CollectorConfig(FrozenConfig):
     port: int = Field(5004, ge=0, le=65535, description="port of /health and /metrics")
     max_backoff_sec: float = Field(300.0, gt=0, description="longest wait after failures")
     replay_speed: float = Field(600.0, gt=0, description="replay: market seconds per second")
+    score_enabled: bool = Field(False, description="post new events to the scorer")
+    scorer_url: str = Field("http://127.0.0.1:5003", description="base URL of the scorer")
 
 
 @dataclass(slots=True)
@@ -70,6 +74,9 @@ class CollectorHealth:
     last_error: str | None = None
     last_error_needs_operator: bool = False
     polls: int = 0
+    predictions_logged: int = 0
+    scoring_errors: int = 0
+    last_scoring_error: str | None = None
     symbols: dict[str, SymbolStatus] = field(default_factory=dict)
     data_issues: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DATA_ISSUES, 0))
 
@@ -91,6 +98,8 @@ class CollectorHealth:
             "last_error": self.last_error,
             "polls": self.polls,
             "data_issues": dict(self.data_issues),
+            "scoring": {"predictions_logged": self.predictions_logged,
+                        "errors": self.scoring_errors, "last_error": self.last_scoring_error},
             "symbols": {
                 name: {"last_bar_ts": s.last_bar_ts, "bars_today": s.bars_today,
                        "events_today": s.events_today}
@@ -106,6 +115,7 @@ class PollResult:
     events_new: int
     last_bar_ts: int | None
     issues: dict[str, int] = field(default_factory=dict)
+    inserted: pl.DataFrame | None = None
 
 
 def sanitize_bars(
@@ -183,9 +193,9 @@ def poll_symbol(
     first = start - _LOOKBACK_NS
     recent = stored.filter(pl.col("ts") >= first - first % NS_PER_DAY)
     detected = detect_touch_events(recent, pivots)
-    new_events = events.insert_events(detected)
+    inserted = events.insert_new_events(detected)
     final = int(stored["ts"][-1]) if stored.height else None
-    return PollResult(symbol, new_bars, new_events, final, issues)
+    return PollResult(symbol, new_bars, inserted.height, final, issues, inserted)
 
 
 class HealthServer:
@@ -241,7 +251,10 @@ class Collector:
         config: CollectorConfig,
         pivots: PivotConfig,
         clock_ns: Callable[[], int] = time.time_ns,
+        scorer: Callable[[pl.DataFrame], int] | None = None,
     ) -> None:
+        self.scorer = scorer
+        self._unscored: list[pl.DataFrame] = []
         self.provider = provider
         self.bars = bars
         self.events = events
@@ -300,10 +313,31 @@ class Collector:
             self.health.consecutive_errors = 0
             self.health.last_error = None
             self._polls.labels("ok").inc()
+        if self.scorer is not None:
+            self._score([r.inserted for r in results if r.inserted is not None])
         self.health.last_poll_ns = self.clock_ns()
         self.health.polls += 1
         self._errors.set(self.health.consecutive_errors)
         return results
+
+    def _score(self, fresh: list[pl.DataFrame]) -> None:
+        """Send new events (and any the scorer missed before) for scoring; a scorer outage
+        never stops collection, it only shows in /health."""
+        assert self.scorer is not None
+        pending = [frame for frame in [*self._unscored, *fresh] if frame.height]
+        if not pending:
+            return
+        batch = pl.concat(pending, how="diagonal_relaxed")
+        try:
+            self.health.predictions_logged += self.scorer(batch)
+        except (TradeloopError, OSError, ValueError) as exc:
+            self.health.scoring_errors += 1
+            self.health.last_scoring_error = f"{type(exc).__name__}: {exc}"
+            self._unscored = [batch.tail(_MAX_UNSCORED)]
+            log.warning("scoring %d events failed: %s", batch.height, exc)
+        else:
+            self._unscored = []
+            self.health.last_scoring_error = None
 
     def next_delay_sec(self) -> float:
         """The poll interval, doubled per consecutive failure up to max_backoff_sec."""

@@ -39,6 +39,8 @@ class SeenRequest:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    body: bytes = b""
+    method: str = "GET"
 
 
 class FakeHttpServer:
@@ -51,11 +53,22 @@ class FakeHttpServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.do_GET()
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
                 with server._lock:
                     server.requests.append(
-                        SeenRequest(parts.path, parse_qs(parts.query), dict(self.headers))
+                        SeenRequest(
+                            parts.path,
+                            parse_qs(parts.query),
+                            dict(self.headers),
+                            body,
+                            self.command,
+                        )
                     )
                     script = server._scripts.get(parts.path)
                     reply = (script.pop(0) if len(script) > 1 else script[0]) if script else None

@@ -22,8 +22,23 @@ class SqlEventStore:
 
     def insert_events(self, events: pl.DataFrame) -> int:
         """Insert new events (existing ids are left untouched); return how many were new."""
+        return self.insert_new_events(events).height
+
+    def insert_new_events(self, events: pl.DataFrame) -> pl.DataFrame:
+        """Insert the events not stored yet, in one transaction; return exactly those."""
         if events.is_empty():
-            return 0
+            return events
+        with self._engine.connect() as connection:
+            known: set[str] = set()
+            ids = events["event_id"].to_list()
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                known |= set(connection.execute(
+                    select(pivot_events.c.event_id).where(pivot_events.c.event_id.in_(chunk))
+                ).scalars())  # fmt: skip
+        events = events.filter(~pl.col("event_id").is_in(list(known)))
+        if events.is_empty():
+            return events
         now = time.time_ns()
         rows = [
             {
@@ -39,12 +54,10 @@ class SqlEventStore:
             for row in events.iter_rows(named=True)
         ]  # fmt: skip
         with self._engine.begin() as connection:
-            before = connection.execute(select(func.count()).select_from(pivot_events)).scalar_one()
             for start in range(0, len(rows), _CHUNK):
                 upsert(connection, pivot_events, rows[start : start + _CHUNK], ["event_id"],
                        update=False)  # fmt: skip
-            after = connection.execute(select(func.count()).select_from(pivot_events)).scalar_one()
-        return int(after - before)
+        return events
 
     def upsert_labels(self, labels: pl.DataFrame) -> int:
         """Insert or refresh labels by (event_id, horizon_bars)."""
