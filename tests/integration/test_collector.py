@@ -219,3 +219,13 @@ def test_collector_when_scoring_enabled_then_predictions_logged_and_outage_survi
     assert len(logged) == first.events_new + second.events_new
     assert {row["is_preview"] for row in logged} == {False}
     assert collector.health.snapshot(clock[0])["scoring"]["predictions_logged"] == len(logged)
+
+
+def test_health_when_day_changes_then_today_counters_restart(tmp_path: Path) -> None:
+    clock = [NOW - NS_PER_DAY]
+    collector = _collector(tmp_path, SyntheticProvider(3), clock)
+    collector.poll()
+    assert collector.health.snapshot(clock[0])["bars_today"] > 390
+    clock[0] = NOW
+    (result,) = collector.poll()
+    assert collector.health.snapshot(clock[0])["bars_today"] == result.bars_new == 390

@@ -60,6 +60,14 @@ class SymbolStatus:
     last_bar_ts: int | None = None
     bars_today: int = 0
     events_today: int = 0
+    day: int = -1  # the UTC day the "today" counters belong to
+
+    def add(self, now_ns: int, bars: int, events: int) -> None:
+        day = now_ns // NS_PER_DAY
+        if day != self.day:
+            self.day, self.bars_today, self.events_today = day, 0, 0
+        self.bars_today += bars
+        self.events_today += events
 
 
 @dataclass(slots=True)
@@ -295,8 +303,7 @@ class Collector:
                 results.append(result)
                 status = self.health.symbols.setdefault(symbol, SymbolStatus())
                 status.last_bar_ts = result.last_bar_ts
-                status.bars_today += result.bars_new
-                status.events_today += result.events_new
+                status.add(now, result.bars_new, result.events_new)
                 self._bars.labels(symbol).inc(result.bars_new)
                 for kind, count in result.issues.items():
                     self.health.data_issues[kind] += count
