@@ -78,6 +78,7 @@ class CollectorHealth:
     poll_sec: float
     started_ns: int = field(default_factory=time.time_ns)
     last_poll_ns: int | None = None
+    last_poll_wall_ns: int | None = None
     consecutive_errors: int = 0
     last_error: str | None = None
     last_error_needs_operator: bool = False
@@ -91,8 +92,9 @@ class CollectorHealth:
     def snapshot(self, now_ns: int) -> dict[str, Any]:
         last_bar = max((s.last_bar_ts or 0 for s in self.symbols.values()), default=0)
         lag_sec = (now_ns - last_bar) / NS_PER_SECOND if last_bar else None
-        stale = self.last_poll_ns is None or (
-            now_ns - self.last_poll_ns > 3 * self.poll_sec * NS_PER_SECOND
+        # Polls run on the wall clock even when the market clock is a replay.
+        stale = self.last_poll_wall_ns is None or (
+            time.time_ns() - self.last_poll_wall_ns > 3 * self.poll_sec * NS_PER_SECOND
         )
         status = "degraded" if self.consecutive_errors or (stale and self.polls) else "ok"
         return {
@@ -323,6 +325,7 @@ class Collector:
         if self.scorer is not None:
             self._score([r.inserted for r in results if r.inserted is not None])
         self.health.last_poll_ns = self.clock_ns()
+        self.health.last_poll_wall_ns = time.time_ns()
         self.health.polls += 1
         self._errors.set(self.health.consecutive_errors)
         return results
