@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
+
+from tradeloop.store.sql.engine import open_engine
+from tradeloop.store.sql.migrate import upgrade
+from tradeloop.store.sql.tables import metadata
 
 
 def service_url(variable: str, what: str) -> str:
@@ -25,3 +32,20 @@ def pg_url() -> str:
 @pytest.fixture
 def redis_url() -> str:
     return service_url("TRADELOOP_TEST_REDIS_URL", "Redis tests")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A freshly migrated database: SQLite in tmp_path, or the CI's real PostgreSQL."""
+    url = (
+        f"sqlite:///{tmp_path / 'test.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    database = open_engine(url)
+    with database.begin() as connection:
+        metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(database)
+    yield database
+    database.dispose()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from tradeloop.adapters.bundled import BundledProvider
 from tradeloop.adapters.http_client import HttpJsonClient
@@ -30,32 +29,14 @@ from tradeloop.data.universe import Universe, UniverseEntry
 from tradeloop.domain.asset_class import AssetClass, classify_symbol
 from tradeloop.domain.enums import SymbolState
 from tradeloop.ops.governance_gate import require_tradeable
-from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.ingest_store import SqlIngestStore
-from tradeloop.store.sql.migrate import upgrade
-from tradeloop.store.sql.tables import metadata, price_history
+from tradeloop.store.sql.tables import price_history
 from tradeloop.testing import stub_bars
 from tradeloop.testing.http_server import FakeHttpServer, Reply
 from tradeloop.testing.payloads import polygon_aggs
 
 AS_OF = parse_ns("2024-06-28")
 OFFLINE = IngestConfig(priority=("synthetic",))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (
-        f"sqlite:///{tmp_path / 'ingest.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    engine = open_engine(url)
-    with engine.begin() as connection:
-        metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _universe(*symbols: str) -> Universe:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -28,21 +27,6 @@ RUNBOOK_TABLES = {
     "daily_ml_metrics", "orders", "fills", "positions", "trades", "model_versions",
     "model_aliases", "promotion_audit", "audit_event",
 }  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    engine = open_engine(url)
-    with engine.begin() as connection:
-        metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_upgrade_when_fresh_then_all_runbook_tables_and_repeatable(engine: Engine) -> None:

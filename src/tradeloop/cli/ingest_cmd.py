@@ -118,6 +118,24 @@ def _run(
     return summary
 
 
+def _check_provider(app: App, provider: str | None) -> None:
+    if provider and provider not in app.config.ingest.capabilities:
+        raise ConfigError(
+            f"--provider {provider!r} has no capability entry; known: "
+            f"{sorted(app.config.ingest.capabilities)}"
+        )
+
+
+def _report(summary: RunSummary, as_json: bool) -> None:
+    """Print the run (JSON or a table); exit 1 unless every symbol was fine."""
+    if as_json:
+        print(json.dumps(_summary_json(summary), indent=2))
+    else:
+        _print_summary(summary, Console())
+    if summary.status != "OK":
+        raise typer.Exit(EXIT_FAILED)
+
+
 def ingest(
     mode: Annotated[IngestMode, typer.Option(help="deep_backfill | incremental | verify")] = (
         IngestMode.DEEP_BACKFILL
@@ -163,18 +181,9 @@ def ingest(
             start_ns=_day(start, "--start") if start else None,
             provider=provider,
         )
-        if provider and provider not in app.config.ingest.capabilities:
-            raise ConfigError(
-                f"--provider {provider!r} has no capability entry; known: "
-                f"{sorted(app.config.ingest.capabilities)}"
-            )
+        _check_provider(app, provider)
         summary = _run(app, plan, workers, cluster, as_json)
-    if as_json:
-        print(json.dumps(_summary_json(summary), indent=2))
-    else:
-        _print_summary(summary, Console())
-    if summary.status != "OK":
-        raise typer.Exit(EXIT_FAILED)
+    _report(summary, as_json)
 
 
 def repair(
@@ -196,15 +205,11 @@ def repair(
         start, stop = _day(from_, "--from"), _day(to, "--to")
         if stop < start:
             raise ConfigError(f"--to {to} is before --from {from_}")
+        _check_provider(app, provider)
         plan = IngestPlan(IngestMode.REPAIR, app.universe().select((symbol,)), stop, start,
                           provider)  # fmt: skip
         summary = _run(app, plan, None, None, as_json)
-    if as_json:
-        print(json.dumps(_summary_json(summary), indent=2))
-    else:
-        _print_summary(summary, Console())
-    if summary.status != "OK":
-        raise typer.Exit(EXIT_FAILED)
+    _report(summary, as_json)
 
 
 def verify(

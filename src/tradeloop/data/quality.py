@@ -49,6 +49,30 @@ def expected_sessions(ts: np.ndarray, bar_interval_sec: int) -> int:
     return span
 
 
+def quality_report(
+    symbol: str,
+    rows: int,
+    missing: float,
+    duplicate_pct: float,
+    zero_negative: int,
+    spike: int,
+    config: QualityConfig,
+) -> QualityReport:
+    """Apply the runbook's formula to the four components."""
+    score = 1.0 - (missing * 0.3 + duplicate_pct * 0.2 + zero_negative * 0.2 + spike * 0.3)
+    score = float(min(1.0, max(0.0, score)))
+    return QualityReport(
+        symbol=symbol,
+        rows=rows,
+        missing_dates_pct=float(missing),
+        duplicate_pct=float(duplicate_pct),
+        zero_negative_flag=zero_negative,
+        extreme_spike_flag=spike,
+        score=score,
+        accepted=score >= config.min_score,
+    )
+
+
 def empty_quality_report(symbol: str) -> QualityReport:
     """The report of a symbol for which no usable bars arrived (score 0, rejected)."""
     return QualityReport(symbol, 0, 1.0, 0.0, 0, 0, 0.0, False)
@@ -85,18 +109,7 @@ def score_quality(
     if closes.size > 1 and (closes > 0).all():
         log_returns = np.abs(np.diff(np.log(closes)))
         spike = int(bool((log_returns > config.extreme_spike_log_return).any()))
-    score = 1.0 - (missing * 0.3 + duplicate_pct * 0.2 + zero_negative * 0.2 + spike * 0.3)
-    score = float(min(1.0, max(0.0, score)))
-    return QualityReport(
-        symbol=str(symbol),
-        rows=rows,
-        missing_dates_pct=float(missing),
-        duplicate_pct=float(duplicate_pct),
-        zero_negative_flag=zero_negative,
-        extreme_spike_flag=spike,
-        score=score,
-        accepted=score >= config.min_score,
-    )
+    return quality_report(str(symbol), rows, missing, duplicate_pct, zero_negative, spike, config)
 
 
 def score_quality_many(
@@ -162,16 +175,7 @@ def score_quality_many(
             missing = score_quality(subset, config).missing_dates_pct
         zero_negative = int(bool(row["zero_negative"]))
         spike = int(bool(row["spike"]) and bool(row["closes_positive"]) and rows > 1)
-        score = 1.0 - (missing * 0.3 + duplicate_pct * 0.2 + zero_negative * 0.2 + spike * 0.3)
-        score = float(min(1.0, max(0.0, score)))
-        reports[symbol] = QualityReport(
-            symbol=symbol,
-            rows=rows,
-            missing_dates_pct=float(missing),
-            duplicate_pct=float(duplicate_pct),
-            zero_negative_flag=zero_negative,
-            extreme_spike_flag=spike,
-            score=score,
-            accepted=score >= config.min_score,
+        reports[symbol] = quality_report(
+            symbol, rows, missing, duplicate_pct, zero_negative, spike, config
         )
     return reports

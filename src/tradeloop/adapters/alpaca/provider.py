@@ -12,11 +12,10 @@ from typing import Any
 
 import polars as pl
 
-from tradeloop.adapters.http_client import HttpJsonClient
+from tradeloop.adapters.rest_provider import RestProvider
 from tradeloop.adapters.session_day import iso_day, session_day_ns
 from tradeloop.core.errors import DataError
 from tradeloop.data.ports import ACTIONS_SCHEMA, BarRequest, History
-from tradeloop.data.raw_archive import RawArchive
 from tradeloop.data.validation import validate_bars
 from tradeloop.domain.asset_class import AssetClass, classify_symbol
 from tradeloop.domain.bar import DAILY_SEC, bar_frame
@@ -24,18 +23,8 @@ from tradeloop.domain.bar import DAILY_SEC, bar_frame
 MAX_PAGES = 100
 
 
-class AlpacaProvider:
+class AlpacaProvider(RestProvider):
     name = "alpaca"
-
-    def __init__(self, client: HttpJsonClient, archive: RawArchive | None = None) -> None:
-        self._client = client
-        self._archive = archive
-
-    def symbols(self) -> tuple[str, ...]:
-        return ()
-
-    def fetch_bars(self, request: BarRequest) -> pl.DataFrame:
-        return self.fetch_history(request).bars
 
     def fetch_history(self, request: BarRequest) -> History:
         if request.bar_interval_sec != DAILY_SEC:

@@ -13,12 +13,11 @@ from typing import Any
 
 import polars as pl
 
-from tradeloop.adapters.http_client import HttpJsonClient
+from tradeloop.adapters.rest_provider import RestProvider
 from tradeloop.adapters.session_day import session_day_ns
 from tradeloop.core.errors import DataError
 from tradeloop.core.time import NS_PER_SECOND
 from tradeloop.data.ports import ACTIONS_SCHEMA, BarRequest, History
-from tradeloop.data.raw_archive import RawArchive
 from tradeloop.data.validation import validate_bars
 from tradeloop.domain.bar import DAILY_SEC, bar_frame
 
@@ -27,18 +26,8 @@ _METADATA_KEYS = ("currency", "exchangeName", "instrumentType", "exchangeTimezon
                   "longName", "shortName")  # fmt: skip
 
 
-class YahooProvider:
+class YahooProvider(RestProvider):
     name = "yahoo"
-
-    def __init__(self, client: HttpJsonClient, archive: RawArchive | None = None) -> None:
-        self._client = client
-        self._archive = archive
-
-    def symbols(self) -> tuple[str, ...]:
-        return ()
-
-    def fetch_bars(self, request: BarRequest) -> pl.DataFrame:
-        return self.fetch_history(request).bars
 
     def fetch_history(self, request: BarRequest) -> History:
         if request.bar_interval_sec not in YAHOO_INTERVALS:
