@@ -67,3 +67,9 @@ def test_collect_when_live_collector_env_set_then_it_overrides_config(tmp_path: 
     assert health["source"] == "bundled"
     assert health["symbols"]["EURUSD=X"]["last_bar_ts"] is not None
     assert health["events_today"] > 100
+
+
+def test_collect_when_binding_beyond_loopback_without_token_then_refused(tmp_path: Path) -> None:
+    result = _run(tmp_path, "collect", "--source", "synthetic", "--host", "0.0.0.0")
+    assert result.returncode == 2
+    assert "needs TRADELOOP_API_TOKEN" in result.stderr
