@@ -49,6 +49,8 @@ price_history = Table(
     Column("source", String(32), nullable=False),
     Column("run_id", String(64)),
     Column("ts_ingested", BigInteger, nullable=False),
+    # SQLite: cluster rows by their key, no separate rowid b-tree (faster bulk loads).
+    sqlite_with_rowid=False,
 )
 
 symbol_governance = Table(
