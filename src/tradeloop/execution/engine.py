@@ -64,6 +64,16 @@ class TradingEngine:
         self.venue.submit(order)
         return True
 
+    def halt_if_killed(self, ts_now: int) -> None:
+        """With the kill switch present, cancel every order still waiting for a fill."""
+        if not self.kill_switch.is_engaged():
+            return
+        for order in self.venue.cancel_all():
+            self.rejected.append(OrderRejected(
+                order.client_order_id, order.symbol,
+                "KILL_SWITCH: canceled before it could fill", ts_now,
+            ))  # fmt: skip
+
     def book(self, fills: list[OrderFilled]) -> None:
         for fill in fills:
             self.portfolio.apply(fill)
@@ -124,6 +134,7 @@ def run_backtest(
             extra={name: row[name] for name in extra_columns},
         )
         clock.advance_to(bar.ts)
+        engine.halt_if_killed(bar.ts)
         engine.book(engine.venue.on_bar(bar))
         close = to_decimal(bar.close)
         marks[bar.symbol] = close

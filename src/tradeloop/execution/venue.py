@@ -21,6 +21,10 @@ class Venue(Protocol):
         """Offer the venue a new bar; return the fills it produced."""
         ...
 
+    def cancel_all(self) -> list[SubmitOrder]:
+        """Cancel every order not yet filled; return them."""
+        ...
+
 
 def to_decimal(value: float) -> Decimal:
     """Exact Decimal of a float's shortest repr (1.1 -> Decimal('1.1'))."""
@@ -44,6 +48,11 @@ class SimulatedVenue:
 
     def pending(self) -> int:
         return sum(len(orders) for orders in self._pending.values())
+
+    def cancel_all(self) -> list[SubmitOrder]:
+        canceled = [order for orders in self._pending.values() for order in orders]
+        self._pending.clear()
+        return canceled
 
     def on_bar(self, bar: BarView) -> list[OrderFilled]:
         orders = self._pending.pop(bar.symbol, [])

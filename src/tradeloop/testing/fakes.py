@@ -107,6 +107,10 @@ class RecordingVenue:
     def on_bar(self, bar: BarView) -> list[OrderFilled]:
         return []
 
+    def cancel_all(self) -> list[SubmitOrder]:
+        canceled, self.orders = self.orders, []
+        return canceled
+
 
 class InMemoryIngestAudit:
     """IngestAudit in lists: runs, per-symbol decisions, governance states and events."""

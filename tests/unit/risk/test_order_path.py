@@ -52,3 +52,18 @@ def test_submit_when_same_client_id_twice_then_sent_once(tmp_path: Path) -> None
     assert engine.submit(order, Decimal(10), Decimal(10_000), 0)
     assert not engine.submit(order, Decimal(10), Decimal(10_000), 0)
     assert venue.orders == [order]
+
+
+def test_kill_switch_when_engaged_after_submit_then_pending_order_canceled(tmp_path: Path) -> None:
+    from tradeloop.execution.bar_view import BarView
+    from tradeloop.execution.config import ExecutionConfig
+    from tradeloop.execution.engine import simulated_engine
+
+    engine = simulated_engine(ExecutionConfig(), RiskConfig(), KillSwitch(tmp_path / "KS"))
+    assert engine.submit(stub_order(), Decimal(10), Decimal(100_000), 0)
+    engine.kill_switch.engage("halt between submit and fill")
+    engine.halt_if_killed(1)
+    bar = BarView("TEST", 1, 10.0, 10.0, 10.0, 10.0, 100.0)
+    assert engine.venue.on_bar(bar) == []
+    assert engine.portfolio.quantity("TEST") == 0
+    assert engine.rejected[-1].reason.startswith("KILL_SWITCH: canceled")
