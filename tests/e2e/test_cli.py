@@ -60,7 +60,19 @@ def test_demo_quick_when_fresh_home_then_report_and_active_model(tmp_path: Path)
 def test_help_when_asked_then_commands_and_examples_listed(tmp_path: Path) -> None:
     result = _run(["--help"], tmp_path / "var")
     assert result.returncode == 0
-    for word in ("demo", "config", "db", "Examples", "Exit codes"):
+    for word in (
+        "demo",
+        "config",
+        "db",
+        "ingest",
+        "verify",
+        "repair",
+        "collect",
+        "labels",
+        "export",
+        "Examples",
+        "Exit codes",
+    ):
         assert word in result.stdout
 
 

@@ -14,7 +14,9 @@ app = typer.Typer(
         "machine.\n\nExamples:\n\n  tradeloop demo              # the whole loop on bundled "
         "real data\n\n  tradeloop demo --quick --json\n\n"
         "  tradeloop ingest --mode deep_backfill --tickers SPY,AAPL\n\n"
-        "  tradeloop verify --strict --json\n\n  tradeloop config show\n\n"
+        "  tradeloop verify --strict --json\n\n"
+        "  tradeloop collect --source synthetic --symbols SPY --range 30d --once\n\n"
+        "  tradeloop labels build && tradeloop export\n\n  tradeloop config show\n\n"
         "  tradeloop config validate tradeloop.yaml\n\n  tradeloop db upgrade\n\n"
         "Exit codes: 0 ok, 1 ran but refused (e.g. gate), 2 bad input or config, 3 retry later."
     ),
