@@ -73,3 +73,10 @@ def test_collect_when_binding_beyond_loopback_without_token_then_refused(tmp_pat
     result = _run(tmp_path, "collect", "--source", "synthetic", "--host", "0.0.0.0")
     assert result.returncode == 2
     assert "needs TRADELOOP_API_TOKEN" in result.stderr
+
+
+def test_labels_when_as_of_malformed_then_exit_2_with_example(tmp_path: Path) -> None:
+    result = _run(tmp_path, "labels", "build", "--as-of", "yesterday")
+    assert result.returncode == 2
+    assert "--as-of" in result.stderr
+    assert "2018-12-31" in result.stderr

@@ -180,7 +180,10 @@ def labels_build(
 
     with handled_errors():
         app = build_app(load_settings(), config)
-        as_of_ns = parse_ns(as_of) if as_of else None
+        try:
+            as_of_ns = parse_ns(as_of) if as_of else None
+        except ValueError as exc:
+            raise ConfigError(f"--as-of: {exc}") from None
         events_store = app.event_store()
         events = events_store.load_events()
         total = 0
