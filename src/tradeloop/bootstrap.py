@@ -41,6 +41,7 @@ from tradeloop.execution.config import ExecutionConfig
 from tradeloop.features.config import PivotConfig
 from tradeloop.labels.config import EventLabelConfig
 from tradeloop.models.config import TrainConfig
+from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.ops.collector import CollectorConfig
 from tradeloop.ops.config import LoopConfig
 from tradeloop.registry.gates import GateConfig
@@ -86,6 +87,7 @@ class AppConfig(FrozenConfig):
     collector: CollectorConfig = Field(default_factory=CollectorConfig)
     pivots: PivotConfig = Field(default_factory=PivotConfig)
     labels: EventLabelConfig = Field(default_factory=EventLabelConfig)
+    event_models: EventTrainConfig = Field(default_factory=EventTrainConfig)
 
     def loop_settings(self) -> LoopSettings:
         from tradeloop.ops.loop import LoopSettings
@@ -299,6 +301,9 @@ class App:
 
     def fetcher(self, run_id: str) -> Callable[[FetchTask], FetchResult]:
         return functools.partial(fetch_with_spec, self.provider_spec(run_id))
+
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(self.settings.models_dir, SqlModelRecords(self.engine))
 
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))

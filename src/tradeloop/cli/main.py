@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tradeloop import __version__
-from tradeloop.cli import collect_cmd, config_cmd, db_cmd, demo_cmd, ingest_cmd
+from tradeloop.cli import collect_cmd, config_cmd, db_cmd, demo_cmd, ingest_cmd, train_cmd
 
 app = typer.Typer(
     name="tradeloop",
@@ -30,6 +30,7 @@ app.command("repair")(ingest_cmd.repair)
 app.command("collect")(collect_cmd.collect)
 app.add_typer(collect_cmd.labels_app, name="labels")
 app.command("export")(collect_cmd.export)
+app.command("train")(train_cmd.train)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 

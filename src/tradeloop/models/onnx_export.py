@@ -14,8 +14,9 @@ ONNX_TARGET_OPSET = 15
 PARITY_TOLERANCE = 1e-5
 
 
-def export_lightgbm(model: lgb.LGBMClassifier, n_features: int) -> bytes:
-    """Serialize ``model`` as ONNX (probabilities as a plain tensor, no ZipMap)."""
+def export_lightgbm(model: lgb.LGBMModel, n_features: int) -> bytes:
+    """Serialize a LightGBM classifier (probabilities as a plain tensor, no ZipMap) or
+    regressor as ONNX."""
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
@@ -28,6 +29,26 @@ def export_lightgbm(model: lgb.LGBMClassifier, n_features: int) -> bytes:
             zipmap=False,
         )
     return bytes(onnx_model.SerializeToString())
+
+
+def onnx_predictions(onnx_bytes: bytes, features: np.ndarray) -> np.ndarray:
+    """A regressor's predictions, computed by ONNX Runtime."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    outputs = session.run(None, {"features": features.astype(np.float32)})
+    return np.asarray(outputs[0]).ravel()
+
+
+def check_regression_parity(
+    model: lgb.LGBMRegressor, onnx_bytes: bytes, features: np.ndarray, tolerance: float
+) -> float:
+    """Max |native - onnx| over ``features``; DataError when above ``tolerance``."""
+    native = np.asarray(model.predict(features.astype(np.float32)))
+    gap = float(np.max(np.abs(native - onnx_predictions(onnx_bytes, features))))
+    if gap > tolerance:
+        raise DataError(f"ONNX parity failed: max |Δ| = {gap:.3g} > {tolerance}")
+    return gap
 
 
 def onnx_probabilities(onnx_bytes: bytes, features: np.ndarray) -> np.ndarray:

@@ -160,3 +160,24 @@ def check_lake(root: Path) -> list[str]:
             if _schema(frame) != section["schema"]:
                 problems.append(f"{relative}: schema differs from the manifest")
     return problems
+
+
+def read_training_view(root: Path) -> pl.DataFrame:
+    """The lake's ``training_view`` (events, features and labels per horizon)."""
+    database = root / DATABASE
+    if not database.exists():
+        raise FileNotFoundError(f"{database}: no lake yet; run tradeloop export")
+    connection = duckdb.connect(str(database), read_only=True)
+    try:
+        tables = {row[0] for row in connection.sql("SHOW TABLES").fetchall()}
+        if "training_view" not in tables:
+            raise FileNotFoundError(
+                f"{database}: no training_view (no labelled events); run tradeloop labels "
+                "build, then tradeloop export"
+            )
+        frame: pl.DataFrame = connection.sql(
+            "SELECT * FROM training_view ORDER BY ts_event, event_id"
+        ).pl()
+        return frame
+    finally:
+        connection.close()
