@@ -97,9 +97,11 @@ def test_train_when_lake_ready_then_candidates_registered_else_nothing(tmp_path:
 
     trained = _run(tmp_path, "train", "--json")
     assert trained.returncode == 0, trained.stderr
-    published = json.loads(trained.stdout)["published"]
-    assert len(published) == 12  # 4 targets x 3 horizons
-    models = tmp_path / "var" / "models"
-    manifest = json.loads((models / published[0]["version"] / "manifest.json").read_text())
+    result = json.loads(trained.stdout)
+    assert len(result["published"]) == 12  # 4 targets x 3 horizons, one version
+    folder = tmp_path / "var" / "models" / result["version"]
+    manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["feature_version"] == "pivot-events-1"
-    assert manifest["parity_max_abs"] < 1e-3
+    assert len(manifest["files"]) == 12
+    assert all(m["parity_max_abs"] < 1e-3 for m in manifest["models"].values())
+    assert all((folder / name).stat().st_size > 1000 for name in manifest["files"])

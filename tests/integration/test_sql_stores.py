@@ -84,8 +84,8 @@ def test_registry_when_gate_fails_then_alias_unchanged_and_audited(
     engine: Engine, tmp_path: Path
 ) -> None:
     registry = ModelRegistry(tmp_path / "models", SqlModelRecords(engine))
-    first = registry.register("m", b"onnx-1", {"feature_schema_hash": "h"})
-    second = registry.register("m", b"onnx-2", {"feature_schema_hash": "h"})
+    first = registry.register("m", {"model.onnx": b"onnx-1"}, {"feature_schema_hash": "h"})
+    second = registry.register("m", {"model.onnx": b"onnx-2"}, {"feature_schema_hash": "h"})
     passed = GateResult(True, {"auc": True}, ())
     assert registry.promote("m", first.model_version_id, "active", passed, "test") is None
     with pytest.raises(GateRejected, match="AUC too low"):

@@ -23,8 +23,9 @@ def train(
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Train a model per target x horizon on the lake's training_view and register each
-    as alias ``candidate`` (promotion to ``active`` is a separate, gated step).
+    """Train a model per target x horizon on the lake's training_view and register them as
+    ONE immutable version with alias ``candidate`` (promotion to ``active`` is a separate,
+    gated step).
 
     Nothing is registered when any target or horizon fails, unless --allow-partial.
 
@@ -34,7 +35,8 @@ def train(
 
       tradeloop train --allow-partial --json
     """
-    from tradeloop.models.event_models import train_event_models
+    from tradeloop.features.touch_events import EVENT_SCHEMA
+    from tradeloop.models.event_models import EVENT_MODELS_NAME, train_event_models
     from tradeloop.registry.gates import GateResult
     from tradeloop.store.lake import read_training_view
 
@@ -46,27 +48,40 @@ def train(
             raise DataError(str(exc)) from None
         models, failures = train_event_models(frame, app.config.event_models)
         published: list[dict[str, Any]] = []
+        version_id = None
         if models and (allow_partial or not failures):
+            # One immutable version per training run, one ONNX file per target x horizon.
+            manifest = {
+                "kind": "pivot-event-models",
+                "feature_version": EVENT_SCHEMA.version,
+                "feature_schema_hash": EVENT_SCHEMA.schema_hash,
+                "trained_end_ns": max(model.data_end_ns for model in models),
+                "models": {f"{model.name}.onnx": model.manifest() for model in models},
+                "failures": failures,
+            }
             registry = app.registry()
+            version = registry.register(
+                EVENT_MODELS_NAME, {f"{m.name}.onnx": m.onnx_bytes for m in models}, manifest
+            )
+            version_id = version.model_version_id
             registered = GateResult(True, {"registered_as_candidate": True}, ())
-            for model in models:
-                version = registry.register(model.name, model.onnx_bytes, model.manifest())
-                registry.promote(model.name, version.model_version_id, "candidate", registered,
-                                 "train")  # fmt: skip
-                published.append({"name": model.name, "version": version.model_version_id,
-                                  "rows": model.rows, "metrics": model.metrics,
-                                  "baseline": model.baseline})  # fmt: skip
-    result = {"published": published, "failures": failures,
+            registry.promote(EVENT_MODELS_NAME, version_id, "candidate", registered, "train")
+            published = [
+                {"name": m.name, "file": f"{m.name}.onnx", "rows": m.rows,
+                 "metrics": m.metrics, "baseline": m.baseline}
+                for m in models
+            ]  # fmt: skip
+    result = {"version": version_id, "published": published, "failures": failures,
               "aborted": bool(failures) and not allow_partial}  # fmt: skip
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        table = Table(title="tradeloop train: candidates")
-        for column in ("model", "version", "rows", "OOS", "baseline"):
+        table = Table(title=f"tradeloop train: candidate version {version_id}")
+        for column in ("model", "rows", "OOS", "baseline"):
             table.add_column(column)
         for item in published:
             key = "auc" if "auc" in item["metrics"] else "mae"
-            table.add_row(item["name"], item["version"], str(item["rows"]),
+            table.add_row(item["name"], str(item["rows"]),
                           f"{key} {item['metrics'][key]:.4f}",
                           f"{key} {item['baseline'][key]:.4f}")  # fmt: skip
         Console().print(table)

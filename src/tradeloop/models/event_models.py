@@ -25,6 +25,7 @@ from tradeloop.models.metrics import classification_metrics, naive_baseline_metr
 from tradeloop.models.onnx_export import check_parity, check_regression_parity, export_lightgbm
 from tradeloop.models.walk_forward import walk_forward_folds
 
+EVENT_MODELS_NAME = "pivot-events"
 CLASSIFICATION = ("held", "broke")
 REGRESSION = ("mfe_bps", "mae_bps")
 

@@ -36,7 +36,7 @@ from tradeloop.models.train import build_training_set, train_walk_forward
 from tradeloop.monitor.backtest_report import ReportInput, write_backtest_report
 from tradeloop.ops.config import LoopConfig
 from tradeloop.registry.gates import GateConfig, evaluate_baseline_gate
-from tradeloop.registry.registry import ModelRegistry
+from tradeloop.registry.registry import MODEL_FILE, ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.serving.scorer import OnnxScorer
@@ -221,7 +221,7 @@ def run_loop(
         "train_config": train_config.model_dump(),
         "run_id": run_id,
     }
-    version = deps.registry.register(loop.model_name, onnx_bytes, manifest)
+    version = deps.registry.register(loop.model_name, {MODEL_FILE: onnx_bytes}, manifest)
     gate = evaluate_baseline_gate(result.metrics, result.baseline, settings.gate)
     promoted = True
     try:
@@ -247,7 +247,8 @@ def run_loop(
     )
     latest_signal = float("nan")
     if active_id is not None:
-        active_bytes, active_manifest = deps.registry.load_bytes(active_id)
+        active_files, active_manifest = deps.registry.load(active_id)
+        active_bytes = active_files[MODEL_FILE]
         scorer = OnnxScorer(active_bytes, active_manifest, TECHNICAL_SCHEMA)
         latest = features.filter(pl.col("symbol") == traded).drop_nulls().sort("ts").tail(1)
         if latest.height:

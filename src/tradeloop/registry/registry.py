@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +16,35 @@ from tradeloop.core.errors import DataError, GateRejected
 from tradeloop.registry.gates import GateResult
 from tradeloop.registry.ports import ModelRecords, ModelVersion, PromotionRecord
 
-MODEL_FILE = "model.onnx"
+MODEL_FILE = "model.onnx"  # the file of a single-model version
 MANIFEST_FILE = "manifest.json"
 
 
 class ModelRegistry:
-    """Stores versions under ``root/<id>/`` (model.onnx + manifest.json), never rewritten."""
+    """Stores versions under ``root/<id>/`` (model files + manifest.json), never rewritten.
+
+    A version holds one or many files (e.g. one ONNX model per target and horizon); the
+    manifest records every file's sha256, and loading checks each of them.
+    """
 
     def __init__(self, root: Path, records: ModelRecords) -> None:
         self.root = root
         self._records = records
 
-    def register(self, name: str, onnx_bytes: bytes, manifest: dict[str, Any]) -> ModelVersion:
+    def register(
+        self, name: str, files: Mapping[str, bytes], manifest: dict[str, Any]
+    ) -> ModelVersion:
         """Write a new immutable version; the id is derived from content, so re-registering
         identical content returns the existing version."""
         if "feature_schema_hash" not in manifest:
             raise DataError("manifest must carry feature_schema_hash")
-        sha = hashlib.sha256(onnx_bytes).hexdigest()
+        if not files:
+            raise DataError(f"model {name}: a version needs at least one file")
+        for filename in files:
+            if filename != Path(filename).name or filename in ("", MANIFEST_FILE):
+                raise DataError(f"model {name}: {filename!r} is not a plain file name")
+        digests = {filename: hashlib.sha256(data).hexdigest() for filename, data in files.items()}
+        content = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
         try:
             body = json.dumps(manifest, sort_keys=True, default=str, allow_nan=False)
         except ValueError:
@@ -39,19 +52,21 @@ class ModelRegistry:
                 f"manifest of {name} holds NaN or Infinity (metrics: {manifest.get('metrics')}); "
                 "refusing to register an unmeasurable model. Fix: check the evaluation data."
             ) from None
-        version_id = hashlib.sha256(f"{name}\n{sha}\n{body}".encode()).hexdigest()[:16]
+        version_id = hashlib.sha256(f"{name}\n{content}\n{body}".encode()).hexdigest()[:16]
         full_manifest = {
             **manifest,
             "name": name,
             "model_version_id": version_id,
-            "model_sha256": sha,
+            "files": digests,
+            "content_sha256": content,
         }
         target = self.root / version_id
         if not target.exists():
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{version_id}-", dir=self.root))
             try:
-                (staging / MODEL_FILE).write_bytes(onnx_bytes)
+                for filename, data in files.items():
+                    (staging / filename).write_bytes(data)
                 (staging / MANIFEST_FILE).write_text(
                     json.dumps(
                         full_manifest, indent=2, sort_keys=True, default=str, allow_nan=False
@@ -67,7 +82,7 @@ class ModelRegistry:
             model_version_id=version_id,
             name=name,
             path=str(target),
-            sha256=sha,
+            sha256=content,
             feature_schema_hash=str(manifest["feature_schema_hash"]),
             metrics=dict(manifest.get("metrics", {})),
             manifest=full_manifest,
@@ -76,19 +91,34 @@ class ModelRegistry:
         self._records.add_version(version)
         return version
 
-    def load_bytes(self, model_version_id: str) -> tuple[bytes, dict[str, Any]]:
-        """The model bytes and manifest, after checking the file's checksum."""
+    def load(self, model_version_id: str) -> tuple[dict[str, bytes], dict[str, Any]]:
+        """Every file of the version and its manifest, after checking each checksum."""
         version = self._records.get_version(model_version_id)
         if version is None:
             raise DataError(f"model version {model_version_id!r} is not registered")
         folder = Path(version.path)
-        data = (folder / MODEL_FILE).read_bytes()
-        if hashlib.sha256(data).hexdigest() != version.sha256:
+        try:
+            manifest = json.loads((folder / MANIFEST_FILE).read_text())
+            digests: dict[str, str] = manifest["files"]
+            files = {filename: (folder / filename).read_bytes() for filename in digests}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DataError(
-                f"model version {model_version_id}: {folder / MODEL_FILE} does not match its "
-                "recorded checksum (corrupt or tampered). Fix: restore it from a backup."
+                f"model version {model_version_id}: {folder} is unreadable ({exc}). "
+                "Fix: restore it from a backup."
+            ) from None
+        content = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+        tampered = [
+            filename
+            for filename, data in files.items()
+            if hashlib.sha256(data).hexdigest() != digests[filename]
+        ]
+        if tampered or content != version.sha256:
+            raise DataError(
+                f"model version {model_version_id}: {', '.join(tampered) or MANIFEST_FILE} "
+                "does not match its recorded checksum (corrupt or tampered). Fix: restore it "
+                "from a backup."
             )
-        return data, json.loads((folder / MANIFEST_FILE).read_text())
+        return files, manifest
 
     def promote(
         self, name: str, model_version_id: str, alias: str, gate: GateResult, actor: str

@@ -13,8 +13,8 @@ from tradeloop.testing import InMemoryModelRecords
 
 def test_register_when_same_content_twice_then_same_immutable_version(tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path, InMemoryModelRecords())
-    first = registry.register("m", b"bytes", {"feature_schema_hash": "abc"})
-    again = registry.register("m", b"bytes", {"feature_schema_hash": "abc"})
+    first = registry.register("m", {"model.onnx": b"bytes"}, {"feature_schema_hash": "abc"})
+    again = registry.register("m", {"model.onnx": b"bytes"}, {"feature_schema_hash": "abc"})
     assert first.model_version_id == again.model_version_id
     folder = Path(first.path)
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "model.onnx"]
@@ -23,17 +23,17 @@ def test_register_when_same_content_twice_then_same_immutable_version(tmp_path: 
 
 def test_load_when_file_tampered_then_refused(tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path, InMemoryModelRecords())
-    version = registry.register("m", b"bytes", {"feature_schema_hash": "abc"})
+    version = registry.register("m", {"model.onnx": b"bytes"}, {"feature_schema_hash": "abc"})
     model = Path(version.path) / "model.onnx"
     os.chmod(model, 0o644)
     model.write_bytes(b"evil")
     with pytest.raises(DataError, match="checksum"):
-        registry.load_bytes(version.model_version_id)
+        registry.load(version.model_version_id)
 
 
 def test_register_when_manifest_lacks_schema_hash_then_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="feature_schema_hash"):
-        ModelRegistry(tmp_path, InMemoryModelRecords()).register("m", b"x", {})
+        ModelRegistry(tmp_path, InMemoryModelRecords()).register("m", {"model.onnx": b"x"}, {})
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,11 @@ def test_gate_when_metrics_vs_baseline_then_decides(
 def test_register_when_metrics_not_finite_then_refused_and_nothing_written(tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path / "models", InMemoryModelRecords())
     with pytest.raises(DataError, match="NaN or Infinity"):
-        registry.register("m", b"x", {"feature_schema_hash": "h", "metrics": {"auc": float("nan")}})
+        registry.register(
+            "m",
+            {"model.onnx": b"x"},
+            {"feature_schema_hash": "h", "metrics": {"auc": float("nan")}},
+        )
     assert not (tmp_path / "models").exists()
 
 
@@ -68,3 +72,23 @@ def test_stub_onnx_model_when_served_then_scores_rows() -> None:
     probabilities = scorer.predict_proba(np.zeros((4, len(schema.names)), dtype=np.float32))
     assert probabilities.shape == (4,)
     assert ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_register_when_many_files_then_each_checked_on_load(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path, InMemoryModelRecords())
+    files = {"held-h5.onnx": b"one", "mfe-h5.onnx": b"two"}
+    version = registry.register("run", files, {"feature_schema_hash": "h"})
+    loaded, manifest = registry.load(version.model_version_id)
+    assert loaded == files
+    assert set(manifest["files"]) == set(files)
+    target = Path(version.path) / "mfe-h5.onnx"
+    os.chmod(target, 0o644)
+    target.write_bytes(b"evil")
+    with pytest.raises(DataError, match=r"mfe-h5\.onnx does not match"):
+        registry.load(version.model_version_id)
+
+
+def test_register_when_file_name_is_a_path_then_refused(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path, InMemoryModelRecords())
+    with pytest.raises(DataError, match="not a plain file name"):
+        registry.register("m", {"../escape.onnx": b"x"}, {"feature_schema_hash": "h"})
