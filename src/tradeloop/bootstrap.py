@@ -45,6 +45,7 @@ from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.ops.collector import CollectorConfig
 from tradeloop.ops.config import LoopConfig
 from tradeloop.registry.gates import GateConfig
+from tradeloop.registry.governance import GovernanceConfig
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
@@ -53,6 +54,7 @@ from tradeloop.settings import (
     Settings,
     load_collector_environment,
     load_credentials,
+    load_governance_environment,
 )
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.engine import open_engine, redact_url, sqlite_url
@@ -81,6 +83,7 @@ class AppConfig(FrozenConfig):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
@@ -96,7 +99,6 @@ class AppConfig(FrozenConfig):
             loop=self.loop,
             quality=self.quality,
             train=self.train,
-            gate=self.gate,
             execution=self.execution,
             risk=self.risk,
         )
@@ -173,6 +175,33 @@ def collector_config(config: AppConfig) -> CollectorConfig:
         updates["score_enabled"] = environment.score_enabled
     return parse_config(CollectorConfig, {**config.collector.model_dump(), **updates},
                         "collector config + LIVE_COLLECTOR_* environment")  # fmt: skip
+
+
+def governance_config(config: AppConfig) -> GovernanceConfig:
+    """The promotion gates with ``MODEL_GOV_*`` environment overrides applied."""
+    environment = load_governance_environment()
+    updates: dict[str, Any] = {
+        key: value
+        for key, value in environment.model_dump().items()
+        if value is not None
+        and key not in ("required_targets", "required_horizons", "force_promote")
+    }
+    if environment.required_targets is not None:
+        updates["required_targets"] = tuple(
+            t.strip() for t in environment.required_targets.split(",") if t.strip()
+        )
+    if environment.required_horizons is not None:
+        try:
+            updates["required_horizons"] = tuple(
+                int(h) for h in environment.required_horizons.split(",") if h.strip()
+            )
+        except ValueError:
+            raise ConfigError(
+                f"MODEL_GOV_REQUIRED_HORIZONS={environment.required_horizons!r}: expected "
+                "bars as integers, e.g. 5,15,60"
+            ) from None
+    return parse_config(GovernanceConfig, {**config.governance.model_dump(), **updates},
+                        "governance config + MODEL_GOV_* environment")  # fmt: skip
 
 
 def make_provider(name: str, config: AppConfig) -> Provider:
@@ -267,7 +296,7 @@ class App:
             provider=make_provider(self.config.loop.provider, self.config),
             bars=SqlBarStore(self.engine),
             audit=SqlIngestStore(self.engine),
-            registry=ModelRegistry(self.settings.models_dir, SqlModelRecords(self.engine)),
+            registry=self.registry(),
             kill_switch=KillSwitch(self.settings.kill_switch_path),
             reports_dir=self.settings.reports_dir,
         )
@@ -303,7 +332,8 @@ class App:
         return functools.partial(fetch_with_spec, self.provider_spec(run_id))
 
     def registry(self) -> ModelRegistry:
-        return ModelRegistry(self.settings.models_dir, SqlModelRecords(self.engine))
+        return ModelRegistry(self.settings.models_dir, SqlModelRecords(self.engine),
+                             governance_config(self.config), self.config.gate)  # fmt: skip
 
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))

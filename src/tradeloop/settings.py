@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     db_url: SecretStr | None = Field(None, description="PostgreSQL URL; unset: SQLite")
     redis_url: SecretStr | None = Field(None, description="Redis URL for the bus")
     api_token: SecretStr | None = Field(None, description="bearer token of control endpoints")
+    model_path: Path | None = Field(
+        None, description="serve this model version folder instead of the alias 'active'"
+    )
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @property
@@ -157,4 +160,27 @@ def load_collector_environment() -> CollectorEnvironment:
     except ValidationError as exc:
         raise ConfigError(
             format_validation_error("environment (LIVE_COLLECTOR_*)", CollectorEnvironment, exc)
+        ) from None
+
+
+class GovernanceEnvironment(BaseSettings):
+    """``MODEL_GOV_*`` overrides of the promotion gates (the PivotQuant names)."""
+
+    model_config = SettingsConfigDict(env_prefix="MODEL_GOV_", extra="ignore", frozen=True)
+
+    required_targets: str | None = None
+    required_horizons: str | None = None
+    min_trained_end_delta_ms: int | None = None
+    max_mfe_regression_bps: float | None = None
+    max_mae_worsening_bps: float | None = None
+    allow_feature_version_change: bool | None = None
+    force_promote: bool = False
+
+
+def load_governance_environment() -> GovernanceEnvironment:
+    try:
+        return GovernanceEnvironment()
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error("environment (MODEL_GOV_*)", GovernanceEnvironment, exc)
         ) from None

@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 
 from tradeloop import __version__
-from tradeloop.cli import collect_cmd, config_cmd, db_cmd, demo_cmd, ingest_cmd, train_cmd
+from tradeloop.cli import (
+    collect_cmd,
+    config_cmd,
+    db_cmd,
+    demo_cmd,
+    ingest_cmd,
+    models_cmd,
+    train_cmd,
+)
 
 app = typer.Typer(
     name="tradeloop",
@@ -16,7 +24,8 @@ app = typer.Typer(
         "  tradeloop ingest --mode deep_backfill --tickers SPY,AAPL\n\n"
         "  tradeloop verify --strict --json\n\n"
         "  tradeloop collect --source synthetic --symbols SPY --range 30d --once\n\n"
-        "  tradeloop labels build && tradeloop export\n\n  tradeloop config show\n\n"
+        "  tradeloop labels build && tradeloop export && tradeloop train\n\n"
+        "  tradeloop models evaluate\n\n  tradeloop serve scorer\n\n  tradeloop config show\n\n"
         "  tradeloop config validate tradeloop.yaml\n\n  tradeloop db upgrade\n\n"
         "Exit codes: 0 ok, 1 ran but refused (e.g. gate), 2 bad input or config, 3 retry later."
     ),
@@ -31,6 +40,7 @@ app.command("collect")(collect_cmd.collect)
 app.add_typer(collect_cmd.labels_app, name="labels")
 app.command("export")(collect_cmd.export)
 app.command("train")(train_cmd.train)
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 

@@ -48,7 +48,11 @@ class GovernanceHalt(OperatorError):
 
 
 class GateRejected(OperatorError):
-    """A model version failed its promotion gate."""
+    """A model version failed its promotion gate; ``outcome`` holds the gate's details."""
+
+    def __init__(self, message: str, outcome: object = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 class RiskRejected(OperatorError):

@@ -1,33 +1,54 @@
 """Models of pivot-event outcomes, trained walk-forward per target and horizon.
 
 Targets (from ``training_view``): ``held`` and ``broke`` (classification: did the level
-hold / break within the horizon) and ``mfe_bps`` / ``mae_bps`` (regression). Each model is
-LightGBM, evaluated out of sample on purged, embargoed walk-forward folds against a naive
-baseline (the training base rate / median), then fitted on everything and exported to
-ONNX with a parity check.
+hold / break within the horizon) and ``mfe_bps`` / ``mae_bps`` (regression). For each
+target x horizon every configured algorithm (LightGBM, RandomForest) is evaluated out of
+sample on purged, embargoed walk-forward folds against a naive baseline (the training base
+rate / median); the better one (Brier for classifiers, MAE for regressors) is fitted on all
+rows, exported to ONNX and parity-checked.
+
+Classifier probabilities are calibrated (Platt) by a calibrator fitted only on earlier
+folds' out-of-sample predictions, so the reported metrics are honest; the served calibrator
+is fitted on every out-of-sample prediction. The entry / hold thresholds are quantiles of
+the calibrated out-of-sample probabilities.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import polars as pl
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.impute import SimpleImputer
 from sklearn.metrics import mean_absolute_error
+from sklearn.pipeline import Pipeline
 
 from tradeloop.core.errors import DataError
 from tradeloop.features.touch_events import EVENT_SCHEMA
+from tradeloop.models.calibration import PlattCalibration, fit_platt
 from tradeloop.models.event_config import EventTrainConfig
-from tradeloop.models.metrics import classification_metrics, naive_baseline_metrics
-from tradeloop.models.onnx_export import check_parity, check_regression_parity, export_lightgbm
+from tradeloop.models.metrics import (
+    classification_metrics,
+    naive_baseline_metrics,
+    signal_metrics,
+)
+from tradeloop.models.onnx_export import (
+    PARITY_TOLERANCE,
+    check_parity,
+    check_regression_parity,
+    export_lightgbm,
+    export_sklearn,
+)
 from tradeloop.models.walk_forward import walk_forward_folds
 
 EVENT_MODELS_NAME = "pivot-events"
 CLASSIFICATION = ("held", "broke")
 REGRESSION = ("mfe_bps", "mae_bps")
+PROBE_ROWS = 16  # rows whose native outputs travel in the manifest, re-checked at every load
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +58,7 @@ class EventModel:
     name: str
     target: str
     horizon: int
+    algorithm: str
     onnx_bytes: bytes
     metrics: dict[str, float]
     baseline: dict[str, float]
@@ -44,10 +66,26 @@ class EventModel:
     rows: int
     data_start_ns: int
     data_end_ns: int
+    calibration: PlattCalibration | None = None
+    tau_entry: float | None = None
+    tau_hold: float | None = None
+    challengers: dict[str, dict[str, float]] = field(default_factory=dict)
+    oos_event_ids: tuple[str, ...] = ()
+    probe: dict[str, list[Any]] = field(default_factory=dict)
+    parity_tolerance: float = PARITY_TOLERANCE
+
+    @property
+    def classify(self) -> bool:
+        return self.target in CLASSIFICATION
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.onnx"
 
     def manifest(self) -> dict[str, Any]:
-        return {
-            "kind": "lightgbm-" + ("classifier" if self.target in CLASSIFICATION else "regressor"),
+        entry: dict[str, Any] = {
+            "kind": f"{self.algorithm}-" + ("classifier" if self.classify else "regressor"),
+            "algorithm": self.algorithm,
             "target": self.target,
             "horizon_bars": self.horizon,
             "feature_version": EVENT_SCHEMA.version,
@@ -55,15 +93,31 @@ class EventModel:
             "features": list(EVENT_SCHEMA.names),
             "metrics": self.metrics,
             "baseline": self.baseline,
+            "challengers": self.challengers,
             "parity_max_abs": self.parity_max_abs,
+            "parity_tolerance": self.parity_tolerance,
             "rows": self.rows,
             "data_start_ns": self.data_start_ns,
             "data_end_ns": self.data_end_ns,
+            "probe": self.probe,
         }
+        if self.classify:
+            entry["calibration"] = (self.calibration or PlattCalibration()).as_dict()
+            entry["thresholds"] = {"tau_entry": self.tau_entry, "tau_hold": self.tau_hold}
+        return entry
 
 
 def model_name(target: str, horizon: int) -> str:
     return f"pivot-{target.replace('_', '-')}-h{horizon}"
+
+
+def feature_matrix(frame: pl.DataFrame) -> np.ndarray:
+    """Rows x schema features as float32, nulls as NaN (what the ONNX models take)."""
+    return (
+        frame.select(pl.col(name).cast(pl.Float64) for name in EVENT_SCHEMA.names)
+        .to_numpy()
+        .astype(np.float32)
+    )
 
 
 def _dataset(frame: pl.DataFrame, target: str, horizon: int) -> pl.DataFrame:
@@ -73,65 +127,164 @@ def _dataset(frame: pl.DataFrame, target: str, horizon: int) -> pl.DataFrame:
     return subset.with_columns(pl.col(target).cast(pl.Float64).alias("y")).drop_nulls("y")
 
 
+@dataclass(frozen=True, slots=True)
+class _Evaluation:
+    """Out-of-sample evidence for one algorithm on one target x horizon."""
+
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    calibration: PlattCalibration | None
+    tau_entry: float | None
+    tau_hold: float | None
+    rows: np.ndarray  # row indices the metrics were computed on
+    score: float  # lower is better (Brier or MAE)
+
+
+def _evaluate(
+    algorithm: str,
+    classify: bool,
+    config: EventTrainConfig,
+    data: pl.DataFrame,
+    features: np.ndarray,
+    folds: list[Any],
+) -> _Evaluation:
+    y = data["y"].to_numpy()
+    raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, prediction, reference)
+    for fold in folds:
+        model = _make(algorithm, classify, config).fit(features[fold.train], y[fold.train])
+        if classify:
+            prediction = np.asarray(model.predict_proba(features[fold.test]))[:, 1]
+            reference = np.full(fold.test.size, y[fold.train].mean())
+        else:
+            prediction = np.asarray(model.predict(features[fold.test]))
+            reference = np.full(fold.test.size, np.median(y[fold.train]))
+        raw.append((fold.test, prediction, reference))
+    if not classify:
+        rows = np.concatenate([r for r, _, _ in raw])
+        p = np.concatenate([q for _, q, _ in raw])
+        ref = np.concatenate([b for _, _, b in raw])
+        mae = float(mean_absolute_error(y[rows], p))
+        return _Evaluation(
+            metrics={"mae": mae, "samples": float(rows.size)},
+            baseline={"mae": float(mean_absolute_error(y[rows], ref)), "samples": float(rows.size)},
+            calibration=None,
+            tau_entry=None,
+            tau_hold=None,
+            rows=rows,
+            score=mae,
+        )
+    # Each fold is calibrated only with what earlier folds predicted out of sample.
+    scored = raw[1:] if len(raw) > 1 else raw
+    calibrated = []
+    for index, (_, prediction, _) in enumerate(raw):
+        if len(raw) > 1 and index == 0:
+            continue
+        history = raw[:index]
+        calibrator = (
+            fit_platt(
+                np.concatenate([q for _, q, _ in history]),
+                np.concatenate([y[r] for r, _, _ in history]),
+            )
+            if history and config.calibrate
+            else PlattCalibration()
+        )
+        calibrated.append(calibrator.apply(prediction))
+    rows = np.concatenate([r for r, _, _ in scored])
+    p = np.concatenate(calibrated)
+    ref = np.concatenate([b for _, _, b in scored])
+    truth = y[rows].astype(np.int32)
+    tau_entry = float(np.quantile(p, config.entry_quantile))
+    tau_hold = float(min(np.quantile(p, config.hold_quantile), tau_entry))
+    metrics = classification_metrics(truth, p)
+    mfe, mae_bps = data["mfe_bps"].to_numpy()[rows], data["mae_bps"].to_numpy()[rows]
+    metrics.update(signal_metrics(truth, p, tau_entry, mfe, mae_bps))
+    baseline = naive_baseline_metrics(truth, ref)
+    all_rows = np.concatenate([r for r, _, _ in raw])
+    final_calibration = (
+        fit_platt(np.concatenate([q for _, q, _ in raw]), y[all_rows])
+        if config.calibrate
+        else PlattCalibration()
+    )
+    return _Evaluation(
+        metrics, baseline, final_calibration, tau_entry, tau_hold, rows, score=metrics["brier"]
+    )
+
+
 def train_event_model(
     frame: pl.DataFrame, target: str, horizon: int, config: EventTrainConfig
 ) -> EventModel:
-    """Evaluate walk-forward, fit on all rows, export to ONNX; DataError when it cannot."""
+    """Evaluate each algorithm walk-forward, fit the best on all rows, export to ONNX;
+    DataError when it cannot."""
     if target not in CLASSIFICATION + REGRESSION:
         raise DataError(f"unknown target {target!r}; known: {CLASSIFICATION + REGRESSION}")
+    name = model_name(target, horizon)
     data = _dataset(frame, target, horizon)
     if data.height < config.min_rows:
         raise DataError(
-            f"{model_name(target, horizon)}: {data.height} labelled rows < min_rows "
-            f"{config.min_rows}; collect longer or lower train.min_rows"
+            f"{name}: {data.height} labelled rows < min_rows {config.min_rows}; collect "
+            "longer or lower event_models.min_rows"
         )
-    features = data.select(EVENT_SCHEMA.names).to_numpy().astype(np.float32)
+    features = feature_matrix(data)
     y = data["y"].to_numpy()
     ts, matured = data["ts_event"].to_numpy(), data["ts_matured"].to_numpy()
-    folds = walk_forward_folds(ts, matured, folds=config.folds,
-                               min_train_rows=config.min_train_rows,
-                               embargo_bars=config.embargo_rows)  # fmt: skip
+    folds = [
+        fold
+        for fold in walk_forward_folds(
+            ts,
+            matured,
+            folds=config.folds,
+            min_train_rows=config.min_train_rows,
+            embargo_bars=config.embargo_rows,
+        )
+        if fold.train.size >= 50
+    ]
+    if not folds:
+        raise DataError(f"{name}: no walk-forward fold had enough training rows")
     classify = target in CLASSIFICATION
-    make = _classifier if classify else _regressor
-    predictions, references, truths = [], [], []
-    for fold in folds:
-        if fold.train.size < 50:
-            continue
-        model = make(config).fit(features[fold.train], y[fold.train])
-        if classify:
-            predictions.append(np.asarray(model.predict_proba(features[fold.test]))[:, 1])
-            references.append(np.full(fold.test.size, y[fold.train].mean()))
-        else:
-            predictions.append(np.asarray(model.predict(features[fold.test])))
-            references.append(np.full(fold.test.size, np.median(y[fold.train])))
-        truths.append(y[fold.test])
-    if not predictions:
-        raise DataError(f"{model_name(target, horizon)}: no fold had enough training rows")
-    p, ref, truth = np.concatenate(predictions), np.concatenate(references), np.concatenate(truths)
-    if classify:
-        metrics = classification_metrics(truth.astype(np.int32), p)
-        baseline = naive_baseline_metrics(truth.astype(np.int32), ref)
-    else:
-        metrics = {"mae": float(mean_absolute_error(truth, p)), "samples": float(truth.size)}
-        baseline = {"mae": float(mean_absolute_error(truth, ref)), "samples": float(truth.size)}
-    final = make(config).fit(features, y)
-    onnx_bytes = export_lightgbm(final, features.shape[1])
+    evaluations = {
+        algorithm: _evaluate(algorithm, classify, config, data, features, folds)
+        for algorithm in config.algorithms
+    }
+    algorithm = min(evaluations, key=lambda a: evaluations[a].score)
+    best = evaluations[algorithm]
+    final = _make(algorithm, classify, config).fit(features, y)
+    exporter = export_lightgbm if algorithm == "lightgbm" else export_sklearn
+    onnx_bytes = exporter(final, features.shape[1])
+    tolerance = PARITY_TOLERANCE if classify else PARITY_TOLERANCE * max(float(np.std(y)), 1.0)
     if classify:
         parity = check_parity(final, onnx_bytes, features)
     else:
-        scale = max(float(np.std(y)), 1.0)
-        parity = check_regression_parity(final, onnx_bytes, features, 1e-5 * scale)
+        parity = check_regression_parity(final, onnx_bytes, features, tolerance)
+    event_ids = data["event_id"].to_numpy()
+    sample = features[np.linspace(0, len(features) - 1, min(PROBE_ROWS, len(features))).astype(int)]
+    expected = (
+        np.asarray(final.predict_proba(sample))[:, 1]
+        if classify
+        else np.asarray(final.predict(sample))
+    )
+    probe: dict[str, list[Any]] = {
+        "features": [[None if np.isnan(v) else float(v) for v in row] for row in sample],
+        "expected": [float(v) for v in expected],
+    }
     return EventModel(
-        name=model_name(target, horizon),
+        name=name,
         target=target,
         horizon=horizon,
+        algorithm=algorithm,
         onnx_bytes=onnx_bytes,
-        metrics=metrics,
-        baseline=baseline,
+        metrics=best.metrics,
+        baseline=best.baseline,
         parity_max_abs=parity,
         rows=data.height,
         data_start_ns=int(ts.min()),
         data_end_ns=int(matured.max()),
+        calibration=best.calibration,
+        tau_entry=best.tau_entry,
+        tau_hold=best.tau_hold,
+        challengers={a: e.metrics for a, e in evaluations.items() if a != algorithm},
+        oos_event_ids=tuple(str(event_id) for event_id in event_ids[best.rows]),
+        probe=probe,
+        parity_tolerance=tolerance,
     )
 
 
@@ -156,17 +309,61 @@ def train_event_models(
     return models, failures
 
 
-def _classifier(config: EventTrainConfig) -> lgb.LGBMClassifier:
-    return lgb.LGBMClassifier(
-        n_estimators=config.n_estimators, learning_rate=config.learning_rate,
-        num_leaves=config.num_leaves, min_child_samples=config.min_child_samples,
-        random_state=config.seed, n_jobs=2, verbose=-1,
-    )  # fmt: skip
+def score_on_window(
+    frame: pl.DataFrame,
+    model: EventModel,
+    predict: Callable[[np.ndarray], np.ndarray],
+    entry: dict[str, Any],
+) -> dict[str, float]:
+    """Metrics of another model (``predict`` = its calibrated probabilities or regression
+    output, ``entry`` = its manifest entry) on exactly ``model``'s out-of-sample rows."""
+    data = _dataset(frame, model.target, model.horizon)
+    data = data.filter(pl.col("event_id").is_in(list(model.oos_event_ids)))
+    if data.is_empty():
+        return {"samples": 0.0}
+    features = feature_matrix(data)
+    y = data["y"].to_numpy()
+    prediction = predict(features)
+    if not model.classify:
+        return {"mae": float(mean_absolute_error(y, prediction)), "samples": float(y.size)}
+    truth = y.astype(np.int32)
+    metrics = classification_metrics(truth, prediction)
+    tau = (entry.get("thresholds") or {}).get("tau_entry")
+    tau_entry = float(tau) if tau is not None else float(np.quantile(prediction, 0.8))
+    metrics.update(
+        signal_metrics(
+            truth, prediction, tau_entry, data["mfe_bps"].to_numpy(), data["mae_bps"].to_numpy()
+        )
+    )
+    return metrics
 
 
-def _regressor(config: EventTrainConfig) -> lgb.LGBMRegressor:
-    return lgb.LGBMRegressor(
-        n_estimators=config.n_estimators, learning_rate=config.learning_rate,
-        num_leaves=config.num_leaves, min_child_samples=config.min_child_samples,
-        random_state=config.seed, n_jobs=2, verbose=-1,
-    )  # fmt: skip
+def _make(algorithm: str, classify: bool, config: EventTrainConfig) -> Any:
+    if algorithm == "lightgbm":
+        cls = lgb.LGBMClassifier if classify else lgb.LGBMRegressor
+        return cls(
+            n_estimators=config.n_estimators,
+            learning_rate=config.learning_rate,
+            num_leaves=config.num_leaves,
+            min_child_samples=config.min_child_samples,
+            random_state=config.seed,
+            n_jobs=2,
+            verbose=-1,
+        )
+    if algorithm == "random_forest":
+        forest_cls = RandomForestClassifier if classify else RandomForestRegressor
+        forest = forest_cls(
+            n_estimators=config.rf_trees,
+            max_depth=config.rf_max_depth,
+            min_samples_leaf=config.rf_min_samples_leaf,
+            random_state=config.seed,
+            n_jobs=2,
+        )
+        # Median imputation travels into ONNX with the forest, so serving sees what training saw.
+        return Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("forest", forest),
+            ]
+        )
+    raise DataError(f"unknown algorithm {algorithm!r}; known: lightgbm, random_forest")

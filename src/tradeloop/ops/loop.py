@@ -35,7 +35,6 @@ from tradeloop.models.onnx_export import ONNX_TARGET_OPSET, check_parity, export
 from tradeloop.models.train import build_training_set, train_walk_forward
 from tradeloop.monitor.backtest_report import ReportInput, write_backtest_report
 from tradeloop.ops.config import LoopConfig
-from tradeloop.registry.gates import GateConfig, evaluate_baseline_gate
 from tradeloop.registry.registry import MODEL_FILE, ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
@@ -52,7 +51,6 @@ class LoopSettings:
     loop: LoopConfig = field(default_factory=LoopConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    gate: GateConfig = field(default_factory=GateConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
 
@@ -217,17 +215,20 @@ def run_loop(
         "metrics": result.metrics,
         "baseline": result.baseline,
         "onnx_opset": ONNX_TARGET_OPSET,
+        "trained_end_ns": result.data_end_ns,
         "parity_max_abs": parity,
         "train_config": train_config.model_dump(),
         "run_id": run_id,
     }
     version = deps.registry.register(loop.model_name, {MODEL_FILE: onnx_bytes}, manifest)
-    gate = evaluate_baseline_gate(result.metrics, result.baseline, settings.gate)
-    promoted = True
+    gate_reasons: tuple[str, ...] = ()
     try:
-        deps.registry.promote(loop.model_name, version.model_version_id, "active", gate, "demo")
-    except GateRejected:
+        deps.registry.promote(loop.model_name, version.model_version_id, "active", actor="demo",
+                              reason="demo loop")  # fmt: skip
+        promoted = True
+    except GateRejected as exc:
         promoted = False
+        gate_reasons = (str(exc),)
     report_progress("register", 1, 1)
 
     active_id = deps.registry.resolve(loop.model_name, "active")
@@ -270,7 +271,7 @@ def run_loop(
     ]
     if not promoted:
         notes.append(
-            "Gate refused the candidate (" + "; ".join(gate.reasons) + "); the signal above is "
+            "Gate refused the candidate (" + "; ".join(gate_reasons) + "); the signal above is "
             f"the refused candidate's, and 'active' still points to {active_id or 'nothing'}."
         )
     if strategy_run.rejected:
@@ -316,7 +317,7 @@ def run_loop(
         quality=quality,
         model_version_id=version.model_version_id,
         promoted=promoted,
-        gate_reasons=gate.reasons,
+        gate_reasons=gate_reasons,
         metrics=result.metrics,
         baseline=result.baseline,
         parity_max_abs=parity,

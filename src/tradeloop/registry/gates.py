@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydantic import Field
@@ -27,6 +27,7 @@ class GateResult:
     passed: bool
     checks: dict[str, bool]
     reasons: tuple[str, ...]
+    details: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

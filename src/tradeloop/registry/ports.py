@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +35,21 @@ class PromotionRecord:
     ts_event: int
 
 
+APPLIED_DECISIONS = frozenset({"PROMOTED", "FORCED", "ROLLBACK"})
+
+
+@dataclass(frozen=True, slots=True)
+class AliasMove:
+    """An audited decision and, when it is applied, the aliases it repoints."""
+
+    record: PromotionRecord
+    updates: dict[str, str]
+
+    @property
+    def applied(self) -> bool:
+        return self.record.decision in APPLIED_DECISIONS
+
+
 class ModelRecords(Protocol):
     """Durable records of versions and aliases."""
 
@@ -45,10 +61,24 @@ class ModelRecords(Protocol):
         """The version with this id, or None."""
         ...
 
-    def point_alias(self, record: PromotionRecord) -> str | None:
-        """Audit ``record``; when approved, repoint the alias. Return the previous version."""
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        """Every version of a model, oldest first."""
+        ...
+
+    def aliases(self, name: str) -> dict[str, str]:
+        """Alias -> version id for a model."""
+        ...
+
+    def move_aliases(self, name: str, decide: Callable[[dict[str, str]], AliasMove]) -> AliasMove:
+        """Serialize with every other move of ``name``: read its aliases, let ``decide`` judge
+        them, append the audit record and, when approved, apply the updates, all in one
+        transaction."""
         ...
 
     def resolve_alias(self, name: str, alias: str) -> str | None:
         """The version id an alias points to, or None."""
+        ...
+
+    def history(self, name: str, limit: int = 50) -> list[PromotionRecord]:
+        """The latest promotion records of a model, newest first."""
         ...

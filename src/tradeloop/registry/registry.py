@@ -2,22 +2,62 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tradeloop.core.errors import DataError, GateRejected
-from tradeloop.registry.gates import GateResult
-from tradeloop.registry.ports import ModelRecords, ModelVersion, PromotionRecord
+from tradeloop.registry.gates import GateConfig, GateResult
+from tradeloop.registry.governance import GovernanceConfig, evaluate_governance
+from tradeloop.registry.ports import AliasMove, ModelRecords, ModelVersion, PromotionRecord
 
 MODEL_FILE = "model.onnx"  # the file of a single-model version
 MANIFEST_FILE = "manifest.json"
+LOCK_FILE = ".aliases.lock"
+MOVABLE_ALIASES = frozenset({"candidate", "active", "shadow"})
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """What a promotion decided and the alias's previous version."""
+
+    decision: str
+    previous_version_id: str | None
+    gate: GateResult
+
+
+def read_version_folder(folder: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Every file of a version folder and its manifest, each file checked against the sha256
+    the manifest records; DataError naming the folder and the bad files."""
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text())
+        digests: dict[str, str] = manifest["files"]
+        files = {filename: (folder / filename).read_bytes() for filename in digests}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"model folder {folder} is unreadable ({exc}). Fix: restore it from a backup."
+        ) from None
+    content = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+    tampered = [
+        filename
+        for filename, data in files.items()
+        if hashlib.sha256(data).hexdigest() != digests[filename]
+    ]
+    if tampered or content != manifest.get("content_sha256"):
+        raise DataError(
+            f"model folder {folder}: {', '.join(tampered) or MANIFEST_FILE} does not match its "
+            "recorded checksum (corrupt or tampered). Fix: restore it from a backup."
+        )
+    return files, manifest
 
 
 class ModelRegistry:
@@ -27,9 +67,17 @@ class ModelRegistry:
     manifest records every file's sha256, and loading checks each of them.
     """
 
-    def __init__(self, root: Path, records: ModelRecords) -> None:
+    def __init__(
+        self,
+        root: Path,
+        records: ModelRecords,
+        governance: GovernanceConfig | None = None,
+        baseline: GateConfig | None = None,
+    ) -> None:
         self.root = root
         self._records = records
+        self._governance = governance or GovernanceConfig()
+        self._baseline = baseline or GateConfig()
 
     def register(
         self, name: str, files: Mapping[str, bytes], manifest: dict[str, Any]
@@ -75,6 +123,10 @@ class ModelRegistry:
                 for item in staging.iterdir():
                     os.chmod(item, 0o444)
                 os.replace(staging, target)  # atomic: a version appears whole or not at all
+            except OSError:
+                shutil.rmtree(staging, ignore_errors=True)
+                if not (target / MANIFEST_FILE).exists():  # not a twin that won the race
+                    raise
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -96,57 +148,160 @@ class ModelRegistry:
         version = self._records.get_version(model_version_id)
         if version is None:
             raise DataError(f"model version {model_version_id!r} is not registered")
-        folder = Path(version.path)
-        try:
-            manifest = json.loads((folder / MANIFEST_FILE).read_text())
-            digests: dict[str, str] = manifest["files"]
-            files = {filename: (folder / filename).read_bytes() for filename in digests}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        files, manifest = read_version_folder(Path(version.path))
+        if manifest.get("content_sha256") != version.sha256:
             raise DataError(
-                f"model version {model_version_id}: {folder} is unreadable ({exc}). "
-                "Fix: restore it from a backup."
-            ) from None
-        content = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
-        tampered = [
-            filename
-            for filename, data in files.items()
-            if hashlib.sha256(data).hexdigest() != digests[filename]
-        ]
-        if tampered or content != version.sha256:
-            raise DataError(
-                f"model version {model_version_id}: {', '.join(tampered) or MANIFEST_FILE} "
-                "does not match its recorded checksum (corrupt or tampered). Fix: restore it "
-                "from a backup."
+                f"model version {model_version_id}: {MANIFEST_FILE} does not match the "
+                "registry's record (replaced or tampered). Fix: restore it from a backup."
             )
         return files, manifest
 
     def promote(
-        self, name: str, model_version_id: str, alias: str, gate: GateResult, actor: str
-    ) -> str | None:
-        """Point ``alias`` at the version if the gate passed; audit either way.
+        self,
+        name: str,
+        model_version_id: str,
+        alias: str,
+        *,
+        actor: str,
+        reason: str = "",
+        force: bool = False,
+    ) -> Promotion:
+        """Point ``alias`` at a version, audited whatever the outcome.
 
-        Returns the previously pointed version (for rollback); raises GateRejected when the
-        gate failed, leaving the alias where it was.
+        ``active`` passes the governance gates first (against the current active, read
+        under the same lock that applies the move); the old active becomes ``prev``.
+        ``candidate`` and ``shadow`` need an intact version of the same name. ``force``
+        overrides failed gates of ``active`` and needs a reason; the audit keeps both.
+        Raises GateRejected (alias unchanged) when the gates fail.
         """
-        if self._records.get_version(model_version_id) is None:
+        if alias not in MOVABLE_ALIASES:
+            raise DataError(
+                f"alias {alias!r} cannot be set; use one of {sorted(MOVABLE_ALIASES)}"
+                " (prev moves by itself; use rollback)"
+            )
+        if force and not reason.strip():
+            raise DataError("a forced promotion needs --reason (it is kept in the audit)")
+        version = self._records.get_version(model_version_id)
+        if version is None:
             raise DataError(f"model version {model_version_id!r} is not registered")
-        record = PromotionRecord(
-            name=name,
-            model_version_id=model_version_id,
-            alias=alias,
-            decision="PROMOTED" if gate.passed else "REJECTED",
-            previous_version_id=self._records.resolve_alias(name, alias),
-            gate=gate.as_dict(),
-            actor=actor,
-            ts_event=time.time_ns(),
+        if version.name != name:
+            raise DataError(f"version {model_version_id} belongs to {version.name!r}, not {name!r}")
+        _, manifest = self.load(model_version_id)  # integrity: every checksum
+        now = time.time_ns()
+
+        def decide(current: dict[str, str]) -> AliasMove:
+            previous = current.get(alias)
+            if alias == "active":
+                active_manifest = None
+                if previous is not None and previous != model_version_id:
+                    active_version = self._records.get_version(previous)
+                    active_manifest = active_version.manifest if active_version else None
+                gate = evaluate_governance(
+                    manifest, active_manifest, self._governance, self._baseline
+                )
+            else:
+                gate = GateResult(True, {"intact": True}, (), {"intact": "checksums verified"})
+            decision = "PROMOTED" if gate.passed else ("FORCED" if force else "REJECTED")
+            updates = {alias: model_version_id}
+            if alias == "active" and previous and previous != model_version_id:
+                updates["prev"] = previous
+            record = PromotionRecord(
+                name=name,
+                model_version_id=model_version_id,
+                alias=alias,
+                decision=decision,
+                previous_version_id=previous,
+                gate={**gate.as_dict(), "reason": reason},
+                actor=actor,
+                ts_event=now,
+            )
+            return AliasMove(record, updates)
+
+        with self._lock():
+            move = self._records.move_aliases(name, decide)
+        gate_dict = move.record.gate
+        gate = GateResult(
+            bool(gate_dict["passed"]),
+            dict(gate_dict["checks"]),
+            tuple(gate_dict["reasons"]),
+            dict(gate_dict.get("details", {})),
         )
-        previous = self._records.point_alias(record)
-        if not gate.passed:
+        outcome = Promotion(move.record.decision, move.record.previous_version_id, gate)
+        if not move.applied:
             raise GateRejected(
                 f"model {name} version {model_version_id} not promoted to {alias!r}: "
-                + "; ".join(gate.reasons)
+                + "; ".join(gate.reasons),
+                outcome,
             )
-        return previous
+        return outcome
+
+    def rollback(self, name: str, *, actor: str, reason: str = "") -> Promotion:
+        """Repoint ``active`` to ``prev`` (and ``prev`` to the old active); audited."""
+
+        def decide(current: dict[str, str]) -> AliasMove:
+            active, prev = current.get("active"), current.get("prev")
+            if prev is None or active is None:
+                raise DataError(f"model {name}: nothing to roll back to (no 'prev' alias)")
+            self.load(prev)  # never roll back onto a damaged version
+            record = PromotionRecord(
+                name=name,
+                model_version_id=prev,
+                alias="active",
+                decision="ROLLBACK",
+                previous_version_id=active,
+                gate={
+                    "passed": True,
+                    "checks": {"intact": True},
+                    "reasons": [],
+                    "details": {"intact": "checksums verified"},
+                    "reason": reason,
+                },
+                actor=actor,
+                ts_event=time.time_ns(),
+            )
+            return AliasMove(record, {"active": prev, "prev": active})
+
+        with self._lock():
+            move = self._records.move_aliases(name, decide)
+        gate = GateResult(True, {"intact": True}, (), {"intact": "checksums verified"})
+        return Promotion("ROLLBACK", move.record.previous_version_id, gate)
 
     def resolve(self, name: str, alias: str) -> str | None:
         return self._records.resolve_alias(name, alias)
+
+    def aliases(self, name: str) -> dict[str, str]:
+        return self._records.aliases(name)
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        return self._records.list_versions(name)
+
+    def version(self, model_version_id: str) -> ModelVersion:
+        version = self._records.get_version(model_version_id)
+        if version is None:
+            raise DataError(f"model version {model_version_id!r} is not registered")
+        return version
+
+    def history(self, name: str, limit: int = 50) -> list[PromotionRecord]:
+        return self._records.history(name, limit)
+
+    def check(self, name: str, model_version_id: str) -> GateResult:
+        """The governance gates of promoting ``model_version_id`` to active, without moving."""
+        _, manifest = self.load(model_version_id)
+        active = self._records.resolve_alias(name, "active")
+        active_version = self._records.get_version(active) if active else None
+        active_manifest = (
+            active_version.manifest if active_version and active != model_version_id else None
+        )
+        return evaluate_governance(manifest, active_manifest, self._governance, self._baseline)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        # Serializes alias moves of every process sharing this registry folder; the SQL
+        # store adds a database lock for PostgreSQL users on several hosts.
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_FILE, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -14,7 +14,7 @@ from tradeloop.domain.bar import BAR_KEY, empty_bars
 from tradeloop.domain.enums import SymbolState
 from tradeloop.domain.orders import OrderFilled, SubmitOrder
 from tradeloop.execution.bar_view import BarView
-from tradeloop.registry.ports import ModelVersion, PromotionRecord
+from tradeloop.registry.ports import AliasMove, ModelVersion, PromotionRecord
 
 
 class FakeProvider:
@@ -73,7 +73,7 @@ class InMemoryModelRecords:
 
     def __init__(self) -> None:
         self.versions: dict[str, ModelVersion] = {}
-        self.aliases: dict[tuple[str, str], str] = {}
+        self.aliases_by_key: dict[tuple[str, str], str] = {}
         self.audit: list[PromotionRecord] = []
 
     def add_version(self, version: ModelVersion) -> None:
@@ -82,17 +82,26 @@ class InMemoryModelRecords:
     def get_version(self, model_version_id: str) -> ModelVersion | None:
         return self.versions.get(model_version_id)
 
-    def point_alias(self, record: PromotionRecord) -> str | None:
-        previous = self.aliases.get((record.name, record.alias))
-        self.audit.append(record)
-        if record.decision == "PROMOTED":
-            self.aliases[(record.name, record.alias)] = record.model_version_id
-            if previous and previous != record.model_version_id:
-                self.aliases[(record.name, f"{record.alias}_prev")] = previous
-        return previous
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        found = [v for v in self.versions.values() if v.name == name]
+        return sorted(found, key=lambda v: (v.ts_created, v.model_version_id))
+
+    def aliases(self, name: str) -> dict[str, str]:
+        return {alias: vid for (n, alias), vid in self.aliases_by_key.items() if n == name}
+
+    def move_aliases(self, name: str, decide: Callable[[dict[str, str]], AliasMove]) -> AliasMove:
+        move = decide(self.aliases(name))
+        self.audit.append(move.record)
+        if move.applied:
+            for alias, version_id in move.updates.items():
+                self.aliases_by_key[(name, alias)] = version_id
+        return move
+
+    def history(self, name: str, limit: int = 50) -> list[PromotionRecord]:
+        return [r for r in reversed(self.audit) if r.name == name][:limit]
 
     def resolve_alias(self, name: str, alias: str) -> str | None:
-        return self.aliases.get((name, alias))
+        return self.aliases_by_key.get((name, alias))
 
 
 class RecordingVenue:
