@@ -6,6 +6,7 @@ The only module that picks adapters. Tests call the same functions with fakes.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from tradeloop.registry.governance import GovernanceConfig
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.serving.config import ScorerConfig
 from tradeloop.settings import (
     ProviderCredentials,
     Settings,
@@ -63,8 +65,12 @@ from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
 
-if TYPE_CHECKING:  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
+if TYPE_CHECKING:
     from tradeloop.ops.loop import LoopDeps, LoopSettings
+    from tradeloop.serving.http_app import ScorerApp
+    from tradeloop.serving.prediction_writer import (
+        PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
+    )
 
 DEFAULT_CONFIG_NAME = "tradeloop.yaml"
 
@@ -83,7 +89,6 @@ class AppConfig(FrozenConfig):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
-    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
@@ -91,6 +96,8 @@ class AppConfig(FrozenConfig):
     pivots: PivotConfig = Field(default_factory=PivotConfig)
     labels: EventLabelConfig = Field(default_factory=EventLabelConfig)
     event_models: EventTrainConfig = Field(default_factory=EventTrainConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    scorer: ScorerConfig = Field(default_factory=ScorerConfig)
 
     def loop_settings(self) -> LoopSettings:
         from tradeloop.ops.loop import LoopSettings
@@ -337,6 +344,37 @@ class App:
 
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))
+
+
+def build_scorer(app: App, config: ScorerConfig) -> tuple[ScorerApp, PredictionWriter | None]:
+    """The scoring server's ASGI app (models loaded) and its prediction_log writer."""
+    from tradeloop.features.touch_events import EVENT_SCHEMA
+    from tradeloop.serving.http_app import ScorerApp
+    from tradeloop.serving.loader import path_loader, registry_loader
+    from tradeloop.serving.prediction_writer import PredictionWriter
+    from tradeloop.serving.service import ReloadError, ScoringService
+    from tradeloop.store.sql.prediction_log import write_predictions
+
+    if app.settings.model_path is not None:
+        loader = path_loader(app.settings.model_path, EVENT_SCHEMA)
+    else:
+        loader = registry_loader(
+            app.registry(), config.model_name, EVENT_SCHEMA, shadow=config.shadow
+        )
+    writer = None
+    if config.log_predictions:
+        writer = PredictionWriter(
+            functools.partial(write_predictions, app.engine),
+            max_rows=config.log_queue_max,
+            flush_ms=config.log_flush_ms,
+        )
+    service = ScoringService(loader, config, EVENT_SCHEMA, writer=writer)
+    try:
+        service.reload()
+    except ReloadError as exc:  # start anyway: health says why, /reload can fix it later
+        logging.getLogger("tradeloop.scorer").error("initial model load failed: %s", exc)
+    token = app.settings.api_token.get_secret_value() if app.settings.api_token else None
+    return ScorerApp(service, token), writer
 
 
 def build_app(settings: Settings, config_path: Path | None = None) -> App:

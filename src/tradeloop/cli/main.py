@@ -12,6 +12,7 @@ from tradeloop.cli import (
     demo_cmd,
     ingest_cmd,
     models_cmd,
+    serve_cmd,
     train_cmd,
 )
 
@@ -41,6 +42,7 @@ app.add_typer(collect_cmd.labels_app, name="labels")
 app.command("export")(collect_cmd.export)
 app.command("train")(train_cmd.train)
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(serve_cmd.app, name="serve")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 

@@ -53,13 +53,15 @@ def _resolve(app: App, name: str, ref: str) -> str:
     aliased = registry.resolve(name, ref)
     if aliased:
         return aliased
-    matches = [v.model_version_id for v in registry.versions(name)
-               if v.model_version_id.startswith(ref)]  # fmt: skip
+    matches = [
+        v.model_version_id for v in registry.versions(name) if v.model_version_id.startswith(ref)
+    ]
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise DataError(f"model {name}: no alias or version matches {ref!r}; see tradeloop "
-                        "models list")  # fmt: skip
+        raise DataError(
+            f"model {name}: no alias or version matches {ref!r}; see tradeloop models list"
+        )
     raise DataError(f"model {name}: {ref!r} is ambiguous ({', '.join(matches)})")
 
 
@@ -75,14 +77,18 @@ def list_versions(
         rows = []
         for version in registry.versions(name):
             manifest = version.manifest
-            rows.append({
-                "model_version_id": version.model_version_id,
-                "aliases": sorted(a for a, v in aliases.items() if v == version.model_version_id),
-                "created_at": manifest.get("created_at") or iso_from_ns(version.ts_created),
-                "trained_end": manifest.get("trained_end", "-"),
-                "feature_version": manifest.get("feature_version"),
-                "models": len(model_entries(manifest)),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "model_version_id": version.model_version_id,
+                    "aliases": sorted(
+                        a for a, v in aliases.items() if v == version.model_version_id
+                    ),
+                    "created_at": manifest.get("created_at") or iso_from_ns(version.ts_created),
+                    "trained_end": manifest.get("trained_end", "-"),
+                    "feature_version": manifest.get("feature_version"),
+                    "models": len(model_entries(manifest)),
+                }
+            )
     if as_json:
         print(json.dumps({"name": name, "aliases": aliases, "versions": rows}, indent=2))
         return
@@ -90,8 +96,14 @@ def list_versions(
     for column in ("version", "aliases", "created", "trained end", "features", "models"):
         table.add_column(column)
     for row in rows:
-        cells = (row["model_version_id"], ",".join(row["aliases"]), row["created_at"],
-                 row["trained_end"], row["feature_version"], row["models"])  # fmt: skip
+        cells = (
+            row["model_version_id"],
+            ",".join(row["aliases"]),
+            row["created_at"],
+            row["trained_end"],
+            row["feature_version"],
+            row["models"],
+        )
         table.add_row(*map(str, cells))
     Console().print(table if rows else f"model {name}: no versions yet (run tradeloop train)")
 
@@ -108,20 +120,32 @@ def show(
         application = build_app(load_settings(), config)
         version_id = _resolve(application, name, ref)
         files, manifest = application.registry().load(version_id)
-        history = [r for r in application.registry().history(name, 200)
-                   if r.model_version_id == version_id]  # fmt: skip
+        history = [
+            r for r in application.registry().history(name, 200) if r.model_version_id == version_id
+        ]
     if as_json:
-        manifest = {**manifest, "promotions": [
-            {"alias": r.alias, "decision": r.decision, "actor": r.actor,
-             "at": iso_from_ns(r.ts_event), "reason": r.gate.get("reason", "")} for r in history
-        ]}  # fmt: skip
+        manifest = {
+            **manifest,
+            "promotions": [
+                {
+                    "alias": r.alias,
+                    "decision": r.decision,
+                    "actor": r.actor,
+                    "at": iso_from_ns(r.ts_event),
+                    "reason": r.gate.get("reason", ""),
+                }
+                for r in history
+            ],
+        }
         print(json.dumps(manifest, indent=2, default=str))
         return
     card = files.get("MODEL_CARD.md")
     Console().print(card.decode() if card else json.dumps(manifest, indent=2, default=str))
     for record in history:
-        Console().print(f"{iso_from_ns(record.ts_event)} {record.decision} -> {record.alias} "
-                        f"by {record.actor} {record.gate.get('reason', '')}")  # fmt: skip
+        Console().print(
+            f"{iso_from_ns(record.ts_event)} {record.decision} -> {record.alias} "
+            f"by {record.actor} {record.gate.get('reason', '')}"
+        )
 
 
 def _gate_table(title: str, gate: GateResult) -> Table:
@@ -129,19 +153,29 @@ def _gate_table(title: str, gate: GateResult) -> Table:
     for column in ("check", "result", "detail"):
         table.add_column(column)
     for check, passed in gate.checks.items():
-        table.add_row(check, "[green]pass[/]" if passed else "[red]FAIL[/]",
-                      gate.details.get(check, ""))  # fmt: skip
+        table.add_row(
+            check, "[green]pass[/]" if passed else "[red]FAIL[/]", gate.details.get(check, "")
+        )
     return table
 
 
-def _report(outcome: Promotion | None, error: GateRejected | None, as_json: bool,
-            version_id: str, alias: str) -> None:  # fmt: skip
+def _report(
+    outcome: Promotion | None,
+    error: GateRejected | None,
+    as_json: bool,
+    version_id: str,
+    alias: str,
+) -> None:
     if error is not None and isinstance(error.outcome, Promotion):
         outcome = error.outcome
     assert outcome is not None
-    payload = {"model_version_id": version_id, "alias": alias, "decision": outcome.decision,
-               "previous_version_id": outcome.previous_version_id,
-               "gate": outcome.gate.as_dict()}  # fmt: skip
+    payload = {
+        "model_version_id": version_id,
+        "alias": alias,
+        "decision": outcome.decision,
+        "previous_version_id": outcome.previous_version_id,
+        "gate": outcome.gate.as_dict(),
+    }
     if as_json:
         print(json.dumps(payload, indent=2))
     else:
@@ -150,8 +184,9 @@ def _report(outcome: Promotion | None, error: GateRejected | None, as_json: bool
         raise typer.Exit(EXIT_FAILED)
 
 
-def _promote(name: str, ref: str, alias: str, force: bool, reason: str, as_json: bool,
-             config: Path | None) -> None:  # fmt: skip
+def _promote(
+    name: str, ref: str, alias: str, force: bool, reason: str, as_json: bool, config: Path | None
+) -> None:
     with handled_errors():
         application = build_app(load_settings(), config)
         version_id = _resolve(application, name, ref)
@@ -159,8 +194,9 @@ def _promote(name: str, ref: str, alias: str, force: bool, reason: str, as_json:
         if environment.force_promote and not force:
             force, reason = True, reason or "MODEL_GOV_FORCE_PROMOTE=true"
         try:
-            outcome = application.registry().promote(name, version_id, alias, actor=_actor(),
-                                                     reason=reason, force=force)  # fmt: skip
+            outcome = application.registry().promote(
+                name, version_id, alias, actor=_actor(), reason=reason, force=force
+            )
         except GateRejected as exc:
             _report(None, exc, as_json, version_id, alias)
             return
@@ -225,10 +261,21 @@ def diff(
         application = build_app(load_settings(), config)
         ids = [_resolve(application, name, ref) for ref in (left, right)]
         manifests = [application.registry().load(version_id)[1] for version_id in ids]
-    fields = ("trained_end", "feature_version", "feature_schema_hash", "data_start", "data_end",
-              "symbols", "targets", "horizons")  # fmt: skip
-    changed = {f: [m.get(f) for m in manifests] for f in fields
-               if manifests[0].get(f) != manifests[1].get(f)}  # fmt: skip
+    fields = (
+        "trained_end",
+        "feature_version",
+        "feature_schema_hash",
+        "data_start",
+        "data_end",
+        "symbols",
+        "targets",
+        "horizons",
+    )
+    changed = {
+        f: [m.get(f) for m in manifests]
+        for f in fields
+        if manifests[0].get(f) != manifests[1].get(f)
+    }
     entries = [model_entries(m) for m in manifests]
     models: dict[str, Any] = {}
     for filename in sorted(set(entries[0]) | set(entries[1])):
@@ -249,6 +296,11 @@ def diff(
             if key in metrics:
                 a, b = metrics[key]
                 delta = f"{b - a:+.4f}" if a is not None and b is not None else "-"
-                table.add_row(filename, key, "-" if a is None else f"{a:.4f}",
-                              "-" if b is None else f"{b:.4f}", delta)  # fmt: skip
+                table.add_row(
+                    filename,
+                    key,
+                    "-" if a is None else f"{a:.4f}",
+                    "-" if b is None else f"{b:.4f}",
+                    delta,
+                )
     console.print(table)

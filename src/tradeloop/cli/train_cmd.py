@@ -48,10 +48,12 @@ def train(
         with Progress(console=Console(stderr=True), disable=as_json, transient=True) as bar:
             task = bar.add_task("training", total=total)
             outcome = train_and_register(
-                app.registry(), app.settings.home / "lake", settings,
+                app.registry(),
+                app.settings.home / "lake",
+                settings,
                 allow_partial=allow_partial,
                 on_model=lambda name, error: bar.advance(task),
-            )  # fmt: skip
+            )
     published = summarize(outcome.models) if outcome.version_id else []
     result: dict[str, Any] = {
         "version": outcome.version_id,
@@ -76,11 +78,14 @@ def _print(result: dict[str, Any], models: list[Any]) -> None:
     for item in result["published"]:
         precision = item["metrics"].get("precision_at_entry")
         table.add_row(
-            item["name"], item["algorithm"], str(item["rows"]),
-            f"{item['metric']} {item['value']:.4f}", f"{item['metric']} {item['baseline']:.4f}",
+            item["name"],
+            item["algorithm"],
+            str(item["rows"]),
+            f"{item['metric']} {item['value']:.4f}",
+            f"{item['metric']} {item['baseline']:.4f}",
             "-" if precision is None else f"{precision:.3f}",
             "-" if item["tau_entry"] is None else f"{item['tau_entry']:.3f}",
-        )  # fmt: skip
+        )
     console.print(table)
     for name, reason in result["failures"].items():
         Console(stderr=True).print(f"[red]{name}[/]: {reason}")

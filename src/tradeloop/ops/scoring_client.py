@@ -25,8 +25,7 @@ from sqlalchemy import Engine
 
 from tradeloop.core.errors import DataError, RetryableError
 from tradeloop.features.touch_events import EVENT_SCHEMA
-from tradeloop.store.sql.tables import prediction_log
-from tradeloop.store.sql.upsert import upsert
+from tradeloop.store.sql.prediction_log import write_predictions
 
 
 class ScorerClient:
@@ -89,7 +88,4 @@ def log_predictions(engine: Engine, events: pl.DataFrame, answer: dict[str, Any]
         for item in answer["predictions"]
         if item.get("event_id") in symbols
     ]
-    with engine.begin() as connection:
-        upsert(connection, prediction_log, rows,
-               ["event_id", "model_version_id", "target", "horizon", "is_shadow"])  # fmt: skip
-    return len(rows)
+    return write_predictions(engine, rows)

@@ -1,0 +1,79 @@
+"""``tradeloop serve scorer``: the ONNX scoring server."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tradeloop.bootstrap import build_app, build_scorer
+from tradeloop.cli.errors import handled_errors
+from tradeloop.core.errors import ConfigError
+from tradeloop.settings import load_settings
+
+app = typer.Typer(help="Long-running services.", no_args_is_help=True)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command("scorer")
+def scorer(
+    host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 5003)")] = None,
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+) -> None:
+    """Serve the active model over HTTP: POST /score, GET /health, POST /reload (bearer
+    TRADELOOP_API_TOKEN), GET /metrics. Serves TRADELOOP_MODEL_PATH instead when set.
+
+    Examples:
+
+      tradeloop serve scorer
+
+      curl -s localhost:5003/health
+
+      curl -s -XPOST localhost:5003/reload -H "Authorization: Bearer $TRADELOOP_API_TOKEN"
+    """
+    import uvicorn
+
+    with handled_errors():
+        application = build_app(load_settings(), config)
+        settings = application.config.scorer.model_copy(
+            update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        )
+        token = application.settings.api_token
+        if settings.host not in LOOPBACK and token is None:
+            raise ConfigError(
+                f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
+            )
+        asgi, writer = build_scorer(application, settings)
+    logging.basicConfig(
+        level=application.settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    health = asgi.service.health()
+    print(
+        f"scorer on http://{settings.host}:{settings.port} status={health['status']} "
+        f"models={health['models']}",
+        file=sys.stderr,
+        flush=True,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            asgi,
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_level="warning",
+            lifespan="on",
+            http="httptools",
+            loop="uvloop" if sys.platform != "win32" else "asyncio",
+        )
+    )
+    try:
+        server.run()
+    finally:
+        if writer is not None:
+            writer.close()

@@ -1,0 +1,140 @@
+"""The scorer's HTTP surface as a plain ASGI application.
+
+A framework router costs more per request than scoring one event with ONNX Runtime, and
+this server has five fixed routes, so it speaks ASGI directly (served by uvicorn):
+
+- ``POST /score``   score events (body per ``ops/scoring_client.py``)
+- ``GET /health``   models per alias, loaded at, age, parity, staleness state
+- ``POST /reload``  bearer token (TRADELOOP_API_TOKEN); 401 without, 409 if the load fails
+- ``GET /metrics``  Prometheus text format
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from tradeloop.serving.service import ReloadError, RequestError, ScoringService
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+_JSON = [(b"content-type", b"application/json")]
+
+
+class ScorerApp:
+    """ASGI callable around a ScoringService."""
+
+    def __init__(self, service: ScoringService, api_token: str | None) -> None:
+        self.service = service
+        self._token = api_token.encode() if api_token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if path == "/score" and method == "POST":
+            body = await self._body(receive)
+            if body is None:
+                await _send_json(send, 413, {"error": "request body too large"})
+                return
+            try:
+                answer = self.service.score_body(body)
+            except RequestError as exc:
+                await _send_json(send, exc.status, {"error": exc.message})
+                return
+            await _send_json(send, 200, answer)
+        elif path == "/health" and method == "GET":
+            health = self.service.health()
+            await _send_json(send, 200, health)
+        elif path == "/metrics" and method == "GET":
+            self._refresh_gauges()
+            payload = generate_latest(self.service.metrics.registry)
+            await _send(send, 200, payload, [(b"content-type", CONTENT_TYPE_LATEST.encode())])
+        elif path == "/reload" and method == "POST":
+            await self._body(receive)
+            await self._reload(scope, send)
+        elif path in ("/score", "/health", "/metrics", "/reload"):
+            await _send_json(send, 405, {"error": f"{method} not allowed on {path}"})
+        else:
+            await _send_json(send, 404, {"error": f"no route {path}"})
+
+    async def _reload(self, scope: Scope, send: Send) -> None:
+        if self._token is None:
+            await _send_json(
+                send,
+                401,
+                {
+                    "error": "reload is disabled: set TRADELOOP_API_TOKEN "
+                    "on the server and send it as a bearer token"
+                },
+            )
+            return
+        header = dict(scope["headers"]).get(b"authorization", b"")
+        if not hmac.compare_digest(header, b"Bearer " + self._token):
+            await _send_json(send, 401, {"error": "missing or wrong bearer token"})
+            return
+        try:
+            # Loading verifies every file and builds sessions: off the event loop, so scoring
+            # goes on meanwhile; the swap itself is one assignment.
+            described = await asyncio.to_thread(self.service.reload)
+        except ReloadError as exc:
+            await _send_json(
+                send, 409, {"error": f"reload refused, still serving the previous models: {exc}"}
+            )
+            return
+        await _send_json(send, 200, {"reloaded": True, **described})
+
+    def _refresh_gauges(self) -> None:
+        _, hours = self.service.staleness()
+        if hours is not None:
+            self.service.metrics.age.set(hours * 3600)
+
+    async def _body(self, receive: Receive) -> bytes | None:
+        chunks, size, limit = [], 0, self.service.config.max_body_bytes
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    await _send(send, status, body, _JSON)
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
