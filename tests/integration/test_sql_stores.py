@@ -11,8 +11,9 @@ from sqlalchemy import Engine, inspect, text
 from tradeloop.core.errors import GateRejected, StorageError
 from tradeloop.data.quality import score_quality
 from tradeloop.domain.enums import SymbolState
-from tradeloop.registry.gates import GateResult
+from tradeloop.models.event_models import EVENT_MODELS_NAME as NAME
 from tradeloop.registry.registry import ModelRegistry
+from tradeloop.testing.event_models import TINY_CONFIG, stub_event_version
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.ingest_store import SqlIngestStore
@@ -84,23 +85,29 @@ def test_registry_when_gate_fails_then_alias_unchanged_and_audited(
     engine: Engine, tmp_path: Path
 ) -> None:
     registry = ModelRegistry(tmp_path / "models", SqlModelRecords(engine))
-    first = registry.register("m", {"model.onnx": b"onnx-1"}, {"feature_schema_hash": "h"})
-    second = registry.register("m", {"model.onnx": b"onnx-2"}, {"feature_schema_hash": "h"})
-    passed = GateResult(True, {"auc": True}, ())
-    assert registry.promote("m", first.model_version_id, "active", passed, "test") is None
-    with pytest.raises(GateRejected, match="AUC too low"):
-        registry.promote(
-            "m", second.model_version_id, "active", GateResult(False, {}, ("AUC too low",)), "t"
-        )
-    assert registry.resolve("m", "active") == first.model_version_id
-    registry.promote("m", second.model_version_id, "active", passed, "test")
-    assert registry.resolve("m", "active") == second.model_version_id
-    assert registry.resolve("m", "active_prev") == first.model_version_id
+    first = stub_event_version(registry, seed=1).version_id
+    narrow = TINY_CONFIG.model_copy(update={"targets": ("held",)})
+    weak = stub_event_version(registry, seed=2, config=narrow).version_id  # drops a target
+    better = stub_event_version(registry, seed=3, start_ns=1_800_000_000_000_000_000).version_id
+    assert first and weak and better
+    assert registry.promote(NAME, first, "active", actor="t").previous_version_id is None
+    with pytest.raises(GateRejected, match="keeps_active_coverage: would drop mfe_bps@5"):
+        registry.promote(NAME, weak, "active", actor="t")
+    assert registry.resolve(NAME, "active") == first
+    registry.promote(NAME, better, "active", actor="t")
+    assert (registry.resolve(NAME, "active"), registry.resolve(NAME, "prev")) == (better, first)
+    registry.rollback(NAME, actor="ops", reason="precision dropped")
+    assert (registry.resolve(NAME, "active"), registry.resolve(NAME, "prev")) == (first, better)
     with engine.connect() as connection:
-        decisions = connection.execute(
-            text("SELECT decision FROM promotion_audit ORDER BY id")
-        ).scalars()
-        assert list(decisions) == ["PROMOTED", "REJECTED", "PROMOTED"]
+        rows = connection.execute(
+            text("SELECT alias, decision, actor FROM promotion_audit ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("candidate", "PROMOTED", "train"), ("candidate", "PROMOTED", "train"),
+        ("candidate", "PROMOTED", "train"), ("active", "PROMOTED", "t"),
+        ("active", "REJECTED", "t"), ("active", "PROMOTED", "t"), ("active", "ROLLBACK", "ops"),
+    ]  # fmt: skip
+    assert registry.history(NAME, 1)[0].gate["reason"] == "precision dropped"
 
 
 def test_open_engine_when_server_unreachable_then_storage_error_without_password() -> None:

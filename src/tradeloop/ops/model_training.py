@@ -93,6 +93,20 @@ def train_and_register(
         raise DataError(str(exc)) from None
     if frame.is_empty():
         raise DataError(f"the training view in {lake_root} is empty; run labels build + export")
+    return register_event_models(
+        registry, frame, config, allow_partial=allow_partial, on_model=on_model
+    )
+
+
+def register_event_models(
+    registry: ModelRegistry,
+    frame: pl.DataFrame,
+    config: EventTrainConfig,
+    *,
+    allow_partial: bool,
+    on_model: Callable[[str, str | None], None] | None = None,
+) -> TrainOutcome:
+    """Train on ``frame`` (training_view rows) and register the candidate version."""
     models, failures = train_event_models(frame, config, on_model)
     if not models or (failures and not allow_partial):
         return TrainOutcome(None, models, failures, aborted=True)

@@ -92,3 +92,66 @@ def test_register_when_file_name_is_a_path_then_refused(tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path, InMemoryModelRecords())
     with pytest.raises(DataError, match="not a plain file name"):
         registry.register("m", {"../escape.onnx": b"x"}, {"feature_schema_hash": "h"})
+
+
+def _trained_registry(tmp_path: Path) -> tuple[ModelRegistry, str, str]:
+    from tradeloop.testing.event_models import TINY_CONFIG, stub_event_version
+
+    registry = ModelRegistry(tmp_path / "models", InMemoryModelRecords())
+    first = stub_event_version(registry, seed=1).version_id
+    narrow = TINY_CONFIG.model_copy(update={"targets": ("held",)})
+    second = stub_event_version(registry, seed=2, config=narrow).version_id
+    assert first and second
+    return registry, first, second
+
+
+def test_promote_when_forced_then_applied_and_audit_keeps_reason_and_failures(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.core.errors import GateRejected
+    from tradeloop.models.event_models import EVENT_MODELS_NAME as NAME
+
+    registry, first, second = _trained_registry(tmp_path)
+    registry.promote(NAME, first, "active", actor="t")
+    with pytest.raises(DataError, match="needs --reason"):
+        registry.promote(NAME, second, "active", actor="t", force=True)
+    with pytest.raises(GateRejected):
+        registry.promote(NAME, second, "active", actor="t")
+    outcome = registry.promote(NAME, second, "active", actor="ops", force=True,
+                               reason="hotfix: mfe model broken")  # fmt: skip
+    assert outcome.decision == "FORCED"
+    assert outcome.gate.checks["keeps_active_coverage"] is False
+    assert registry.resolve(NAME, "active") == second
+    assert registry.resolve(NAME, "prev") == first
+    record = registry.history(NAME, 1)[0]
+    assert (record.decision, record.actor, record.gate["reason"]) == (
+        "FORCED", "ops", "hotfix: mfe model broken",
+    )  # fmt: skip
+
+
+def test_aliases_when_prev_set_directly_or_rollback_without_prev_then_refused(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.models.event_models import EVENT_MODELS_NAME as NAME
+
+    registry, first, _ = _trained_registry(tmp_path)
+    with pytest.raises(DataError, match="nothing to roll back"):
+        registry.rollback(NAME, actor="t")
+    with pytest.raises(DataError, match="prev moves by itself"):
+        registry.promote(NAME, first, "prev", actor="t")
+    registry.promote(NAME, first, "shadow", actor="t")
+    assert registry.resolve(NAME, "shadow") == first
+    assert registry.resolve(NAME, "active") is None
+
+
+def test_promote_when_version_tampered_then_refused_before_any_move(tmp_path: Path) -> None:
+    from tradeloop.models.event_models import EVENT_MODELS_NAME as NAME
+
+    registry, first, _ = _trained_registry(tmp_path)
+    folder = Path(registry.version(first).path)
+    target = next(folder.glob("*.onnx"))
+    os.chmod(target, 0o644)
+    target.write_bytes(target.read_bytes()[:-10])
+    with pytest.raises(DataError, match="checksum"):
+        registry.promote(NAME, first, "active", actor="t")
+    assert registry.resolve(NAME, "active") is None
