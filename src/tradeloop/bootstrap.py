@@ -374,7 +374,7 @@ def build_scorer(app: App, config: ScorerConfig) -> tuple[ScorerApp, PredictionW
     except ReloadError as exc:  # start anyway: health says why, /reload can fix it later
         logging.getLogger("tradeloop.scorer").error("initial model load failed: %s", exc)
     token = app.settings.api_token.get_secret_value() if app.settings.api_token else None
-    return ScorerApp(service, token), writer
+    return ScorerApp(service, token, writer.close if writer else None), writer
 
 
 def build_app(settings: Settings, config_path: Path | None = None) -> App:

@@ -80,28 +80,3 @@ def test_labels_when_as_of_malformed_then_exit_2_with_example(tmp_path: Path) ->
     assert result.returncode == 2
     assert "--as-of" in result.stderr
     assert "2018-12-31" in result.stderr
-
-
-def test_train_when_lake_ready_then_candidates_registered_else_nothing(tmp_path: Path) -> None:
-    assert _run(tmp_path, "train").returncode == 2  # no lake yet: a clear error
-    assert _run(tmp_path, "collect", "--source", "synthetic", "--symbols", "SPY", "--range",
-                "30d", "--once").returncode == 0  # fmt: skip
-    assert _run(tmp_path, "labels", "build").returncode == 0
-    assert _run(tmp_path, "export").returncode == 0
-
-    strict = tmp_path / "strict.yaml"
-    strict.write_text("event_models:\n  min_rows: 100000\n")
-    refused = _run(tmp_path, "train", "--config", str(strict), "--json")
-    assert refused.returncode == 1
-    assert json.loads(refused.stdout)["published"] == []
-
-    trained = _run(tmp_path, "train", "--json")
-    assert trained.returncode == 0, trained.stderr
-    result = json.loads(trained.stdout)
-    assert len(result["published"]) == 12  # 4 targets x 3 horizons, one version
-    folder = tmp_path / "var" / "models" / result["version"]
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["feature_version"] == "pivot-events-1"
-    assert len(manifest["files"]) == 12
-    assert all(m["parity_max_abs"] < 1e-3 for m in manifest["models"].values())
-    assert all((folder / name).stat().st_size > 1000 for name in manifest["files"])

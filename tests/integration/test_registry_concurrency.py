@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -65,8 +66,8 @@ def test_promotions_when_four_processes_race_then_aliases_and_audit_stay_consist
     with engine.connect() as connection:
         moves = connection.execute(
             text(
-                "SELECT alias, model_version_id, previous_version_id, decision FROM promotion_audit "
-                "WHERE name = :n AND alias IN ('active', 'shadow') ORDER BY id"
+                "SELECT alias, model_version_id, previous_version_id, decision "
+                "FROM promotion_audit WHERE name = :n AND alias IN ('active', 'shadow') ORDER BY id"
             ),
             {"n": NAME},
         ).all()
@@ -82,7 +83,7 @@ def test_promotions_when_four_processes_race_then_aliases_and_audit_stay_consist
         chain = [m for m in moves if m.alias == alias]
         assert {m.decision for m in chain} <= {"PROMOTED", "FORCED"}
         assert chain[0].previous_version_id is None
-        for before, after in zip(chain, chain[1:], strict=False):
+        for before, after in itertools.pairwise(chain):
             assert after.previous_version_id == before.model_version_id
         assert aliases[alias] == chain[-1].model_version_id
     last_change = [

@@ -13,7 +13,6 @@ from tradeloop.data.quality import score_quality
 from tradeloop.domain.enums import SymbolState
 from tradeloop.models.event_models import EVENT_MODELS_NAME as NAME
 from tradeloop.registry.registry import ModelRegistry
-from tradeloop.testing.event_models import TINY_CONFIG, stub_event_version
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.ingest_store import SqlIngestStore
@@ -21,6 +20,7 @@ from tradeloop.store.sql.migrate import current_revision, head_revision, upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
 from tradeloop.store.sql.tables import metadata
 from tradeloop.testing import stub_bars
+from tradeloop.testing.event_models import TINY_CONFIG, stub_event_version
 
 RUNBOOK_TABLES = {
     "price_history", "symbol_governance", "data_quality", "ingestion_audit",
@@ -89,7 +89,9 @@ def test_registry_when_gate_fails_then_alias_unchanged_and_audited(
     narrow = TINY_CONFIG.model_copy(update={"targets": ("held",)})
     weak = stub_event_version(registry, seed=2, config=narrow).version_id  # drops a target
     better = stub_event_version(registry, seed=3, start_ns=1_800_000_000_000_000_000).version_id
-    assert first and weak and better
+    assert first
+    assert weak
+    assert better
     assert registry.promote(NAME, first, "active", actor="t").previous_version_id is None
     with pytest.raises(GateRejected, match="keeps_active_coverage: would drop mfe_bps@5"):
         registry.promote(NAME, weak, "active", actor="t")

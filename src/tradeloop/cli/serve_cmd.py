@@ -73,7 +73,7 @@ def scorer(
         )
     )
     try:
-        server.run()
+        server.run()  # SIGTERM / Ctrl-C: graceful; the lifespan shutdown flushes predictions
     finally:
         if writer is not None:
             writer.close()

@@ -34,9 +34,15 @@ _JSON = [(b"content-type", b"application/json")]
 class ScorerApp:
     """ASGI callable around a ScoringService."""
 
-    def __init__(self, service: ScoringService, api_token: str | None) -> None:
+    def __init__(
+        self,
+        service: ScoringService,
+        api_token: str | None,
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
         self.service = service
         self._token = api_token.encode() if api_token else None
+        self._on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -120,6 +126,9 @@ class ScorerApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._on_shutdown is not None:
+                    # Flush pending predictions before the process exits (SIGTERM included).
+                    await asyncio.to_thread(self._on_shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

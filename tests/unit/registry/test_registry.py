@@ -101,7 +101,8 @@ def _trained_registry(tmp_path: Path) -> tuple[ModelRegistry, str, str]:
     first = stub_event_version(registry, seed=1).version_id
     narrow = TINY_CONFIG.model_copy(update={"targets": ("held",)})
     second = stub_event_version(registry, seed=2, config=narrow).version_id
-    assert first and second
+    assert first
+    assert second
     return registry, first, second
 
 

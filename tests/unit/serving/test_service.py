@@ -47,7 +47,7 @@ def _version(registry: ModelRegistry, seed: int) -> str:
 
 
 def _event(event_id: str = "e1", **overrides: Any) -> dict[str, Any]:
-    features: dict[str, Any] = {name: 0.1 for name in EVENT_SCHEMA.names}
+    features: dict[str, Any] = dict.fromkeys(EVENT_SCHEMA.names, 0.1)
     features.update(overrides)
     return {"event_id": event_id, "symbol": "SPY", "features": features}
 
@@ -87,7 +87,8 @@ def test_score_when_active_then_every_model_scores_and_is_logged(registry: Model
     held = [p for p in answer["predictions"] if p["target"] == "held"]
     assert all(0 <= p["score"] <= 1 and p["signal"] in ("entry", "hold", "none") for p in held)
     flags = {p["event_id"]: p["quality_flags"] for p in held}
-    assert flags["b"] == ["missing_feature:distance_bps"] and flags["a"] == []
+    assert flags["b"] == ["missing_feature:distance_bps"]
+    assert flags["a"] == []
     assert writer.flush()
     assert len(sink.rows) == 4
     assert {row["is_preview"] for row in sink.rows} == {False}
@@ -145,7 +146,8 @@ def test_score_when_request_malformed_then_clear_error(
         service.score(payload)
     assert error.value.status == status
     assert fragment in error.value.message
-    assert writer.flush() and sink.rows == []
+    assert writer.flush()
+    assert sink.rows == []
 
 
 def test_score_body_when_nan_literal_or_not_json_then_refused(registry: ModelRegistry) -> None:
@@ -166,9 +168,11 @@ def test_no_active_when_candidate_exists_then_preview_only_and_no_signals(
     service.reload()
     assert service.health()["status"] == "no_model"
     answer = service.score({"events": [_event(distance_bps=5.0)]})
-    assert answer["is_preview"] is True and answer["alias"] == "candidate"
+    assert answer["is_preview"] is True
+    assert answer["alias"] == "candidate"
     assert {p["signal"] for p in answer["predictions"]} == {"none"}
-    assert writer.flush() and {row["is_preview"] for row in sink.rows} == {True}
+    assert writer.flush()
+    assert {row["is_preview"] for row in sink.rows} == {True}
 
 
 def test_no_model_at_all_when_scoring_then_503(registry: ModelRegistry) -> None:
@@ -176,7 +180,8 @@ def test_no_model_at_all_when_scoring_then_503(registry: ModelRegistry) -> None:
     service.reload()
     with pytest.raises(RequestError) as error:
         service.score({"events": [_event()]})
-    assert error.value.status == 503 and "no_model" in error.value.message
+    assert error.value.status == 503
+    assert "no_model" in error.value.message
 
 
 def test_staleness_when_model_ages_then_degrading_then_refused(registry: ModelRegistry) -> None:
@@ -215,7 +220,8 @@ def test_shadow_when_set_then_logged_as_shadow_and_never_returned(
     assert writer.flush()
     shadow_rows = [row for row in sink.rows if row["is_shadow"]]
     assert {row["model_version_id"] for row in shadow_rows} == {shadow}
-    assert len(shadow_rows) == 2 and len(sink.rows) == 4
+    assert len(shadow_rows) == 2
+    assert len(sink.rows) == 4
 
 
 def _tamper(registry: ModelRegistry, version_id: str) -> None:
@@ -291,7 +297,9 @@ def test_writer_when_sink_fails_then_rows_kept_and_retried() -> None:
     writer = PredictionWriter(flaky, max_rows=100, flush_ms=10)
     writer.submit([{"n": i} for i in range(5)])
     assert writer.flush(timeout_s=5)
-    assert calls == [5, 5] and writer.written == 5 and writer.failures == 1
+    assert calls == [5, 5]
+    assert writer.written == 5
+    assert writer.failures == 1
     writer.submit([{"n": i} for i in range(200)])
     assert writer.dropped >= 100
     writer.close()

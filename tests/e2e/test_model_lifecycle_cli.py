@@ -1,0 +1,195 @@
+"""The model lifecycle as an operator runs it: train, evaluate, serve, reload, roll back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tradeloop.features.touch_events import EVENT_SCHEMA
+
+TOKEN = "e2e-token-not-secret"
+
+
+def _run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TRADELOOP_", "LIVE_", "MODEL_GOV_"))
+    }
+    environment |= {"TRADELOOP_HOME": str(root / "var"), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "tradeloop.cli", *args],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _event(i: int) -> dict[str, object]:
+    return {
+        "event_id": f"load-{i}",
+        "symbol": "SPY",
+        "features": dict.fromkeys(EVENT_SCHEMA.names, 0.5),
+    }
+
+
+def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_holds(
+    tmp_path: Path,
+) -> None:
+    assert _run(tmp_path, "train").returncode == 2  # no lake yet: a clear error
+    assert (
+        _run(
+            tmp_path,
+            "collect",
+            "--source",
+            "synthetic",
+            "--symbols",
+            "SPY",
+            "--range",
+            "30d",
+            "--once",
+        ).returncode
+        == 0
+    )
+    assert _run(tmp_path, "labels", "build").returncode == 0
+    assert _run(tmp_path, "export").returncode == 0
+
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("event_models:\n  min_rows: 100000\n")
+    refused = _run(tmp_path, "train", "--config", str(strict), "--json")
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["published"] == []
+
+    trained = _run(tmp_path, "train", "--json")
+    assert trained.returncode == 0, trained.stderr
+    result = json.loads(trained.stdout)
+    assert len(result["published"]) == 12  # 4 targets x 3 horizons, one version
+    version = result["version"]
+    folder = tmp_path / "var" / "models" / version
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["feature_version"] == "pivot-events-1"
+    assert set(manifest["files"]) == {*manifest["models"], "MODEL_CARD.md"}
+    assert {m["algorithm"] for m in manifest["models"].values()} <= {"lightgbm", "random_forest"}
+    held = [m for m in manifest["models"].values() if m["target"] == "held"]
+    assert all(0 < m["thresholds"]["tau_hold"] <= m["thresholds"]["tau_entry"] < 1 for m in held)
+    assert all(
+        {"precision_at_entry", "pr_auc", "brier", "ece", "avg_mfe_bps", "avg_mae_bps"}
+        <= set(m["metrics"])
+        for m in held
+    )
+    assert all(m["parity_max_abs"] <= m["parity_tolerance"] for m in manifest["models"].values())
+    assert "# Model card: pivot-events" in (folder / "MODEL_CARD.md").read_text()
+
+    # Gates are enforced by the registry: a required horizon the run lacks refuses promotion.
+    gated = _run(tmp_path, "models", "evaluate", "--json", MODEL_GOV_REQUIRED_HORIZONS="5,240")
+    assert gated.returncode == 1, gated.stderr
+    assert json.loads(gated.stdout)["gate"]["checks"]["required_horizons"] is False
+    promoted = _run(
+        tmp_path, "models", "evaluate", "--json", MODEL_GOV_MAX_MFE_REGRESSION_BPS="1000"
+    )
+    if promoted.returncode != 0:  # synthetic data may not beat the baseline: force, audited
+        promoted = _run(
+            tmp_path,
+            "models",
+            "promote",
+            version,
+            "--to",
+            "active",
+            "--force",
+            "--reason",
+            "e2e: synthetic data",
+            "--json",
+        )
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    listed = json.loads(_run(tmp_path, "models", "list", "--json").stdout)
+    assert listed["aliases"]["active"] == version
+    shown = json.loads(_run(tmp_path, "models", "show", "active", "--json").stdout)
+    assert shown["model_version_id"] == version
+    assert shown["promotions"]
+
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment |= {"TRADELOOP_HOME": str(tmp_path / "var"), "TRADELOOP_API_TOKEN": TOKEN}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tradeloop.cli", "serve", "scorer", "--port", str(port)],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=base, timeout=10)
+    try:
+        for _ in range(200):
+            try:
+                health = client.get("/health").json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health["models"]["active"] == version
+        assert health["status"] in ("ok", "degrading")
+
+        statuses: list[int] = []
+        stop = threading.Event()
+
+        def load() -> None:
+            with httpx.Client(base_url=base, timeout=10) as loader:
+                i = 0
+                while not stop.is_set():
+                    statuses.append(loader.post("/score", json={"events": [_event(i)]}).status_code)
+                    i += 1
+
+        worker = threading.Thread(target=load)
+        worker.start()
+        assert client.post("/reload").status_code == 401
+        assert client.post("/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        for _ in range(5):
+            assert client.post("/reload", headers=auth).status_code == 200
+        model = next(folder.glob("*.onnx"))
+        os.chmod(model, 0o644)
+        model.write_bytes(b"truncated")
+        refused_reload = client.post("/reload", headers=auth)
+        assert refused_reload.status_code == 409
+        assert "checksum" in refused_reload.json()["error"]
+        time.sleep(0.5)
+        stop.set()
+        worker.join()
+        assert len(statuses) > 50
+        assert set(statuses) == {200}  # zero failed requests while reloading
+        answer = client.post("/score", json={"events": [_event(0)]}).json()
+        assert answer["model_version_id"] == version  # still serving what it had
+        assert client.get("/health").json()["status"] == "degrading"
+        bad = client.post("/score", json={"events": [{"event_id": "x", "features": {}}]})
+        assert bad.status_code == 422
+        assert "missing" in bad.json()["error"]
+        assert "scores_total" in client.get("/metrics").text
+    finally:
+        client.close()
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode in (0, -signal.SIGTERM), err[-2000:]  # graceful stop
+    assert TOKEN not in err
+    with sqlite3.connect(tmp_path / "var" / "tradeloop.db") as db:
+        logged = db.execute("SELECT count(DISTINCT event_id) FROM prediction_log").fetchone()[0]
+    assert logged >= 50
