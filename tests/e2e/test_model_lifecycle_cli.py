@@ -166,6 +166,35 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
         auth = {"Authorization": f"Bearer {TOKEN}"}
         for _ in range(5):
             assert client.post("/reload", headers=auth).status_code == 200
+        # A retrain cycle with the scorer up: new candidate, promoted (forced: synthetic data
+        # need not beat the old model), and the live scorer reloaded by the cycle itself.
+        cycle = _run(
+            tmp_path,
+            "retrain",
+            "--source",
+            "synthetic",
+            "--symbols",
+            "SPY",
+            "--scorer-url",
+            base,
+            "--json",
+            TRADELOOP_API_TOKEN=TOKEN,
+            MODEL_GOV_FORCE_PROMOTE="true",
+        )
+        assert cycle.returncode == 0, cycle.stderr
+        steps = {s["name"]: s["status"] for s in json.loads(cycle.stdout)["steps"]}
+        assert steps == {
+            "ingest": "ok",
+            "labels": "ok",
+            "export": "ok",
+            "train": "ok",
+            "evaluate": "ok",
+            "reload": "ok",
+        }
+        version = client.get("/health").json()["models"]["active"]
+        assert version != result["version"]
+        assert (tmp_path / "var" / "reports" / "retrain_latest.md").exists()
+        folder = tmp_path / "var" / "models" / version
         model = next(folder.glob("*.onnx"))
         os.chmod(model, 0o644)
         model.write_bytes(b"truncated")

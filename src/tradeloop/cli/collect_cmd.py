@@ -26,8 +26,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable outpu
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600}
 
 
-def _provider(app: App, source: str, symbols: tuple[str, ...], interval: int, range_days: float,
-              replay_source: str, speed: float) -> Provider:  # fmt: skip
+def collector_provider(
+    app: App,
+    source: str,
+    symbols: tuple[str, ...],
+    interval: int,
+    range_days: float,
+    replay_source: str,
+    speed: float,
+) -> Provider:
     providers = build_providers(app.provider_spec(None))
     if source != "replay":
         if source not in providers:
@@ -110,8 +117,10 @@ def collect(
             raise ConfigError(
                 f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
             )
-        provider = _provider(app, settings.source, settings.symbols, settings.bar_interval_sec,
-                             settings.range_days, replay_source, settings.replay_speed)  # fmt: skip
+        provider = collector_provider(
+            app, settings.source, settings.symbols, settings.bar_interval_sec,
+            settings.range_days, replay_source, settings.replay_speed,
+        )  # fmt: skip
         clock = getattr(provider, "now_ns", time.time_ns)
         store = app.ingest_store()
         scorer = None
@@ -176,25 +185,18 @@ def labels_build(
     as_json: JsonOption = False,
 ) -> None:
     """Mature every stored event's outcomes at the configured horizons (idempotent)."""
-    from tradeloop.labels.event_outcomes import label_events
-
     with handled_errors():
         app = build_app(load_settings(), config)
         try:
             as_of_ns = parse_ns(as_of) if as_of else None
         except ValueError as exc:
             raise ConfigError(f"--as-of: {exc}") from None
-        events_store = app.event_store()
-        events = events_store.load_events()
-        total = 0
-        if events.height:
-            store = app.ingest_store()
-            for (symbol, interval), group in events.group_by(["symbol", "bar_interval_sec"]):
-                bars = store.load_bars(str(symbol), int(interval), as_of_ns=as_of_ns)
-                labels = label_events(group, bars, app.config.labels, as_of_ns=as_of_ns)
-                total += events_store.upsert_labels(labels)
-    summary = {"events": events.height, "labels_written": total}
-    print(json.dumps(summary) if as_json else f"{total} labels for {events.height} events")
+        summary = build_labels(app, as_of_ns)
+    print(
+        json.dumps(summary)
+        if as_json
+        else f"{summary['labels_written']} labels for {summary['events']} events"
+    )
 
 
 def export(
@@ -210,7 +212,7 @@ def export(
 
       tradeloop export --check
     """
-    from tradeloop.store.lake import check_lake, export_lake
+    from tradeloop.store.lake import check_lake
 
     with handled_errors():
         app = build_app(load_settings(), config)
@@ -219,9 +221,7 @@ def export(
             problems = check_lake(lake)
             result: dict[str, Any] = {"ok": not problems, "problems": problems}
         else:
-            events = app.event_store().load_events()
-            labels = app.event_store().load_labels()
-            result = export_lake(lake, events, labels)
+            result = export_events(app)
     print(json.dumps(result, indent=2, default=str) if as_json else _describe(result))
     if check and not result["ok"]:
         raise typer.Exit(1)
@@ -235,3 +235,27 @@ def _describe(result: dict[str, Any]) -> str:
         f"{result['partitions_written']} partition(s) written, "
         f"{result['partitions_unchanged']} unchanged; DuckDB at {result['duckdb']}"
     )
+
+
+def build_labels(app: App, as_of_ns: int | None = None) -> dict[str, int]:
+    """Mature every stored event's outcomes (idempotent); counts of events and labels."""
+    from tradeloop.labels.event_outcomes import label_events
+
+    events_store = app.event_store()
+    events = events_store.load_events()
+    total = 0
+    if events.height:
+        store = app.ingest_store()
+        for (symbol, interval), group in events.group_by(["symbol", "bar_interval_sec"]):
+            bars = store.load_bars(str(symbol), int(interval), as_of_ns=as_of_ns)
+            labels = label_events(group, bars, app.config.labels, as_of_ns=as_of_ns)
+            total += events_store.upsert_labels(labels)
+    return {"events": events.height, "labels_written": total}
+
+
+def export_events(app: App) -> dict[str, Any]:
+    """Export events and labels to the lake (incremental)."""
+    from tradeloop.store.lake import export_lake
+
+    store = app.event_store()
+    return export_lake(app.settings.home / "lake", store.load_events(), store.load_labels())

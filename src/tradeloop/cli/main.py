@@ -12,6 +12,7 @@ from tradeloop.cli import (
     demo_cmd,
     ingest_cmd,
     models_cmd,
+    retrain_cmd,
     serve_cmd,
     train_cmd,
 )
@@ -43,6 +44,7 @@ app.command("export")(collect_cmd.export)
 app.command("train")(train_cmd.train)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(serve_cmd.app, name="serve")
+app.command("retrain")(retrain_cmd.retrain)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 

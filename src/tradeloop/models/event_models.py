@@ -314,11 +314,15 @@ def score_on_window(
     model: EventModel,
     predict: Callable[[np.ndarray], np.ndarray],
     entry: dict[str, Any],
+    after_ns: int = 0,
 ) -> dict[str, float]:
     """Metrics of another model (``predict`` = its calibrated probabilities or regression
-    output, ``entry`` = its manifest entry) on exactly ``model``'s out-of-sample rows."""
+    output, ``entry`` = its manifest entry) on ``model``'s out-of-sample rows after
+    ``after_ns`` (rows the other model never trained on, when that is its trained_end)."""
     data = _dataset(frame, model.target, model.horizon)
-    data = data.filter(pl.col("event_id").is_in(list(model.oos_event_ids)))
+    data = data.filter(
+        pl.col("event_id").is_in(list(model.oos_event_ids)) & (pl.col("ts_event") > after_ns)
+    )
     if data.is_empty():
         return {"samples": 0.0}
     features = feature_matrix(data)

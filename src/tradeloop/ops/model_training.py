@@ -26,6 +26,7 @@ from tradeloop.serving.model_set import ModelSet, load_model_set
 from tradeloop.store.lake import read_training_view
 
 MODEL_CARD_FILE = "MODEL_CARD.md"
+MIN_COMPARISON_ROWS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,12 @@ def _compare(frame: pl.DataFrame, models: list[EventModel], active: ModelSet) ->
         served = by_key.get((model.target, model.horizon))
         if served is None:
             continue
-        metrics = score_on_window(frame, model, served.predict, entries[served.filename])
+        # Only rows the active model never saw: anything else flatters it.
+        metrics = score_on_window(
+            frame, model, served.predict, entries[served.filename], after_ns=active.trained_end_ns
+        )
+        if metrics["samples"] < MIN_COMPARISON_ROWS:
+            continue  # too few unseen rows: the gate falls back to the active's own OOS figures
         comparison[model.filename] = {
             "model_version_id": active.model_version_id,
             "metrics": metrics,

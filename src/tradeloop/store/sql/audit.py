@@ -1,0 +1,27 @@
+"""Append-only operator audit events (``audit_event``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tradeloop.store.sql.tables import audit_event
+
+
+def record_audit_event(
+    engine: Engine, kind: str, subject: str, payload: dict[str, Any], actor: str
+) -> None:
+    """Append one event; payloads are JSON (callers keep secrets out of them)."""
+    with engine.begin() as connection:
+        connection.execute(
+            audit_event.insert().values(
+                kind=kind,
+                subject=subject[:128],
+                actor=actor[:64],
+                ts_event=time.time_ns(),
+                payload_json=json.dumps(payload, sort_keys=True, default=str),
+            )
+        )
