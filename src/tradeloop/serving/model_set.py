@@ -7,6 +7,8 @@ native outputs recorded at training (the parity probe). Only then is a ``ModelSe
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,8 +21,11 @@ from tradeloop.core.errors import DataError
 from tradeloop.features.schema import FeatureSchema, require_schema
 from tradeloop.models.calibration import PlattCalibration
 from tradeloop.models.event_models import CLASSIFICATION
+from tradeloop.serving.tree_kernel import CompiledTrees, compile_onnx_trees
 
 PROBE_TOLERANCE = 1e-5
+COMPILED_TOLERANCE = 1e-6  # compiled vs ONNX Runtime: float sums in another order only
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +40,22 @@ class ServedModel:
     calibration: PlattCalibration | None
     tau_entry: float | None
     tau_hold: float | None
+    compiled: CompiledTrees | None = None
 
     @property
     def classify(self) -> bool:
         return self.calibration is not None
 
+    @property
+    def engine(self) -> str:
+        return "compiled-trees" if self.compiled is not None else "onnxruntime"
+
     def raw(self, features: np.ndarray) -> np.ndarray:
+        if self.compiled is not None:
+            return self.compiled.predict(features)
+        return self.onnx_raw(features)
+
+    def onnx_raw(self, features: np.ndarray) -> np.ndarray:
         outputs = self.session.run([self.output], {"features": features})
         values = np.asarray(outputs[0])
         return values[:, 1] if self.classify else values.ravel()
@@ -108,7 +123,7 @@ def load_model_set(
             tau_hold=thresholds.get("tau_hold"),
         )
         worst = max(worst, _probe(model, entry, what))
-        models.append(model)
+        models.append(_with_compiled(model, files[filename], entry, schema))
     low, high = _ranges(manifest, schema)
     return ModelSet(
         model_version_id=version_id,
@@ -120,6 +135,39 @@ def load_model_set(
         feature_low=low,
         feature_high=high,
     )
+
+
+def _with_compiled(
+    model: ServedModel, onnx_bytes: bytes, entry: dict[str, Any], schema: FeatureSchema
+) -> ServedModel:
+    """The model with the compiled tree evaluator, if it reproduces ONNX Runtime exactly
+    enough on the probe rows and on random rows (with missing values); else unchanged."""
+    try:
+        compiled = compile_onnx_trees(onnx_bytes, len(schema.names))
+    except Exception:  # an unexpected graph: ONNX Runtime serves it
+        log.warning(
+            "%s: tree compilation failed; serving with ONNX Runtime", model.filename, exc_info=True
+        )
+        return model
+    if compiled is None:
+        return model
+    rng = np.random.default_rng(0)
+    rows = rng.normal(0, 3, size=(512, len(schema.names))).astype(np.float32)
+    rows[rng.random(rows.shape) < 0.05] = np.nan
+    probe = entry.get("probe") or {}
+    if probe.get("features"):
+        probe_rows = [[np.nan if v is None else v for v in row] for row in probe["features"]]
+        rows = np.vstack([np.asarray(probe_rows, np.float32), rows])
+    gap = float(np.max(np.abs(compiled.predict(rows) - model.onnx_raw(rows))))
+    scale = max(1.0, float(np.max(np.abs(model.onnx_raw(rows)))))
+    if not gap <= COMPILED_TOLERANCE * scale:
+        log.warning(
+            "%s: compiled trees differ from ONNX Runtime by %.3g; serving with ONNX Runtime",
+            model.filename,
+            gap,
+        )
+        return model
+    return dataclasses.replace(model, compiled=compiled)
 
 
 def _probe(model: ServedModel, entry: dict[str, Any], what: str) -> float:
