@@ -6,6 +6,7 @@ function, so a served probability is exactly the one that was evaluated.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +23,16 @@ class PlattCalibration:
     intercept: float = 0.0
 
     def apply(self, p: np.ndarray) -> np.ndarray:
+        if p.size <= 4:  # a single event: plain floats, same formula, no numpy overhead
+            return np.array([self._one(float(v)) for v in np.ravel(p)])
         clipped = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
         z = self.slope * np.log(clipped / (1 - clipped)) + self.intercept
         return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+    def _one(self, p: float) -> float:
+        clipped = min(max(p, _EPS), 1 - _EPS)
+        z = self.slope * math.log(clipped / (1 - clipped)) + self.intercept
+        return 1.0 / (1.0 + math.exp(-z))
 
     def as_dict(self) -> dict[str, float]:
         return {"method": "platt", "slope": self.slope, "intercept": self.intercept}  # type: ignore[dict-item]

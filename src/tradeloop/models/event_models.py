@@ -120,7 +120,7 @@ def feature_matrix(frame: pl.DataFrame) -> np.ndarray:
     )
 
 
-def _dataset(frame: pl.DataFrame, target: str, horizon: int) -> pl.DataFrame:
+def target_dataset(frame: pl.DataFrame, target: str, horizon: int) -> pl.DataFrame:
     subset = frame.filter(pl.col("horizon_bars") == horizon).sort("ts_event", "event_id")
     if target in CLASSIFICATION:
         return subset.with_columns((pl.col("label") == target).cast(pl.Int32).alias("y"))
@@ -151,7 +151,7 @@ def _evaluate(
     y = data["y"].to_numpy()
     raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, prediction, reference)
     for fold in folds:
-        model = _make(algorithm, classify, config).fit(features[fold.train], y[fold.train])
+        model = make_estimator(algorithm, classify, config).fit(features[fold.train], y[fold.train])
         if classify:
             prediction = np.asarray(model.predict_proba(features[fold.test]))[:, 1]
             reference = np.full(fold.test.size, y[fold.train].mean())
@@ -218,7 +218,7 @@ def train_event_model(
     if target not in CLASSIFICATION + REGRESSION:
         raise DataError(f"unknown target {target!r}; known: {CLASSIFICATION + REGRESSION}")
     name = model_name(target, horizon)
-    data = _dataset(frame, target, horizon)
+    data = target_dataset(frame, target, horizon)
     if data.height < config.min_rows:
         raise DataError(
             f"{name}: {data.height} labelled rows < min_rows {config.min_rows}; collect "
@@ -247,7 +247,7 @@ def train_event_model(
     }
     algorithm = min(evaluations, key=lambda a: evaluations[a].score)
     best = evaluations[algorithm]
-    final = _make(algorithm, classify, config).fit(features, y)
+    final = make_estimator(algorithm, classify, config).fit(features, y)
     exporter = export_lightgbm if algorithm == "lightgbm" else export_sklearn
     onnx_bytes = exporter(final, features.shape[1])
     tolerance = PARITY_TOLERANCE if classify else PARITY_TOLERANCE * max(float(np.std(y)), 1.0)
@@ -319,7 +319,7 @@ def score_on_window(
     """Metrics of another model (``predict`` = its calibrated probabilities or regression
     output, ``entry`` = its manifest entry) on ``model``'s out-of-sample rows after
     ``after_ns`` (rows the other model never trained on, when that is its trained_end)."""
-    data = _dataset(frame, model.target, model.horizon)
+    data = target_dataset(frame, model.target, model.horizon)
     data = data.filter(
         pl.col("event_id").is_in(list(model.oos_event_ids)) & (pl.col("ts_event") > after_ns)
     )
@@ -342,7 +342,7 @@ def score_on_window(
     return metrics
 
 
-def _make(algorithm: str, classify: bool, config: EventTrainConfig) -> Any:
+def make_estimator(algorithm: str, classify: bool, config: EventTrainConfig) -> Any:
     if algorithm == "lightgbm":
         cls = lgb.LGBMClassifier if classify else lgb.LGBMRegressor
         return cls(

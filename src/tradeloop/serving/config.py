@@ -26,7 +26,7 @@ class ScorerConfig(FrozenConfig):
     log_queue_max: int = Field(
         200_000, ge=1000, description="predictions waiting to be written, at most (then dropped)"
     )
-    log_flush_ms: int = Field(200, ge=10, le=60_000, description="prediction_log write interval")
+    log_flush_ms: int = Field(50, ge=10, le=60_000, description="prediction_log write interval")
 
     @model_validator(mode="after")
     def _ordered(self) -> ScorerConfig:

@@ -78,6 +78,8 @@ class ModelSet:
     trained_end_ns: int
     feature_low: np.ndarray
     feature_high: np.ndarray
+    feature_low_list: list[float]
+    feature_high_list: list[float]
 
     def age_seconds(self, now_ns: int) -> float:
         return max(0.0, (now_ns - self.trained_end_ns) / 1e9)
@@ -134,6 +136,8 @@ def load_model_set(
         trained_end_ns=int(manifest.get("trained_end_ns", 0)),
         feature_low=low,
         feature_high=high,
+        feature_low_list=[float(v) for v in low],
+        feature_high_list=[float(v) for v in high],
     )
 
 

@@ -29,6 +29,7 @@ from tradeloop.serving.prediction_writer import PredictionWriter
 
 log = logging.getLogger(__name__)
 _NUMBER = (int, float)
+SMALL_BATCH = 16
 
 
 class RequestError(Exception):
@@ -128,6 +129,10 @@ class ScoringService:
         self._served = Served()
         self._reload_lock = threading.Lock()
         self.metrics = ScorerMetrics()
+        # Labelled children resolved once: the lookup costs more than the increment.
+        self._ok = self.metrics.requests.labels("200")
+        self._online_scores = self.metrics.model_scores.labels("online")
+        self._shadow_online = self.metrics.shadow_scores.labels("online")
         self.last_reload_error = ""
         self.started_ns = clock()
 
@@ -255,7 +260,7 @@ class ScoringService:
         except RequestError as exc:
             self.metrics.requests.labels(str(exc.status)).inc()
             raise
-        self.metrics.requests.labels("200").inc()
+        self._ok.inc()
         self.metrics.latency.observe(time.perf_counter() - started)
         return answer
 
@@ -282,7 +287,7 @@ class ScoringService:
         for model in models.models:
             scores = model.predict(features)
             if model.classify:
-                self.metrics.model_scores.labels("online").observe(float(scores.mean()))
+                self._online_scores.observe(float(scores.mean()))
             for i, score in enumerate(scores.tolist()):
                 signal = "none"
                 if model.classify and not is_preview and model.tau_entry is not None:
@@ -341,7 +346,7 @@ class ScoringService:
             for model in shadow.models:
                 scores = model.predict(features)
                 if model.classify:
-                    self.metrics.shadow_scores.labels("online").observe(float(scores.mean()))
+                    self._shadow_online.observe(float(scores.mean()))
                 for i, score in enumerate(scores.tolist()):
                     rows.append(
                         _log_row(
@@ -423,18 +428,30 @@ class ScoringService:
         return event_ids, symbols, matrix
 
     def _quality_flags(self, features: np.ndarray, models: ModelSet, stale: str) -> list[list[str]]:
+        common = ["stale_model"] if stale in ("warning", "refused") else []
+        if features.shape[0] <= SMALL_BATCH:  # plain floats beat numpy's per-call overhead
+            low, high = models.feature_low_list, models.feature_high_list
+            flags = []
+            for row in features.tolist():
+                row_flags = list(common)
+                for j, value in enumerate(row):
+                    if value != value:
+                        row_flags.append(f"missing_feature:{self._names[j]}")
+                    elif value < low[j] or value > high[j]:
+                        row_flags.append(f"out_of_range:{self._names[j]}")
+                flags.append(row_flags)
+            return flags
         missing = np.isnan(features)
         with np.errstate(invalid="ignore"):
             outside = (features < models.feature_low) | (features > models.feature_high)
-        common = ["stale_model"] if stale in ("warning", "refused") else []
         if not missing.any() and not outside.any():
             return [list(common) for _ in range(features.shape[0])]
         flags = []
         for row_missing, row_outside in zip(missing, outside, strict=True):
-            row = list(common)
-            row += [f"missing_feature:{self._names[j]}" for j in np.flatnonzero(row_missing)]
-            row += [f"out_of_range:{self._names[j]}" for j in np.flatnonzero(row_outside)]
-            flags.append(row)
+            row_flags = list(common)
+            row_flags += [f"missing_feature:{self._names[j]}" for j in np.flatnonzero(row_missing)]
+            row_flags += [f"out_of_range:{self._names[j]}" for j in np.flatnonzero(row_outside)]
+            flags.append(row_flags)
         return flags
 
 
