@@ -178,6 +178,13 @@ class GovernanceEnvironment(BaseSettings):
 
 
 def load_governance_environment() -> GovernanceEnvironment:
+    """``MODEL_GOV_*`` values; an unknown ``MODEL_GOV_*`` name is refused (a misspelt gate
+    must not silently leave the default in force)."""
+    known = [f"MODEL_GOV_{name.upper()}" for name in GovernanceEnvironment.model_fields]
+    for name in sorted(n for n in os.environ if n.startswith("MODEL_GOV_") and n not in known):
+        guess = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {guess[0]}?" if guess else f"known: {', '.join(known)}"
+        raise ConfigError(f"environment: unknown variable {name}. Fix: unset it; {hint}")
     try:
         return GovernanceEnvironment()
     except ValidationError as exc:

@@ -134,3 +134,19 @@ def test_candidate_when_it_drops_a_model_the_active_has_then_refused() -> None:
     result = _gate(candidate, active)
     assert result.checks["keeps_active_coverage"] is False
     assert "held@15" in result.details["keeps_active_coverage"]
+
+
+def test_model_gov_environment_when_misspelt_then_refused_with_suggestion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.settings import load_governance_environment
+
+    monkeypatch.setenv("MODEL_GOV_MAX_MFE_REGRESION_BPS", "3")
+    with pytest.raises(ConfigError, match="did you mean MODEL_GOV_MAX_MFE_REGRESSION_BPS"):
+        load_governance_environment()
+    monkeypatch.delenv("MODEL_GOV_MAX_MFE_REGRESION_BPS")
+    monkeypatch.setenv("MODEL_GOV_MAX_MFE_REGRESSION_BPS", "3")
+    monkeypatch.setenv("MODEL_GOV_REQUIRED_HORIZONS", "5,15")
+    environment = load_governance_environment()
+    assert environment.max_mfe_regression_bps == 3.0
