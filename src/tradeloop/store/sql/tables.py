@@ -196,6 +196,9 @@ orders = Table(
     Column("reason", Text, nullable=False, server_default=""),
     Column("ts_init", BigInteger, nullable=False),
     Column("ts_updated", BigInteger, nullable=False),
+    Column("filled_quantity", MONEY, nullable=False, server_default="0"),
+    Column("average_price", MONEY, nullable=False, server_default="0"),
+    Column("venue_order_id", String(64), nullable=False, server_default=""),
 )
 
 fills = Table(

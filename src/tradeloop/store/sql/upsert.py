@@ -39,3 +39,18 @@ def _statement(
             set_={name: statement.excluded[name] for name in columns if name not in key},
         )
     return statement.on_conflict_do_nothing(index_elements=list(key))
+
+
+def insert_if_absent(
+    connection: Connection, table: Table, row: dict[str, Any], key: Sequence[str]
+) -> bool:
+    """Insert one row unless its key exists; True when it was inserted."""
+    # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(table.c[key[0]])
+    )
+    return connection.execute(statement).first() is not None

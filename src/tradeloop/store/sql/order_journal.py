@@ -1,0 +1,146 @@
+"""SQL implementation of the order manager's journal (``orders`` and ``fills``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from tradeloop.domain.enums import OrderType, Side
+from tradeloop.domain.order_lifecycle import IN_FLIGHT, ManagedOrder, OrderState
+from tradeloop.domain.orders import SubmitOrder
+from tradeloop.execution.order_manager import UnknownOrderFill, VenueFill
+from tradeloop.store.sql.tables import fills, orders
+from tradeloop.store.sql.upsert import insert_if_absent, upsert
+
+
+class SqlOrderJournal:
+    """Orders and fills of one run (``run_id``) in one database; every write a transaction."""
+
+    def __init__(self, engine: Engine, run_id: str, mode: str) -> None:
+        self._engine = engine
+        self.run_id = run_id
+        self.mode = mode
+
+    def insert_order(self, order: ManagedOrder) -> ManagedOrder:
+        with self._engine.begin() as connection:
+            upsert(connection, orders, [self._row(order)], ["client_order_id"], update=False)
+            stored = self._load(connection, order.client_order_id)
+        assert stored is not None
+        return stored
+
+    def save_order(self, order: ManagedOrder) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                orders.update()
+                .where(orders.c.client_order_id == order.client_order_id)
+                .values(
+                    status=str(order.state),
+                    reason=order.reason,
+                    ts_updated=order.ts_updated,
+                    filled_quantity=order.filled_quantity,
+                    average_price=order.average_price,
+                    venue_order_id=order.venue_order_id,
+                )
+            )
+
+    def apply_fill(
+        self, fill: VenueFill, apply: Callable[[ManagedOrder], ManagedOrder]
+    ) -> ManagedOrder | None:
+        with self._engine.begin() as connection:
+            order = self._load(connection, fill.client_order_id, lock=True)
+            if order is None:
+                raise UnknownOrderFill(
+                    f"fill {fill.fill_id} names order "
+                    f"{fill.client_order_id}, which was never journaled"
+                )
+            row = {
+                "fill_id": fill.fill_id,
+                "client_order_id": fill.client_order_id,
+                "symbol": order.order.symbol,
+                "side": str(order.order.side),
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "commission": fill.commission,
+                "ts_event": fill.ts_event,
+            }
+            if not insert_if_absent(connection, fills, row, ["fill_id"]):
+                return None  # applied before: nothing changes
+            updated = apply(order)
+            connection.execute(
+                orders.update()
+                .where(orders.c.client_order_id == order.client_order_id)
+                .values(
+                    status=str(updated.state),
+                    ts_updated=updated.ts_updated,
+                    filled_quantity=updated.filled_quantity,
+                    average_price=updated.average_price,
+                )
+            )
+        return updated
+
+    def get(self, client_order_id: str) -> ManagedOrder | None:
+        with self._engine.connect() as connection:
+            return self._load(connection, client_order_id)
+
+    def in_flight(self) -> list[ManagedOrder]:
+        query = (
+            select(orders)
+            .where(orders.c.run_id == self.run_id)
+            .where(orders.c.status.in_([str(s) for s in IN_FLIGHT]))
+            .order_by(orders.c.ts_init, orders.c.client_order_id)
+        )
+        with self._engine.connect() as connection:
+            return [_order(row) for row in connection.execute(query).mappings()]
+
+    def _row(self, order: ManagedOrder) -> dict[str, Any]:
+        o = order.order
+        return {
+            "client_order_id": o.client_order_id,
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "symbol": o.symbol,
+            "side": str(o.side),
+            "order_type": str(o.order_type),
+            "quantity": o.quantity,
+            "limit_price": o.limit_price,
+            "status": str(order.state),
+            "reason": order.reason or o.reason,
+            "ts_init": o.ts_init,
+            "ts_updated": order.ts_updated,
+            "filled_quantity": order.filled_quantity,
+            "average_price": order.average_price,
+            "venue_order_id": order.venue_order_id,
+        }
+
+    def _load(
+        self, connection: Connection, client_order_id: str, lock: bool = False
+    ) -> ManagedOrder | None:
+        query = select(orders).where(orders.c.client_order_id == client_order_id)
+        if lock and connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = connection.execute(query).mappings().first()
+        return None if row is None else _order(row)
+
+
+def _order(row: Any) -> ManagedOrder:
+    order = SubmitOrder(
+        client_order_id=row["client_order_id"],
+        symbol=row["symbol"],
+        side=Side(row["side"]),
+        quantity=Decimal(row["quantity"]),
+        ts_init=row["ts_init"],
+        order_type=OrderType(row["order_type"]),
+        limit_price=None if row["limit_price"] is None else Decimal(row["limit_price"]),
+    )
+    return ManagedOrder(
+        order=order,
+        state=OrderState(row["status"]),
+        filled_quantity=Decimal(row["filled_quantity"]),
+        average_price=Decimal(row["average_price"]),
+        venue_order_id=row["venue_order_id"],
+        reason=row["reason"],
+        ts_updated=row["ts_updated"],
+    )
