@@ -13,6 +13,13 @@ class Side(StrEnum):
 class OrderType(StrEnum):
     MARKET = "MARKET"
     LIMIT = "LIMIT"
+    STOP = "STOP"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"  # good till canceled
+    DAY = "DAY"  # expires at the end of the session it was sent in
+    IOC = "IOC"  # immediate or cancel: what the next bar cannot fill is canceled
 
 
 class OrderStatus(StrEnum):

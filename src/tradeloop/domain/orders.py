@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tradeloop.domain.enums import OrderType, Side
+from tradeloop.domain.enums import OrderType, Side, TimeInForce
 from tradeloop.domain.validation import require_non_negative, require_positive, require_symbol
 
 
@@ -21,6 +21,8 @@ class SubmitOrder:
     order_type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = None
     reason: str = ""
+    stop_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
 
     def __post_init__(self) -> None:
         require_symbol(self.symbol)
@@ -31,6 +33,10 @@ class SubmitOrder:
             if self.limit_price is None:
                 raise ValueError(f"limit order {self.client_order_id} needs a limit_price")
             require_positive("SubmitOrder.limit_price", self.limit_price)
+        if self.order_type is OrderType.STOP:
+            if self.stop_price is None:
+                raise ValueError(f"stop order {self.client_order_id} needs a stop_price")
+            require_positive("SubmitOrder.stop_price", self.stop_price)
 
     @property
     def signed_quantity(self) -> Decimal:

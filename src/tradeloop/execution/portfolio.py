@@ -25,10 +25,14 @@ class ClosedTrade:
 @dataclass(slots=True)
 class _Position:
     quantity: Decimal = Decimal(0)
-    avg_price: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)  # signed cost basis of the open quantity: exact sums only
     ts_opened: int = 0
     commission: Decimal = Decimal(0)
     realized: Decimal = Decimal(0)
+
+    @property
+    def avg_price(self) -> Decimal:
+        return self.cost / self.quantity if self.quantity else Decimal(0)
 
 
 @dataclass(slots=True)
@@ -52,23 +56,26 @@ class Portfolio:
         position = self.positions.setdefault(fill.symbol, _Position())
         if position.quantity == 0:
             position.ts_opened = fill.ts_event
-            position.avg_price = fill.price
+            position.cost = signed * fill.price
             position.quantity = signed
             position.commission = fill.commission
             position.realized = Decimal(0)
             return
         position.commission += fill.commission
-        same_direction = (position.quantity > 0) == (signed > 0)
-        if same_direction:
-            total = position.quantity + signed
-            position.avg_price = (
-                position.avg_price * position.quantity + fill.price * signed
-            ) / total
-            position.quantity = total
+        if (position.quantity > 0) == (signed > 0):
+            position.cost += signed * fill.price
+            position.quantity += signed
             return
         closing = min(abs(signed), abs(position.quantity))
         direction = Decimal(1) if position.quantity > 0 else Decimal(-1)
-        position.realized += closing * direction * (fill.price - position.avg_price)
+        # Closing everything releases the whole cost basis: no division, so a round trip's
+        # realized PnL equals its cash flows exactly; partial closes release a share.
+        released = (
+            position.cost
+            if closing == abs(position.quantity)
+            else position.cost * closing / abs(position.quantity)
+        )
+        position.realized += direction * closing * fill.price - released
         remaining = position.quantity + signed
         if remaining == 0 or (remaining > 0) != (position.quantity > 0):
             self.closed_trades.append(
@@ -84,11 +91,12 @@ class Portfolio:
                 )
             )
             position.quantity = remaining
-            position.avg_price = fill.price
+            position.cost = remaining * fill.price
             position.ts_opened = fill.ts_event
             position.commission = Decimal(0)
             position.realized = Decimal(0)
         else:
+            position.cost -= released
             position.quantity = remaining
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tradeloop.domain.enums import Side
@@ -25,6 +25,25 @@ FILLS = st.lists(
 
 @settings(max_examples=200, deadline=None)
 @given(fills=FILLS, mark=st.decimals("1", "500", places=2))
+@example(  # a partial close at a repeating-decimal average price once broke exactness
+    fills=[
+        (Side.BUY, 14, Decimal("1.00"), Decimal(0)),
+        (Side.SELL, 1, Decimal("1.00"), Decimal(0)),
+        (Side.SELL, 34, Decimal("1.00"), Decimal(0)),
+        (Side.SELL, 6, Decimal("1.01"), Decimal(0)),
+        (Side.BUY, 27, Decimal("1.00"), Decimal(0)),
+    ],
+    mark=Decimal("1.00"),
+)
+@example(
+    fills=[
+        (Side.BUY, 3, Decimal("1.00"), Decimal(0)),
+        (Side.BUY, 4, Decimal("2.00"), Decimal(0)),
+        (Side.SELL, 2, Decimal("3.00"), Decimal(0)),
+        (Side.SELL, 5, Decimal("1.00"), Decimal(0)),
+    ],
+    mark=Decimal("1.00"),
+)
 def test_equity_when_any_fills_then_cash_flows_and_pnl_reconcile(fills, mark) -> None:  # type: ignore[no-untyped-def]
     start = Decimal("100000")
     portfolio = Portfolio(cash=start)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from tradeloop.domain.enums import OrderType, Side
+from tradeloop.domain.enums import OrderType, Side, TimeInForce
 from tradeloop.domain.order_lifecycle import IN_FLIGHT, ManagedOrder, OrderState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.order_manager import UnknownOrderFill, VenueFill
@@ -113,6 +113,8 @@ class SqlOrderJournal:
             "filled_quantity": order.filled_quantity,
             "average_price": order.average_price,
             "venue_order_id": order.venue_order_id,
+            "stop_price": o.stop_price,
+            "time_in_force": str(o.time_in_force),
         }
 
     def _load(
@@ -134,6 +136,8 @@ def _order(row: Any) -> ManagedOrder:
         ts_init=row["ts_init"],
         order_type=OrderType(row["order_type"]),
         limit_price=None if row["limit_price"] is None else Decimal(row["limit_price"]),
+        stop_price=None if row["stop_price"] is None else Decimal(row["stop_price"]),
+        time_in_force=TimeInForce(row["time_in_force"]),
     )
     return ManagedOrder(
         order=order,

@@ -199,6 +199,8 @@ orders = Table(
     Column("filled_quantity", MONEY, nullable=False, server_default="0"),
     Column("average_price", MONEY, nullable=False, server_default="0"),
     Column("venue_order_id", String(64), nullable=False, server_default=""),
+    Column("stop_price", MONEY),
+    Column("time_in_force", String(4), nullable=False, server_default="GTC"),
 )
 
 fills = Table(

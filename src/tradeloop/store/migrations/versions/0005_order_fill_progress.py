@@ -1,4 +1,4 @@
-"""orders: filled quantity, average fill price and the venue's order id
+"""orders: filled quantity, average fill price, venue order id, stop price, time in force
 
 Revision ID: 0005
 Revises: 0004
@@ -25,10 +25,16 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("venue_order_id", sa.String(64), nullable=False, server_default="")
         )
+        batch.add_column(sa.Column("stop_price", MONEY))
+        batch.add_column(
+            sa.Column("time_in_force", sa.String(4), nullable=False, server_default="GTC")
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("orders") as batch:
+        batch.drop_column("time_in_force")
+        batch.drop_column("stop_price")
         batch.drop_column("venue_order_id")
         batch.drop_column("average_price")
         batch.drop_column("filled_quantity")

@@ -1,0 +1,254 @@
+"""A simulated exchange: the venue behind backtest and paper modes, bar by bar.
+
+It speaks the order manager's gateway (``send`` / ``query`` / ``cancel``) and matches
+resting orders against each new bar of their symbol. Fill semantics:
+
+- an order is eligible from the first bar whose timestamp is at least its send time plus
+  ``latency_ms``;
+- MARKET fills at the bar's open;
+- LIMIT buy at L: at the open if the open is at or below L (a gap in our favour), else at
+  L if the bar's low reaches L; sells mirror this;
+- STOP buy at S: at the open if the open is at or above S (a gap through the stop), else
+  at S if the high reaches S; sells mirror this. Stops then pay slippage like market orders;
+- slippage (market and stop fills): ``slippage_bps`` plus ``impact_bps`` times the
+  fill's share of the bar volume, against the order;
+- each fill is capped at ``max_participation`` of the bar's volume (the rest waits for
+  later bars); a bar with no volume fills nothing;
+- fees per fill: ``fee_bps`` of notional, plus ``fee_fixed`` once per order;
+- IOC: what the first eligible bar does not fill is canceled; DAY: expires when a bar of a
+  later session arrives; GTC: rests until filled or canceled;
+- without ``allow_short``, a sell beyond the held position is rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from pydantic import Field
+
+from tradeloop.core.config import FrozenConfig
+from tradeloop.domain.enums import OrderType, Side, TimeInForce
+from tradeloop.domain.order_lifecycle import OrderState
+from tradeloop.domain.orders import SubmitOrder
+from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.order_manager import VenueFill, VenueOrderStatus, VenueRejection
+
+BPS = Decimal(10_000)
+
+
+class ExchangeModel(FrozenConfig):
+    """Costs and frictions of the simulated exchange."""
+
+    fee_bps: float = Field(5.0, ge=0, le=1000, description="fee per fill, bps of notional")
+    fee_fixed: float = Field(0.0, ge=0, description="fixed fee per order (first fill)")
+    slippage_bps: float = Field(0.0, ge=0, le=1000, description="market/stop fills, adverse")
+    impact_bps: float = Field(
+        0.0, ge=0, le=10_000, description="extra slippage per unit of bar-volume share"
+    )
+    max_participation: float = Field(
+        1.0, gt=0, le=1, description="largest share of a bar's volume one order may take"
+    )
+    latency_ms: int = Field(0, ge=0, description="orders reach the book this much later")
+    lot_size: float = Field(0.0, ge=0, description="fill quantities round down to it (0: any)")
+    allow_short: bool = Field(True, description="may a sell exceed the held position?")
+
+
+def liquidation_price(
+    side: Side, entry: Decimal, leverage: Decimal, maintenance_margin: Decimal
+) -> Decimal:
+    """Estimated price at which an isolated-margin position is liquidated: where the loss
+    has eaten the initial margin (1/leverage) down to the maintenance margin."""
+    if leverage <= 0:
+        raise ValueError(f"leverage must be positive, got {leverage}")
+    distance = Decimal(1) / leverage - maintenance_margin
+    factor = Decimal(1) - distance if side is Side.BUY else Decimal(1) + distance
+    return max(entry * factor, Decimal(0))
+
+
+@dataclass(slots=True)
+class _Resting:
+    order: SubmitOrder
+    venue_order_id: str
+    eligible_ts: int
+    session: object
+    filled: Decimal = Decimal(0)
+    fills: int = 0
+    state: OrderState = OrderState.ACCEPTED
+    reason: str = ""
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.order.quantity - self.filled
+
+
+Event = VenueFill | VenueOrderStatus
+
+
+def _utc_day(ts: int) -> object:
+    return ts // 86_400_000_000_000
+
+
+class SimulatedExchange:
+    """Order book of resting orders per symbol, matched against bars; positions kept as
+    the venue's truth (for reconciliation)."""
+
+    def __init__(
+        self,
+        model: ExchangeModel,
+        clock: Callable[[], int],
+        session_of: Callable[[int], object] = _utc_day,
+    ) -> None:
+        self.model = model
+        self._clock = clock
+        self._session_of = session_of
+        self._orders: dict[str, _Resting] = {}
+        self._book: dict[str, list[str]] = {}
+        self.positions: dict[str, Decimal] = {}
+        self._sequence = 0
+
+    # -- gateway ----------------------------------------------------------------------------
+
+    def send(self, order: SubmitOrder) -> str:
+        known = self._orders.get(order.client_order_id)
+        if known is not None:  # the same client id twice is the same order
+            return known.venue_order_id
+        if not self.model.allow_short and order.side is Side.SELL:
+            held = self.positions.get(order.symbol, Decimal(0))
+            committed = sum(
+                (r.remaining for r in self._resting(order.symbol) if r.order.side is Side.SELL),
+                Decimal(0),
+            )
+            if order.quantity + committed > held:
+                raise VenueRejection(
+                    f"short selling disabled: sell {order.quantity} "
+                    f"{order.symbol} with {held - committed} available"
+                )
+        self._sequence += 1
+        now = self._clock()
+        resting = _Resting(
+            order=order,
+            venue_order_id=f"sim-{self._sequence}",
+            eligible_ts=now + self.model.latency_ms * 1_000_000,
+            session=self._session_of(now),
+        )
+        self._orders[order.client_order_id] = resting
+        self._book.setdefault(order.symbol, []).append(order.client_order_id)
+        return resting.venue_order_id
+
+    def query(self, client_order_id: str) -> VenueOrderStatus | None:
+        resting = self._orders.get(client_order_id)
+        return None if resting is None else self._status(resting)
+
+    def cancel(self, client_order_id: str) -> VenueOrderStatus | None:
+        resting = self._orders.get(client_order_id)
+        if resting is None or resting.state not in (
+            OrderState.ACCEPTED,
+            OrderState.PARTIALLY_FILLED,
+        ):
+            return None if resting is None else self._status(resting)
+        self._close(resting, OrderState.CANCELED, "canceled on request")
+        return self._status(resting)
+
+    def open_orders(self) -> list[VenueOrderStatus]:
+        return [
+            self._status(r)
+            for r in self._orders.values()
+            if r.state in (OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED)
+        ]
+
+    # -- market -----------------------------------------------------------------------------
+
+    def on_bar(self, bar: BarView) -> list[Event]:
+        """Match the symbol's resting orders against ``bar``; fills and state changes."""
+        events: list[Event] = []
+        session = self._session_of(bar.ts)
+        for client_id in list(self._book.get(bar.symbol, [])):
+            resting = self._orders[client_id]
+            tif = resting.order.time_in_force
+            if tif is TimeInForce.DAY and session != resting.session:
+                events.append(self._close(resting, OrderState.EXPIRED, "DAY order: session ended"))
+                continue
+            if bar.ts < resting.eligible_ts:
+                continue
+            fill = self._match(resting, bar)
+            if fill is not None:
+                events.append(fill)
+            if tif is TimeInForce.IOC and resting.remaining > 0:
+                events.append(self._close(resting, OrderState.CANCELED, "IOC: remainder canceled"))
+        return events
+
+    def _match(self, resting: _Resting, bar: BarView) -> VenueFill | None:
+        order = resting.order
+        buy = order.side is Side.BUY
+        o, h, lo = Decimal(repr(bar.open)), Decimal(repr(bar.high)), Decimal(repr(bar.low))
+        slipped = False
+        if order.order_type is OrderType.MARKET:
+            price, slipped = o, True
+        elif order.order_type is OrderType.LIMIT:
+            limit = order.limit_price or Decimal(0)
+            if (o <= limit) if buy else (o >= limit):
+                price = o
+            elif (lo <= limit) if buy else (h >= limit):
+                price = limit
+            else:
+                return None
+        else:
+            stop = order.stop_price or Decimal(0)
+            if (o >= stop) if buy else (o <= stop):
+                price = o
+            elif (h >= stop) if buy else (lo <= stop):
+                price = stop
+            else:
+                return None
+            slipped = True
+        volume = Decimal(repr(bar.volume))
+        cap = volume * Decimal(repr(self.model.max_participation))
+        quantity = min(resting.remaining, cap)
+        if self.model.lot_size > 0:
+            lot = Decimal(repr(self.model.lot_size))
+            quantity = (quantity / lot).to_integral_value(rounding=ROUND_DOWN) * lot
+        if quantity <= 0:
+            return None
+        if slipped:
+            share = float(quantity / volume) if volume > 0 else 1.0
+            bps = Decimal(repr(self.model.slippage_bps + self.model.impact_bps * share))
+            price = price * (Decimal(1) + (bps / BPS if buy else -bps / BPS))
+        fee = quantity * price * Decimal(repr(self.model.fee_bps)) / BPS
+        if resting.fills == 0:
+            fee += Decimal(repr(self.model.fee_fixed))
+        resting.fills += 1
+        resting.filled += quantity
+        resting.state = OrderState.FILLED if resting.remaining == 0 else OrderState.PARTIALLY_FILLED
+        signed = quantity if buy else -quantity
+        self.positions[order.symbol] = self.positions.get(order.symbol, Decimal(0)) + signed
+        if resting.state is OrderState.FILLED:
+            self._book[order.symbol].remove(order.client_order_id)
+        return VenueFill(
+            fill_id=f"{resting.venue_order_id}-{resting.fills}",
+            client_order_id=order.client_order_id,
+            quantity=quantity,
+            price=price,
+            commission=fee,
+            ts_event=bar.ts,
+        )
+
+    def _resting(self, symbol: str) -> list[_Resting]:
+        return [self._orders[c] for c in self._book.get(symbol, [])]
+
+    def _close(self, resting: _Resting, state: OrderState, reason: str) -> VenueOrderStatus:
+        resting.state, resting.reason = state, reason
+        book = self._book.get(resting.order.symbol, [])
+        if resting.order.client_order_id in book:
+            book.remove(resting.order.client_order_id)
+        return self._status(resting)
+
+    def _status(self, resting: _Resting) -> VenueOrderStatus:
+        return VenueOrderStatus(
+            resting.order.client_order_id,
+            resting.state,
+            resting.filled,
+            resting.venue_order_id,
+            resting.reason,
+        )
