@@ -13,41 +13,54 @@ from decimal import Decimal
 import polars as pl
 
 from tradeloop.core.clock import SimClock
+from tradeloop.domain.order_lifecycle import ManagedOrder, OrderState
 from tradeloop.domain.orders import OrderFilled, OrderRejected, SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.journal import InMemoryOrderJournal
+from tradeloop.execution.order_manager import OrderJournal, OrderManager, VenueFill
 from tradeloop.execution.portfolio import ClosedTrade, Portfolio
+from tradeloop.execution.sim_exchange import ExchangeModel, SimulatedExchange
 from tradeloop.execution.strategy import Strategy, StrategyContext
-from tradeloop.execution.venue import SimulatedVenue, Venue, to_decimal
+from tradeloop.execution.venue import Exchange, to_decimal
 from tradeloop.risk.checks import pre_trade_denial
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 
 
 class TradingEngine:
-    """Routes orders through risk to a venue and books fills in the portfolio."""
+    """Routes orders through risk and the order manager to an exchange; books fills."""
 
     def __init__(
         self,
         *,
-        venue: Venue,
+        venue: Exchange,
         portfolio: Portfolio,
         risk: RiskConfig,
         kill_switch: KillSwitch,
+        journal: OrderJournal | None = None,
+        clock: SimClock | None = None,
     ) -> None:
         self.venue = venue
         self.portfolio = portfolio
         self.risk = risk
         self.kill_switch = kill_switch
-        self.submitted: dict[str, SubmitOrder] = {}
+        self.clock = clock or SimClock()
+        self.orders = OrderManager(
+            journal if journal is not None else InMemoryOrderJournal(),
+            venue,
+            self.clock.now_ns,
+            on_fill=self._book,
+        )
         self.rejected: list[OrderRejected] = []
         self.fills: list[OrderFilled] = []
 
     def submit(
         self, order: SubmitOrder, reference_price: Decimal, equity: Decimal, ts_now: int
     ) -> bool:
-        """Send ``order`` to the venue unless risk denies it; a repeated id is ignored."""
-        if order.client_order_id in self.submitted:
+        """Send ``order`` unless risk denies it; an id already journaled is never re-sent."""
+        self._advance(ts_now)
+        if self.orders.journal.get(order.client_order_id) is not None:
             return False
         denial = pre_trade_denial(
             order,
@@ -60,35 +73,84 @@ class TradingEngine:
         if denial is not None:
             self.rejected.append(OrderRejected(order.client_order_id, order.symbol, denial, ts_now))
             return False
-        self.submitted[order.client_order_id] = order
-        self.venue.submit(order)
+        managed = self.orders.submit(order)
+        if managed.state is OrderState.REJECTED:
+            self.rejected.append(
+                OrderRejected(order.client_order_id, order.symbol, managed.reason, ts_now)
+            )
+            return False
         return True
+
+    def on_bar(self, bar: BarView) -> None:
+        """Let the exchange match ``bar``; apply its fills (once) and order updates."""
+        self._advance(bar.ts)
+        for event in self.venue.on_bar(bar):
+            if isinstance(event, VenueFill):
+                self.orders.on_fill(event)
+            else:
+                self.orders.on_status(event)
 
     def halt_if_killed(self, ts_now: int) -> None:
         """With the kill switch present, cancel every order still waiting for a fill."""
         if not self.kill_switch.is_engaged():
             return
-        for order in self.venue.cancel_all():
-            self.rejected.append(OrderRejected(
-                order.client_order_id, order.symbol,
-                "KILL_SWITCH: canceled before it could fill", ts_now,
-            ))  # fmt: skip
+        self._advance(ts_now)
+        for status in self.venue.open_orders():
+            canceled = self.venue.cancel(status.client_order_id)
+            if canceled is not None:
+                self.orders.on_status(canceled)
+            order = self.orders.journal.get(status.client_order_id)
+            self.rejected.append(
+                OrderRejected(
+                    status.client_order_id,
+                    order.order.symbol if order else "?",
+                    "KILL_SWITCH: canceled before it could fill",
+                    ts_now,
+                )
+            )
 
-    def book(self, fills: list[OrderFilled]) -> None:
-        for fill in fills:
-            self.portfolio.apply(fill)
-            self.fills.append(fill)
+    def _advance(self, ts: int) -> None:
+        if ts > self.clock.now_ns():
+            self.clock.advance_to(ts)
+
+    def _book(self, fill: VenueFill, order: ManagedOrder) -> None:
+        booked = OrderFilled(
+            client_order_id=fill.client_order_id,
+            symbol=order.order.symbol,
+            side=order.order.side,
+            quantity=fill.quantity,
+            price=fill.price,
+            commission=fill.commission,
+            ts_event=fill.ts_event,
+        )
+        self.portfolio.apply(booked)
+        self.fills.append(booked)
+
+
+def exchange_model(execution: ExecutionConfig) -> ExchangeModel:
+    """The simulated exchange's frictions from the execution config."""
+    return ExchangeModel(
+        fee_bps=execution.commission_rate * 10_000,
+        fee_fixed=execution.fee_fixed_usd,
+        slippage_bps=execution.slippage_bps,
+        impact_bps=execution.impact_bps,
+        max_participation=execution.max_participation,
+        latency_ms=execution.latency_ms,
+        allow_short=execution.allow_short,
+    )
 
 
 def simulated_engine(
     execution: ExecutionConfig, risk: RiskConfig, kill_switch: KillSwitch
 ) -> TradingEngine:
-    """An engine on the simulated venue with a fresh portfolio holding the starting cash."""
+    """An engine on the simulated exchange with a fresh portfolio holding the starting cash."""
+    clock = SimClock()
     return TradingEngine(
-        venue=SimulatedVenue(execution),
+        venue=SimulatedExchange(exchange_model(execution), clock=clock.now_ns),
         portfolio=Portfolio(cash=to_decimal(execution.initial_cash_usd)),
         risk=risk,
         kill_switch=kill_switch,
+        clock=clock,
     )
 
 
@@ -114,7 +176,7 @@ def run_backtest(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Replay ``bars`` (any symbols) in ts order through ``engine`` on a SimClock."""
-    clock = SimClock()
+    clock = engine.clock
     initial_cash = engine.portfolio.cash
     marks: dict[str, Decimal] = {}
     equity_ts: list[int] = []
@@ -135,7 +197,7 @@ def run_backtest(
         )
         clock.advance_to(bar.ts)
         engine.halt_if_killed(bar.ts)
-        engine.book(engine.venue.on_bar(bar))
+        engine.on_bar(bar)
         close = to_decimal(bar.close)
         marks[bar.symbol] = close
         equity = engine.portfolio.equity(marks)
@@ -156,11 +218,13 @@ def run_backtest(
             on_progress(index + 1, total)
     final = engine.portfolio.equity(marks) if marks else initial_cash
     return BacktestResult(
-        equity=pl.DataFrame({"ts": equity_ts, "equity": equity_values},
-                            schema={"ts": pl.Int64, "equity": pl.Float64}),
+        equity=pl.DataFrame(
+            {"ts": equity_ts, "equity": equity_values},
+            schema={"ts": pl.Int64, "equity": pl.Float64},
+        ),
         trades=list(engine.portfolio.closed_trades),
         fills=list(engine.fills),
         rejected=list(engine.rejected),
         final_equity=final,
         initial_cash=initial_cash,
-    )  # fmt: skip
+    )

@@ -12,8 +12,8 @@ resting orders against each new bar of their symbol. Fill semantics:
   at S if the high reaches S; sells mirror this. Stops then pay slippage like market orders;
 - slippage (market and stop fills): ``slippage_bps`` plus ``impact_bps`` times the
   fill's share of the bar volume, against the order;
-- each fill is capped at ``max_participation`` of the bar's volume (the rest waits for
-  later bars); a bar with no volume fills nothing;
+- with ``max_participation`` set, each fill is capped at that share of the bar's volume
+  (the rest waits for later bars) and a bar with no volume fills nothing;
 - fees per fill: ``fee_bps`` of notional, plus ``fee_fixed`` once per order;
 - IOC: what the first eligible bar does not fill is canceled; DAY: expires when a bar of a
   later session arrives; GTC: rests until filled or canceled;
@@ -47,8 +47,11 @@ class ExchangeModel(FrozenConfig):
     impact_bps: float = Field(
         0.0, ge=0, le=10_000, description="extra slippage per unit of bar-volume share"
     )
-    max_participation: float = Field(
-        1.0, gt=0, le=1, description="largest share of a bar's volume one order may take"
+    max_participation: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="largest share of a bar's volume one fill may take (unset: no cap)",
     )
     latency_ms: int = Field(0, ge=0, description="orders reach the book this much later")
     lot_size: float = Field(0.0, ge=0, description="fill quantities round down to it (0: any)")
@@ -204,15 +207,16 @@ class SimulatedExchange:
                 return None
             slipped = True
         volume = Decimal(repr(bar.volume))
-        cap = volume * Decimal(repr(self.model.max_participation))
-        quantity = min(resting.remaining, cap)
+        quantity = resting.remaining
+        if self.model.max_participation is not None:
+            quantity = min(quantity, volume * Decimal(repr(self.model.max_participation)))
         if self.model.lot_size > 0:
             lot = Decimal(repr(self.model.lot_size))
             quantity = (quantity / lot).to_integral_value(rounding=ROUND_DOWN) * lot
         if quantity <= 0:
             return None
         if slipped:
-            share = float(quantity / volume) if volume > 0 else 1.0
+            share = float(quantity / volume) if volume > 0 else 0.0
             bps = Decimal(repr(self.model.slippage_bps + self.model.impact_bps * share))
             price = price * (Decimal(1) + (bps / BPS if buy else -bps / BPS))
         fee = quantity * price * Decimal(repr(self.model.fee_bps)) / BPS

@@ -12,8 +12,10 @@ from tradeloop.data.quality import QualityReport
 from tradeloop.data.validation import validate_bars
 from tradeloop.domain.bar import BAR_KEY, empty_bars
 from tradeloop.domain.enums import SymbolState
-from tradeloop.domain.orders import OrderFilled, SubmitOrder
+from tradeloop.domain.order_lifecycle import OrderState
+from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.order_manager import VenueFill, VenueOrderStatus
 from tradeloop.registry.ports import AliasMove, ModelVersion, PromotionRecord
 
 
@@ -105,20 +107,31 @@ class InMemoryModelRecords:
 
 
 class RecordingVenue:
-    """A venue that records orders and never fills them (for order-path tests)."""
+    """An exchange that records orders and never fills them (for order-path tests)."""
 
     def __init__(self) -> None:
         self.orders: list[SubmitOrder] = []
+        self._ids: dict[str, str] = {}
 
-    def submit(self, order: SubmitOrder) -> None:
-        self.orders.append(order)
+    def send(self, order: SubmitOrder) -> str:
+        if order.client_order_id not in self._ids:
+            self.orders.append(order)
+            self._ids[order.client_order_id] = f"rec-{len(self._ids) + 1}"
+        return self._ids[order.client_order_id]
 
-    def on_bar(self, bar: BarView) -> list[OrderFilled]:
+    def query(self, client_order_id: str) -> VenueOrderStatus | None:
+        known = client_order_id in self._ids
+        return VenueOrderStatus(client_order_id, OrderState.ACCEPTED) if known else None
+
+    def cancel(self, client_order_id: str) -> VenueOrderStatus | None:
+        self.orders = [o for o in self.orders if o.client_order_id != client_order_id]
+        return VenueOrderStatus(client_order_id, OrderState.CANCELED)
+
+    def open_orders(self) -> list[VenueOrderStatus]:
+        return [VenueOrderStatus(o.client_order_id, OrderState.ACCEPTED) for o in self.orders]
+
+    def on_bar(self, bar: BarView) -> list[VenueFill | VenueOrderStatus]:
         return []
-
-    def cancel_all(self) -> list[SubmitOrder]:
-        canceled, self.orders = self.orders, []
-        return canceled
 
 
 class InMemoryIngestAudit:
