@@ -1,0 +1,70 @@
+"""The engine's one order path with the simulated exchange: partial fills, halts, refusals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from tradeloop.domain.enums import Side
+from tradeloop.domain.order_lifecycle import OrderState
+from tradeloop.domain.orders import SubmitOrder
+from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.engine import TradingEngine, simulated_engine
+from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.kill_switch import KillSwitch
+
+MIN = 60_000_000_000
+
+
+def _engine(tmp_path: Path, **execution: object) -> TradingEngine:
+    config = ExecutionConfig(**execution)  # type: ignore[arg-type]
+    return simulated_engine(config, RiskConfig(), KillSwitch(tmp_path / "KILL_SWITCH"))
+
+
+def _bar(ts: int, price: float = 100.0, volume: float = 1000.0) -> BarView:
+    return BarView("SPY", ts, price, price, price, price, volume)
+
+
+def test_engine_when_order_exceeds_participation_then_booked_in_parts(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, commission_rate=0.0, max_participation=0.1)
+    order = SubmitOrder("big", "SPY", Side.BUY, Decimal(250), ts_init=0)
+    assert engine.submit(order, Decimal(100), Decimal(100_000), 0)
+    quantities = []
+    for n in range(1, 4):
+        engine.on_bar(_bar(n * MIN))
+        quantities.append(engine.portfolio.quantity("SPY"))
+    assert quantities == [Decimal(100), Decimal(200), Decimal(250)]
+    assert len(engine.fills) == 3
+    assert engine.orders.journal.get("big").state is OrderState.FILLED  # type: ignore[union-attr]
+    assert engine.portfolio.cash == Decimal(100_000) - Decimal(25_000)
+
+
+def test_engine_when_kill_switch_mid_fill_then_remainder_canceled_and_fills_kept(
+    tmp_path: Path,
+) -> None:
+    engine = _engine(tmp_path, commission_rate=0.0, max_participation=0.1)
+    engine.submit(
+        SubmitOrder("big", "SPY", Side.BUY, Decimal(250), ts_init=0),
+        Decimal(100),
+        Decimal(100_000),
+        0,
+    )
+    engine.on_bar(_bar(MIN))
+    engine.kill_switch.engage("operator")
+    engine.halt_if_killed(2 * MIN)
+    engine.on_bar(_bar(3 * MIN))
+    assert engine.portfolio.quantity("SPY") == Decimal(100)
+    order = engine.orders.journal.get("big")
+    assert order is not None
+    assert (order.state, order.filled_quantity) == (OrderState.CANCELED, Decimal(100))
+    assert engine.rejected[-1].reason.startswith("KILL_SWITCH")
+
+
+def test_engine_when_venue_refuses_short_then_rejected_with_its_reason(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, allow_short=False)
+    order = SubmitOrder("short", "SPY", Side.SELL, Decimal(5), ts_init=0)
+    assert not engine.submit(order, Decimal(100), Decimal(100_000), 0)
+    assert "short selling disabled" in engine.rejected[-1].reason
+    engine.on_bar(_bar(MIN))
+    assert engine.portfolio.quantity("SPY") == 0
