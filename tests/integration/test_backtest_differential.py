@@ -90,3 +90,52 @@ def test_sma_cross_when_run_by_both_engines_then_same_trades_and_equity(
         assert float(ours.exit_price) == pytest.approx(peer["ExitPrice"], rel=1e-12)
         assert float(ours.pnl) == pytest.approx(peer["PnL"], rel=1e-9, abs=1e-9)
     assert float(our_equity) == pytest.approx(peer_equity, rel=1e-9)
+
+
+@pytest.mark.parametrize("symbol", ["GOOG", "^GSPC", "EURUSD=X"])
+@pytest.mark.parametrize(("slippage_bps", "leverage"), [(0.0, 1.0), (7.5, 0.5)])
+def test_fast_path_when_same_inputs_then_same_trades_as_event_engine(
+    symbol: str, slippage_bps: float, leverage: float, tmp_path: Path
+) -> None:
+    from tradeloop.execution.fast_path import FastCosts, sma_cross, sma_cross_sweep
+
+    bars = BundledProvider().history(symbol)
+    units = UNITS[symbol]
+    config = ExecutionConfig(
+        initial_cash_usd=CASH, commission_rate=COMMISSION, slippage_bps=slippage_bps
+    )
+    risk = RiskConfig(max_gross_leverage=leverage)  # low leverage: some entries are denied
+    engine = simulated_engine(config, risk, KillSwitch(tmp_path / "KILL_SWITCH"))
+    result = run_backtest(
+        SmaCrossStrategy.with_indicators(bars, FAST, SLOW),
+        SmaCrossStrategy(Decimal(units)),
+        engine,
+        run_id="fast-vs-event",
+        extra_columns=SmaCrossStrategy.COLUMNS,
+    )
+    costs = FastCosts(
+        commission_rate=COMMISSION,
+        slippage_bps=slippage_bps,
+        initial_cash=CASH,
+        max_gross_leverage=leverage,
+    )
+    opens, closes = bars["open"].to_numpy(), bars["close"].to_numpy()
+    fast = sma_cross(opens, closes, FAST, SLOW, units, costs)
+    ts = bars["ts"].to_numpy()
+    assert len(result.trades) == len(fast.pnl)
+    assert len(result.trades) > 5 or leverage < 1  # tight leverage may deny every entry
+    assert [int(ts[i]) for i in fast.entry_index] == [t.ts_entry for t in result.trades]
+    assert [int(ts[i]) for i in fast.exit_index] == [t.ts_exit for t in result.trades]
+    np.testing.assert_allclose(
+        fast.exit_price, [float(t.exit_price) for t in result.trades], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        fast.pnl, [float(t.pnl) for t in result.trades], rtol=1e-9, atol=1e-6
+    )
+    assert fast.final_equity == pytest.approx(float(result.final_equity), rel=1e-9)
+    np.testing.assert_allclose(fast.equity, result.equity["equity"].to_numpy(), rtol=1e-9)
+    finals, counts = sma_cross_sweep(
+        opens, closes, np.array([FAST, 5]), np.array([SLOW, 50]), units, costs
+    )
+    assert finals[0] == pytest.approx(fast.final_equity, rel=1e-12)
+    assert counts[0] == len(fast.pnl)
