@@ -16,7 +16,7 @@ from rich.table import Table
 from tradeloop.bootstrap import App, build_app
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.core.errors import ConfigError
-from tradeloop.core.ids import natural_key_id
+from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import NS_PER_DAY, iso_from_ns, parse_ns
 from tradeloop.data.ingest import IngestMode, IngestPlan, RunSummary
 from tradeloop.data.ports import SymbolOutcome
@@ -88,8 +88,7 @@ def _run(
     app: App, plan: IngestPlan, workers: int | None, cluster: str | None, as_json: bool
 ) -> RunSummary:
     console = Console(stderr=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    run_id = f"ingest-{stamp}-{natural_key_id((time.time_ns(), plan.mode.value), 6)}"
+    run_id = new_run_id("ingest")
     with ExitStack() as stack:
         progress = stack.enter_context(
             Progress(

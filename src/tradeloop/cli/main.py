@@ -13,6 +13,7 @@ from tradeloop.cli import (
     ingest_cmd,
     models_cmd,
     retrain_cmd,
+    run_cmd,
     serve_cmd,
     train_cmd,
 )
@@ -45,6 +46,7 @@ app.command("train")(train_cmd.train)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(serve_cmd.app, name="serve")
 app.command("retrain")(retrain_cmd.retrain)
+app.command("run")(run_cmd.run)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 

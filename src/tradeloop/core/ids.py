@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Sequence
 
 
@@ -20,3 +21,9 @@ def sha256_file(path: str) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def new_run_id(prefix: str) -> str:
+    """``<prefix>-<UTC stamp>-<6 hex>``: sortable by time, unique per call."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return f"{prefix}-{stamp}-{natural_key_id((time.time_ns(), prefix), 6)}"

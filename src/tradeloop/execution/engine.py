@@ -181,6 +181,7 @@ def run_backtest(
     marks: dict[str, Decimal] = {}
     equity_ts: list[int] = []
     equity_values: list[float] = []
+    exposure_values: list[float] = []
     ordered = bars.sort("ts", "symbol")
     total = ordered.height
     columns = ["symbol", "ts", "open", "high", "low", "close", "volume", *extra_columns]
@@ -209,18 +210,21 @@ def run_backtest(
         )
         for order in strategy.on_bar(bar, context):
             engine.submit(order, close, equity, clock.now_ns())
+        exposure = engine.portfolio.gross_exposure(marks, equity)
         if equity_ts and equity_ts[-1] == bar.ts:
             equity_values[-1] = float(engine.portfolio.equity(marks))
+            exposure_values[-1] = exposure
         else:
             equity_ts.append(bar.ts)
             equity_values.append(float(equity))
+            exposure_values.append(exposure)
         if on_progress and (index % 500 == 0 or index == total - 1):
             on_progress(index + 1, total)
     final = engine.portfolio.equity(marks) if marks else initial_cash
     return BacktestResult(
         equity=pl.DataFrame(
-            {"ts": equity_ts, "equity": equity_values},
-            schema={"ts": pl.Int64, "equity": pl.Float64},
+            {"ts": equity_ts, "equity": equity_values, "gross_exposure": exposure_values},
+            schema={"ts": pl.Int64, "equity": pl.Float64, "gross_exposure": pl.Float64},
         ),
         trades=list(engine.portfolio.closed_trades),
         fills=list(engine.fills),

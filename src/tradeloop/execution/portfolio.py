@@ -106,3 +106,11 @@ class Portfolio:
             if position.quantity:
                 value += position.quantity * marks[symbol]
         return value
+
+    def gross_exposure(self, marks: dict[str, Decimal], equity: Decimal) -> float:
+        """Sum of |position value| over equity (0.0 when flat or equity is not positive)."""
+        gross = sum(
+            (abs(p.quantity * marks[s]) for s, p in self.positions.items() if p.quantity),
+            Decimal(0),
+        )
+        return float(gross / equity) if gross and equity > 0 else 0.0

@@ -28,6 +28,17 @@ def sharpe_ratio(equity: np.ndarray, periods_per_year: float) -> float:
     return float(returns.mean() / deviation * math.sqrt(periods_per_year))
 
 
+def sortino_ratio(equity: np.ndarray, periods_per_year: float) -> float:
+    """Annualised Sortino: mean return over the downside deviation (target 0)."""
+    if equity.size < 3:
+        return 0.0
+    returns = np.diff(equity) / equity[:-1]
+    downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
+    if downside == 0 or not math.isfinite(downside):
+        return 0.0
+    return float(returns.mean() / downside * math.sqrt(periods_per_year))
+
+
 def win_rate(trades: list[ClosedTrade]) -> float:
     """Fraction of closed trades with positive net P&L (0.0 without trades)."""
     if not trades:
@@ -47,3 +58,25 @@ def summarize(
         "win_rate": win_rate(trades),
         "trades": float(len(trades)),
     }
+
+
+def run_metrics(
+    equity: np.ndarray,
+    trades: list[ClosedTrade],
+    gross_exposure: np.ndarray,
+    traded_notional: float,
+    periods_per_year: float,
+) -> dict[str, float]:
+    """The runbooks' metrics of one run: return, Sharpe, Sortino, max drawdown, win rate,
+    average net profit per trade, exposure (share of bars holding a position), average
+    gross exposure and turnover (traded notional / average equity)."""
+    metrics = summarize(equity, trades, periods_per_year)
+    metrics["sortino"] = sortino_ratio(equity, periods_per_year)
+    metrics["avg_trade_pnl"] = (
+        float(sum(float(t.pnl) for t in trades) / len(trades)) if trades else 0.0
+    )
+    metrics["exposure"] = float(np.mean(gross_exposure > 0)) if gross_exposure.size else 0.0
+    metrics["avg_gross_exposure"] = float(np.mean(gross_exposure)) if gross_exposure.size else 0.0
+    mean_equity = float(np.mean(equity)) if equity.size else 0.0
+    metrics["turnover"] = traded_notional / mean_equity if mean_equity > 0 else 0.0
+    return metrics

@@ -48,14 +48,18 @@ def make_order(
 
 
 class SmaCrossStrategy:
-    """Long ``quantity`` units when the fast SMA crosses above the slow one; flat on the
-    cross below. Expects ``sma_fast`` and ``sma_slow`` columns in ``bar.extra``."""
+    """Long when the fast SMA crosses above the slow one; flat on the cross below. Buys
+    ``quantity`` units, or (``quantity`` None) whole units worth ``fraction`` of equity.
+    Expects ``sma_fast`` and ``sma_slow`` columns in ``bar.extra``; state is per symbol."""
 
     COLUMNS = ("sma_fast", "sma_slow")
 
-    def __init__(self, quantity: Decimal) -> None:
+    def __init__(self, quantity: Decimal | None, fraction: Decimal = Decimal(1)) -> None:
+        if quantity is None and not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         self.quantity = quantity
-        self._previous: tuple[float, float] | None = None
+        self.fraction = fraction
+        self._previous: dict[str, tuple[float, float]] = {}
 
     @staticmethod
     def with_indicators(bars: pl.DataFrame, fast: int, slow: int) -> pl.DataFrame:
@@ -71,13 +75,21 @@ class SmaCrossStrategy:
         fast, slow = bar.extra.get("sma_fast"), bar.extra.get("sma_slow")
         if fast is None or slow is None:
             return []
-        previous, self._previous = self._previous, (fast, slow)
+        previous = self._previous.get(bar.symbol)
+        self._previous[bar.symbol] = (fast, slow)
         if previous is None:
             return []
         crossed_up = previous[0] < previous[1] and fast > slow
         crossed_down = previous[1] < previous[0] and slow > fast
         if crossed_up and context.position == 0:
-            return [make_order(context, bar, Side.BUY, self.quantity, "sma_cross_up")]
+            quantity = self.quantity
+            if quantity is None:
+                quantity = (
+                    context.equity * self.fraction / Decimal(repr(bar.close))
+                ).to_integral_value(rounding="ROUND_FLOOR")
+            if quantity <= 0:
+                return []
+            return [make_order(context, bar, Side.BUY, quantity, "sma_cross_up")]
         if crossed_down and context.position > 0:
             return [make_order(context, bar, Side.SELL, context.position, "sma_cross_down")]
         return []

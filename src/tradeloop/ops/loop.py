@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from tradeloop.core.errors import DataError, GateRejected
-from tradeloop.core.ids import natural_key_id
+from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns, parse_ns
 from tradeloop.data.config import QualityConfig
 from tradeloop.data.ports import BarRequest, BarStore, IngestAudit, Provider
@@ -175,8 +175,7 @@ def run_loop(
         train_config = train_config.model_copy(
             update={"folds": 3, "min_train_rows": min(train_config.min_train_rows, 600)}
         )
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    run_id = f"loop-{stamp}-{natural_key_id((time.time_ns(),), 6)}"
+    run_id = new_run_id("loop")
     quality = _ingest(deps, settings, run_id, quick, report_progress)
 
     stored = [deps.bars.load_bars(symbol, loop.bar_interval_sec) for symbol in quality]
