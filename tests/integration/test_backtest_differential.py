@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -139,3 +140,67 @@ def test_fast_path_when_same_inputs_then_same_trades_as_event_engine(
     )
     assert finals[0] == pytest.approx(fast.final_equity, rel=1e-12)
     assert counts[0] == len(fast.pnl)
+
+
+def _utc(moment: datetime) -> float:
+    return moment.replace(tzinfo=UTC).timestamp()  # backtrader's dates are naive UTC
+
+
+def _backtrader_run(bars: pl.DataFrame, units: int) -> tuple[list[dict[str, float]], float]:
+    import backtrader as bt
+
+    class SmaCross(bt.Strategy):  # type: ignore[misc]
+        def __init__(self) -> None:
+            fast = bt.indicators.SMA(self.data.close, period=FAST)
+            slow = bt.indicators.SMA(self.data.close, period=SLOW)
+            self.cross = bt.indicators.CrossOver(fast, slow)
+            self.closed: list[dict[str, float]] = []
+
+        def next(self) -> None:
+            if self.cross[0] > 0 and not self.position:
+                self.buy(size=units)
+            elif self.cross[0] < 0 and self.position:
+                self.close()
+
+        def notify_trade(self, trade: bt.Trade) -> None:
+            if trade.isclosed:
+                self.closed.append(
+                    {
+                        "entry": _utc(bt.num2date(trade.dtopen)),
+                        "exit": _utc(bt.num2date(trade.dtclose)),
+                        "pnl": trade.pnlcomm,
+                    }
+                )
+
+    frame = pd.DataFrame(
+        {
+            "open": bars["open"].to_numpy(),
+            "high": bars["high"].to_numpy(),
+            "low": bars["low"].to_numpy(),
+            "close": bars["close"].to_numpy(),
+            "volume": bars["volume"].to_numpy(),
+        },
+        index=pd.to_datetime(bars["ts"].to_numpy(), unit="ns"),
+    )
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=frame))
+    cerebro.addstrategy(SmaCross)
+    cerebro.broker.setcash(CASH)
+    cerebro.broker.setcommission(commission=COMMISSION)
+    (strategy,) = cerebro.run()
+    return strategy.closed, float(cerebro.broker.getvalue())
+
+
+@pytest.mark.parametrize("symbol", ["GOOG", "^GSPC", "EURUSD=X"])
+def test_sma_cross_when_run_by_backtrader_too_then_same_trades_and_equity(
+    symbol: str, tmp_path: Path
+) -> None:
+    bars = BundledProvider().history(symbol)
+    peer_trades, peer_equity = _backtrader_run(bars, UNITS[symbol])
+    our_trades, our_equity = _our_run(bars, UNITS[symbol], tmp_path)
+    assert len(our_trades) == len(peer_trades) > 10
+    for ours, peer in zip(our_trades, peer_trades, strict=True):
+        assert ours.ts_entry == int(peer["entry"]) * 1_000_000_000
+        assert ours.ts_exit == int(peer["exit"]) * 1_000_000_000
+        assert float(ours.pnl) == pytest.approx(peer["pnl"], rel=1e-9, abs=1e-6)
+    assert float(our_equity) == pytest.approx(peer_equity, rel=1e-9)
