@@ -91,11 +91,14 @@ class TradingEngine:
                 self.orders.on_status(event)
 
     def halt_if_killed(self, ts_now: int) -> None:
-        """With the kill switch present, cancel every order still waiting for a fill."""
-        if not self.kill_switch.is_engaged():
+        """With the kill switch present, cancel every order still waiting for a fill.
+        (New orders are checked in ``submit``; with nothing resting there is nothing to
+        cancel, so the file is only looked at when something is.)"""
+        resting = self.venue.open_orders()
+        if not resting or not self.kill_switch.is_engaged():
             return
         self._advance(ts_now)
-        for status in self.venue.open_orders():
+        for status in resting:
             canceled = self.venue.cancel(status.client_order_id)
             if canceled is not None:
                 self.orders.on_status(canceled)

@@ -109,6 +109,8 @@ class Portfolio:
 
     def gross_exposure(self, marks: dict[str, Decimal], equity: Decimal) -> float:
         """Sum of |position value| over equity (0.0 when flat or equity is not positive)."""
+        if equity <= 0 or not any(p.quantity for p in self.positions.values()):
+            return 0.0
         gross = sum(
             (abs(p.quantity * marks[s]) for s, p in self.positions.items() if p.quantity),
             Decimal(0),

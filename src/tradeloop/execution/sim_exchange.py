@@ -155,10 +155,11 @@ class SimulatedExchange:
         return self._status(resting)
 
     def open_orders(self) -> list[VenueOrderStatus]:
+        # The book holds exactly the resting orders: no scan of every order ever sent.
         return [
-            self._status(r)
-            for r in self._orders.values()
-            if r.state in (OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED)
+            self._status(self._orders[client_id])
+            for book in self._book.values()
+            for client_id in book
         ]
 
     # -- market -----------------------------------------------------------------------------
