@@ -109,6 +109,7 @@ class SimulatedExchange:
         self._orders: dict[str, _Resting] = {}
         self._book: dict[str, list[str]] = {}
         self.positions: dict[str, Decimal] = {}
+        self._fills: dict[str, list[VenueFill]] = {}
         self._sequence = 0
 
     # -- gateway ----------------------------------------------------------------------------
@@ -230,7 +231,7 @@ class SimulatedExchange:
         self.positions[order.symbol] = self.positions.get(order.symbol, Decimal(0)) + signed
         if resting.state is OrderState.FILLED:
             self._book[order.symbol].remove(order.client_order_id)
-        return VenueFill(
+        fill = VenueFill(
             fill_id=f"{resting.venue_order_id}-{resting.fills}",
             client_order_id=order.client_order_id,
             quantity=quantity,
@@ -238,6 +239,12 @@ class SimulatedExchange:
             commission=fee,
             ts_event=bar.ts,
         )
+        self._fills.setdefault(order.client_order_id, []).append(fill)
+        return fill
+
+    def fills_for(self, client_order_id: str) -> list[VenueFill]:
+        """Every fill of an order, as the venue recorded it (for reconciliation)."""
+        return list(self._fills.get(client_order_id, []))
 
     def _resting(self, symbol: str) -> list[_Resting]:
         return [self._orders[c] for c in self._book.get(symbol, [])]

@@ -22,6 +22,10 @@ class Exchange(OrderGateway, Protocol):
         """Orders accepted and not yet filled, canceled or expired."""
         ...
 
+    def fills_for(self, client_order_id: str) -> list[VenueFill]:
+        """Every fill of an order as the venue recorded it (reconciliation reads these)."""
+        ...
+
     def on_bar(self, bar: BarView) -> list[VenueFill | VenueOrderStatus]:
         """Offer the venue a new bar; return the fills and status changes it produced."""
         ...

@@ -130,6 +130,9 @@ class RecordingVenue:
     def open_orders(self) -> list[VenueOrderStatus]:
         return [VenueOrderStatus(o.client_order_id, OrderState.ACCEPTED) for o in self.orders]
 
+    def fills_for(self, client_order_id: str) -> list[VenueFill]:
+        return []
+
     def on_bar(self, bar: BarView) -> list[VenueFill | VenueOrderStatus]:
         return []
 
