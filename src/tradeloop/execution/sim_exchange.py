@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from pydantic import Field
 
@@ -36,6 +37,7 @@ from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.order_manager import VenueFill, VenueOrderStatus, VenueRejection
 
 BPS = Decimal(10_000)
+STATE_VERSION = 1  # of the persisted venue state (exchange_state.py)
 
 
 class ExchangeModel(FrozenConfig):
@@ -75,7 +77,7 @@ class _Resting:
     order: SubmitOrder
     venue_order_id: str
     eligible_ts: int
-    session: object
+    session: str
     filled: Decimal = Decimal(0)
     fills: int = 0
     state: OrderState = OrderState.ACCEPTED
@@ -87,6 +89,10 @@ class _Resting:
 
 
 Event = VenueFill | VenueOrderStatus
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _utc_day(ts: int) -> object:
@@ -135,7 +141,7 @@ class SimulatedExchange:
             order=order,
             venue_order_id=f"sim-{self._sequence}",
             eligible_ts=now + self.model.latency_ms * 1_000_000,
-            session=self._session_of(now),
+            session=str(self._session_of(now)),
         )
         self._orders[order.client_order_id] = resting
         self._book.setdefault(order.symbol, []).append(order.client_order_id)
@@ -163,12 +169,102 @@ class SimulatedExchange:
             for client_id in book
         ]
 
+    # -- persistence ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything the venue knows, JSON-ready (Decimals as exact strings)."""
+        orders = []
+        for resting in self._orders.values():
+            o = resting.order
+            orders.append(
+                {
+                    "client_order_id": o.client_order_id,
+                    "symbol": o.symbol,
+                    "side": str(o.side),
+                    "quantity": str(o.quantity),
+                    "ts_init": o.ts_init,
+                    "order_type": str(o.order_type),
+                    "limit_price": _dec(o.limit_price),
+                    "stop_price": _dec(o.stop_price),
+                    "time_in_force": str(o.time_in_force),
+                    "venue_order_id": resting.venue_order_id,
+                    "eligible_ts": resting.eligible_ts,
+                    "session": resting.session,
+                    "filled": str(resting.filled),
+                    "fills": resting.fills,
+                    "state": str(resting.state),
+                    "reason": resting.reason,
+                }
+            )
+        return {
+            "version": STATE_VERSION,
+            "sequence": self._sequence,
+            "positions": {s: str(q) for s, q in self.positions.items()},
+            "book": {s: list(ids) for s, ids in self._book.items()},
+            "orders": orders,
+            "fills": {
+                cid: [
+                    {
+                        "fill_id": f.fill_id,
+                        "quantity": str(f.quantity),
+                        "price": str(f.price),
+                        "commission": str(f.commission),
+                        "ts_event": f.ts_event,
+                    }
+                    for f in fills
+                ]
+                for cid, fills in self._fills.items()
+            },
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Load ``state()`` output into this (fresh) exchange; KeyError/ValueError if bad."""
+        for row in state["orders"]:
+            order = SubmitOrder(
+                client_order_id=row["client_order_id"],
+                symbol=row["symbol"],
+                side=Side(row["side"]),
+                quantity=Decimal(row["quantity"]),
+                ts_init=int(row["ts_init"]),
+                order_type=OrderType(row["order_type"]),
+                limit_price=None if row["limit_price"] is None else Decimal(row["limit_price"]),
+                stop_price=None if row["stop_price"] is None else Decimal(row["stop_price"]),
+                time_in_force=TimeInForce(row["time_in_force"]),
+            )
+            self._orders[order.client_order_id] = _Resting(
+                order=order,
+                venue_order_id=row["venue_order_id"],
+                eligible_ts=int(row["eligible_ts"]),
+                session=str(row["session"]),
+                filled=Decimal(row["filled"]),
+                fills=int(row["fills"]),
+                state=OrderState(row["state"]),
+                reason=row["reason"],
+            )
+        self._book = {s: list(ids) for s, ids in state["book"].items()}
+        self.positions = {s: Decimal(q) for s, q in state["positions"].items()}
+        self._fills = {
+            cid: [
+                VenueFill(
+                    f["fill_id"],
+                    cid,
+                    Decimal(f["quantity"]),
+                    Decimal(f["price"]),
+                    Decimal(f["commission"]),
+                    int(f["ts_event"]),
+                )
+                for f in fills
+            ]
+            for cid, fills in state["fills"].items()
+        }
+        self._sequence = int(state["sequence"])
+
     # -- market -----------------------------------------------------------------------------
 
     def on_bar(self, bar: BarView) -> list[Event]:
         """Match the symbol's resting orders against ``bar``; fills and state changes."""
         events: list[Event] = []
-        session = self._session_of(bar.ts)
+        session = str(self._session_of(bar.ts))
         for client_id in list(self._book.get(bar.symbol, [])):
             resting = self._orders[client_id]
             tif = resting.order.time_in_force
