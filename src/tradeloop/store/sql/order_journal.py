@@ -33,18 +33,7 @@ class SqlOrderJournal:
 
     def save_order(self, order: ManagedOrder) -> None:
         with self._engine.begin() as connection:
-            connection.execute(
-                orders.update()
-                .where(orders.c.client_order_id == order.client_order_id)
-                .values(
-                    status=str(order.state),
-                    reason=order.reason,
-                    ts_updated=order.ts_updated,
-                    filled_quantity=order.filled_quantity,
-                    average_price=order.average_price,
-                    venue_order_id=order.venue_order_id,
-                )
-            )
+            _update(connection, order)
 
     def apply_fill(
         self, fill: VenueFill, apply: Callable[[ManagedOrder], ManagedOrder]
@@ -69,16 +58,7 @@ class SqlOrderJournal:
             if not insert_if_absent(connection, fills, row, ["fill_id"]):
                 return None  # applied before: nothing changes
             updated = apply(order)
-            connection.execute(
-                orders.update()
-                .where(orders.c.client_order_id == order.client_order_id)
-                .values(
-                    status=str(updated.state),
-                    ts_updated=updated.ts_updated,
-                    filled_quantity=updated.filled_quantity,
-                    average_price=updated.average_price,
-                )
-            )
+            _update(connection, updated)
         return updated
 
     def get(self, client_order_id: str) -> ManagedOrder | None:
@@ -147,4 +127,20 @@ def _order(row: Any) -> ManagedOrder:
         venue_order_id=row["venue_order_id"],
         reason=row["reason"],
         ts_updated=row["ts_updated"],
+    )
+
+
+def _update(connection: Connection, order: ManagedOrder) -> None:
+    """Persist every mutable field of ``order`` (its state, fills, venue id, reason)."""
+    connection.execute(
+        orders.update()
+        .where(orders.c.client_order_id == order.client_order_id)
+        .values(
+            status=str(order.state),
+            reason=order.reason,
+            ts_updated=order.ts_updated,
+            filled_quantity=order.filled_quantity,
+            average_price=order.average_price,
+            venue_order_id=order.venue_order_id,
+        )
     )
