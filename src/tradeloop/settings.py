@@ -47,6 +47,14 @@ class Settings(BaseSettings):
         return self.home / "reports"
 
     @property
+    def paper_dir(self) -> Path:
+        return self.home / "paper"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
     def kill_switch_path(self) -> Path:
         return self.home / "KILL_SWITCH"
 

@@ -16,7 +16,8 @@ from backtesting.lib import crossover
 
 from tradeloop.adapters.bundled import BundledProvider
 from tradeloop.execution.config import ExecutionConfig
-from tradeloop.execution.engine import run_backtest, simulated_engine
+from tradeloop.execution.engine import simulated_engine
+from tradeloop.execution.session import run_backtest
 from tradeloop.execution.strategy import SmaCrossStrategy
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch

@@ -1,31 +1,35 @@
-"""``tradeloop run``: trade a strategy through the one order path (backtest mode)."""
+"""``tradeloop run``: trade a strategy through the one order path, in any mode."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import build_app
+from tradeloop.bootstrap import App, build_app
 from tradeloop.cli.errors import handled_errors
-from tradeloop.core.errors import ConfigError, DataError
+from tradeloop.core.errors import ConfigError, DataError, TradingRefused
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns, parse_ns
+from tradeloop.execution.config import ExecutionConfig
+from tradeloop.ops.strategy_plans import STRATEGIES, StrategyPlan
 from tradeloop.settings import load_settings
 
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "1d": 86_400}
+MODES = ("backtest", "paper", "simulate", "live")
 
 
 def run(
-    mode: Annotated[str, typer.Option(help="backtest (paper, simulate, live: not yet)")] = (
-        "backtest"
-    ),
-    strategy: Annotated[str, typer.Option(help="sma_cross")] = "sma_cross",
+    mode: Annotated[str, typer.Option(help="backtest, paper, simulate or live")] = "backtest",
+    strategy: Annotated[str, typer.Option(help="sma_cross or ml_signal")] = "sma_cross",
     tickers: Annotated[str, typer.Option(help="comma-separated symbols")] = "^GSPC",
     start: Annotated[str | None, typer.Option(help="first day (ISO)")] = None,
     end: Annotated[str | None, typer.Option(help="last day (ISO)")] = None,
@@ -34,12 +38,28 @@ def run(
     fast: Annotated[int, typer.Option(help="sma_cross: fast window")] = 10,
     slow: Annotated[int, typer.Option(help="sma_cross: slow window")] = 30,
     benchmark: Annotated[str | None, typer.Option(help="benchmark symbol (stored bars)")] = None,
+    account: Annotated[str, typer.Option(help="paper: account name (var/paper/NAME)")] = "main",
+    feed: Annotated[str, typer.Option(help="paper/simulate: replay or live")] = "replay",
+    replay_speed: Annotated[
+        float, typer.Option(help="replay feed: bars per second (0: as fast as possible)")
+    ] = 0.0,
+    poll_seconds: Annotated[float, typer.Option(help="live feed: seconds between polls")] = 30.0,
+    run_once: Annotated[
+        bool, typer.Option("--run-once", help="paper/simulate: step what is there, then exit")
+    ] = False,
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Run a strategy over stored bars on a simulated clock and exchange, through the same
-    risk checks, order manager and ledger as every mode; print the metrics against buy and
-    hold (and a benchmark), and save them as Markdown + JSON with an equity/drawdown PNG.
+    """Run a strategy through the same risk checks, order manager and ledger in every
+    mode; print its metrics against buy and hold (and a benchmark) and save them as
+    Markdown + JSON with an equity/drawdown PNG and the daily PnL.
+
+    Modes: backtest (stored bars on a simulated clock and exchange); paper (a feed of
+    stored bars on the wall clock, simulated exchange whose account survives restarts:
+    var/paper/ACCOUNT, orders and fills in the database, reconciled on every start);
+    simulate (decisions and risk checks logged to var/logs/simulate.jsonl, nothing sent);
+    live (refuses unless symbol governance and the model allow it, and a venue adapter
+    is configured).
 
     Examples:
 
@@ -47,80 +67,179 @@ def run(
 
       tradeloop run --tickers GOOG --fast 20 --slow 50 --benchmark ^GSPC --json
 
-    Exit codes: 0 ran, 2 bad input (unknown strategy or mode, no stored bars).
-    """
-    from tradeloop.monitor.run_report import metric_rows, write_run_report
-    from tradeloop.ops.backtest_run import run_strategy
+      tradeloop run --mode paper --tickers GOOG --interval 1h --start 2013-01-01 --run-once
 
+      tradeloop run --mode paper --feed live --tickers SPY --interval 5m --poll-seconds 60
+
+    Exit codes: 0 ran, 2 bad input or the session refused to trade (reconciliation,
+    live gate), 3 transient failure.
+    """
     with handled_errors():
-        if mode != "backtest":
-            raise ConfigError(
-                f"--mode {mode}: only backtest runs in this version; paper, "
-                "simulate and live need reconciliation, which is not built yet"
-            )
+        if mode not in MODES:
+            raise ConfigError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
         if interval not in INTERVALS:
             raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
+        if strategy not in STRATEGIES:
+            raise ConfigError(f"--strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
         app = build_app(load_settings(), config)
         execution = app.config.execution
         if capital is not None:
             if capital <= 0:
                 raise ConfigError(f"--capital {capital}: must be positive")
             execution = execution.model_copy(update={"initial_cash_usd": capital})
-        symbols = [s.strip() for s in tickers.split(",") if s.strip()]
+        symbols = tuple(s.strip() for s in tickers.split(",") if s.strip())
         try:
             start_ns = parse_ns(start) if start else 0
-            end_ns = parse_ns(end) if end else time.time_ns()
+            end_ns = parse_ns(end) if end else None
         except ValueError as exc:
             raise ConfigError(f"--start/--end: {exc}") from None
         seconds = INTERVALS[interval]
-        store = app.ingest_store()
-        bars = store.load_bars_many(symbols, seconds, start_ns, end_ns)
-        missing = sorted(set(symbols) - set(bars["symbol"].unique().to_list()))
-        if missing:
-            raise DataError(
-                f"no stored {interval} bars for {', '.join(missing)} in the range; "
-                f"ingest them first: tradeloop ingest --tickers {','.join(missing)}"
-            )
-        bench = store.load_bars_many([benchmark], seconds, start_ns, end_ns) if benchmark else None
-        if benchmark and (bench is None or bench.is_empty()):
-            raise DataError(f"--benchmark {benchmark}: no stored {interval} bars; ingest it first")
-        run_id = new_run_id("run")
-        outcome = run_strategy(
-            bars,
-            strategy=strategy,
-            params={"fast": fast, "slow": slow},
-            execution=execution,
-            risk=app.config.risk,
-            kill_switch=app.loop_deps().kill_switch,
-            run_id=run_id,
-            bar_interval_sec=seconds,
-            benchmark_bars=bench,
+        plan = _plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
+        if mode == "backtest":
+            _backtest(app, plan, execution, symbols, seconds, start_ns, end_ns, benchmark, as_json)
+            return
+        if mode == "live":
+            _refuse_live(app, plan, symbols)
+        from tradeloop.ops.paper_run import FeedSpec
+
+        spec = FeedSpec(
+            symbols=symbols,
+            interval_sec=seconds,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            feed=feed,  # type: ignore[arg-type]  # validated by FeedSpec
+            replay_speed=replay_speed,
+            poll_seconds=poll_seconds,
+            run_once=run_once,
         )
+        _trade_feed(app, plan, execution, spec, mode, account, as_json)
+
+
+def _plan(
+    app: App, strategy: str, params: dict[str, Any], symbols: tuple[str, ...], seconds: int
+) -> StrategyPlan:
+    from tradeloop.ops.strategy_plans import sma_cross_plan
+
+    if strategy == "sma_cross":
+        return sma_cross_plan(params, len(symbols))
+    raise ConfigError(f"--strategy {strategy}: not available")
+
+
+def _refuse_live(app: App, plan: StrategyPlan, symbols: tuple[str, ...]) -> None:
+    from tradeloop.ops.governance_gate import require_tradeable
+
+    require_tradeable(
+        app.ingest_store().governance_states(),
+        symbols,
+        app.config.ingest.required_rows,
+        app.settings.governance_halt_log,
+        time.time_ns(),
+    )
+    raise TradingRefused(
+        "--mode live: no live venue adapter is configured in this version (alpaca and "
+        "ccxt adapters come with the trading daemon); use --mode paper or simulate"
+    )
+
+
+def _backtest(
+    app: App,
+    plan: StrategyPlan,
+    execution: ExecutionConfig,
+    symbols: tuple[str, ...],
+    seconds: int,
+    start_ns: int,
+    end_ns: int | None,
+    benchmark: str | None,
+    as_json: bool,
+) -> None:
+    from tradeloop.execution.statistics import daily_pnl
+    from tradeloop.ops.backtest_run import run_strategy
+
+    end = end_ns if end_ns is not None else time.time_ns()
+    store = app.ingest_store()
+    bars = store.load_bars_many(list(symbols), seconds, start_ns, end)
+    _require_bars(bars, symbols, seconds)
+    bench = store.load_bars_many([benchmark], seconds, start_ns, end) if benchmark else None
+    if benchmark and (bench is None or bench.is_empty()):
+        raise DataError(f"--benchmark {benchmark}: no stored bars; ingest it first")
+    run_id = new_run_id("run")
+    outcome = run_strategy(
+        bars,
+        plan=plan,
+        execution=execution,
+        risk=app.config.risk,
+        kill_switch=app.loop_deps().kill_switch,
+        run_id=run_id,
+        bar_interval_sec=seconds,
+        benchmark_bars=bench,
+    )
+    from tradeloop.store.sql.ledger import write_ledger
+
+    result = outcome.result
+    ts = result.equity["ts"].to_numpy()
+    write_ledger(app.engine, run_id, _closing_ledger(result), result.trades, int(ts[-1]))
     columns = {"strategy": outcome.metrics, "buy and hold": outcome.buy_and_hold}
     curves = {
-        "strategy": outcome.result.equity["equity"].to_numpy(),
+        "strategy": result.equity["equity"].to_numpy(),
         "buy and hold": outcome.buy_and_hold_equity,
     }
     if outcome.benchmark:
         columns[f"benchmark {benchmark}"] = outcome.benchmark
         curves[f"benchmark {benchmark}"] = outcome.benchmark_equity
-    ts = outcome.result.equity["ts"].to_numpy()
-    title = f"{strategy}({fast},{slow}) on {','.join(symbols)} {interval}"
     details = {
         "run_id": run_id,
-        "mode": mode,
-        "symbols": symbols,
+        "mode": "backtest",
+        "symbols": list(symbols),
         "start": iso_from_ns(int(ts[0])),
         "end": iso_from_ns(int(ts[-1])),
-        "initial_cash": execution.initial_cash_usd,
-        "final_equity": str(outcome.result.final_equity),
-        "orders_denied": len(outcome.result.rejected),
+        "initial_cash": float(result.initial_cash),
+        "final_equity": str(result.final_equity),
+        "orders_denied": len(result.rejected),
     }
-    paths = write_run_report(app.settings.reports_dir, run_id, title, ts, columns, curves, details)
+    daily = daily_pnl(ts, curves["strategy"], float(result.initial_cash))
+    title = f"{plan.title} on {','.join(symbols)}"
+    _report(app, run_id, title, ts, columns, curves, details, daily, as_json)
+
+
+def _closing_ledger(result: Any) -> Any:
+    """The closing positions of a backtest as a ledger (for the positions table)."""
+    from tradeloop.execution.portfolio import Portfolio
+
+    return Portfolio.replayed(result.initial_cash, result.fills)
+
+
+def _require_bars(bars: Any, symbols: tuple[str, ...], seconds: int) -> None:
+    stored = set(bars["symbol"].unique().to_list()) if not bars.is_empty() else set()
+    missing = sorted(set(symbols) - stored)
+    if missing:
+        label = next((k for k, v in INTERVALS.items() if v == seconds), f"{seconds}s")
+        raise DataError(
+            f"no stored {label} bars for {', '.join(missing)} in the range; "
+            f"ingest them first: tradeloop ingest --tickers {','.join(missing)}"
+        )
+
+
+def _report(
+    app: App,
+    run_id: str,
+    title: str,
+    ts: np.ndarray,
+    columns: dict[str, dict[str, float]],
+    curves: dict[str, np.ndarray],
+    details: dict[str, Any],
+    daily: list[tuple[str, float]],
+    as_json: bool,
+) -> None:
+    from tradeloop.monitor.run_report import metric_rows, write_run_report
+
+    paths = write_run_report(
+        app.settings.reports_dir, run_id, title, ts, columns, curves, details, daily
+    )
     if as_json:
+        report = {k: str(v) for k, v in paths.items()}
         print(
             json.dumps(
-                {**details, "metrics": columns, "report": {k: str(v) for k, v in paths.items()}},
+                {**details, "metrics": columns, "daily_pnl": dict(daily), "report": report},
                 indent=2,
             )
         )
@@ -131,7 +250,137 @@ def run(
         table.add_column(name, justify="right")
     for row in metric_rows(columns):
         table.add_row(*row)
-    Console().print(table)
-    Console().print(
+    console = Console()
+    console.print(table)
+    console.print(
         f"report: {paths['markdown']}  (JSON {paths['json'].name}, PNG {paths['png'].name})"
+    )
+
+
+def _trade_feed(
+    app: App,
+    plan: StrategyPlan,
+    execution: ExecutionConfig,
+    spec: Any,
+    mode: str,
+    account_name: str,
+    as_json: bool,
+) -> None:
+    from tradeloop.ops.paper_run import LiveStats, paper_stepper, run_live_feed, simulate_stepper
+    from tradeloop.ops.paper_trading import PaperAccount, open_account
+
+    console = Console(stderr=as_json)
+    stop = {"requested": False}
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop["requested"] = True  # finish the bar in hand; the cursor stays consistent
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    store = app.ingest_store()
+
+    def load(symbols: tuple[str, ...], seconds: int, start_ns: int, end_ns: int) -> Any:
+        return store.load_bars_many(list(symbols), seconds, start_ns, end_ns)
+
+    stats = LiveStats()
+    kill_switch = app.loop_deps().kill_switch
+
+    def on_step(bar: Any, step: Any) -> None:
+        if as_json:
+            return
+        for decision in step.decisions:
+            order = decision.order
+            verdict = "sent" if decision.sent else f"denied: {decision.denial}"
+            console.print(
+                f"{iso_from_ns(bar.ts)} {order.symbol} {order.side} {order.quantity} "
+                f"({order.reason}) {verdict}"
+            )
+
+    if mode == "paper":
+        account = PaperAccount.under(app.settings.paper_dir, account_name)
+        opened = open_account(
+            account,
+            db=app.engine,
+            strategy=plan.strategy,
+            execution=execution,
+            risk=app.config.risk,
+            kill_switch=kill_switch,
+            now_ns=time.time_ns(),
+            actor=getpass.getuser(),
+        )
+        for line in opened.reconciliation.corrections:
+            console.print(f"reconciled: {line}")
+        console.print(
+            f"paper: trading account {account.name} (cursor "
+            f"{iso_from_ns(opened.cursor[0]) if opened.cursor else 'new'}, "
+            f"{opened.settled} in-flight orders settled)",
+            highlight=False,
+        )
+        session = opened.session
+        stepper = paper_stepper(
+            opened, account, app.engine, stats, on_step, lambda: stop["requested"]
+        )
+        cursor = run_live_feed(
+            opened.cursor,
+            plan,
+            spec,
+            load,
+            step_bars=stepper,
+            should_stop=lambda: stop["requested"],
+        )
+        run_id = account.run_id
+    else:
+        from tradeloop.execution.engine import simulated_engine
+        from tradeloop.execution.session import TradingSession
+
+        run_id = new_run_id("simulate")
+        session = TradingSession(
+            simulated_engine(execution, app.config.risk, kill_switch), plan.strategy, run_id
+        )
+        log_path = app.settings.logs_dir / "simulate.jsonl"
+        stepper = simulate_stepper(session, log_path, stats, on_step, lambda: stop["requested"])
+        console.print(f"simulate: deciding on {','.join(spec.symbols)}; decisions -> {log_path}")
+        cursor = run_live_feed(
+            None, plan, spec, load, step_bars=stepper, should_stop=lambda: stop["requested"]
+        )
+    portfolio = session.engine.portfolio
+    details = {
+        "run_id": run_id,
+        "mode": mode,
+        "symbols": list(spec.symbols),
+        "bars_stepped": stats.bars,
+        "orders_sent": stats.orders_sent,
+        "orders_denied": stats.orders_denied,
+        "fills": stats.fills,
+        "cursor": iso_from_ns(cursor[0]) if cursor else None,
+        "cash": str(portfolio.cash),
+        "equity": str(session.equity()) if session.marks else str(portfolio.cash),
+        "positions": {
+            s: str(p.quantity) for s, p in sorted(portfolio.positions.items()) if p.quantity
+        },
+    }
+    if not stats.equity:
+        if as_json:
+            print(json.dumps(details, indent=2))
+        else:
+            console.print(f"{mode}: no new bars; equity {details['equity']}")
+        return
+    from tradeloop.execution.statistics import daily_pnl
+    from tradeloop.ops.backtest_run import curve_metrics, periods_per_year
+
+    ts = np.array([t for t, _ in stats.equity], dtype=np.int64)
+    equity = np.array([e for _, e in stats.equity])
+    columns = {"strategy": curve_metrics(equity, periods_per_year(spec.interval_sec))}
+    daily = daily_pnl(ts, equity, float(equity[0]))
+    title = f"{mode} {plan.title} on {','.join(spec.symbols)}"
+    _report(
+        app,
+        f"{run_id}-{new_run_id('step')}",
+        title,
+        ts,
+        columns,
+        {"strategy": equity},
+        details,
+        daily,
+        as_json,
     )

@@ -10,7 +10,8 @@
     │   ├── EntitlementError   a provider refused us (400/401/403)
     │   ├── GovernanceHalt     governance forbids the action (symbol quarantined, ...)
     │   ├── GateRejected       a model failed its promotion gate
-    │   └── RiskRejected       a pre-trade risk check or the kill switch denied an order
+    │   ├── RiskRejected       a pre-trade risk check or the kill switch denied an order
+    │   └── TradingRefused     a session will not trade (reconciliation, live gate)
     └── RetryableError         try again later (timeouts, rate limits, 5xx)
 
 The CLI maps ``OperatorError`` to exit code 2 and ``RetryableError`` to exit code 3.
@@ -61,3 +62,7 @@ class RiskRejected(OperatorError):
 
 class RetryableError(TradeloopError):
     """A transient failure: timeouts, rate limits, server errors."""
+
+
+class TradingRefused(OperatorError):
+    """A trading session refuses to start: what it found cannot be proven safe."""

@@ -42,6 +42,20 @@ class SubmitOrder:
     def signed_quantity(self) -> Decimal:
         return self.quantity if self.side is Side.BUY else -self.quantity
 
+    def same_terms(self, other: SubmitOrder) -> bool:
+        """Whether ``other`` asks the venue for the same thing (the free-text reason and
+        the decision time may differ: a restarted process re-deciding a signal)."""
+        return (
+            self.client_order_id == other.client_order_id
+            and self.symbol == other.symbol
+            and self.side is other.side
+            and self.quantity == other.quantity
+            and self.order_type is other.order_type
+            and self.limit_price == other.limit_price
+            and self.stop_price == other.stop_price
+            and self.time_in_force is other.time_in_force
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OrderFilled:

@@ -6,11 +6,7 @@ portfolio. Only the clock, the bar feed and the venue change between modes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-
-import polars as pl
 
 from tradeloop.core.clock import SimClock
 from tradeloop.domain.order_lifecycle import ManagedOrder, OrderState
@@ -19,9 +15,8 @@ from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.journal import InMemoryOrderJournal
 from tradeloop.execution.order_manager import OrderJournal, OrderManager, VenueFill
-from tradeloop.execution.portfolio import ClosedTrade, Portfolio
+from tradeloop.execution.portfolio import Portfolio
 from tradeloop.execution.sim_exchange import ExchangeModel, SimulatedExchange
-from tradeloop.execution.strategy import Strategy, StrategyContext
 from tradeloop.execution.venue import Exchange, to_decimal
 from tradeloop.risk.checks import pre_trade_denial
 from tradeloop.risk.config import RiskConfig
@@ -154,84 +149,4 @@ def simulated_engine(
         risk=risk,
         kill_switch=kill_switch,
         clock=clock,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class BacktestResult:
-    """Equity per timestamp, closed trades, fills and the orders risk denied."""
-
-    equity: pl.DataFrame
-    trades: list[ClosedTrade]
-    fills: list[OrderFilled]
-    rejected: list[OrderRejected]
-    final_equity: Decimal
-    initial_cash: Decimal
-
-
-def run_backtest(
-    bars: pl.DataFrame,
-    strategy: Strategy,
-    engine: TradingEngine,
-    *,
-    run_id: str,
-    extra_columns: tuple[str, ...] = (),
-    on_progress: Callable[[int, int], None] | None = None,
-) -> BacktestResult:
-    """Replay ``bars`` (any symbols) in ts order through ``engine`` on a SimClock."""
-    clock = engine.clock
-    initial_cash = engine.portfolio.cash
-    marks: dict[str, Decimal] = {}
-    equity_ts: list[int] = []
-    equity_values: list[float] = []
-    exposure_values: list[float] = []
-    ordered = bars.sort("ts", "symbol")
-    total = ordered.height
-    columns = ["symbol", "ts", "open", "high", "low", "close", "volume", *extra_columns]
-    for index, row in enumerate(ordered.select(columns).iter_rows(named=True)):
-        bar = BarView(
-            symbol=row["symbol"],
-            ts=row["ts"],
-            open=row["open"],
-            high=row["high"],
-            low=row["low"],
-            close=row["close"],
-            volume=row["volume"],
-            extra={name: row[name] for name in extra_columns},
-        )
-        clock.advance_to(bar.ts)
-        engine.halt_if_killed(bar.ts)
-        engine.on_bar(bar)
-        close = to_decimal(bar.close)
-        marks[bar.symbol] = close
-        equity = engine.portfolio.equity(marks)
-        context = StrategyContext(
-            position=engine.portfolio.quantity(bar.symbol),
-            cash=engine.portfolio.cash,
-            equity=equity,
-            run_id=run_id,
-        )
-        for order in strategy.on_bar(bar, context):
-            engine.submit(order, close, equity, clock.now_ns())
-        exposure = engine.portfolio.gross_exposure(marks, equity)
-        if equity_ts and equity_ts[-1] == bar.ts:
-            equity_values[-1] = float(engine.portfolio.equity(marks))
-            exposure_values[-1] = exposure
-        else:
-            equity_ts.append(bar.ts)
-            equity_values.append(float(equity))
-            exposure_values.append(exposure)
-        if on_progress and (index % 500 == 0 or index == total - 1):
-            on_progress(index + 1, total)
-    final = engine.portfolio.equity(marks) if marks else initial_cash
-    return BacktestResult(
-        equity=pl.DataFrame(
-            {"ts": equity_ts, "equity": equity_values, "gross_exposure": exposure_values},
-            schema={"ts": pl.Int64, "equity": pl.Float64, "gross_exposure": pl.Float64},
-        ),
-        trades=list(engine.portfolio.closed_trades),
-        fills=list(engine.fills),
-        rejected=list(engine.rejected),
-        final_equity=final,
-        initial_cash=initial_cash,
     )

@@ -8,34 +8,24 @@ last complete state, never a torn one. Decimals are stored as strings, exactly.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.errors import DataError
 from tradeloop.execution.sim_exchange import STATE_VERSION, ExchangeModel, SimulatedExchange
 
 
 def save_exchange(exchange: SimulatedExchange, path: Path) -> None:
     """Write the exchange's state to ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = json.dumps(exchange.state(), separators=(",", ":"), sort_keys=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(body)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(exchange.state(), separators=(",", ":"), sort_keys=True))
 
 
-def load_exchange(path: Path, model: ExchangeModel, clock: Callable[[], int]) -> SimulatedExchange:
+def load_exchange(
+    path: Path, model: ExchangeModel, clock: Callable[[], int], id_prefix: str = "sim"
+) -> SimulatedExchange:
     """The exchange saved at ``path`` (a fresh one when the file does not exist)."""
-    exchange = SimulatedExchange(model, clock)
+    exchange = SimulatedExchange(model, clock, id_prefix=id_prefix)
     if not path.exists():
         return exchange
     try:

@@ -117,7 +117,16 @@ class OrderManager:
         stored = self.journal.insert_order(
             ManagedOrder(order, OrderState.PENDING, ts_updated=self._clock())
         )
-        if stored.state is not OrderState.PENDING or stored.order != order:
+        if not stored.order.same_terms(order):
+            log.error(
+                "client order id %s was journaled for a different order (%s); the new "
+                "one (%s) is not sent",
+                order.client_order_id,
+                stored.order,
+                order,
+            )
+            return stored
+        if stored.state is not OrderState.PENDING:
             return stored  # decided before: never sent twice
         return self._send(stored)
 

@@ -48,6 +48,22 @@ class Portfolio:
         position = self.positions.get(symbol)
         return position.quantity if position else Decimal(0)
 
+    def entry(self, symbol: str) -> tuple[Decimal, int]:
+        """Average entry price and opening time of the open position (0, 0 when flat)."""
+        position = self.positions.get(symbol)
+        if position is None or not position.quantity:
+            return Decimal(0), 0
+        return position.avg_price, position.ts_opened
+
+    @classmethod
+    def replayed(cls, cash: Decimal, fills: list[OrderFilled]) -> Portfolio:
+        """The ledger that ``fills`` (in booking order) make from ``cash``: after a restart
+        the ledger is rebuilt from the journal's fills, never from a separate copy."""
+        portfolio = cls(cash=cash)
+        for fill in fills:
+            portfolio.apply(fill)
+        return portfolio
+
     def apply(self, fill: OrderFilled) -> None:
         """Book a fill: move cash, update the position, close trades that went flat."""
         signed = fill.signed_quantity

@@ -10,10 +10,11 @@ else is trading the account), or positions that still differ after every fill is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tradeloop.domain.order_lifecycle import OrderState
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.execution.venue import Exchange
 
@@ -36,12 +37,15 @@ def reconcile(
     known_orders: list[str],
     ledger_positions: Callable[[], dict[str, Decimal]],
     venue_positions: dict[str, Decimal],
+    journaled: Collection[str] | None = None,
 ) -> Reconciliation:
     """Bring ``orders`` (and, through its fill hook, the ledger) in line with ``venue``.
 
     ``known_orders``: client ids of every order of this account in our journal that may
     still matter (not terminal, or terminal with fewer fills than the venue may have).
-    ``ledger_positions`` is called after the missing fills were applied.
+    ``ledger_positions`` is called after the missing fills were applied. ``journaled``:
+    every client id this journal ever wrote (default ``known_orders``); a venue open
+    order outside it is foreign.
     """
     corrections: list[str] = []
     refusals: list[str] = []
@@ -58,11 +62,12 @@ def reconcile(
             continue
         before = ours.state
         after = orders.on_status(status)
-        if after is not None and after.state != before:
+        acknowledged = before is OrderState.SUBMITTED and status.state is OrderState.ACCEPTED
+        if after is not None and after.state != before and not acknowledged:
             corrections.append(
                 f"order {client_id}: {before} -> {after.state} (venue says {status.state})"
             )
-    known = set(known_orders)
+    known = set(known_orders if journaled is None else journaled)
     for status in venue.open_orders():
         if status.client_order_id not in known:
             refusals.append(

@@ -4,7 +4,8 @@ It speaks the order manager's gateway (``send`` / ``query`` / ``cancel``) and ma
 resting orders against each new bar of their symbol. Fill semantics:
 
 - an order is eligible from the first bar whose timestamp is at least its send time plus
-  ``latency_ms``;
+  ``latency_ms`` and later than its decision time ``ts_init`` (an order re-sent after a
+  restart cannot fill on the bar it was decided on);
 - MARKET fills at the bar's open;
 - LIMIT buy at L: at the open if the open is at or below L (a gap in our favour), else at
   L if the bar's low reaches L; sells mirror this;
@@ -17,7 +18,9 @@ resting orders against each new bar of their symbol. Fill semantics:
 - fees per fill: ``fee_bps`` of notional, plus ``fee_fixed`` once per order;
 - IOC: what the first eligible bar does not fill is canceled; DAY: expires when a bar of a
   later session arrives; GTC: rests until filled or canceled;
-- without ``allow_short``, a sell beyond the held position is rejected.
+- without ``allow_short``, a sell beyond the held position is rejected;
+- a bar at or before the last bar already matched for its symbol is ignored, so a feed
+  replayed after a restart cannot match the same bar twice.
 """
 
 from __future__ import annotations
@@ -108,14 +111,17 @@ class SimulatedExchange:
         model: ExchangeModel,
         clock: Callable[[], int],
         session_of: Callable[[int], object] = _utc_day,
+        id_prefix: str = "sim",
     ) -> None:
         self.model = model
+        self.id_prefix = id_prefix  # venue order and fill ids: unique per account
         self._clock = clock
         self._session_of = session_of
         self._orders: dict[str, _Resting] = {}
         self._book: dict[str, list[str]] = {}
         self.positions: dict[str, Decimal] = {}
         self._fills: dict[str, list[VenueFill]] = {}
+        self._last_bar: dict[str, int] = {}
         self._sequence = 0
 
     # -- gateway ----------------------------------------------------------------------------
@@ -139,7 +145,7 @@ class SimulatedExchange:
         now = self._clock()
         resting = _Resting(
             order=order,
-            venue_order_id=f"sim-{self._sequence}",
+            venue_order_id=f"{self.id_prefix}-{self._sequence}",
             eligible_ts=now + self.model.latency_ms * 1_000_000,
             session=str(self._session_of(now)),
         )
@@ -200,6 +206,7 @@ class SimulatedExchange:
             "version": STATE_VERSION,
             "sequence": self._sequence,
             "positions": {s: str(q) for s, q in self.positions.items()},
+            "last_bar_ts": dict(self._last_bar),
             "book": {s: list(ids) for s, ids in self._book.items()},
             "orders": orders,
             "fills": {
@@ -257,6 +264,7 @@ class SimulatedExchange:
             ]
             for cid, fills in state["fills"].items()
         }
+        self._last_bar = {s: int(ts) for s, ts in state.get("last_bar_ts", {}).items()}
         self._sequence = int(state["sequence"])
 
     # -- market -----------------------------------------------------------------------------
@@ -264,6 +272,9 @@ class SimulatedExchange:
     def on_bar(self, bar: BarView) -> list[Event]:
         """Match the symbol's resting orders against ``bar``; fills and state changes."""
         events: list[Event] = []
+        if bar.ts <= self._last_bar.get(bar.symbol, -1):
+            return events  # matched before (a replayed feed after a restart)
+        self._last_bar[bar.symbol] = bar.ts
         session = str(self._session_of(bar.ts))
         for client_id in list(self._book.get(bar.symbol, [])):
             resting = self._orders[client_id]
@@ -271,8 +282,8 @@ class SimulatedExchange:
             if tif is TimeInForce.DAY and session != resting.session:
                 events.append(self._close(resting, OrderState.EXPIRED, "DAY order: session ended"))
                 continue
-            if bar.ts < resting.eligible_ts:
-                continue
+            if bar.ts < resting.eligible_ts or bar.ts <= resting.order.ts_init:
+                continue  # never the bar it was decided on (a re-send after a restart)
             fill = self._match(resting, bar)
             if fill is not None:
                 events.append(fill)

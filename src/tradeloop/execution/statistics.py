@@ -80,3 +80,16 @@ def run_metrics(
     mean_equity = float(np.mean(equity)) if equity.size else 0.0
     metrics["turnover"] = traded_notional / mean_equity if mean_equity > 0 else 0.0
     return metrics
+
+
+def daily_pnl(ts: np.ndarray, equity: np.ndarray, initial: float) -> list[tuple[str, float]]:
+    """(UTC date, equity change that day): each day's last equity minus the previous
+    day's last (the first day's minus ``initial``). The changes sum to the total PnL."""
+    if ts.size == 0:
+        return []
+    days = (ts // 86_400_000_000_000).astype(np.int64)
+    last = np.flatnonzero(np.append(days[1:] != days[:-1], True))
+    closes = equity[last]
+    changes = np.diff(closes, prepend=initial)
+    dates = days[last].astype("datetime64[D]").astype(str)
+    return [(str(d), float(c)) for d, c in zip(dates, changes, strict=True)]

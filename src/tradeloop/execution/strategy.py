@@ -16,12 +16,16 @@ from tradeloop.execution.bar_view import BarView
 
 @dataclass(frozen=True, slots=True)
 class StrategyContext:
-    """What a strategy may know when deciding: its position, cash and equity."""
+    """What a strategy may know when deciding: its position in the bar's symbol (with the
+    average entry price and when it was opened), cash, equity and the run (or paper
+    account) id that makes its order ids deterministic."""
 
     position: Decimal
     cash: Decimal
     equity: Decimal
     run_id: str
+    entry_price: Decimal = Decimal(0)
+    opened_ts: int = 0
 
 
 class Strategy(Protocol):

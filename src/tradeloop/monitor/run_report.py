@@ -70,8 +70,10 @@ def write_run_report(
     columns: dict[str, dict[str, float]],
     curves: dict[str, np.ndarray],
     details: dict[str, Any],
+    daily: list[tuple[str, float]] | None = None,
 ) -> dict[str, Path]:
-    """``<stem>.md``, ``<stem>.json`` and ``<stem>_equity.png`` under ``directory``."""
+    """``<stem>.md``, ``<stem>.json`` and ``<stem>_equity.png`` under ``directory``; with
+    ``daily``, the daily PnL (the last 30 days in Markdown, every day in JSON)."""
     directory.mkdir(parents=True, exist_ok=True)
     png = directory / f"{stem}_equity.png"
     _plot(ts, curves, title, png)
@@ -80,10 +82,17 @@ def write_run_report(
     lines += ["| " + " | ".join(row) + " |" for row in metric_rows(columns)]
     lines += ["", f"![equity and drawdown]({png.name})", ""]
     lines += [f"- {key}: `{value}`" for key, value in details.items()]
+    if daily:
+        lines += ["", "## Daily PnL (last 30 days)", "", "| date | PnL |", "|---|---:|"]
+        lines += [f"| {day} | {pnl:,.2f} |" for day, pnl in daily[-30:]]
     markdown = directory / f"{stem}.md"
     markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
     payload = directory / f"{stem}.json"
     payload.write_text(
-        json.dumps({"title": title, "metrics": columns, **details}, indent=2, default=str)
+        json.dumps(
+            {"title": title, "metrics": columns, **details, "daily_pnl": dict(daily or [])},
+            indent=2,
+            default=str,
+        )
     )
     return {"markdown": markdown, "json": payload, "png": png}

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from tradeloop.core.errors import DataError
 from tradeloop.execution.config import ExecutionConfig
-from tradeloop.execution.engine import BacktestResult, run_backtest, simulated_engine
+from tradeloop.execution.engine import simulated_engine
+from tradeloop.execution.session import BacktestResult, run_backtest
 from tradeloop.execution.statistics import max_drawdown, run_metrics, sharpe_ratio, sortino_ratio
-from tradeloop.execution.strategy import SmaCrossStrategy
+from tradeloop.ops.strategy_plans import StrategyPlan
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
-
-STRATEGIES = ("sma_cross",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +59,7 @@ def _hold_curve(bars: pl.DataFrame, ts: np.ndarray, capital: float) -> np.ndarra
 def run_strategy(
     bars: pl.DataFrame,
     *,
-    strategy: str,
-    params: dict[str, Any],
+    plan: StrategyPlan,
     execution: ExecutionConfig,
     risk: RiskConfig,
     kill_switch: KillSwitch,
@@ -74,18 +70,9 @@ def run_strategy(
     """Run ``strategy`` through the one order path on a SimClock and measure it."""
     if bars.is_empty():
         raise DataError("no bars to run on; ingest them first (tradeloop ingest ...)")
-    if strategy != "sma_cross":
-        raise DataError(f"--strategy {strategy!r}: known {', '.join(STRATEGIES)}")
-    fast, slow = int(params.get("fast", 10)), int(params.get("slow", 30))
-    with_sma = SmaCrossStrategy.with_indicators(bars, fast, slow)
-    fraction = Decimal(repr(float(params.get("fraction", 0.95)))) / bars["symbol"].n_unique()
     engine = simulated_engine(execution, risk, kill_switch)
     result = run_backtest(
-        with_sma,
-        SmaCrossStrategy(None, fraction),
-        engine,
-        run_id=run_id,
-        extra_columns=SmaCrossStrategy.COLUMNS,
+        plan.prepare(bars), plan.strategy, engine, run_id=run_id, extra_columns=plan.columns
     )
     equity = result.equity["equity"].to_numpy()
     ts = result.equity["ts"].to_numpy()
@@ -94,7 +81,7 @@ def run_strategy(
     metrics = run_metrics(
         equity, result.trades, result.equity["gross_exposure"].to_numpy(), traded, periods
     )
-    capital = execution.initial_cash_usd
+    capital = float(result.initial_cash)
     hold = _hold_curve(bars, ts, capital)
     outcome = RunOutcome(result, metrics, curve_metrics(hold, periods), hold)
     if benchmark_bars is not None and not benchmark_bars.is_empty():

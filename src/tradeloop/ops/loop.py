@@ -25,7 +25,8 @@ from tradeloop.domain.enums import Side, SymbolState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
-from tradeloop.execution.engine import BacktestResult, run_backtest, simulated_engine
+from tradeloop.execution.engine import simulated_engine
+from tradeloop.execution.session import BacktestResult, run_backtest
 from tradeloop.execution.statistics import summarize
 from tradeloop.execution.strategy import RiskOffStrategy, Strategy, StrategyContext, make_order
 from tradeloop.features.technical import TECHNICAL_SCHEMA, compute_technical

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from tradeloop.core.errors import DataError
 from tradeloop.domain.enums import OrderType, Side, TimeInForce
 from tradeloop.domain.order_lifecycle import IN_FLIGHT, ManagedOrder, OrderState
-from tradeloop.domain.orders import SubmitOrder
+from tradeloop.domain.orders import OrderFilled, SubmitOrder
 from tradeloop.execution.order_manager import UnknownOrderFill, VenueFill
 from tradeloop.store.sql.tables import fills, orders
 from tradeloop.store.sql.upsert import insert_if_absent, upsert
@@ -56,6 +57,16 @@ class SqlOrderJournal:
                 "ts_event": fill.ts_event,
             }
             if not insert_if_absent(connection, fills, row, ["fill_id"]):
+                owner = connection.execute(
+                    select(fills.c.client_order_id).where(fills.c.fill_id == fill.fill_id)
+                ).scalar_one()
+                if owner != fill.client_order_id:
+                    # Two venues (or accounts) reusing fill ids: skipping would lose money.
+                    raise DataError(
+                        f"fill id {fill.fill_id} of order {fill.client_order_id} is already "
+                        f"stored for order {owner}; venue fill ids must be unique per "
+                        "database (give each paper account its own venue id prefix)"
+                    )
                 return None  # applied before: nothing changes
             updated = apply(order)
             _update(connection, updated)
@@ -74,6 +85,39 @@ class SqlOrderJournal:
         )
         with self._engine.connect() as connection:
             return [_order(row) for row in connection.execute(query).mappings()]
+
+    def fills(self) -> list[OrderFilled]:
+        """Every fill of this run in booking order (time, then order, then fill id)."""
+        query = (
+            select(fills, orders.c.ts_init)
+            .join(orders, orders.c.client_order_id == fills.c.client_order_id)
+            .where(orders.c.run_id == self.run_id)
+            .order_by(fills.c.ts_event, orders.c.ts_init, fills.c.client_order_id, fills.c.fill_id)
+        )
+        with self._engine.connect() as connection:
+            return [
+                OrderFilled(
+                    client_order_id=row["client_order_id"],
+                    symbol=row["symbol"],
+                    side=Side(row["side"]),
+                    quantity=Decimal(row["quantity"]),
+                    price=Decimal(row["price"]),
+                    commission=Decimal(row["commission"]),
+                    ts_event=row["ts_event"],
+                )
+                for row in connection.execute(query).mappings()
+            ]
+
+    def order_states(self) -> dict[str, tuple[OrderState, Decimal]]:
+        """State and filled quantity of every order of this run, by client id."""
+        query = select(orders.c.client_order_id, orders.c.status, orders.c.filled_quantity).where(
+            orders.c.run_id == self.run_id
+        )
+        with self._engine.connect() as connection:
+            return {
+                cid: (OrderState(status), Decimal(filled))
+                for cid, status, filled in connection.execute(query)
+            }
 
     def _row(self, order: ManagedOrder) -> dict[str, Any]:
         o = order.order

@@ -1,0 +1,233 @@
+"""Paper trading: the one order path on a simulated venue whose account survives restarts.
+
+An account lives in ``var/paper/<name>/``: ``account.json`` (starting cash, created at),
+``exchange.json`` (the simulated venue: orders, fills, positions, written atomically after
+every change) and ``cursor.json`` (the last bar whose decisions are complete). Orders and
+fills are journaled in the database (``orders``, ``fills`` with run id ``paper-<name>``),
+positions and closed trades projected into ``positions`` and ``trades``.
+
+On every start, before a single order: the ledger is rebuilt from the journal's fills,
+in-flight orders are settled with the venue, and ``reconcile`` adopts what can be proven
+(missing fills, order states; each an ``audit_event``) or refuses to trade, saying why.
+Bars up to the cursor are shown to the strategy only to rebuild its state; the venue
+ignores bars it has matched. Every write is ordered so that a ``kill -9`` anywhere leaves
+a state the next start settles: journal before send, venue state before it is reported,
+cursor after the bar's decisions (a replayed decision has the same client order id, so it
+is found in the journal and never sent twice).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from tradeloop.core.atomic_file import write_atomic
+from tradeloop.core.clock import SimClock
+from tradeloop.core.errors import ConfigError, DataError, TradingRefused
+from tradeloop.domain.order_lifecycle import TERMINAL
+from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.engine import TradingEngine, exchange_model
+from tradeloop.execution.exchange_state import load_exchange
+from tradeloop.execution.persisted_exchange import PersistedExchange
+from tradeloop.execution.portfolio import Portfolio
+from tradeloop.execution.reconcile import Reconciliation, reconcile
+from tradeloop.execution.session import StepResult, TradingSession
+from tradeloop.execution.strategy import Strategy
+from tradeloop.execution.venue import to_decimal
+from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.store.sql.audit import record_audit_event
+from tradeloop.store.sql.ledger import write_ledger
+from tradeloop.store.sql.order_journal import SqlOrderJournal
+
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+Cursor = tuple[int, str]  # (bar ts, symbol): bars are processed in this order
+
+
+@dataclass(frozen=True, slots=True)
+class PaperAccount:
+    """Where one paper account's files live."""
+
+    name: str
+    root: Path
+
+    @classmethod
+    def under(cls, paper_dir: Path, name: str) -> PaperAccount:
+        if not ACCOUNT_NAME.match(name):
+            raise ConfigError(
+                f"--account {name!r}: use 1-40 letters, digits, '-' or '_' (it names a folder)"
+            )
+        return cls(name, paper_dir / name)
+
+    @property
+    def run_id(self) -> str:
+        return f"paper-{self.name}"
+
+    @property
+    def exchange_path(self) -> Path:
+        return self.root / "exchange.json"
+
+    @property
+    def cursor_path(self) -> Path:
+        return self.root / "cursor.json"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.root / "account.json"
+
+    def opening_cash(self, requested: float, now_ns: int) -> Decimal:
+        """The account's starting cash: written on the first start, then fixed (a restart
+        with another --capital would silently change every past PnL)."""
+        if not self.meta_path.exists():
+            write_atomic(
+                self.meta_path,
+                json.dumps(
+                    {"name": self.name, "initial_cash": repr(requested), "created_ns": now_ns}
+                ),
+            )
+            return to_decimal(requested)
+        try:
+            stored = Decimal(json.loads(self.meta_path.read_text())["initial_cash"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(f"paper account file {self.meta_path} is unreadable ({exc})") from None
+        if stored != to_decimal(requested):
+            raise ConfigError(
+                f"paper account {self.name!r} was opened with {stored} starting cash, not "
+                f"{requested}; drop --capital, or open a new account with --account NAME"
+            )
+        return stored
+
+    def read_cursor(self) -> Cursor | None:
+        if not self.cursor_path.exists():
+            return None
+        try:
+            body = json.loads(self.cursor_path.read_text())
+            return int(body["ts"]), str(body["symbol"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"paper cursor {self.cursor_path} is unreadable ({exc}); move it away to "
+                "re-decide bars from the account's start (decided orders are never re-sent)"
+            ) from None
+
+    def write_cursor(self, cursor: Cursor) -> None:
+        write_atomic(self.cursor_path, json.dumps({"ts": cursor[0], "symbol": cursor[1]}))
+
+
+@dataclass(frozen=True, slots=True)
+class PaperStart:
+    """An opened account: the session to step, where decisions stopped, what start did."""
+
+    session: TradingSession
+    journal: SqlOrderJournal
+    cursor: Cursor | None
+    reconciliation: Reconciliation
+    settled: int
+
+
+def open_account(
+    account: PaperAccount,
+    *,
+    db: Engine,
+    strategy: Strategy,
+    execution: ExecutionConfig,
+    risk: RiskConfig,
+    kill_switch: KillSwitch,
+    now_ns: int,
+    actor: str,
+) -> PaperStart:
+    """Load the account, rebuild its ledger, settle and reconcile with its venue; raise
+    TradingRefused (after auditing why) when it must not trade."""
+    cash = account.opening_cash(execution.initial_cash_usd, now_ns)
+    cursor = account.read_cursor()
+    journal = SqlOrderJournal(db, account.run_id, "paper")
+    fills = journal.fills()
+    clock = SimClock(max([cursor[0] if cursor else 0, *(f.ts_event for f in fills)]))
+    exchange = load_exchange(
+        account.exchange_path, exchange_model(execution), clock.now_ns, id_prefix=account.run_id
+    )
+    venue = PersistedExchange(exchange, account.exchange_path)
+    portfolio = Portfolio.replayed(cash, fills)
+    engine = TradingEngine(
+        venue=venue,
+        portfolio=portfolio,
+        risk=risk,
+        kill_switch=kill_switch,
+        journal=journal,
+        clock=clock,
+    )
+    settled = engine.orders.settle()
+    states = journal.order_states()
+    suspects = [
+        cid for cid, (state, filled) in states.items() if _may_differ(venue, cid, state, filled)
+    ]
+    outcome = reconcile(
+        engine.orders,
+        venue,
+        suspects,
+        lambda: {s: p.quantity for s, p in portfolio.positions.items() if p.quantity},
+        {s: q for s, q in exchange.positions.items() if q},
+        journaled=states.keys(),
+    )
+    for correction in outcome.corrections:
+        record_audit_event(db, "paper_reconcile", account.run_id, {"correction": correction}, actor)
+    if not outcome.safe:
+        record_audit_event(
+            db, "paper_refused", account.run_id, {"refusals": outcome.refusals}, actor
+        )
+        raise TradingRefused(
+            f"paper account {account.name!r} will not trade until this is resolved:\n  "
+            + "\n  ".join(outcome.refusals)
+        )
+    write_ledger(db, account.run_id, portfolio, portfolio.closed_trades, clock.now_ns())
+    session = TradingSession(engine, strategy, account.run_id)
+    return PaperStart(session, journal, cursor, outcome, len(settled))
+
+
+def _may_differ(venue: PersistedExchange, client_id: str, state: object, filled: Decimal) -> bool:
+    if state not in TERMINAL:
+        return True
+    status = venue.query(client_id)
+    return status is not None and (status.state != state or status.filled_quantity != filled)
+
+
+def trade_bars(
+    start: PaperStart,
+    account: PaperAccount,
+    bars: Iterable[BarView],
+    *,
+    db: Engine,
+    on_step: Callable[[BarView, StepResult], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    warm_up: bool = True,
+) -> Cursor | None:
+    """Step every bar after the cursor (with ``warm_up``, bars at or before it rebuild
+    strategy state; otherwise they are skipped); persist the ledger projections and the
+    cursor after each. Returns the new cursor."""
+    session, cursor = start.session, start.cursor
+    portfolio = session.engine.portfolio
+    for bar in bars:
+        key = (bar.ts, bar.symbol)
+        if cursor is not None and key <= cursor:
+            if warm_up:
+                session.warm_up(bar)
+            continue
+        if should_stop():
+            break
+        closed_before = len(portfolio.closed_trades)
+        step = session.step(bar)
+        if step.fills:
+            write_ledger(
+                db, account.run_id, portfolio, portfolio.closed_trades[closed_before:], bar.ts
+            )
+        account.write_cursor(key)
+        cursor = key
+        if on_step is not None:
+            on_step(bar, step)
+    return cursor
