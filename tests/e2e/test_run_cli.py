@@ -65,9 +65,66 @@ def test_run_when_bars_stored_then_metrics_report_and_plot(tmp_path: Path) -> No
     for path in summary["report"].values():
         assert Path(path).stat().st_size > 500
 
-    paper = _run(tmp_path, "run", "--mode", "paper", "--tickers", "^GSPC")
-    assert paper.returncode == 2
-    assert "only backtest" in paper.stderr
+    mode = _run(tmp_path, "run", "--mode", "papr", "--tickers", "^GSPC")
+    assert mode.returncode == 2
+    assert "backtest, paper, simulate, live" in mode.stderr
     unknown = _run(tmp_path, "run", "--tickers", "^GSPC", "--strategy", "magic")
     assert unknown.returncode == 2
     assert "sma_cross" in unknown.stderr
+
+
+def _store_goog(root: Path) -> None:
+    from tradeloop.adapters.bundled.provider import BundledProvider
+    from tradeloop.bootstrap import open_database
+    from tradeloop.settings import load_settings
+    from tradeloop.store.sql.bar_store import SqlBarStore
+
+    engine = open_database(load_settings(home=root / "var"))
+    SqlBarStore(engine).upsert_bars(BundledProvider().history("GOOG"))
+    engine.dispose()
+
+
+def test_simulate_when_run_then_decisions_logged_and_nothing_journaled(tmp_path: Path) -> None:
+    _store_goog(tmp_path)
+    window = ("--tickers", "GOOG", "--start", "2012-01-01", "--end", "2012-12-31")
+    result = _run(tmp_path, "run", "--mode", "simulate", *window, "--run-once", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["mode"] == "simulate"
+    assert summary["orders_sent"] > 0
+    decisions = (tmp_path / "var" / "logs" / "simulate.jsonl").read_text().splitlines()
+    assert len(decisions) == summary["orders_sent"] + summary["orders_denied"]
+    first = json.loads(decisions[0])
+    assert first["sent_to_venue"] is False
+    assert first["risk"] == "approved"
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "var" / "tradeloop.db") as connection:
+        assert connection.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+
+
+def test_paper_when_run_twice_then_second_run_continues_the_account(tmp_path: Path) -> None:
+    _store_goog(tmp_path)
+    base = ("run", "--mode", "paper", "--account", "demo", "--tickers", "GOOG", "--json")
+    first = _run(tmp_path, *base, "--start", "2012-01-01", "--end", "2012-06-30", "--run-once")
+    assert first.returncode == 0, first.stderr
+    one = json.loads(first.stdout)
+    assert one["fills"] > 0
+    assert one["cursor"].startswith("2012-06-29")
+    second = _run(tmp_path, *base, "--start", "2012-01-01", "--end", "2012-12-31", "--run-once")
+    assert second.returncode == 0, second.stderr
+    two = json.loads(second.stdout)
+    assert two["cursor"].startswith("2012-12-31")
+    assert two["bars_stepped"] < 140  # only the second half is traded again
+    assert "daily_pnl" in two
+    capital = _run(tmp_path, *base, "--capital", "5", "--run-once")
+    assert capital.returncode == 2
+    assert "opened with" in capital.stderr
+
+
+def test_live_when_symbol_not_governed_active_then_refused(tmp_path: Path) -> None:
+    _store_goog(tmp_path)
+    result = _run(tmp_path, "run", "--mode", "live", "--tickers", "GOOG")
+    assert result.returncode == 2
+    assert "GOOG" in result.stderr
+    assert (tmp_path / "var" / "governance_halt.log").exists()

@@ -84,3 +84,21 @@ def test_journal_when_timeout_then_in_flight_until_settled(engine: Engine) -> No
     manager.settle()
     assert journal.in_flight() == []
     assert journal.get(order.client_order_id).state is OrderState.ACCEPTED  # type: ignore[union-attr]
+
+
+def test_journal_when_another_order_reuses_a_fill_id_then_refused_not_skipped(
+    engine: Engine,
+) -> None:
+    from tradeloop.core.errors import DataError
+
+    gateway = ScriptedGateway()
+    first = OrderManager(SqlOrderJournal(engine, "acct-a", "paper"), gateway, lambda: 1)
+    second = OrderManager(SqlOrderJournal(engine, "acct-b", "paper"), gateway, lambda: 1)
+    a = first.submit(SubmitOrder("a-1", "SPY", Side.BUY, Decimal(1), ts_init=1))
+    b = second.submit(SubmitOrder("b-1", "SPY", Side.BUY, Decimal(1), ts_init=1))
+    fill = VenueFill("sim-1-1", a.client_order_id, Decimal(1), Decimal(10), Decimal(0), 2)
+    assert first.on_fill(fill) is not None
+    clash = VenueFill("sim-1-1", b.client_order_id, Decimal(1), Decimal(11), Decimal(0), 2)
+    with pytest.raises(DataError, match="already stored for order a-1"):
+        second.on_fill(clash)  # silently skipping it would lose the second account's fill
+    assert second.journal.get("b-1").filled_quantity == 0  # type: ignore[union-attr]

@@ -34,6 +34,7 @@ from pydantic import Field
 
 from tradeloop.core.config import FrozenConfig
 from tradeloop.domain.enums import OrderType, Side, TimeInForce
+from tradeloop.domain.money import quantize_money
 from tradeloop.domain.order_lifecycle import OrderState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
@@ -328,9 +329,11 @@ class SimulatedExchange:
             share = float(quantity / volume) if volume > 0 else 0.0
             bps = Decimal(repr(self.model.slippage_bps + self.model.impact_bps * share))
             price = price * (Decimal(1) + (bps / BPS if buy else -bps / BPS))
+        price = quantize_money(price)  # as a venue reports it: the journal stores it exactly
         fee = quantity * price * Decimal(repr(self.model.fee_bps)) / BPS
         if resting.fills == 0:
             fee += Decimal(repr(self.model.fee_fixed))
+        fee = quantize_money(fee)
         resting.fills += 1
         resting.filled += quantity
         resting.state = OrderState.FILLED if resting.remaining == 0 else OrderState.PARTIALLY_FILLED

@@ -40,3 +40,15 @@ def test_run_metrics_when_trades_and_exposure_then_averages_and_turnover() -> No
     assert metrics["avg_gross_exposure"] == pytest.approx(0.45)
     assert metrics["turnover"] == pytest.approx(220.0 / 110.0)
     assert metrics["total_return"] == pytest.approx(0.2)
+
+
+def test_daily_pnl_when_intraday_curve_then_one_change_per_day_summing_to_total() -> None:
+    from tradeloop.execution.statistics import daily_pnl
+
+    hour = 3_600_000_000_000
+    day = 24 * hour
+    ts = np.array([0, hour, 2 * hour, day + hour, day + 5 * hour, 3 * day], dtype=np.int64)
+    equity = np.array([100.0, 101.0, 99.0, 103.0, 104.0, 90.0])
+    pnl = daily_pnl(ts, equity, initial=100.0)
+    assert pnl == [("1970-01-01", -1.0), ("1970-01-02", 5.0), ("1970-01-04", -14.0)]
+    assert sum(change for _, change in pnl) == equity[-1] - 100.0

@@ -23,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from tradeloop.domain.money import MONEY_SCALE
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -32,7 +34,7 @@ metadata = MetaData(
     }
 )
 
-MONEY = Numeric(28, 10)
+MONEY = Numeric(28, MONEY_SCALE)
 
 price_history = Table(
     "price_history",
