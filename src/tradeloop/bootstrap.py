@@ -38,7 +38,7 @@ from tradeloop.data.live_guard import LiveGuard
 from tradeloop.data.ports import Provider
 from tradeloop.data.raw_archive import RawArchive
 from tradeloop.data.universe import Universe, load_universe
-from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.config import ExecutionConfig, MlSignalConfig
 from tradeloop.features.config import PivotConfig
 from tradeloop.labels.config import EventLabelConfig
 from tradeloop.models.config import TrainConfig
@@ -90,6 +90,7 @@ class AppConfig(FrozenConfig):
     train: TrainConfig = Field(default_factory=TrainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    ml_signal: MlSignalConfig = Field(default_factory=MlSignalConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)

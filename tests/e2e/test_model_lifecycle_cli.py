@@ -126,6 +126,16 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
     assert shown["model_version_id"] == version
     assert shown["promotions"]
 
+    # The promoted model trades: ml_signal through the one order path, backtest and paper.
+    ml = ("run", "--strategy", "ml_signal", "--tickers", "SPY", "--interval", "1m", "--json")
+    backtest = _run(tmp_path, *ml)
+    assert backtest.returncode == 0, backtest.stderr
+    ran = json.loads(backtest.stdout)
+    assert version in ran["title"]
+    assert ran["in_sample_bars"] > 0  # trained on these bars: the report says so
+    paper = _run(tmp_path, *ml, "--mode", "paper", "--run-once")
+    assert paper.returncode == 0, paper.stderr
+
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
     environment |= {"TRADELOOP_HOME": str(tmp_path / "var"), "TRADELOOP_API_TOKEN": TOKEN}

@@ -98,6 +98,7 @@ def run(
         if mode == "backtest":
             _backtest(app, plan, execution, symbols, seconds, start_ns, end_ns, benchmark, as_json)
             return
+        _require_fresh_model(app, plan)
         if mode == "live":
             _refuse_live(app, plan, symbols)
         from tradeloop.ops.paper_run import FeedSpec
@@ -118,11 +119,38 @@ def run(
 def _plan(
     app: App, strategy: str, params: dict[str, Any], symbols: tuple[str, ...], seconds: int
 ) -> StrategyPlan:
-    from tradeloop.ops.strategy_plans import sma_cross_plan
+    from tradeloop.features.touch_events import EVENT_SCHEMA
+    from tradeloop.ops.strategy_plans import ml_signal_plan, sma_cross_plan
+    from tradeloop.serving.loader import registry_loader
 
     if strategy == "sma_cross":
         return sma_cross_plan(params, len(symbols))
-    raise ConfigError(f"--strategy {strategy}: not available")
+    name = app.config.scorer.model_name
+    served = registry_loader(app.registry(), name, EVENT_SCHEMA, shadow=False)()
+    if served.active is None:
+        candidate = served.aliases.get("candidate")
+        hint = f" (candidate {candidate} is not promoted)" if candidate else ""
+        raise ConfigError(
+            f"--strategy ml_signal needs an active {name} model{hint}: train and promote one "
+            "(tradeloop train; tradeloop models evaluate)"
+        )
+    return ml_signal_plan(
+        app.config.ml_signal, served.active, app.config.pivots, seconds, len(symbols)
+    )
+
+
+def _require_fresh_model(app: App, plan: StrategyPlan) -> None:
+    """Paper, simulate and live act on signals now: a model past the scorer's
+    stale_max_hours is refused, as the scorer refuses its signals."""
+    if plan.model is None:
+        return
+    age_hours = plan.model.age_seconds(time.time_ns()) / 3600
+    limit = app.config.scorer.stale_max_hours
+    if age_hours > limit:
+        raise TradingRefused(
+            f"model {plan.model.model_version_id} was trained on data ending {age_hours:.0f} h "
+            f"ago (scorer.stale_max_hours {limit:g}); retrain it (tradeloop retrain)"
+        )
 
 
 def _refuse_live(app: App, plan: StrategyPlan, symbols: tuple[str, ...]) -> None:
@@ -196,6 +224,12 @@ def _backtest(
         "final_equity": str(result.final_equity),
         "orders_denied": len(result.rejected),
     }
+    if plan.model is not None:
+        trained_end = plan.model.trained_end_ns
+        details["model_version_id"] = plan.model.model_version_id
+        details["model_trained_end"] = iso_from_ns(trained_end)
+        # Bars the model was trained on flatter it: say how many the run used.
+        details["in_sample_bars"] = int(bars.filter(bars["ts"] <= trained_end).height)
     daily = daily_pnl(ts, curves["strategy"], float(result.initial_cash))
     title = f"{plan.title} on {','.join(symbols)}"
     _report(app, run_id, title, ts, columns, curves, details, daily, as_json)
@@ -239,7 +273,13 @@ def _report(
         report = {k: str(v) for k, v in paths.items()}
         print(
             json.dumps(
-                {**details, "metrics": columns, "daily_pnl": dict(daily), "report": report},
+                {
+                    "title": title,
+                    **details,
+                    "metrics": columns,
+                    "daily_pnl": dict(daily),
+                    "report": report,
+                },
                 indent=2,
             )
         )

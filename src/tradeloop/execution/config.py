@@ -24,3 +24,23 @@ class ExecutionConfig(FrozenConfig):
     )
     latency_ms: int = Field(0, ge=0, description="orders reach the simulated book this late")
     allow_short: bool = Field(True, description="may a sell exceed the held position?")
+
+
+class MlSignalConfig(FrozenConfig):
+    """The ML-signal strategy: trade pivot touches the active model scores highly."""
+
+    target: str = Field("held", pattern="^(held|broke)$", description="classifier to act on")
+    horizon_bars: int = Field(15, gt=0, description="model horizon (bars) to act on")
+    tau_entry: float | None = Field(
+        None, gt=0, lt=1, description="enter at P >= this (unset: the model's own tau_entry)"
+    )
+    tau_hold: float | None = Field(
+        None, gt=0, lt=1, description="keep while new signals have P >= this (unset: model's)"
+    )
+    take_profit_bps: float = Field(20.0, gt=0, description="exit when the trade gained this")
+    stop_loss_bps: float = Field(15.0, gt=0, description="exit when the trade lost this")
+    max_hold_bars: int | None = Field(
+        None, gt=0, description="exit this many bars after the last signal (unset: horizon)"
+    )
+    fraction: float = Field(0.95, gt=0, le=1, description="share of equity per position")
+    allow_short: bool = Field(True, description="trade resistance touches short")
