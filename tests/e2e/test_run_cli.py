@@ -128,3 +128,17 @@ def test_live_when_symbol_not_governed_active_then_refused(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "GOOG" in result.stderr
     assert (tmp_path / "var" / "governance_halt.log").exists()
+
+
+def test_user_strategy_when_named_module_class_then_it_trades(tmp_path: Path) -> None:
+    import shutil
+
+    _store_goog(tmp_path)
+    shutil.copytree(Path(__file__).parents[2] / "examples", tmp_path / "examples")
+    window = ("--tickers", "GOOG", "--start", "2006-01-01", "--end", "2010-12-31", "--json")
+    result = _run(tmp_path, "run", "--strategy", "examples.breakout:Breakout", *window)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["metrics"]["strategy"]["trades"] > 3
+    wrong = _run(tmp_path, "run", "--strategy", "examples.breakout:Nope", *window)
+    assert wrong.returncode == 2
+    assert "cannot load it" in wrong.stderr

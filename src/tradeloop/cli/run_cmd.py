@@ -29,7 +29,9 @@ MODES = ("backtest", "paper", "simulate", "live")
 
 def run(
     mode: Annotated[str, typer.Option(help="backtest, paper, simulate or live")] = "backtest",
-    strategy: Annotated[str, typer.Option(help="sma_cross or ml_signal")] = "sma_cross",
+    strategy: Annotated[
+        str, typer.Option(help="sma_cross, ml_signal, or your own package.module:ClassName")
+    ] = "sma_cross",
     tickers: Annotated[str, typer.Option(help="comma-separated symbols")] = "^GSPC",
     start: Annotated[str | None, typer.Option(help="first day (ISO)")] = None,
     end: Annotated[str | None, typer.Option(help="last day (ISO)")] = None,
@@ -79,8 +81,11 @@ def run(
             raise ConfigError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
         if interval not in INTERVALS:
             raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
-        if strategy not in STRATEGIES:
-            raise ConfigError(f"--strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+        if strategy not in STRATEGIES and ":" not in strategy:
+            raise ConfigError(
+                f"--strategy {strategy!r}: use one of {', '.join(STRATEGIES)}, or your own "
+                "as package.module:ClassName (docs/strategies.md)"
+            )
         app = build_app(load_settings(), config)
         execution = app.config.execution
         if capital is not None:
@@ -120,11 +125,13 @@ def _plan(
     app: App, strategy: str, params: dict[str, Any], symbols: tuple[str, ...], seconds: int
 ) -> StrategyPlan:
     from tradeloop.features.touch_events import EVENT_SCHEMA
-    from tradeloop.ops.strategy_plans import ml_signal_plan, sma_cross_plan
+    from tradeloop.ops.strategy_plans import ml_signal_plan, sma_cross_plan, user_plan
     from tradeloop.serving.loader import registry_loader
 
     if strategy == "sma_cross":
         return sma_cross_plan(params, len(symbols))
+    if strategy != "ml_signal":
+        return user_plan(strategy)
     name = app.config.scorer.model_name
     served = registry_loader(app.registry(), name, EVENT_SCHEMA, shadow=False)()
     if served.active is None:

@@ -3,6 +3,9 @@ and how those columns are computed from the bars (the same in every mode)."""
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -119,4 +122,34 @@ def ml_signal_plan(
         columns=MlSignalStrategy.COLUMNS,
         prepare=lambda bars: score_bars(bars, model, pivots, bar_interval_sec),
         model=models,
+    )
+
+
+def user_plan(spec: str) -> StrategyPlan:
+    """A user's strategy named ``package.module:ClassName``: built with no arguments; it
+    may declare ``COLUMNS`` (names it reads from ``bar.extra``) and a static
+    ``prepare(bars) -> bars`` that adds them (docs/strategies.md)."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(
+            f"--strategy {spec!r}: use a built-in ({', '.join(STRATEGIES)}) or "
+            "package.module:ClassName"
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # the console script does not look here by itself
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"--strategy {spec}: cannot load it ({exc})") from None
+    strategy = factory()
+    if not callable(getattr(strategy, "on_bar", None)):
+        raise ConfigError(f"--strategy {spec}: {attribute}() has no on_bar(bar, context) method")
+    columns = tuple(getattr(strategy, "COLUMNS", ()))
+    prepare = getattr(strategy, "prepare", None)
+    return StrategyPlan(
+        name=spec,
+        title=attribute,
+        strategy=strategy,
+        columns=columns,
+        prepare=prepare if callable(prepare) else (lambda bars: bars),
     )
