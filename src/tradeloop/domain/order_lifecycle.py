@@ -8,7 +8,6 @@ acknowledgement (venues reorder), so a fill moves a SUBMITTED order straight on.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -101,12 +100,14 @@ class ManagedOrder:
             return self
         if not can_move(self.state, state):
             raise InvalidTransition(f"order {self.client_order_id}: {self.state} -> {state}")
-        return dataclasses.replace(
-            self,
-            state=state,
-            ts_updated=ts,
-            reason=reason or self.reason,
-            venue_order_id=venue_order_id or self.venue_order_id,
+        return ManagedOrder(  # not dataclasses.replace: this is the hot path of every fill
+            self.order,
+            state,
+            self.filled_quantity,
+            self.average_price,
+            venue_order_id or self.venue_order_id,
+            reason or self.reason,
+            ts,
         )
 
     def filled(self, quantity: Decimal, price: Decimal, ts: int) -> ManagedOrder:
@@ -119,5 +120,7 @@ class ManagedOrder:
             )
         average = (self.average_price * self.filled_quantity + price * quantity) / total
         state = OrderState.FILLED if total == self.order.quantity else OrderState.PARTIALLY_FILLED
-        moved = self.moved(state, ts)
-        return dataclasses.replace(moved, filled_quantity=total, average_price=average)
+        changes = state != self.state or state is OrderState.PARTIALLY_FILLED
+        if changes and not can_move(self.state, state):
+            raise InvalidTransition(f"order {self.client_order_id}: {self.state} -> {state}")
+        return ManagedOrder(self.order, state, total, average, self.venue_order_id, self.reason, ts)

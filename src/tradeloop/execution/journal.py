@@ -13,7 +13,7 @@ class InMemoryOrderJournal:
 
     def __init__(self) -> None:
         self.orders: dict[str, ManagedOrder] = {}
-        self.fill_ids: list[str] = []
+        self.fill_ids: dict[str, None] = {}  # insertion-ordered set: O(1) duplicate check
 
     def insert_order(self, order: ManagedOrder) -> ManagedOrder:
         return self.orders.setdefault(order.client_order_id, order)
@@ -30,7 +30,7 @@ class InMemoryOrderJournal:
         if fill.fill_id in self.fill_ids:
             return None
         updated = apply(order)  # raises before anything is stored
-        self.fill_ids.append(fill.fill_id)
+        self.fill_ids[fill.fill_id] = None
         self.orders[fill.client_order_id] = updated
         return updated
 

@@ -295,11 +295,12 @@ class SimulatedExchange:
     def _match(self, resting: _Resting, bar: BarView) -> VenueFill | None:
         order = resting.order
         buy = order.side is Side.BUY
-        o, h, lo = Decimal(repr(bar.open)), Decimal(repr(bar.high)), Decimal(repr(bar.low))
+        o = Decimal(repr(bar.open))
         slipped = False
         if order.order_type is OrderType.MARKET:
             price, slipped = o, True
         elif order.order_type is OrderType.LIMIT:
+            h, lo = Decimal(repr(bar.high)), Decimal(repr(bar.low))
             limit = order.limit_price or Decimal(0)
             if (o <= limit) if buy else (o >= limit):
                 price = o
@@ -308,6 +309,7 @@ class SimulatedExchange:
             else:
                 return None
         else:
+            h, lo = Decimal(repr(bar.high)), Decimal(repr(bar.low))
             stop = order.stop_price or Decimal(0)
             if (o >= stop) if buy else (o <= stop):
                 price = o

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+import numpy as np
 import polars as pl
 
 from tradeloop.core.ids import natural_key_id
@@ -54,37 +55,52 @@ def make_order(
 class SmaCrossStrategy:
     """Long when the fast SMA crosses above the slow one; flat on the cross below. Buys
     ``quantity`` units, or (``quantity`` None) whole units worth ``fraction`` of equity.
-    Expects ``sma_fast`` and ``sma_slow`` columns in ``bar.extra``; state is per symbol."""
+    Reads ``sma_fast``/``sma_slow`` and the symbol's previous bar's values
+    (``sma_fast_prev``/``sma_slow_prev``) from ``bar.extra``: it keeps no state, so it
+    may be shown only the bars ``active_bars`` marks (and a restart needs no warm-up)."""
 
-    COLUMNS = ("sma_fast", "sma_slow")
+    COLUMNS = ("sma_fast", "sma_slow", "sma_fast_prev", "sma_slow_prev")
 
     def __init__(self, quantity: Decimal | None, fraction: Decimal = Decimal(1)) -> None:
         if quantity is None and not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         self.quantity = quantity
         self.fraction = fraction
-        self._previous: dict[str, tuple[float, float]] = {}
 
     @staticmethod
     def with_indicators(bars: pl.DataFrame, fast: int, slow: int) -> pl.DataFrame:
-        """``bars`` plus the ``sma_fast`` and ``sma_slow`` columns the strategy reads."""
+        """``bars`` (sorted by symbol, ts) plus the columns the strategy reads."""
         if not 0 < fast < slow:
             raise ValueError(f"need 0 < fast < slow, got fast={fast}, slow={slow}")
-        return bars.with_columns(
+        ordered = bars.sort("symbol", "ts")
+        with_sma = ordered.with_columns(
             pl.col("close").rolling_mean(fast).over("symbol").alias("sma_fast"),
             pl.col("close").rolling_mean(slow).over("symbol").alias("sma_slow"),
         )
+        return with_sma.with_columns(
+            pl.col("sma_fast").shift(1).over("symbol").alias("sma_fast_prev"),
+            pl.col("sma_slow").shift(1).over("symbol").alias("sma_slow_prev"),
+        )
+
+    @staticmethod
+    def active_bars(bars: pl.DataFrame) -> np.ndarray:
+        """True where ``on_bar`` may order: the crosses. On every other bar it returns
+        nothing whatever the position, so the engine may mark those in bulk."""
+        fast, slow = pl.col("sma_fast"), pl.col("sma_slow")
+        fast_prev, slow_prev = pl.col("sma_fast_prev"), pl.col("sma_slow_prev")
+        crossed = ((fast_prev < slow_prev) & (fast > slow)) | (
+            (slow_prev < fast_prev) & (slow > fast)
+        )
+        return bars.select(crossed.fill_null(False)).to_series().to_numpy()
 
     def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
-        fast, slow = bar.extra.get("sma_fast"), bar.extra.get("sma_slow")
-        if fast is None or slow is None:
+        extra = bar.extra
+        fast, slow = extra.get("sma_fast"), extra.get("sma_slow")
+        fast_prev, slow_prev = extra.get("sma_fast_prev"), extra.get("sma_slow_prev")
+        if fast is None or slow is None or fast_prev is None or slow_prev is None:
             return []
-        previous = self._previous.get(bar.symbol)
-        self._previous[bar.symbol] = (fast, slow)
-        if previous is None:
-            return []
-        crossed_up = previous[0] < previous[1] and fast > slow
-        crossed_down = previous[1] < previous[0] and slow > fast
+        crossed_up = fast_prev < slow_prev and fast > slow
+        crossed_down = slow_prev < fast_prev and slow > fast
         if crossed_up and context.position == 0:
             quantity = self.quantity
             if quantity is None:

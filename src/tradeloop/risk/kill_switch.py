@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -10,9 +11,17 @@ class KillSwitch:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._where = os.fspath(path)
 
     def is_engaged(self) -> bool:
-        return self.path.exists()
+        """Present, or impossible to check (permissions, I/O error): both halt trading."""
+        try:
+            os.stat(self._where)  # checked on every order: no pathlib overhead
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        return True
 
     def engage(self, reason: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

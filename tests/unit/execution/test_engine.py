@@ -68,3 +68,55 @@ def test_engine_when_venue_refuses_short_then_rejected_with_its_reason(tmp_path:
     assert "short selling disabled" in engine.rejected[-1].reason
     engine.on_bar(_bar(MIN))
     assert engine.portfolio.quantity("SPY") == 0
+
+
+def test_sparse_backtest_when_quiet_bars_skipped_then_same_as_every_bar(tmp_path: Path) -> None:
+    import numpy as np
+    import polars as pl
+
+    from tradeloop.execution.session import TradingSession, bar_views, run_backtest
+    from tradeloop.execution.strategy import SmaCrossStrategy
+    from tradeloop.testing.stubs import stub_bars
+
+    bars = pl.concat(
+        [
+            stub_bars(s, 400, seed=k, price=50.0 + 40 * k)
+            for k, s in enumerate(("AAA", "BBB", "CCC"))
+        ]
+    ).filter(~((pl.col("symbol") == "BBB") & (pl.col("ts") % 3 == 0)))  # ragged: gaps
+    prepared = SmaCrossStrategy.with_indicators(bars, 3, 8)
+    results = []
+    for sparse in (True, False):
+        engine = simulated_engine(
+            ExecutionConfig(commission_rate=0.001), RiskConfig(), KillSwitch(tmp_path / "KS")
+        )
+        strategy = SmaCrossStrategy(None, Decimal("0.3"))
+        results.append(
+            run_backtest(
+                prepared,
+                strategy,
+                engine,
+                run_id="r",
+                extra_columns=strategy.COLUMNS,
+                sparse=sparse,
+            )
+        )
+    quick, full = results
+    assert len(quick.trades) > 20
+    assert quick.trades == full.trades
+    assert quick.fills == full.fills
+    assert quick.final_equity == full.final_equity
+    # The bulk-computed curve against the per-bar Decimal equity of the plain step loop.
+    engine = simulated_engine(
+        ExecutionConfig(commission_rate=0.001), RiskConfig(), KillSwitch(tmp_path / "KS")
+    )
+    strategy = SmaCrossStrategy(None, Decimal("0.3"))
+    session = TradingSession(engine, strategy, "r")
+    stepped: dict[int, float] = {}
+    for bar in bar_views(prepared, strategy.COLUMNS):
+        stepped[bar.ts] = float(session.step(bar).equity)
+    assert quick.equity["ts"].to_list() == list(stepped)
+    np.testing.assert_allclose(quick.equity["equity"], list(stepped.values()), rtol=1e-12)
+    np.testing.assert_allclose(
+        quick.equity["gross_exposure"], full.equity["gross_exposure"], rtol=1e-9, atol=1e-12
+    )

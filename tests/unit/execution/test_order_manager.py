@@ -101,7 +101,7 @@ def test_fill_when_unknown_order_or_overfill_then_refused_and_nothing_changes() 
         manager.on_fill(
             VenueFill("f2", order.client_order_id, Decimal(5), Decimal(10), Decimal(0), 9)
         )
-    assert journal.fill_ids == ["f1"]
+    assert list(journal.fill_ids) == ["f1"]
     assert journal.orders[order.client_order_id].filled_quantity == Decimal(6)
 
 
