@@ -125,7 +125,8 @@ def _plan(
     app: App, strategy: str, params: dict[str, Any], symbols: tuple[str, ...], seconds: int
 ) -> StrategyPlan:
     from tradeloop.features.touch_events import EVENT_SCHEMA
-    from tradeloop.ops.strategy_plans import ml_signal_plan, sma_cross_plan, user_plan
+    from tradeloop.ops.ml_signal_plan import ml_signal_plan
+    from tradeloop.ops.strategy_plans import sma_cross_plan, user_plan
     from tradeloop.serving.loader import registry_loader
 
     if strategy == "sma_cross":
@@ -405,6 +406,10 @@ def _trade_feed(
         "positions": {
             s: str(p.quantity) for s, p in sorted(portfolio.positions.items()) if p.quantity
         },
+        "unrealized_pnl": {
+            s: str(v) for s, v in sorted(portfolio.unrealized_pnl(session.marks).items())
+        },
+        "commissions": str(portfolio.commissions),
     }
     if not stats.equity:
         if as_json:

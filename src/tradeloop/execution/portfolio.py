@@ -123,6 +123,15 @@ class Portfolio:
                 value += position.quantity * marks[symbol]
         return value
 
+    def unrealized_pnl(self, marks: dict[str, Decimal]) -> dict[str, Decimal]:
+        """Open PnL per symbol at ``marks`` (value at the mark minus the cost basis);
+        symbols without a mark are left out."""
+        return {
+            symbol: position.quantity * marks[symbol] - position.cost
+            for symbol, position in self.positions.items()
+            if position.quantity and symbol in marks
+        }
+
     def gross_exposure(self, marks: dict[str, Decimal], equity: Decimal) -> float:
         """Sum of |position value| over equity (0.0 when flat or equity is not positive)."""
         if equity <= 0 or not any(p.quantity for p in self.positions.values()):

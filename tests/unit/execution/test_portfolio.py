@@ -69,3 +69,18 @@ def test_apply_when_round_trip_then_one_closed_trade_with_net_pnl() -> None:
     (trade,) = portfolio.closed_trades
     assert (trade.ts_entry, trade.ts_exit, trade.pnl) == (1, 2, Decimal(18))
     assert portfolio.cash == Decimal(1018)
+
+
+def test_unrealized_pnl_when_marked_then_value_minus_cost_and_adds_up_to_equity() -> None:
+    from tradeloop.domain.enums import Side
+    from tradeloop.domain.orders import OrderFilled
+
+    portfolio = Portfolio(cash=Decimal(1000))
+    portfolio.apply(OrderFilled("a", "X", Side.BUY, Decimal(3), Decimal(10), Decimal("0.5"), 1))
+    portfolio.apply(OrderFilled("b", "Y", Side.SELL, Decimal(2), Decimal(50), Decimal(0), 1))
+    marks = {"X": Decimal(12), "Y": Decimal(45)}
+    assert portfolio.unrealized_pnl(marks) == {"X": Decimal(6), "Y": Decimal(10)}
+    cost = Decimal(30) + Decimal(-100)
+    assert portfolio.equity(marks) == portfolio.cash + cost + sum(
+        portfolio.unrealized_pnl(marks).values()
+    )

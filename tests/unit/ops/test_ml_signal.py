@@ -20,7 +20,7 @@ from tradeloop.execution.session import run_backtest
 from tradeloop.execution.strategy import StrategyContext
 from tradeloop.features.config import PivotConfig
 from tradeloop.features.touch_events import EVENT_SCHEMA
-from tradeloop.ops.strategy_plans import ml_signal_plan, score_bars
+from tradeloop.ops.ml_signal_plan import ml_signal_plan, score_bars
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
