@@ -27,8 +27,8 @@ from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
 from tradeloop.execution.session import run_backtest
 from tradeloop.execution.strategy import SmaCrossStrategy
-from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.testing.orders import UNLIMITED_RISK
 
 FAST, SLOW, UNITS, COMMISSION, CASH = 10, 30, 20, 0.001, 100_000.0
 
@@ -52,7 +52,7 @@ class PeerSmaCross(Strategy):
 def run_ours(bars: pl.DataFrame, kill_switch_dir: Path) -> float:
     frame = SmaCrossStrategy.with_indicators(bars, FAST, SLOW)
     config = ExecutionConfig(initial_cash_usd=CASH, commission_rate=COMMISSION)
-    engine = simulated_engine(config, RiskConfig(), KillSwitch(kill_switch_dir / "KILL_SWITCH"))
+    engine = simulated_engine(config, UNLIMITED_RISK, KillSwitch(kill_switch_dir / "KILL_SWITCH"))
     result = run_backtest(
         frame, SmaCrossStrategy(Decimal(UNITS)), engine, run_id="bench",
         extra_columns=SmaCrossStrategy.COLUMNS,

@@ -34,9 +34,9 @@ class Breakout:
         if high is None or low is None:
             return []
         if context.position == 0 and bar.close > high:
-            units = (context.equity * Decimal("0.9") / Decimal(repr(bar.close))).to_integral_value(
-                rounding="ROUND_FLOOR"
-            )
+            # 20 % of equity: inside risk.max_position_size (default 0.20), else denied.
+            budget = context.equity * Decimal("0.2")
+            units = (budget / Decimal(repr(bar.close))).to_integral_value(rounding="ROUND_FLOOR")
             return [make_order(context, bar, Side.BUY, units, "breakout_up")] if units > 0 else []
         if context.position > 0 and bar.close < low:
             return [make_order(context, bar, Side.SELL, context.position, "breakout_down")]

@@ -19,8 +19,8 @@ from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
 from tradeloop.execution.session import run_backtest
 from tradeloop.execution.strategy import SmaCrossStrategy
-from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.testing.orders import UNLIMITED_RISK
 
 FAST, SLOW, COMMISSION, CASH = 10, 30, 0.001, 100_000.0
 UNITS = {"GOOG": 20, "^GSPC": 20, "EURUSD=X": 50_000}
@@ -65,7 +65,7 @@ def _peer_run(bars: pl.DataFrame, units: int) -> tuple[pd.DataFrame, float]:
 def _our_run(bars: pl.DataFrame, units: int, tmp_path: Path) -> tuple[list, Decimal]:
     with_sma = SmaCrossStrategy.with_indicators(bars, FAST, SLOW)
     config = ExecutionConfig(initial_cash_usd=CASH, commission_rate=COMMISSION)
-    engine = simulated_engine(config, RiskConfig(), KillSwitch(tmp_path / "KILL_SWITCH"))
+    engine = simulated_engine(config, UNLIMITED_RISK, KillSwitch(tmp_path / "KILL_SWITCH"))
     result = run_backtest(
         with_sma,
         SmaCrossStrategy(Decimal(units)),
@@ -106,7 +106,8 @@ def test_fast_path_when_same_inputs_then_same_trades_as_event_engine(
     config = ExecutionConfig(
         initial_cash_usd=CASH, commission_rate=COMMISSION, slippage_bps=slippage_bps
     )
-    risk = RiskConfig(max_gross_leverage=leverage)  # low leverage: some entries are denied
+    # Low leverage: some entries are denied, in both engines.
+    risk = UNLIMITED_RISK.model_copy(update={"max_gross_leverage": leverage})
     engine = simulated_engine(config, risk, KillSwitch(tmp_path / "KILL_SWITCH"))
     result = run_backtest(
         SmaCrossStrategy.with_indicators(bars, FAST, SLOW),

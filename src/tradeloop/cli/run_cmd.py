@@ -129,8 +129,9 @@ def _plan(
     from tradeloop.ops.strategy_plans import sma_cross_plan, user_plan
     from tradeloop.serving.loader import registry_loader
 
+    cap = app.config.risk.position_fraction_cap(len(symbols))
     if strategy == "sma_cross":
-        return sma_cross_plan(params, len(symbols))
+        return sma_cross_plan(params, len(symbols), cap)
     if strategy != "ml_signal":
         return user_plan(strategy)
     name = app.config.scorer.model_name
@@ -143,7 +144,7 @@ def _plan(
             "(tradeloop train; tradeloop models evaluate)"
         )
     return ml_signal_plan(
-        app.config.ml_signal, served.active, app.config.pivots, seconds, len(symbols)
+        app.config.ml_signal, served.active, app.config.pivots, seconds, len(symbols), cap
     )
 
 

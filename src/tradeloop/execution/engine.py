@@ -18,8 +18,8 @@ from tradeloop.execution.order_manager import OrderJournal, OrderManager, VenueF
 from tradeloop.execution.portfolio import Portfolio
 from tradeloop.execution.sim_exchange import ExchangeModel, SimulatedExchange
 from tradeloop.execution.venue import Exchange, to_decimal
-from tradeloop.risk.checks import pre_trade_denial
 from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.gate import OrderCheck, RiskGate
 from tradeloop.risk.kill_switch import KillSwitch
 
 
@@ -35,11 +35,13 @@ class TradingEngine:
         kill_switch: KillSwitch,
         journal: OrderJournal | None = None,
         clock: SimClock | None = None,
+        gate: RiskGate | None = None,
     ) -> None:
         self.venue = venue
         self.portfolio = portfolio
         self.risk = risk
         self.kill_switch = kill_switch
+        self.gate = gate if gate is not None else RiskGate(risk, kill_switch)
         self.clock = clock or SimClock()
         self.orders = OrderManager(
             journal if journal is not None else InMemoryOrderJournal(),
@@ -51,20 +53,27 @@ class TradingEngine:
         self.fills: list[OrderFilled] = []
 
     def submit(
-        self, order: SubmitOrder, reference_price: Decimal, equity: Decimal, ts_now: int
+        self,
+        order: SubmitOrder,
+        reference_price: Decimal,
+        equity: Decimal,
+        ts_now: int,
+        marks: dict[str, Decimal] | None = None,
     ) -> bool:
-        """Send ``order`` unless risk denies it; an id already journaled is never re-sent."""
+        """Send ``order`` unless the risk gate denies it; an id already journaled is never
+        re-sent. ``marks``: the latest price of every held symbol (exposure rules)."""
         self._advance(ts_now)
         if self.orders.journal.get(order.client_order_id) is not None:
             return False
-        denial = pre_trade_denial(
-            order,
-            position_quantity=self.portfolio.quantity(order.symbol),
-            reference_price=reference_price,
+        check = OrderCheck(
+            order=order,
+            price=reference_price,
             equity=equity,
-            kill_switch_engaged=self.kill_switch.is_engaged(),
-            config=self.risk,
+            positions={s: p.quantity for s, p in self.portfolio.positions.items() if p.quantity},
+            marks=marks if marks is not None else {},
+            ts=ts_now,
         )
+        denial = self.gate.denial(check)
         if denial is not None:
             self.rejected.append(OrderRejected(order.client_order_id, order.symbol, denial, ts_now))
             return False
@@ -74,6 +83,7 @@ class TradingEngine:
                 OrderRejected(order.client_order_id, order.symbol, managed.reason, ts_now)
             )
             return False
+        self.gate.on_order_sent(check)
         return True
 
     def on_bar(self, bar: BarView) -> None:
@@ -121,8 +131,11 @@ class TradingEngine:
             commission=fill.commission,
             ts_event=fill.ts_event,
         )
+        closed = len(self.portfolio.closed_trades)
         self.portfolio.apply(booked)
         self.fills.append(booked)
+        for trade in self.portfolio.closed_trades[closed:]:
+            self.gate.on_trade_closed(trade.pnl, fill.ts_event)
 
 
 def exchange_model(execution: ExecutionConfig) -> ExchangeModel:

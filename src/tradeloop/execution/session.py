@@ -101,10 +101,11 @@ class TradingSession:
         close = to_decimal(bar.close)
         self.marks[bar.symbol] = close
         equity = engine.portfolio.equity(self.marks)
+        engine.gate.on_equity(bar.ts, equity)  # day roll, daily loss limit
         decisions = []
         for order in self.strategy.on_bar(bar, self.context(bar.symbol, equity)):
             rejected_before = len(engine.rejected)
-            sent = engine.submit(order, close, equity, engine.clock.now_ns())
+            sent = engine.submit(order, close, equity, engine.clock.now_ns(), self.marks)
             denial = ""
             if len(engine.rejected) > rejected_before:
                 denial = engine.rejected[-1].reason

@@ -241,10 +241,12 @@ def run_loop(
         .join(oos, on=["symbol", "ts"], how="inner")
         .sort("ts")
     )
+    # Sized within the risk limits (max_position_size, heat): otherwise every entry is denied.
+    exposure = min(loop.exposure_fraction, settings.risk.position_fraction_cap(1))
     strategy_run = _backtest(deps, settings, trade_bars, run_id, RiskOffStrategy(
-        loop.exit_probability, loop.exposure_fraction), report_progress)  # fmt: skip
+        loop.exit_probability, exposure), report_progress)  # fmt: skip
     benchmark_run = _backtest(
-        deps, settings, trade_bars, run_id + "-bh", _BuyAndHold(loop.exposure_fraction), None
+        deps, settings, trade_bars, run_id + "-bh", _BuyAndHold(exposure), None
     )
     latest_signal = float("nan")
     if active_id is not None:

@@ -62,6 +62,7 @@ def ml_signal_plan(
     pivots: PivotConfig,
     bar_interval_sec: int,
     symbols: int,
+    cap: float = 1.0,
 ) -> StrategyPlan:
     """The ML strategy on ``models`` (the active version), thresholds from the model
     unless the config sets them."""
@@ -74,7 +75,7 @@ def ml_signal_plan(
             "tau_hold; set ml_signal.tau_entry and ml_signal.tau_hold"
         )
     tau_hold = min(tau_hold, tau_entry)
-    sized = config.model_copy(update={"fraction": config.fraction / max(symbols, 1)})
+    sized = config.model_copy(update={"fraction": min(config.fraction / max(symbols, 1), cap)})
     return StrategyPlan(
         name="ml_signal",
         title=(

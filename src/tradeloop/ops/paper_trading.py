@@ -1,6 +1,7 @@
 """Paper trading: the one order path on a simulated venue whose account survives restarts.
 
 An account lives in ``var/paper/<name>/``: ``account.json`` (starting cash, created at),
+``risk_state.json`` (the risk gate's day, daily-loss halt, loss streak and cooldown),
 ``exchange.json`` (the simulated venue: orders, fills, positions, written atomically after
 every change) and ``cursor.json`` (the last bar whose decisions are complete). Orders and
 fills are journaled in the database (``orders``, ``fills`` with run id ``paper-<name>``),
@@ -42,6 +43,7 @@ from tradeloop.execution.session import StepResult, TradingSession
 from tradeloop.execution.strategy import Strategy
 from tradeloop.execution.venue import to_decimal
 from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.gate import JsonRiskStateStore, RiskGate
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.store.sql.audit import record_audit_event
 from tradeloop.store.sql.ledger import write_ledger
@@ -77,6 +79,10 @@ class PaperAccount:
     @property
     def cursor_path(self) -> Path:
         return self.root / "cursor.json"
+
+    @property
+    def risk_state_path(self) -> Path:
+        return self.root / "risk_state.json"
 
     @property
     def meta_path(self) -> Path:
@@ -161,6 +167,8 @@ def open_account(
         kill_switch=kill_switch,
         journal=journal,
         clock=clock,
+        # The daily-loss halt and the loss-streak cooldown survive a restart.
+        gate=RiskGate(risk, kill_switch, JsonRiskStateStore(account.risk_state_path)),
     )
     settled = engine.orders.settle()
     states = journal.order_states()

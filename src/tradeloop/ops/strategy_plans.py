@@ -31,11 +31,13 @@ class StrategyPlan:
     model: Any = None  # the ModelSet an ML strategy acts on (serving stays out of this import)
 
 
-def sma_cross_plan(params: dict[str, Any], symbols: int) -> StrategyPlan:
+def sma_cross_plan(params: dict[str, Any], symbols: int, cap: float = 1.0) -> StrategyPlan:
+    """``cap``: the largest share of equity one position may take (the risk limits)."""
     fast, slow = int(params.get("fast", 10)), int(params.get("slow", 30))
     if not 0 < fast < slow:
         raise ConfigError(f"--fast {fast} --slow {slow}: need 0 < fast < slow")
-    fraction = Decimal(repr(float(params.get("fraction", 0.95)))) / max(symbols, 1)
+    share = min(float(params.get("fraction", 0.95)) / max(symbols, 1), cap)
+    fraction = Decimal(repr(share))
     return StrategyPlan(
         name="sma_cross",
         title=f"sma_cross({fast},{slow})",

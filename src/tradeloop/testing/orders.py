@@ -6,8 +6,9 @@ from tradeloop.domain.order_lifecycle import OrderState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.journal import InMemoryOrderJournal
 from tradeloop.execution.order_manager import VenueOrderStatus, VenueRejection, VenueUnavailable
+from tradeloop.risk.config import RiskConfig
 
-__all__ = ["InMemoryOrderJournal", "ScriptedGateway"]
+__all__ = ["UNLIMITED_RISK", "InMemoryOrderJournal", "ScriptedGateway"]
 
 
 class ScriptedGateway:
@@ -41,3 +42,17 @@ class ScriptedGateway:
         if not self.reachable:
             raise VenueUnavailable("venue down")
         return self.status.get(client_order_id)
+
+
+# The runbooks' sizing and loss rules off (kill switch, notional limits and buying power
+# stay): for tests of engine mechanics and comparisons with peers that have no such rules.
+UNLIMITED_RISK = RiskConfig(
+    max_position_notional_usd=1e15,
+    max_order_notional_usd=1e15,
+    max_position_size=None,
+    first_day_position_size=None,
+    max_portfolio_heat=None,
+    max_sector_exposure=None,
+    daily_loss_limit=None,
+    loss_streak_max=None,
+)

@@ -11,15 +11,15 @@ from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import TradingEngine, simulated_engine
-from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.testing.orders import UNLIMITED_RISK
 
 MIN = 60_000_000_000
 
 
 def _engine(tmp_path: Path, **execution: object) -> TradingEngine:
     config = ExecutionConfig(**execution)  # type: ignore[arg-type]
-    return simulated_engine(config, RiskConfig(), KillSwitch(tmp_path / "KILL_SWITCH"))
+    return simulated_engine(config, UNLIMITED_RISK, KillSwitch(tmp_path / "KILL_SWITCH"))
 
 
 def _bar(ts: int, price: float = 100.0, volume: float = 1000.0) -> BarView:
@@ -88,7 +88,7 @@ def test_sparse_backtest_when_quiet_bars_skipped_then_same_as_every_bar(tmp_path
     results = []
     for sparse in (True, False):
         engine = simulated_engine(
-            ExecutionConfig(commission_rate=0.001), RiskConfig(), KillSwitch(tmp_path / "KS")
+            ExecutionConfig(commission_rate=0.001), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")
         )
         strategy = SmaCrossStrategy(None, Decimal("0.3"))
         results.append(
@@ -108,7 +108,7 @@ def test_sparse_backtest_when_quiet_bars_skipped_then_same_as_every_bar(tmp_path
     assert quick.final_equity == full.final_equity
     # The bulk-computed curve against the per-bar Decimal equity of the plain step loop.
     engine = simulated_engine(
-        ExecutionConfig(commission_rate=0.001), RiskConfig(), KillSwitch(tmp_path / "KS")
+        ExecutionConfig(commission_rate=0.001), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")
     )
     strategy = SmaCrossStrategy(None, Decimal("0.3"))
     session = TradingSession(engine, strategy, "r")

@@ -22,11 +22,11 @@ from tradeloop.features.config import PivotConfig
 from tradeloop.features.touch_events import EVENT_SCHEMA
 from tradeloop.ops.ml_signal_plan import ml_signal_plan, score_bars
 from tradeloop.registry.registry import ModelRegistry
-from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.serving.loader import registry_loader
 from tradeloop.testing.event_models import TINY_CONFIG, stub_event_version
 from tradeloop.testing.fakes import InMemoryModelRecords
+from tradeloop.testing.orders import UNLIMITED_RISK
 
 MIN5 = 300
 STEP = MIN5 * 1_000_000_000
@@ -144,7 +144,7 @@ def test_ml_signal_when_backtested_then_trades_through_the_order_path(
         MIN5,
         1,
     )
-    engine = simulated_engine(ExecutionConfig(), RiskConfig(), KillSwitch(tmp_path / "KS"))
+    engine = simulated_engine(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
     result = run_backtest(
         plan.prepare(BARS), plan.strategy, engine, run_id="ml", extra_columns=plan.columns
     )

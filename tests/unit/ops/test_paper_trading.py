@@ -18,12 +18,12 @@ from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.session import bar_views
 from tradeloop.ops.paper_trading import PaperAccount, PaperStart, open_account, trade_bars
 from tradeloop.ops.strategy_plans import sma_cross_plan
-from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.store.sql.order_journal import SqlOrderJournal
 from tradeloop.store.sql.tables import audit_event, positions, trades
+from tradeloop.testing.orders import UNLIMITED_RISK
 from tradeloop.testing.stubs import stub_bars
 
 EXECUTION = ExecutionConfig(initial_cash_usd=100_000, commission_rate=0.001)
@@ -44,7 +44,7 @@ def _open(db: Engine, account: PaperAccount, tmp_path: Path, **kw: object) -> Pa
         db=db,
         strategy=plan.strategy,
         execution=kw.get("execution", EXECUTION),  # type: ignore[arg-type]
-        risk=RiskConfig(max_position_notional_usd=1e9, max_order_notional_usd=1e9),
+        risk=UNLIMITED_RISK,
         kill_switch=KillSwitch(tmp_path / "KILL_SWITCH"),
         now_ns=0,
         actor="test",

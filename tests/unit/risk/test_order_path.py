@@ -10,6 +10,7 @@ from tradeloop.execution.portfolio import Portfolio
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.testing import RecordingVenue, stub_order
+from tradeloop.testing.orders import UNLIMITED_RISK
 
 
 def _engine(tmp_path: Path, **risk: float) -> tuple[TradingEngine, RecordingVenue]:
@@ -17,7 +18,7 @@ def _engine(tmp_path: Path, **risk: float) -> tuple[TradingEngine, RecordingVenu
     engine = TradingEngine(
         venue=venue,
         portfolio=Portfolio(cash=Decimal(10_000)),
-        risk=RiskConfig(**risk),
+        risk=UNLIMITED_RISK.model_copy(update=risk),
         kill_switch=KillSwitch(tmp_path / "KILL_SWITCH"),
     )
     return engine, venue

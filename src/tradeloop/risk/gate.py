@@ -1,0 +1,318 @@
+"""The risk gate: every order of every mode passes here before the order manager.
+
+``denial(check)`` returns why an order must not go (``CODE: detail``) or None. The codes,
+each counted in ``counts``:
+
+- ``KILL_SWITCH`` (the file exists, or cannot be checked), ``HALTED`` (trading state
+  HALTED: nothing but cancels), ``REDUCING`` (state REDUCING: only orders that shrink a
+  position);
+- new risk only (an order that only shrinks a position skips these): ``SYMBOL_NOT_ALLOWED``,
+  ``OUTSIDE_TRADING_HOURS``, ``WARMUP``, ``DAILY_CAP`` (the day's loss passed
+  ``daily_loss_limit`` or ``daily_loss_cap_usd``: no new risk until the next day),
+  ``LOSS_STREAK`` (cooling down after ``loss_streak_max`` losing trades),
+  ``MAX_DAILY_TRADES``, ``MIN_TIME_BETWEEN_TRADES``, ``MAX_POSITION_SIZE``,
+  ``PORTFOLIO_HEAT``, ``SECTOR_EXPOSURE``, ``CORRELATION``;
+- every order: ``MAX_ORDER_NOTIONAL``, ``MAX_POSITION_NOTIONAL``,
+  ``INSUFFICIENT_BUYING_POWER``.
+
+Day, trades, loss streak, cooldown and the daily halt live in ``RiskState``; with a store
+they are saved on every change, so a restart keeps a tripped daily cap or a cooldown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from tradeloop.core.atomic_file import write_atomic
+from tradeloop.core.errors import DataError
+from tradeloop.domain.orders import SubmitOrder
+from tradeloop.risk.config import RiskConfig, _minutes
+from tradeloop.risk.kill_switch import KillSwitch
+
+
+class TradingState(StrEnum):
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"  # only orders that shrink exposure
+    HALTED = "HALTED"  # no new orders; cancels allowed
+
+
+@dataclass(slots=True)
+class RiskState:
+    """What the gate remembers across orders (and, with a store, across restarts)."""
+
+    trading_state: TradingState = TradingState.ACTIVE
+    state_reason: str = ""
+    day: str = ""
+    day_start_equity: float = 0.0
+    trades_today: int = 0
+    daily_halt: str = ""
+    loss_streak: int = 0
+    cooldown_until_ns: int = 0
+    last_trade_ns: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RiskState:
+        body = json.loads(text)
+        body["trading_state"] = TradingState(body["trading_state"])
+        return cls(**body)
+
+
+class RiskStateStore(Protocol):
+    def load(self) -> RiskState | None: ...
+
+    def save(self, state: RiskState) -> None: ...
+
+
+class JsonRiskStateStore:
+    """The risk state as one JSON file, replaced atomically on every change."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> RiskState | None:
+        if not self.path.exists():
+            return None
+        try:
+            return RiskState.from_json(self.path.read_text())
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise DataError(
+                f"risk state {self.path} is unreadable ({exc}); it holds the daily-loss halt "
+                "and the loss-streak cooldown, so trading will not start without it. Fix: "
+                "restore it from a backup, or remove it to start a fresh day deliberately"
+            ) from None
+
+    def save(self, state: RiskState) -> None:
+        write_atomic(self.path, state.to_json())
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCheck:
+    """An order and the account it would change, as the gate sees them."""
+
+    order: SubmitOrder
+    price: Decimal  # reference price (the decision bar's close)
+    equity: Decimal
+    positions: Mapping[str, Decimal]  # signed quantity per symbol
+    marks: Mapping[str, Decimal]
+    ts: int
+    first_day: bool = False  # a live account's first trading day: smaller positions
+
+
+Correlation = Callable[[str, str, int], float | None]
+
+
+class RiskGate:
+    """Pre-trade rules over a remembered state; every denial counted by code."""
+
+    def __init__(
+        self,
+        config: RiskConfig,
+        kill_switch: KillSwitch,
+        store: RiskStateStore | None = None,
+        correlation: Correlation | None = None,
+    ) -> None:
+        self.config = config
+        self.kill_switch = kill_switch
+        self.store = store
+        self.correlation = correlation
+        self.state = (store.load() if store is not None else None) or RiskState()
+        self.counts: Counter[str] = Counter()
+        self.triggers: Counter[str] = Counter()  # daily_cap, streak_halt
+        self.session_start_ns: int | None = None
+        self._zone = ZoneInfo(config.trading_timezone)
+        self._hours = (
+            None
+            if config.trading_hours is None
+            else tuple(_minutes(t) for t in config.trading_hours)
+        )
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        if self.store is not None:
+            self.store.save(self.state)
+
+    def set_trading_state(self, state: TradingState, reason: str) -> None:
+        self.state.trading_state, self.state.state_reason = state, reason
+        self._save()
+
+    def on_equity(self, ts: int, equity: Decimal) -> None:
+        """Roll the trading day; trip the daily cap when the day's loss passes a limit."""
+        day = datetime.fromtimestamp(ts / 1e9, UTC).astimezone(self._zone).date().isoformat()
+        state = self.state
+        if self.session_start_ns is None:
+            self.session_start_ns = ts
+        if day != state.day:
+            state.day, state.day_start_equity = day, float(equity)
+            state.trades_today, state.daily_halt = 0, ""
+            self._save()
+            return
+        if state.daily_halt or state.day_start_equity <= 0:
+            return
+        loss = state.day_start_equity - float(equity)
+        limit, cap = self.config.daily_loss_limit, self.config.daily_loss_cap_usd
+        if limit is not None and loss >= limit * state.day_start_equity:
+            state.daily_halt = (
+                f"day loss {loss:,.2f} >= {limit:.1%} of {state.day_start_equity:,.2f}"
+            )
+        elif cap is not None and loss >= cap:
+            state.daily_halt = f"day loss {loss:,.2f} >= daily_loss_cap_usd {cap:,.2f}"
+        else:
+            return
+        self.triggers["daily_cap"] += 1
+        self._save()
+
+    def on_trade_closed(self, pnl: Decimal, ts: int) -> None:
+        """Count losing round trips; ``loss_streak_max`` in a row starts a cooldown."""
+        state = self.state
+        state.loss_streak = state.loss_streak + 1 if pnl < 0 else 0
+        limit = self.config.loss_streak_max
+        if limit is not None and state.loss_streak >= limit:
+            cooldown = int(self.config.session_cooldown_minutes * 60e9)
+            state.cooldown_until_ns, state.loss_streak = ts + cooldown, 0
+            self.triggers["streak_halt"] += 1
+        self._save()
+
+    def on_order_sent(self, check: OrderCheck) -> None:
+        if _adds_risk(check):
+            self.state.trades_today += 1
+            self.state.last_trade_ns[check.order.symbol] = check.ts
+            self._save()
+
+    # -- the rules --------------------------------------------------------------------------
+
+    def denial(self, check: OrderCheck) -> str | None:
+        reason = self._denial(check)
+        if reason is not None:
+            self.counts[reason.partition(":")[0]] += 1
+        return reason
+
+    def _denial(self, check: OrderCheck) -> str | None:
+        if self.kill_switch.is_engaged():
+            return "KILL_SWITCH: trading halted by the kill switch file"
+        state, config, order = self.state, self.config, check.order
+        adds = _adds_risk(check)
+        if state.trading_state is TradingState.HALTED:
+            return f"HALTED: trading state HALTED ({state.state_reason or 'no reason given'})"
+        if state.trading_state is TradingState.REDUCING and adds:
+            return f"REDUCING: only orders that shrink a position ({state.state_reason})"
+        if adds:
+            reason = self._new_risk_denial(check)
+            if reason is not None:
+                return reason
+        price = check.price
+        notional = order.quantity * price
+        if notional > Decimal(repr(config.max_order_notional_usd)):
+            limit = config.max_order_notional_usd
+            return f"MAX_ORDER_NOTIONAL: order value {notional:.2f} > {limit:.2f}"
+        after = abs(check.positions.get(order.symbol, Decimal(0)) + order.signed_quantity) * price
+        if after > Decimal(repr(config.max_position_notional_usd)):
+            return (
+                f"MAX_POSITION_NOTIONAL: position value after fill {after:.2f} > "
+                f"{config.max_position_notional_usd:.2f}"
+            )
+        if adds and after > max(check.equity, Decimal(0)) * Decimal(
+            repr(config.max_gross_leverage)
+        ):
+            return (
+                f"INSUFFICIENT_BUYING_POWER: position value after fill {after:.2f} > equity "
+                f"{check.equity:.2f} x max_gross_leverage {config.max_gross_leverage}"
+            )
+        return None
+
+    def _new_risk_denial(self, check: OrderCheck) -> str | None:
+        state, config, order = self.state, self.config, check.order
+        symbol, ts = order.symbol, check.ts
+        if config.allowed_symbols is not None and symbol not in config.allowed_symbols:
+            return f"SYMBOL_NOT_ALLOWED: {symbol} is not in risk.allowed_symbols"
+        if self._hours is not None:
+            local = datetime.fromtimestamp(ts / 1e9, UTC).astimezone(self._zone)
+            minute = local.hour * 60 + local.minute
+            if not self._hours[0] <= minute < self._hours[1]:
+                return (
+                    f"OUTSIDE_TRADING_HOURS: {local:%H:%M} {config.trading_timezone} is outside "
+                    f"{config.trading_hours[0]}-{config.trading_hours[1]}"  # type: ignore[index]
+                )
+        start = self.session_start_ns
+        if config.warmup_seconds and (start is None or ts < start + config.warmup_seconds * 1e9):
+            self.triggers[f"warmup_drop:{symbol}"] += 1
+            return f"WARMUP: {config.warmup_seconds:g} s after the session starts"
+        if state.daily_halt:
+            return f"DAILY_CAP: no new risk today ({state.daily_halt})"
+        if ts < state.cooldown_until_ns:
+            return "LOSS_STREAK: cooling down after a losing streak"
+        if config.max_daily_trades is not None and state.trades_today >= config.max_daily_trades:
+            return f"MAX_DAILY_TRADES: {state.trades_today} today (limit {config.max_daily_trades})"
+        last = state.last_trade_ns.get(symbol)
+        gap = config.min_time_between_trades_s
+        if gap is not None and last is not None and ts - last < gap * 1e9:
+            waited = (ts - last) / 1e9
+            return f"MIN_TIME_BETWEEN_TRADES: {waited:.0f} s since {symbol}'s last, < {gap:g} s"
+        return self._exposure_denial(check)
+
+    def _exposure_denial(self, check: OrderCheck) -> str | None:
+        config, order = self.config, check.order
+        equity = check.equity
+        if equity <= 0:
+            return f"INSUFFICIENT_BUYING_POWER: equity {equity:.2f}"
+        after = dict(check.positions)
+        after[order.symbol] = after.get(order.symbol, Decimal(0)) + order.signed_quantity
+        values = {
+            s: abs(q) * (check.price if s == order.symbol else check.marks.get(s, check.price))
+            for s, q in after.items()
+            if q
+        }
+        size = config.first_day_position_size if check.first_day else config.max_position_size
+        own = values.get(order.symbol, Decimal(0)) / equity
+        if size is not None and own > Decimal(repr(size)):
+            return (
+                f"MAX_POSITION_SIZE: {order.symbol} would be {own:.1%} of equity (limit {size:.0%})"
+            )
+        heat = sum(values.values(), Decimal(0)) / equity
+        if config.max_portfolio_heat is not None and heat > Decimal(
+            repr(config.max_portfolio_heat)
+        ):
+            limit = config.max_portfolio_heat
+            return f"PORTFOLIO_HEAT: positions would be {heat:.1%} of equity (limit {limit:.0%})"
+        sector = config.sectors.get(order.symbol)
+        if sector is not None and config.max_sector_exposure is not None:
+            exposure = (
+                sum((v for s, v in values.items() if config.sectors.get(s) == sector), Decimal(0))
+                / equity
+            )
+            if exposure > Decimal(repr(config.max_sector_exposure)):
+                limit = config.max_sector_exposure
+                return (
+                    f"SECTOR_EXPOSURE: {sector} would be {exposure:.1%} of equity "
+                    f"(limit {limit:.0%})"
+                )
+        if config.max_correlation is not None and self.correlation is not None:
+            for held, quantity in check.positions.items():
+                if held == order.symbol or not quantity:
+                    continue
+                rho = self.correlation(order.symbol, held, check.ts)
+                same_way = (quantity > 0) == (order.signed_quantity > 0)
+                if rho is not None and same_way and rho > config.max_correlation:
+                    limit = config.max_correlation
+                    return f"CORRELATION: {order.symbol} ~ {held} rho {rho:.2f} > {limit:.2f}"
+        return None
+
+
+def _adds_risk(check: OrderCheck) -> bool:
+    """False only for an order that shrinks a position without flipping it."""
+    held = check.positions.get(check.order.symbol, Decimal(0))
+    after = held + check.order.signed_quantity
+    return not (held != 0 and abs(after) < abs(held) and (after == 0 or (after > 0) == (held > 0)))

@@ -1,0 +1,223 @@
+"""Each risk rule, shown firing and shown not firing, plus the state that must survive."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tradeloop.core.time import parse_ns
+from tradeloop.domain.enums import Side
+from tradeloop.domain.orders import SubmitOrder
+from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.gate import JsonRiskStateStore, OrderCheck, RiskGate, TradingState
+from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.testing.orders import UNLIMITED_RISK
+
+NOON_ET = parse_ns("2024-03-05T17:00:00Z")  # 12:00 in New York
+MINUTE = 60_000_000_000
+
+
+def _gate(tmp_path: Path, store: bool = False, **limits: Any) -> RiskGate:
+    return RiskGate(
+        UNLIMITED_RISK.model_copy(update=limits),
+        KillSwitch(tmp_path / "KILL_SWITCH"),
+        JsonRiskStateStore(tmp_path / "risk_state.json") if store else None,
+    )
+
+
+def _check(
+    quantity: str = "10",
+    side: Side = Side.BUY,
+    symbol: str = "SPY",
+    positions: dict[str, str] | None = None,
+    price: str = "100",
+    equity: str = "10000",
+    ts: int = NOON_ET,
+    marks: dict[str, str] | None = None,
+) -> OrderCheck:
+    return OrderCheck(
+        order=SubmitOrder("o", symbol, side, Decimal(quantity), ts_init=ts),
+        price=Decimal(price),
+        equity=Decimal(equity),
+        positions={s: Decimal(q) for s, q in (positions or {}).items()},
+        marks={s: Decimal(m) for s, m in (marks or {}).items()},
+        ts=ts,
+    )
+
+
+def _code(gate: RiskGate, check: OrderCheck) -> str | None:
+    reason = gate.denial(check)
+    return None if reason is None else reason.partition(":")[0]
+
+
+@pytest.mark.parametrize(
+    ("limits", "firing", "passing", "code"),
+    [
+        ({"max_position_size": 0.2}, _check("21"), _check("20"), "MAX_POSITION_SIZE"),
+        (
+            {"max_portfolio_heat": 0.5},
+            _check("20", positions={"QQQ": "31"}, marks={"QQQ": "100"}),
+            _check("20", positions={"QQQ": "30"}, marks={"QQQ": "100"}),
+            "PORTFOLIO_HEAT",
+        ),
+        (
+            {"max_sector_exposure": 0.4, "sectors": {"SPY": "index", "QQQ": "index"}},
+            _check("20", positions={"QQQ": "21"}, marks={"QQQ": "100"}),
+            _check("20", positions={"QQQ": "20"}, marks={"QQQ": "100"}),
+            "SECTOR_EXPOSURE",
+        ),
+        ({"allowed_symbols": ("QQQ",)}, _check(), _check(symbol="QQQ"), "SYMBOL_NOT_ALLOWED"),
+        (
+            {"trading_hours": ("10:00", "15:30")},
+            _check(ts=parse_ns("2024-03-05T14:59:00Z")),  # 09:59 ET
+            _check(ts=parse_ns("2024-03-05T15:00:00Z")),  # 10:00 ET
+            "OUTSIDE_TRADING_HOURS",
+        ),
+        ({"max_order_notional_usd": 999.0}, _check("10"), _check("9"), "MAX_ORDER_NOTIONAL"),
+        ({"max_position_notional_usd": 999.0}, _check("10"), _check("9"), "MAX_POSITION_NOTIONAL"),
+        ({"max_gross_leverage": 1.0}, _check("101"), _check("100"), "INSUFFICIENT_BUYING_POWER"),
+    ],
+)
+def test_rule_when_limit_crossed_then_denied_and_counted_else_passes(
+    tmp_path: Path, limits: dict[str, Any], firing: OrderCheck, passing: OrderCheck, code: str
+) -> None:
+    gate = _gate(tmp_path, **limits)
+    assert _code(gate, passing) is None
+    assert _code(gate, firing) == code
+    assert gate.counts[code] == 1
+
+
+def test_new_risk_rules_when_order_only_shrinks_a_position_then_it_passes(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, max_position_size=0.1, allowed_symbols=("QQQ",))
+    gate.state.daily_halt = "tripped earlier"
+    closing = _check("50", Side.SELL, positions={"SPY": "50"})
+    assert _code(gate, closing) is None
+    assert _code(gate, _check("60", Side.SELL, positions={"SPY": "50"})) is not None  # flips
+    assert _code(gate, _check("5")) == "SYMBOL_NOT_ALLOWED"
+
+
+def test_kill_switch_and_trading_states_when_set_then_orders_denied(tmp_path: Path) -> None:
+    gate = _gate(tmp_path)
+    closing = _check("5", Side.SELL, positions={"SPY": "10"})
+    gate.set_trading_state(TradingState.REDUCING, "position limit breach")
+    assert _code(gate, _check()) == "REDUCING"
+    assert _code(gate, closing) is None
+    gate.set_trading_state(TradingState.HALTED, "3 venue failures")
+    assert _code(gate, closing) == "HALTED"
+    gate.set_trading_state(TradingState.ACTIVE, "")
+    gate.kill_switch.engage("test")
+    assert _code(gate, closing) == "KILL_SWITCH"
+    gate.kill_switch.release()
+    assert _code(gate, closing) is None
+
+
+def test_daily_loss_when_limit_reached_then_no_new_risk_until_next_day(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, daily_loss_limit=0.05)
+    gate.on_equity(NOON_ET, Decimal(10_000))  # the day starts at 10,000
+    gate.on_equity(NOON_ET + MINUTE, Decimal(9_501))
+    assert _code(gate, _check(ts=NOON_ET + MINUTE)) is None
+    gate.on_equity(NOON_ET + 2 * MINUTE, Decimal(9_500))
+    assert _code(gate, _check(ts=NOON_ET + 2 * MINUTE)) == "DAILY_CAP"
+    gate.on_equity(NOON_ET + 3 * MINUTE, Decimal(10_000))  # recovering does not lift it
+    assert _code(gate, _check(ts=NOON_ET + 3 * MINUTE)) == "DAILY_CAP"
+    assert gate.triggers["daily_cap"] == 1
+    tomorrow = NOON_ET + 24 * 60 * MINUTE
+    gate.on_equity(tomorrow, Decimal(10_000))
+    assert _code(gate, _check(ts=tomorrow)) is None
+
+
+def test_daily_cap_usd_when_reached_then_denied(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, daily_loss_cap_usd=250.0)
+    gate.on_equity(NOON_ET, Decimal(10_000))
+    gate.on_equity(NOON_ET + MINUTE, Decimal(9_751))
+    assert _code(gate, _check(ts=NOON_ET + MINUTE)) is None
+    gate.on_equity(NOON_ET + 2 * MINUTE, Decimal(9_750))
+    assert _code(gate, _check(ts=NOON_ET + 2 * MINUTE)) == "DAILY_CAP"
+
+
+def test_loss_streak_when_max_losses_in_a_row_then_cooldown(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, loss_streak_max=3, session_cooldown_minutes=30)
+    gate.on_trade_closed(Decimal(-1), NOON_ET)
+    gate.on_trade_closed(Decimal(-1), NOON_ET)
+    gate.on_trade_closed(Decimal(5), NOON_ET)  # a win resets the streak
+    gate.on_trade_closed(Decimal(-1), NOON_ET)
+    gate.on_trade_closed(Decimal(-1), NOON_ET)
+    assert _code(gate, _check(ts=NOON_ET)) is None
+    gate.on_trade_closed(Decimal(-1), NOON_ET)
+    assert _code(gate, _check(ts=NOON_ET + 29 * MINUTE)) == "LOSS_STREAK"
+    assert _code(gate, _check(ts=NOON_ET + 30 * MINUTE)) is None
+    assert gate.triggers["streak_halt"] == 1
+
+
+def test_trade_pacing_when_too_many_or_too_soon_then_denied(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, max_daily_trades=2, min_time_between_trades_s=60)
+    gate.on_equity(NOON_ET, Decimal(10_000))
+    first = _check(ts=NOON_ET)
+    assert _code(gate, first) is None
+    gate.on_order_sent(first)
+    assert _code(gate, _check(ts=NOON_ET + MINUTE - 1)) == "MIN_TIME_BETWEEN_TRADES"
+    assert _code(gate, _check(symbol="QQQ", ts=NOON_ET + 1)) is None  # another symbol
+    second = _check(ts=NOON_ET + MINUTE)
+    assert _code(gate, second) is None
+    gate.on_order_sent(second)
+    assert _code(gate, _check(symbol="QQQ", ts=NOON_ET + 5 * MINUTE)) == "MAX_DAILY_TRADES"
+
+
+def test_warmup_when_session_just_started_then_new_risk_waits(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, warmup_seconds=300)
+    gate.on_equity(NOON_ET, Decimal(10_000))
+    assert _code(gate, _check(ts=NOON_ET + 299_000_000_000)) == "WARMUP"
+    assert gate.triggers["warmup_drop:SPY"] == 1
+    assert _code(gate, _check(ts=NOON_ET + 300_000_000_000)) is None
+
+
+def test_correlation_when_new_risk_tracks_a_holding_then_denied(tmp_path: Path) -> None:
+    rho = {("QQQ", "SPY"): 0.93, ("GLD", "SPY"): 0.1}
+    gate = RiskGate(
+        UNLIMITED_RISK.model_copy(update={"max_correlation": 0.8}),
+        KillSwitch(tmp_path / "KS"),
+        correlation=lambda a, b, ts: rho.get((a, b)),
+    )
+    held = {"SPY": "10"}
+    assert _code(gate, _check(symbol="QQQ", positions=held, marks={"SPY": "100"})) == "CORRELATION"
+    assert _code(gate, _check(symbol="GLD", positions=held, marks={"SPY": "100"})) is None
+    hedge = _check("5", Side.SELL, symbol="QQQ", positions=held, marks={"SPY": "100"})
+    assert _code(gate, hedge) is None  # the opposite way reduces the common risk
+
+
+def test_state_when_restarted_then_daily_cap_and_cooldown_survive(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, store=True, daily_loss_limit=0.05, loss_streak_max=1)
+    gate.on_equity(NOON_ET, Decimal(10_000))
+    gate.on_equity(NOON_ET + MINUTE, Decimal(9_000))
+    gate.on_trade_closed(Decimal(-10), NOON_ET + MINUTE)
+
+    restarted = _gate(tmp_path, store=True, daily_loss_limit=0.05, loss_streak_max=1)
+    assert restarted.state.daily_halt
+    assert restarted.state.cooldown_until_ns > NOON_ET
+    restarted.on_equity(NOON_ET + 2 * MINUTE, Decimal(10_000))  # same day: still halted
+    assert _code(restarted, _check(ts=NOON_ET + 2 * MINUTE)) == "DAILY_CAP"
+
+
+def test_state_file_when_corrupt_then_refused_not_reset(tmp_path: Path) -> None:
+    from tradeloop.core.errors import DataError
+
+    (tmp_path / "risk_state.json").write_text("{not json")
+    with pytest.raises(DataError, match="daily-loss halt"):
+        _gate(tmp_path, store=True)
+
+
+def test_kill_switch_when_it_cannot_be_checked_then_counts_as_engaged(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "var"
+    not_a_directory.write_text("a file where the runtime folder should be")
+    switch = KillSwitch(not_a_directory / "KILL_SWITCH")  # stat fails: ENOTDIR, not ENOENT
+    assert switch.is_engaged()
+    assert not KillSwitch(tmp_path / "KILL_SWITCH").is_engaged()
+
+
+def test_position_fraction_cap_when_limits_set_then_smallest_share() -> None:
+    assert RiskConfig().position_fraction_cap(1) == 0.2
+    assert RiskConfig().position_fraction_cap(4) == 0.125  # heat 0.5 over 4 positions
+    assert UNLIMITED_RISK.position_fraction_cap(3) == 1.0
