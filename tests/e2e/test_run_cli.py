@@ -142,3 +142,53 @@ def test_user_strategy_when_named_module_class_then_it_trades(tmp_path: Path) ->
     wrong = _run(tmp_path, "run", "--strategy", "examples.breakout:Nope", *window)
     assert wrong.returncode == 2
     assert "cannot load it" in wrong.stderr
+
+
+def test_halt_resume_close_all_when_operator_acts_then_orders_stop_and_positions_close(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    _store_goog(tmp_path)
+    var = tmp_path / "var"
+    paper = ("run", "--mode", "paper", "--account", "ops", "--tickers", "GOOG", "--json")
+    first = _run(tmp_path, *paper, "--start", "2012-01-01", "--end", "2012-02-29", "--run-once")
+    assert first.returncode == 0, first.stderr
+    assert _run(tmp_path, "halt").returncode == 2  # --reason is required
+    halted = _run(tmp_path, "halt", "--reason", "feed gap on GOOG")
+    assert halted.returncode == 0, halted.stderr
+    assert (var / "KILL_SWITCH").exists()
+
+    during = _run(tmp_path, *paper, "--start", "2012-01-01", "--end", "2012-06-30", "--run-once")
+    assert during.returncode == 0, during.stderr
+    stopped = json.loads(during.stdout)
+    assert stopped["orders_sent"] == 0
+    assert stopped["orders_denied"] > 0
+    refused = _run(tmp_path, "close-all", "--account", "ops", "--confirm")
+    assert refused.returncode == 2
+    assert "kill switch" in refused.stderr
+
+    resumed = _run(tmp_path, "resume", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "feed gap on GOOG" in json.loads(resumed.stdout)["kill_switch_was"]
+    assert not (var / "KILL_SWITCH").exists()
+    assert _run(tmp_path, "close-all", "--account", "ops").returncode == 2  # needs --confirm
+
+    held = json.loads(
+        _run(tmp_path, *paper, "--start", "2012-01-01", "--end", "2012-09-28", "--run-once").stdout
+    )["positions"]
+    assert held, "the account should hold GOOG here (an SMA 10/30 long in Sept 2012)"
+    closing = _run(tmp_path, "close-all", "--account", "ops", "--confirm", "--json")
+    assert closing.returncode == 0, closing.stderr
+    assert len(json.loads(closing.stdout)["sent"]) == len(held)
+    after = _run(tmp_path, *paper, "--start", "2012-01-01", "--end", "2012-12-31", "--run-once")
+    flat = json.loads(after.stdout)
+    assert flat["positions"] == {}  # closed on the next bar; REDUCING kept them closed
+
+    log = (var / "governance_halt.log").read_text()
+    assert "HALT by" in log
+    assert "RESUME by" in log
+    assert "CLOSE-ALL by" in log
+    with sqlite3.connect(var / "tradeloop.db") as connection:
+        kinds = {k for (k,) in connection.execute("SELECT kind FROM audit_event")}
+    assert {"halt", "resume", "close_all"} <= kinds

@@ -8,6 +8,7 @@ from tradeloop import __version__
 from tradeloop.cli import (
     collect_cmd,
     config_cmd,
+    control_cmd,
     db_cmd,
     demo_cmd,
     ingest_cmd,
@@ -47,6 +48,9 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(serve_cmd.app, name="serve")
 app.command("retrain")(retrain_cmd.retrain)
 app.command("run")(run_cmd.run)
+app.command("halt")(control_cmd.halt)
+app.command("resume")(control_cmd.resume)
+app.command("close-all")(control_cmd.close_all)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 

@@ -1,0 +1,140 @@
+"""``tradeloop halt | resume | close-all``: the operator's hands on the order path."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tradeloop.bootstrap import build_app
+from tradeloop.cli.errors import handled_errors
+from tradeloop.core.errors import ConfigError
+from tradeloop.settings import load_settings
+
+
+def halt(
+    reason: Annotated[str, typer.Option(help="why trading stops (logged and audited)")],
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+) -> None:
+    """Stop new orders in every mode now: creates var/KILL_SWITCH (checked on every order
+    and on every bar while orders rest, which are then canceled), records an audit_event and
+    a line in var/governance_halt.log. Data collection continues.
+
+    Example: tradeloop halt --reason "feed gap on SPY"
+
+    Exit codes: 0 halted, 2 no reason given.
+    """
+    from tradeloop.ops.trading_control import halt as engage
+
+    with handled_errors():
+        app = build_app(load_settings(), config)
+        switch = app.loop_deps().kill_switch
+        engage(switch, app.engine, app.settings.governance_halt_log, reason, getpass.getuser(),
+               time.time_ns())  # fmt: skip
+    Console().print(f"HALTED: {switch.path} created; no new order passes. Resume: tradeloop resume")
+
+
+def resume(
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Show why trading was halted and the paper accounts' risk state, then remove
+    var/KILL_SWITCH (audited, logged). Accounts put in REDUCING by close-all go ACTIVE.
+
+    Example: tradeloop resume
+
+    Exit codes: 0 resumed (or nothing was halted).
+    """
+    from tradeloop.ops.trading_control import resume as release
+    from tradeloop.risk.gate import JsonRiskStateStore, TradingState
+
+    with handled_errors():
+        app = build_app(load_settings(), config)
+        switch = app.loop_deps().kill_switch
+        accounts = {}
+        for state_file in sorted(app.settings.paper_dir.glob("*/risk_state.json")):
+            store = JsonRiskStateStore(state_file)
+            state = store.load()
+            if state is None:
+                continue
+            accounts[state_file.parent.name] = {
+                "trading_state": str(state.trading_state),
+                "reason": state.state_reason,
+                "daily_halt": state.daily_halt,
+                "loss_streak": state.loss_streak,
+            }
+            if state.trading_state is not TradingState.ACTIVE:
+                state.trading_state, state.state_reason = TradingState.ACTIVE, ""
+                store.save(state)
+        was = release(switch, app.engine, app.settings.governance_halt_log, getpass.getuser(),
+                      time.time_ns())  # fmt: skip
+    if as_json:
+        print(json.dumps({"kill_switch_was": was, "accounts_before": accounts}, indent=2))
+        return
+    console = Console()
+    for name, summary in accounts.items():
+        console.print(f"paper account {name}: {summary}")
+    if was is None:
+        console.print("the kill switch was not engaged; nothing to resume")
+    else:
+        console.print(f"RESUMED: kill switch removed (it said: {was})")
+
+
+def close_all(
+    account: Annotated[str, typer.Option(help="paper account (var/paper/NAME)")] = "main",
+    confirm: Annotated[bool, typer.Option("--confirm", help="required: this sends orders")] = False,
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Flatten a paper account: cancel its resting orders and send a market order closing
+    each position (filled on the account's next bar), after reconciling it. The account
+    goes REDUCING (no new risk) until `tradeloop resume`. Audited and logged.
+
+    Example: tradeloop close-all --account main --confirm
+
+    Exit codes: 0 orders sent, 2 without --confirm, kill switch present, or the account
+    refused to reconcile.
+    """
+    from tradeloop.ops.paper_trading import PaperAccount, open_account
+    from tradeloop.ops.strategy_plans import sma_cross_plan
+    from tradeloop.ops.trading_control import close_all as flatten
+
+    with handled_errors():
+        if not confirm:
+            raise ConfigError("close-all sends orders: add --confirm")
+        app = build_app(load_settings(), config)
+        paper = PaperAccount.under(app.settings.paper_dir, account)
+        if not paper.meta_path.exists():
+            raise ConfigError(f"no paper account {account!r} under {app.settings.paper_dir}")
+        opened = open_account(
+            paper,
+            db=app.engine,
+            strategy=sma_cross_plan({}, 1).strategy,  # not asked: close-all decides alone
+            execution=app.config.execution,
+            risk=app.config.risk,
+            kill_switch=app.loop_deps().kill_switch,
+            now_ns=time.time_ns(),
+            actor=getpass.getuser(),
+        )
+        done = flatten(opened, app.engine, app.settings.governance_halt_log, getpass.getuser(),
+                       time.time_ns())  # fmt: skip
+    body = {
+        "account": account,
+        "sent": [f"{o.side} {o.quantity} {o.symbol}" for o in done.sent],
+        "denied": done.denied,
+        "canceled": done.canceled,
+    }
+    if as_json:
+        print(json.dumps(body, indent=2))
+        return
+    console = Console()
+    for line in body["sent"]:
+        console.print(f"sent: {line} (fills on the account's next bar)")
+    for line in done.denied:
+        console.print(f"[red]denied[/red]: {line}")
+    console.print(f"{account}: REDUCING until `tradeloop resume`")
