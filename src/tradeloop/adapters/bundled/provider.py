@@ -31,13 +31,16 @@ class BundledDataset:
     has_adj_close: bool
 
     def default_path(self) -> Path:
-        spec = importlib.util.find_spec(self.package)
+        # Only the top-level package is looked up: find_spec("arch.data.sp500") would
+        # import arch itself (3 s of statsmodels and scipy) just to locate a CSV file.
+        top, *inner = self.package.split(".")
+        spec = importlib.util.find_spec(top)
         if spec is None or spec.origin is None:
             raise DataError(
                 f"bundled dataset {self.symbol}: package {self.package!r} is not installed. "
                 f"Fix: pip install {self.package.split('.')[0]}."
             )
-        return Path(spec.origin).parent / self.filename
+        return Path(spec.origin).parent.joinpath(*inner, self.filename)
 
 
 BUNDLED_DATASETS: dict[str, BundledDataset] = {
