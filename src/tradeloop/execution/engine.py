@@ -72,6 +72,7 @@ class TradingEngine:
             positions={s: p.quantity for s, p in self.portfolio.positions.items() if p.quantity},
             marks=marks if marks is not None else {},
             ts=ts_now,
+            cash=self.portfolio.cash,
         )
         denial = self.gate.denial(check)
         if denial is not None:

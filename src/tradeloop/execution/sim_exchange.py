@@ -64,18 +64,6 @@ class ExchangeModel(FrozenConfig):
     allow_short: bool = Field(True, description="may a sell exceed the held position?")
 
 
-def liquidation_price(
-    side: Side, entry: Decimal, leverage: Decimal, maintenance_margin: Decimal
-) -> Decimal:
-    """Estimated price at which an isolated-margin position is liquidated: where the loss
-    has eaten the initial margin (1/leverage) down to the maintenance margin."""
-    if leverage <= 0:
-        raise ValueError(f"leverage must be positive, got {leverage}")
-    distance = Decimal(1) / leverage - maintenance_margin
-    factor = Decimal(1) - distance if side is Side.BUY else Decimal(1) + distance
-    return max(entry * factor, Decimal(0))
-
-
 @dataclass(slots=True)
 class _Resting:
     order: SubmitOrder

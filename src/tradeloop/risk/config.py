@@ -61,6 +61,25 @@ class RiskConfig(FrozenConfig):
     session_cooldown_minutes: float = Field(
         60.0, ge=0, description="no new risk this long after a loss streak"
     )
+    min_order_qty: float = Field(0.0, ge=0, description="venue minimum quantity (0: none)")
+    min_order_notional_usd: float = Field(
+        0.0, ge=0, description="venue minimum order value; smaller signals are dropped"
+    )
+    min_free_balance_usd: float = Field(
+        0.0, ge=0, description="cash that must remain after an order adding risk"
+    )
+    margin_leverage: float = Field(
+        1.0, ge=1, le=125, description="venue leverage of margin positions (1: cash account)"
+    )
+    maintenance_margin: float = Field(
+        0.005, ge=0, lt=1, description="maintenance margin rate (liquidation estimate)"
+    )
+    assumed_stop_bps: float = Field(
+        50.0, gt=0, description="stop distance assumed for the near-liquidation guard"
+    )
+    sl_buffer_multiplier: float = Field(
+        1.5, gt=0, description="drop when liquidation is nearer than this x the stop"
+    )
     sectors: dict[str, str] = Field(
         default_factory=dict, description="symbol -> sector for max_sector_exposure"
     )

@@ -10,8 +10,10 @@ each counted in ``counts``:
   ``OUTSIDE_TRADING_HOURS``, ``WARMUP``, ``DAILY_CAP`` (the day's loss passed
   ``daily_loss_limit`` or ``daily_loss_cap_usd``: no new risk until the next day),
   ``LOSS_STREAK`` (cooling down after ``loss_streak_max`` losing trades),
-  ``MAX_DAILY_TRADES``, ``MIN_TIME_BETWEEN_TRADES``, ``MAX_POSITION_SIZE``,
-  ``PORTFOLIO_HEAT``, ``SECTOR_EXPOSURE``, ``CORRELATION``;
+  ``MAX_DAILY_TRADES``, ``MIN_TIME_BETWEEN_TRADES``, ``BELOW_VENUE_MINIMUM``,
+  ``MIN_FREE_BALANCE``, ``NEAR_LIQUIDATION`` (``near_liquidation_long`` / ``_short``: the
+  estimated liquidation price is nearer than ``sl_buffer_multiplier`` x the assumed stop),
+  ``MAX_POSITION_SIZE``, ``PORTFOLIO_HEAT``, ``SECTOR_EXPOSURE``, ``CORRELATION``;
 - every order: ``MAX_ORDER_NOTIONAL``, ``MAX_POSITION_NOTIONAL``,
   ``INSUFFICIENT_BUYING_POWER``.
 
@@ -35,6 +37,8 @@ from zoneinfo import ZoneInfo
 
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.errors import DataError
+from tradeloop.domain.enums import Side
+from tradeloop.domain.margin import liquidation_price
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.risk.config import RiskConfig, _minutes
 from tradeloop.risk.kill_switch import KillSwitch
@@ -109,6 +113,7 @@ class OrderCheck:
     marks: Mapping[str, Decimal]
     ts: int
     first_day: bool = False  # a live account's first trading day: smaller positions
+    cash: Decimal | None = None  # free balance before the order (None: not checked)
 
 
 Correlation = Callable[[str, str, int], float | None]
@@ -261,7 +266,46 @@ class RiskGate:
         if gap is not None and last is not None and ts - last < gap * 1e9:
             waited = (ts - last) / 1e9
             return f"MIN_TIME_BETWEEN_TRADES: {waited:.0f} s since {symbol}'s last, < {gap:g} s"
-        return self._exposure_denial(check)
+        return self._venue_denial(check) or self._exposure_denial(check)
+
+    def _venue_denial(self, check: OrderCheck) -> str | None:
+        """Venue minimums (a too-small signal is dropped, never inflated), the free
+        balance kept back, and the distance to liquidation of a leveraged position."""
+        config, order = self.config, check.order
+        notional = order.quantity * check.price
+        if order.quantity < Decimal(repr(config.min_order_qty)) or notional < Decimal(
+            repr(config.min_order_notional_usd)
+        ):
+            return (
+                f"BELOW_VENUE_MINIMUM: {order.quantity} {order.symbol} ({notional:.2f} USD) < "
+                f"min {config.min_order_qty:g} / {config.min_order_notional_usd:.2f} USD"
+            )
+        if config.min_free_balance_usd and order.signed_quantity > 0:
+            margin = notional / Decimal(repr(config.margin_leverage))
+            free = check.cash - margin if check.cash is not None else None
+            if free is not None and free < Decimal(repr(config.min_free_balance_usd)):
+                return (
+                    f"MIN_FREE_BALANCE: {free:.2f} USD would remain "
+                    f"(keep {config.min_free_balance_usd:.2f})"
+                )
+        if config.margin_leverage > 1:
+            side = order.side
+            liquidation = liquidation_price(
+                side,
+                check.price,
+                Decimal(repr(config.margin_leverage)),
+                Decimal(repr(config.maintenance_margin)),
+            )
+            distance = abs(check.price - liquidation) / check.price
+            needed = Decimal(repr(config.sl_buffer_multiplier * config.assumed_stop_bps / 1e4))
+            if distance < needed:
+                kind = "near_liquidation_long" if side is Side.BUY else "near_liquidation_short"
+                self.triggers[kind] += 1
+                return (
+                    f"NEAR_LIQUIDATION: {kind}: liquidation {distance:.2%} away < "
+                    f"{config.sl_buffer_multiplier:g} x stop {config.assumed_stop_bps:g} bps"
+                )
+        return None
 
     def _exposure_denial(self, check: OrderCheck) -> str | None:
         config, order = self.config, check.order

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from tradeloop.domain.enums import OrderType, Side, TimeInForce
+from tradeloop.domain.margin import liquidation_price
 from tradeloop.domain.order_lifecycle import OrderState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.order_manager import OrderManager, VenueFill
-from tradeloop.execution.sim_exchange import ExchangeModel, SimulatedExchange, liquidation_price
+from tradeloop.execution.sim_exchange import ExchangeModel, SimulatedExchange
 from tradeloop.testing.orders import InMemoryOrderJournal
 
 DAY_NS = 86_400_000_000_000

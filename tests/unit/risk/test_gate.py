@@ -37,6 +37,7 @@ def _check(
     equity: str = "10000",
     ts: int = NOON_ET,
     marks: dict[str, str] | None = None,
+    cash: str | None = None,
 ) -> OrderCheck:
     return OrderCheck(
         order=SubmitOrder("o", symbol, side, Decimal(quantity), ts_init=ts),
@@ -45,6 +46,7 @@ def _check(
         positions={s: Decimal(q) for s, q in (positions or {}).items()},
         marks={s: Decimal(m) for s, m in (marks or {}).items()},
         ts=ts,
+        cash=None if cash is None else Decimal(cash),
     )
 
 
@@ -79,6 +81,21 @@ def _code(gate: RiskGate, check: OrderCheck) -> str | None:
         ({"max_order_notional_usd": 999.0}, _check("10"), _check("9"), "MAX_ORDER_NOTIONAL"),
         ({"max_position_notional_usd": 999.0}, _check("10"), _check("9"), "MAX_POSITION_NOTIONAL"),
         ({"max_gross_leverage": 1.0}, _check("101"), _check("100"), "INSUFFICIENT_BUYING_POWER"),
+        ({"min_order_qty": 10.0}, _check("9"), _check("10"), "BELOW_VENUE_MINIMUM"),
+        ({"min_order_notional_usd": 1000.0}, _check("9"), _check("10"), "BELOW_VENUE_MINIMUM"),
+        (
+            {"min_free_balance_usd": 500.0},
+            _check("96", cash="10000"),  # 9,600 spent: 400 left
+            _check("95", cash="10000"),
+            "MIN_FREE_BALANCE",
+        ),
+        (
+            # 50x: liquidation ~1.5 % away; 1.5 x a 120 bps stop needs 1.8 %.
+            {"margin_leverage": 50.0, "assumed_stop_bps": 120.0, "max_gross_leverage": 10.0},
+            _check("10"),
+            _check("10", side=Side.SELL, positions={"SPY": "10"}),  # closing: no new risk
+            "NEAR_LIQUIDATION",
+        ),
     ],
 )
 def test_rule_when_limit_crossed_then_denied_and_counted_else_passes(
@@ -221,3 +238,15 @@ def test_position_fraction_cap_when_limits_set_then_smallest_share() -> None:
     assert RiskConfig().position_fraction_cap(1) == 0.2
     assert RiskConfig().position_fraction_cap(4) == 0.125  # heat 0.5 over 4 positions
     assert UNLIMITED_RISK.position_fraction_cap(3) == 1.0
+
+
+def test_near_liquidation_when_leverage_moderate_then_passes_and_short_side_named(
+    tmp_path: Path,
+) -> None:
+    gate = _gate(tmp_path, margin_leverage=5.0, assumed_stop_bps=50.0, max_gross_leverage=10.0)
+    assert _code(gate, _check("10")) is None  # 5x: liquidation ~20 % away
+    tight = _gate(tmp_path, margin_leverage=100.0, max_gross_leverage=10.0)
+    reason = tight.denial(_check("10", Side.SELL))
+    assert reason is not None
+    assert "near_liquidation_short" in reason
+    assert tight.triggers["near_liquidation_short"] == 1
