@@ -9,6 +9,7 @@ from tradeloop.cli import (
     collect_cmd,
     config_cmd,
     control_cmd,
+    daemon_cmd,
     db_cmd,
     demo_cmd,
     ingest_cmd,
@@ -48,6 +49,7 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(serve_cmd.app, name="serve")
 app.command("retrain")(retrain_cmd.retrain)
 app.command("run")(run_cmd.run)
+app.command("daemon")(daemon_cmd.daemon)
 app.command("halt")(control_cmd.halt)
 app.command("resume")(control_cmd.resume)
 app.command("close-all")(control_cmd.close_all)

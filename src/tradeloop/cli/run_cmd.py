@@ -99,13 +99,13 @@ def run(
         except ValueError as exc:
             raise ConfigError(f"--start/--end: {exc}") from None
         seconds = INTERVALS[interval]
-        plan = _plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
+        plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
         if mode == "backtest":
             _backtest(app, plan, execution, symbols, seconds, start_ns, end_ns, benchmark, as_json)
             return
-        _require_fresh_model(app, plan)
+        require_fresh_model(app, plan)
         if mode == "live":
-            _refuse_live(app, plan, symbols)
+            refuse_live(app, plan, symbols)
         from tradeloop.ops.paper_run import FeedSpec
 
         spec = FeedSpec(
@@ -121,7 +121,7 @@ def run(
         _trade_feed(app, plan, execution, spec, mode, account, as_json)
 
 
-def _plan(
+def strategy_plan(
     app: App, strategy: str, params: dict[str, Any], symbols: tuple[str, ...], seconds: int
 ) -> StrategyPlan:
     from tradeloop.features.touch_events import EVENT_SCHEMA
@@ -148,7 +148,7 @@ def _plan(
     )
 
 
-def _require_fresh_model(app: App, plan: StrategyPlan) -> None:
+def require_fresh_model(app: App, plan: StrategyPlan) -> None:
     """Paper, simulate and live act on signals now: a model past the scorer's
     stale_max_hours is refused, as the scorer refuses its signals."""
     if plan.model is None:
@@ -162,7 +162,7 @@ def _require_fresh_model(app: App, plan: StrategyPlan) -> None:
         )
 
 
-def _refuse_live(app: App, plan: StrategyPlan, symbols: tuple[str, ...]) -> None:
+def refuse_live(app: App, plan: StrategyPlan, symbols: tuple[str, ...]) -> None:
     from tradeloop.ops.governance_gate import require_tradeable
 
     require_tradeable(

@@ -1,0 +1,165 @@
+"""``tradeloop daemon``: the 24/7 trading loop of one paper account."""
+
+from __future__ import annotations
+
+import getpass
+import signal
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from tradeloop.bootstrap import build_app
+from tradeloop.cli.errors import handled_errors
+from tradeloop.cli.run_cmd import INTERVALS, refuse_live, require_fresh_model, strategy_plan
+from tradeloop.core.errors import ConfigError
+from tradeloop.core.time import parse_ns
+from tradeloop.ops.strategy_plans import STRATEGIES
+from tradeloop.settings import load_settings
+
+
+def daemon(
+    mode: Annotated[str, typer.Option(help="paper or live")] = "paper",
+    account: Annotated[str, typer.Option(help="paper account (var/paper/NAME)")] = "main",
+    strategy: Annotated[str, typer.Option(help="sma_cross, ml_signal or module:Class")] = (
+        "sma_cross"
+    ),
+    tickers: Annotated[str, typer.Option(help="comma-separated symbols")] = "SPY",
+    interval: Annotated[str, typer.Option(help="bar size: 1d, 1h, 5m, 1m ...")] = "1d",
+    start: Annotated[str | None, typer.Option(help="history from (ISO) to warm up on")] = None,
+    fast: Annotated[int, typer.Option(help="sma_cross: fast window")] = 10,
+    slow: Annotated[int, typer.Option(help="sma_cross: slow window")] = 30,
+    data_refresh: Annotated[
+        float, typer.Option(help="minutes between incremental ingests (daily bars)")
+    ] = 30.0,
+    tick_interval: Annotated[float, typer.Option(help="seconds between ticks")] = 1.0,
+    heartbeat: Annotated[float, typer.Option(help="seconds between heartbeats")] = 5.0,
+    cancel_open_orders_on_exit: Annotated[
+        bool, typer.Option("--cancel-open-orders-on-exit", help="cancel resting orders on exit")
+    ] = False,
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+) -> None:
+    """Trade one paper account around the clock: every tick, step the bars stored since
+    the account's cursor through the kill switch, the risk gate, the order manager and the
+    simulated venue; refresh data every --data-refresh minutes (daily bars: incremental
+    ingestion; intraday: run `tradeloop collect` alongside). Heartbeat to the console and
+    var/logs/live.jsonl, errors with stack traces to var/logs/errors.jsonl; more than 5
+    failing ticks in a row switch to safe mode (new risk x0.1) until bars step cleanly
+    again. SIGTERM or Ctrl-C stop after the tick in hand.
+
+    Examples:
+
+      tradeloop daemon --account main --tickers SPY,QQQ --data-refresh 30
+
+      tradeloop daemon --strategy ml_signal --tickers SPY --interval 1m --tick-interval 5
+
+    Exit codes: 0 stopped on a signal, 2 bad input or refused to start (reconciliation,
+    live gate).
+    """
+    from tradeloop.data.live_guard import LiveGuard
+    from tradeloop.ops.daemon import DaemonConfig, ScaledStrategy, run_daemon
+    from tradeloop.ops.paper_run import FeedSpec
+    from tradeloop.ops.paper_trading import PaperAccount, open_account
+
+    console = Console(highlight=False)
+    with handled_errors():
+        if mode not in ("paper", "live"):
+            raise ConfigError(f"--mode {mode!r}: use paper or live")
+        if interval not in INTERVALS:
+            raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
+        if strategy not in STRATEGIES and ":" not in strategy:
+            raise ConfigError(f"--strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+        if tick_interval <= 0 or heartbeat <= 0 or data_refresh <= 0:
+            raise ConfigError("--tick-interval, --heartbeat and --data-refresh must be positive")
+        app = build_app(load_settings(), config)
+        symbols = tuple(s.strip() for s in tickers.split(",") if s.strip())
+        seconds = INTERVALS[interval]
+        plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
+        require_fresh_model(app, plan)
+        if mode == "live":
+            refuse_live(app, plan, symbols)
+        try:
+            start_ns = parse_ns(start) if start else 0
+        except ValueError as exc:
+            raise ConfigError(f"--start: {exc}") from None
+        scaled = ScaledStrategy(plan.strategy)
+        paper = PaperAccount.under(app.settings.paper_dir, account)
+        opened = open_account(
+            paper,
+            db=app.engine,
+            strategy=scaled,
+            execution=app.config.execution,
+            risk=app.config.risk,
+            kill_switch=app.loop_deps().kill_switch,
+            now_ns=time.time_ns(),
+            actor=getpass.getuser(),
+        )
+    stop = {"requested": False}
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop["requested"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    store = app.ingest_store()
+
+    def load(syms: tuple[str, ...], secs: int, first: int, last: int) -> Any:
+        return store.load_bars_many(list(syms), secs, first, last)
+
+    refresh = _refresh(app, symbols) if seconds >= 86_400 else None
+    guard = LiveGuard(app.settings.trading_mode_path)
+    guard.announce(mode)
+    for line in opened.reconciliation.corrections:
+        console.print(f"reconciled: {line}")
+    console.print(f"daemon: {mode} account {account} on {','.join(symbols)} {interval}; "
+                  f"tick {tick_interval:g} s; stop with SIGTERM or Ctrl-C")  # fmt: skip
+    try:
+        stats = run_daemon(
+            opened,
+            paper,
+            plan,
+            scaled,
+            FeedSpec(
+                symbols=symbols,
+                interval_sec=seconds,
+                start_ns=start_ns,
+                end_ns=None,
+                feed="live",
+                poll_seconds=tick_interval,
+            ),
+            load,
+            db=app.engine,
+            config=DaemonConfig(
+                tick_interval=tick_interval,
+                data_refresh_minutes=data_refresh,
+                heartbeat_seconds=heartbeat,
+                safe_mode_scale=Decimal("0.1"),
+                cancel_on_exit=cancel_open_orders_on_exit,
+            ),
+            logs=app.settings.logs_dir,
+            refresh=refresh,
+            should_stop=lambda: stop["requested"],
+            echo=console.print,
+        )
+    finally:
+        guard.withdraw()
+    console.print(f"daemon stopped: {stats.cycles} ticks, {stats.orders_sent} orders sent, "
+                  f"{stats.orders_denied} denied, {stats.loop_errors} errors")  # fmt: skip
+
+
+def _refresh(app: Any, symbols: tuple[str, ...]) -> Any:
+    from tradeloop.core.ids import new_run_id
+    from tradeloop.data.ingest import IngestMode, IngestPlan
+
+    def refresh() -> None:
+        entries = tuple(e for e in app.universe().entries if e.symbol in symbols)
+        if not entries:
+            return  # symbols outside the universe: nothing ingestion may fetch
+        plan = IngestPlan(mode=IngestMode.INCREMENTAL, entries=entries, as_of_ns=time.time_ns())
+        run_id = new_run_id("ingest")
+        app.ingestor().run(plan, fetcher=app.fetcher(run_id), run_id=run_id)
+
+    return refresh

@@ -1,0 +1,248 @@
+"""The trading daemon: one paper account, 24/7, on the wall clock.
+
+Every tick (``tick_interval`` s) it reads the bars stored since its cursor, steps each
+closed bar through the one order path (kill switch, risk gate, order manager, venue,
+ledger) and persists the account; every ``data_refresh`` minutes it asks ``refresh`` for
+new data (incremental ingestion), whose failures are logged and counted but never stop
+trading decisions on the data there is. A heartbeat line goes to the console and
+``var/logs/live.jsonl`` every ``heartbeat`` seconds; every error, with its stack trace,
+to ``var/logs/errors.jsonl``.
+
+Safe mode: more than ``safe_mode_errors`` consecutive failing ticks (a strategy or model
+that raises, a store that does not answer) scale every order that adds risk to
+``safe_mode_scale`` of its size; the first tick that steps bars without an error lifts it.
+SIGTERM / SIGINT finish the tick in hand; with ``cancel_on_exit`` resting orders are then
+canceled (through the order manager, so the journal agrees).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from tradeloop.core.time import iso_from_ns
+from tradeloop.domain.orders import SubmitOrder
+from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.session import bar_views
+from tradeloop.execution.strategy import Strategy, StrategyContext
+from tradeloop.ops.paper_run import FeedSpec, feed_frame
+from tradeloop.ops.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
+from tradeloop.ops.strategy_plans import StrategyPlan
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    tick_interval: float = 1.0
+    data_refresh_minutes: float = 30.0
+    heartbeat_seconds: float = 5.0
+    safe_mode_errors: int = 5
+    safe_mode_scale: Decimal = Decimal("0.1")
+    cancel_on_exit: bool = False
+
+
+@dataclass(slots=True)
+class DaemonStats:
+    started_ns: int = field(default_factory=time.time_ns)
+    cycles: int = 0
+    bars: int = 0
+    orders_sent: int = 0
+    orders_denied: int = 0
+    fills: int = 0
+    model_errors: int = 0
+    loop_errors: int = 0
+    refresh_errors: int = 0
+    consecutive_errors: int = 0
+    safe_mode: bool = False
+
+
+class ScaledStrategy:
+    """The strategy with every order that adds risk scaled by ``scale`` (safe mode);
+    orders that close or shrink a position pass unchanged."""
+
+    def __init__(self, inner: Strategy) -> None:
+        self.inner = inner
+        self.scale: Decimal | None = None
+
+    def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
+        orders = self.inner.on_bar(bar, context)
+        if self.scale is None:
+            return orders
+        scaled = []
+        for order in orders:
+            after = context.position + order.signed_quantity
+            if abs(after) <= abs(context.position):
+                scaled.append(order)
+                continue
+            quantity = (order.quantity * self.scale).to_integral_value(rounding=ROUND_FLOOR)
+            if quantity > 0:
+                scaled.append(
+                    SubmitOrder(
+                        client_order_id=order.client_order_id,
+                        symbol=order.symbol,
+                        side=order.side,
+                        quantity=quantity,
+                        ts_init=order.ts_init,
+                        order_type=order.order_type,
+                        limit_price=order.limit_price,
+                        reason=f"{order.reason} (safe mode x{self.scale})",
+                        stop_price=order.stop_price,
+                        time_in_force=order.time_in_force,
+                    )
+                )
+        return scaled
+
+
+class JsonLines:
+    """Append-only JSON lines (one file per stream under var/logs/)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+
+    def write(self, record: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, default=str) + "\n")
+
+
+def run_daemon(
+    start: PaperStart,
+    account: PaperAccount,
+    plan: StrategyPlan,
+    scaled: ScaledStrategy,
+    spec: FeedSpec,
+    load: Callable[[tuple[str, ...], int, int, int], pl.DataFrame],
+    *,
+    db: Engine,
+    config: DaemonConfig,
+    logs: Path,
+    refresh: Callable[[], None] | None,
+    should_stop: Callable[[], bool],
+    echo: Callable[[str], None],
+    now_ns: Callable[[], int] = time.time_ns,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DaemonStats:
+    """Tick until ``should_stop``; returns what the daemon did."""
+    stats = DaemonStats(started_ns=now_ns())
+    live, errors = JsonLines(logs / "live.jsonl"), JsonLines(logs / "errors.jsonl")
+    cursor: Cursor | None = start.cursor
+    warm = True
+    last_refresh = last_beat = 0.0
+    engine = start.session.engine
+
+    def record(bar: BarView, step: Any) -> None:
+        stats.bars += 1
+        stats.fills += step.fills
+        for decision in step.decisions:
+            if decision.sent:
+                stats.orders_sent += 1
+            else:
+                stats.orders_denied += 1
+            order = decision.order
+            verdict = "sent" if decision.sent else f"denied: {decision.denial}"
+            echo(f"{iso_from_ns(bar.ts)} {order.symbol} {order.side} {order.quantity} "
+                 f"({order.reason}) {verdict}")  # fmt: skip
+
+    while not should_stop():
+        tick = time.monotonic()
+        if refresh is not None and tick - last_refresh >= config.data_refresh_minutes * 60:
+            last_refresh = tick
+            try:
+                refresh()
+            except Exception as exc:  # data trouble never stops decisions on stored data
+                stats.refresh_errors += 1
+                _log_error(errors, "refresh", exc)
+        stats.cycles += 1
+        try:
+            engine.halt_if_killed(engine.clock.now_ns())
+            frame = feed_frame(load, spec, now_ns())
+            if cursor is None and not frame.is_empty():
+                last = frame.sort("ts", "symbol").row(-1, named=True)
+                cursor = (last["ts"], last["symbol"])  # a new account trades from now on
+            stepped_before = stats.bars
+            try:
+                prepared = plan.prepare(frame) if not frame.is_empty() else frame
+            except Exception:
+                stats.model_errors += 1  # scoring failed: counted, the tick is an error
+                raise
+            if not prepared.is_empty():
+                current = PaperStart(
+                    start.session, start.journal, cursor, start.reconciliation, start.settled
+                )
+                cursor = trade_bars(current, account, bar_views(prepared, plan.columns),
+                                    db=db, on_step=record, should_stop=should_stop,
+                                    warm_up=warm) or cursor  # fmt: skip
+                warm = False
+            stats.consecutive_errors = 0
+            if stats.safe_mode and stats.bars > stepped_before:
+                stats.safe_mode, scaled.scale = False, None
+                echo("SAFE MODE off: bars stepped without errors")
+        except Exception as exc:
+            stats.loop_errors += 1
+            stats.consecutive_errors += 1
+            _log_error(errors, "tick", exc)
+            if stats.consecutive_errors > config.safe_mode_errors and not stats.safe_mode:
+                stats.safe_mode, scaled.scale = True, config.safe_mode_scale
+                echo(f"SAFE MODE on: {stats.consecutive_errors} failing ticks in a row; "
+                     f"new risk scaled x{config.safe_mode_scale}")  # fmt: skip
+        if tick - last_beat >= config.heartbeat_seconds:
+            last_beat = tick
+            line = _heartbeat(stats, spec, now_ns())
+            echo(line)
+            live.write({"ts": iso_from_ns(now_ns()), "event": "heartbeat", "line": line,
+                        **_counters(stats)})  # fmt: skip
+        remaining = config.tick_interval - (time.monotonic() - tick)
+        while remaining > 0 and not should_stop():
+            sleep(min(remaining, 0.2))
+            remaining -= 0.2
+    if config.cancel_on_exit:
+        for status in engine.venue.open_orders():
+            canceled = engine.venue.cancel(status.client_order_id)
+            if canceled is not None:
+                engine.orders.on_status(canceled)
+                echo(f"canceled on exit: {status.client_order_id}")
+    live.write({"ts": iso_from_ns(now_ns()), "event": "stopped", **_counters(stats)})
+    return stats
+
+
+def _counters(stats: DaemonStats) -> dict[str, Any]:
+    return {
+        "cycles": stats.cycles,
+        "bars": stats.bars,
+        "orders_sent": stats.orders_sent,
+        "orders_denied": stats.orders_denied,
+        "fills": stats.fills,
+        "model_errors": stats.model_errors,
+        "loop_errors": stats.loop_errors,
+        "refresh_errors": stats.refresh_errors,
+        "safe_mode": stats.safe_mode,
+    }
+
+
+def _heartbeat(stats: DaemonStats, spec: FeedSpec, now: int) -> str:
+    uptime = int((now - stats.started_ns) / 1e9)
+    return (
+        f"HEARTBEAT | uptime={uptime}s | symbols={len(spec.symbols)} | cycles={stats.cycles} "
+        f"| model_errors={stats.model_errors} | orders={stats.orders_sent} "
+        f"| denied={stats.orders_denied} | errors={stats.loop_errors}"
+        + (" | SAFE_MODE" if stats.safe_mode else "")
+    )
+
+
+def _log_error(errors: JsonLines, where: str, exc: BaseException) -> None:
+    errors.write(
+        {
+            "ts": iso_from_ns(time.time_ns()),
+            "where": where,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": "".join(traceback.format_exception(exc)),
+        }
+    )

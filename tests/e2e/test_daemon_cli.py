@@ -1,0 +1,94 @@
+"""`tradeloop daemon` as an operator runs it: trades new bars, stops at the kill switch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from tradeloop.adapters.bundled.provider import BundledProvider
+from tradeloop.bootstrap import open_database
+from tradeloop.core.time import parse_ns
+from tradeloop.settings import load_settings
+from tradeloop.store.sql.bar_store import SqlBarStore
+
+GOOG = BundledProvider().history("GOOG")
+
+
+def _store(home: Path, first: str, last: str) -> None:
+    engine = open_database(load_settings(home=home))
+    SqlBarStore(engine).upsert_bars(
+        GOOG.filter((pl.col("ts") >= parse_ns(first)) & (pl.col("ts") <= parse_ns(last)))
+    )
+    engine.dispose()
+
+
+def _orders(home: Path) -> int:
+    with sqlite3.connect(home / "tradeloop.db") as connection:
+        return int(connection.execute("SELECT count(*) FROM orders").fetchone()[0])
+
+
+def _wait(condition, seconds: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_daemon_when_kill_switch_appears_mid_run_then_no_order_after_next_tick(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "var"
+    _store(home, "2011-01-01", "2011-12-31")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment["TRADELOOP_HOME"] = str(home)
+    out = (tmp_path / "daemon.out").open("w")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "tradeloop.cli", "daemon", "--account", "d", "--tickers", "GOOG",
+         "--fast", "2", "--slow", "5", "--start", "2011-01-01", "--tick-interval", "0.2",
+         "--heartbeat", "0.5", "--data-refresh", "600"],
+        cwd=tmp_path, env=environment, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log = tmp_path / "daemon.out"
+    try:
+        assert _wait(lambda: "HEARTBEAT" in log.read_text()), log.read_text()
+        assert _orders(home) == 0  # history only warms it up: it trades from now on
+        assert (home / "TRADING_MODE").exists()
+
+        _store(home, "2012-01-01", "2012-03-31")  # ingestion delivers new bars
+        assert _wait(lambda: _orders(home) > 0), log.read_text()
+        assert _wait(lambda: "2012-03-30" in (home / "paper" / "d" / "cursor.json").read_text()
+                     or json.loads((home / "paper" / "d" / "cursor.json").read_text())["ts"]
+                     >= parse_ns("2012-03-30"))  # fmt: skip
+        (home / "KILL_SWITCH").write_text("test: halt mid-run\n")
+        time.sleep(0.5)  # the next tick sees it
+        before = _orders(home)
+
+        _store(home, "2012-04-01", "2012-12-31")  # signals keep coming
+        assert _wait(
+            lambda: (
+                json.loads((home / "paper" / "d" / "cursor.json").read_text())["ts"]
+                >= parse_ns("2012-12-28")
+            )
+        ), log.read_text()
+        assert _orders(home) == before
+        assert "KILL_SWITCH" in log.read_text()
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=60)
+        out.close()
+    assert code == 0, log.read_text()
+    lines = [json.loads(x) for x in (home / "logs" / "live.jsonl").read_text().splitlines()]
+    assert lines[-1]["event"] == "stopped"
+    assert lines[-1]["orders_denied"] > 0
+    assert any(x["event"] == "heartbeat" and "HEARTBEAT | uptime=" in x["line"] for x in lines)
+    assert not (home / "TRADING_MODE").exists()

@@ -1,0 +1,106 @@
+"""The daemon's tick loop: errors counted and logged, safe mode on and off again."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from tradeloop.execution.config import ExecutionConfig
+from tradeloop.ops.daemon import DaemonConfig, ScaledStrategy, run_daemon
+from tradeloop.ops.paper_run import FeedSpec
+from tradeloop.ops.paper_trading import PaperAccount, open_account
+from tradeloop.ops.strategy_plans import sma_cross_plan
+from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.store.sql.engine import open_engine
+from tradeloop.store.sql.migrate import upgrade
+from tradeloop.testing.orders import UNLIMITED_RISK
+from tradeloop.testing.stubs import stub_bars
+
+
+def _db(tmp_path: Path) -> Engine:
+    engine = open_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    upgrade(engine)
+    return engine
+
+
+def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_clean(
+    tmp_path: Path,
+) -> None:
+    db = _db(tmp_path)
+    bars = stub_bars("TEST", 120, seed=4)
+    plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
+    failures = {"left": 7}
+
+    def prepare(frame: pl.DataFrame) -> pl.DataFrame:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise RuntimeError("model server unreachable")
+        return plan.prepare(frame)
+
+    flaky = dataclasses.replace(plan, prepare=prepare)
+    scaled = ScaledStrategy(plan.strategy)
+    account = PaperAccount.under(tmp_path / "paper", "d")
+    opened = open_account(
+        account, db=db, strategy=scaled, execution=ExecutionConfig(), risk=UNLIMITED_RISK,
+        kill_switch=KillSwitch(tmp_path / "KS"), now_ns=0, actor="t",
+    )  # fmt: skip
+    visible = {"rows": 60}  # bars arrive over time: 60 at first, all after the failures
+    ticks = {"n": 0}
+
+    def load(symbols: tuple[str, ...], seconds: int, start: int, end: int) -> pl.DataFrame:
+        return bars.head(visible["rows"])
+
+    def stop() -> bool:
+        ticks["n"] += 1
+        if ticks["n"] == 6:
+            visible["rows"] = 120
+        return ticks["n"] > 40
+
+    echoed: list[str] = []
+    stats = run_daemon(
+        opened, account, flaky, scaled,
+        FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
+        load, db=db, config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
+        logs=tmp_path / "logs", refresh=None, should_stop=stop, echo=echoed.append,
+        now_ns=lambda: 2_000_000_000_000_000_000, sleep=lambda s: None,
+    )  # fmt: skip
+    assert stats.loop_errors == 7
+    assert stats.model_errors == 7
+    assert any("SAFE MODE on" in line for line in echoed)
+    assert any("SAFE MODE off" in line for line in echoed)
+    assert not stats.safe_mode
+    errors = (tmp_path / "logs" / "errors.jsonl").read_text().splitlines()
+    assert len(errors) == 7
+    assert "RuntimeError: model server unreachable" in json.loads(errors[0])["traceback"]
+    assert stats.orders_sent > 0
+
+
+def test_scaled_strategy_when_safe_mode_then_entries_scaled_exits_untouched() -> None:
+    from tradeloop.domain.enums import Side
+    from tradeloop.domain.orders import SubmitOrder
+    from tradeloop.execution.bar_view import BarView
+    from tradeloop.execution.strategy import StrategyContext
+
+    class Fixed:
+        def __init__(self, orders: list[SubmitOrder]) -> None:
+            self.orders = orders
+
+        def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
+            return self.orders
+
+    entry = SubmitOrder("e", "X", Side.BUY, Decimal(95), ts_init=1)
+    exit_ = SubmitOrder("x", "X", Side.SELL, Decimal(40), ts_init=1)
+    bar = BarView("X", 1, 1.0, 1.0, 1.0, 1.0, 1.0)
+    flat = StrategyContext(Decimal(0), Decimal(100), Decimal(100), "r")
+    held = StrategyContext(Decimal(40), Decimal(100), Decimal(100), "r")
+    strategy = ScaledStrategy(Fixed([entry]))
+    strategy.scale = Decimal("0.1")
+    assert [o.quantity for o in strategy.on_bar(bar, flat)] == [Decimal(9)]
+    closing = ScaledStrategy(Fixed([exit_]))
+    closing.scale = Decimal("0.1")
+    assert closing.on_bar(bar, held) == [exit_]
