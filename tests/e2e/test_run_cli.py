@@ -192,3 +192,21 @@ def test_halt_resume_close_all_when_operator_acts_then_orders_stop_and_positions
     with sqlite3.connect(var / "tradeloop.db") as connection:
         kinds = {k for (k,) in connection.execute("SELECT kind FROM audit_event")}
     assert {"halt", "resume", "close_all"} <= kinds
+
+
+def test_risk_var_when_account_holds_goog_then_three_estimates(tmp_path: Path) -> None:
+    _store_goog(tmp_path)
+    paper = ("run", "--mode", "paper", "--account", "v", "--tickers", "GOOG", "--json")
+    ran = _run(tmp_path, *paper, "--start", "2012-01-01", "--end", "2012-09-28", "--run-once")
+    assert json.loads(ran.stdout)["positions"], "an SMA 10/30 long in Sept 2012"
+    result = _run(tmp_path, "risk", "var", "--account", "v", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    methods = [e["method"] for e in report["estimates"]]
+    assert methods == ["historical", "parametric", "garch(1,1)"]
+    for estimate in report["estimates"]:
+        assert 0 < estimate["var"] <= estimate["cvar"]
+        assert estimate["var_pct_equity"] < 0.2  # a 20 % position loses less than itself
+    missing = _run(tmp_path, "risk", "var", "--account", "nobody")
+    assert missing.returncode == 2
+    assert "no paper account" in missing.stderr

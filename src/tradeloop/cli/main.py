@@ -15,6 +15,7 @@ from tradeloop.cli import (
     ingest_cmd,
     models_cmd,
     retrain_cmd,
+    risk_cmd,
     run_cmd,
     serve_cmd,
     train_cmd,
@@ -50,6 +51,7 @@ app.add_typer(serve_cmd.app, name="serve")
 app.command("retrain")(retrain_cmd.retrain)
 app.command("run")(run_cmd.run)
 app.command("daemon")(daemon_cmd.daemon)
+app.add_typer(risk_cmd.app, name="risk")
 app.command("halt")(control_cmd.halt)
 app.command("resume")(control_cmd.resume)
 app.command("close-all")(control_cmd.close_all)
