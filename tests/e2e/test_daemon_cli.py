@@ -92,3 +92,5 @@ def test_daemon_when_kill_switch_appears_mid_run_then_no_order_after_next_tick(
     assert lines[-1]["orders_denied"] > 0
     assert any(x["event"] == "heartbeat" and "HEARTBEAT | uptime=" in x["line"] for x in lines)
     assert not (home / "TRADING_MODE").exists()
+    metrics = (home / "metrics" / "risk.prom").read_text()
+    assert 'tradeloop_risk_denials_total{account="d",reason="KILL_SWITCH"}' in metrics

@@ -141,6 +141,7 @@ def daemon(
             ),
             logs=app.settings.logs_dir,
             refresh=refresh,
+            metrics=app.settings.home / "metrics" / "risk.prom",
             should_stop=lambda: stop["requested"],
             echo=console.print,
         )

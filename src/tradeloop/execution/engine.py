@@ -79,6 +79,10 @@ class TradingEngine:
             self.rejected.append(OrderRejected(order.client_order_id, order.symbol, denial, ts_now))
             return False
         managed = self.orders.submit(order)
+        unconfirmed = managed.state is OrderState.SUBMITTED and managed.reason.startswith(
+            "unconfirmed"
+        )
+        self.gate.on_venue_result(not unconfirmed, managed.reason)
         if managed.state is OrderState.REJECTED:
             self.rejected.append(
                 OrderRejected(order.client_order_id, order.symbol, managed.reason, ts_now)

@@ -148,8 +148,9 @@ def run_backtest(
     """Replay ``bars`` (any symbols) in ts order through ``engine`` on its SimClock.
 
     Every bar where something can happen takes the full step: bars the strategy marks with
-    ``active_bars(bars)`` (all of them if it has no such method, or with ``sparse`` off)
-    and every bar while an order rests at the venue. On the other bars nothing can trade,
+    ``active_bars(bars)`` (all of them if it has no such method, with ``sparse`` off, or
+    when a risk rule watches every bar's equity: the daily loss limits) and every bar
+    while an order rests at the venue. On the other bars nothing can trade,
     so they are not visited one by one: the equity curve is computed at the end, in NumPy,
     from the cash and positions recorded after each step and every symbol's latest close.
     Trades and equity are the same either way (tested).
@@ -185,7 +186,7 @@ def _run_backtest(
     portfolio = engine.portfolio
     initial_cash = portfolio.cash
     marker = getattr(strategy, "active_bars", None)
-    if sparse and callable(marker):
+    if sparse and callable(marker) and not engine.gate.watches_every_bar:
         active = np.asarray(marker(ordered), dtype=bool)
     else:
         active = np.ones(n, dtype=bool)

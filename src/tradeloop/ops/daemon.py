@@ -5,8 +5,8 @@ closed bar through the one order path (kill switch, risk gate, order manager, ve
 ledger) and persists the account; every ``data_refresh`` minutes it asks ``refresh`` for
 new data (incremental ingestion), whose failures are logged and counted but never stop
 trading decisions on the data there is. A heartbeat line goes to the console and
-``var/logs/live.jsonl`` every ``heartbeat`` seconds; every error, with its stack trace,
-to ``var/logs/errors.jsonl``.
+``var/logs/live.jsonl`` every ``heartbeat`` seconds, with the risk gate's counters in
+``var/metrics/risk.prom``; every error, with its stack trace, to ``var/logs/errors.jsonl``.
 
 Safe mode: more than ``safe_mode_errors`` consecutive failing ticks (a strategy or model
 that raises, a store that does not answer) scale every order that adds risk to
@@ -34,6 +34,7 @@ from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.session import bar_views
 from tradeloop.execution.strategy import Strategy, StrategyContext
+from tradeloop.monitor.risk_metrics import write_risk_metrics
 from tradeloop.ops.paper_run import FeedSpec, feed_frame
 from tradeloop.ops.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
 from tradeloop.ops.strategy_plans import StrategyPlan
@@ -125,6 +126,7 @@ def run_daemon(
     config: DaemonConfig,
     logs: Path,
     refresh: Callable[[], None] | None,
+    metrics: Path | None = None,
     should_stop: Callable[[], bool],
     echo: Callable[[str], None],
     now_ns: Callable[[], int] = time.time_ns,
@@ -199,6 +201,8 @@ def run_daemon(
             echo(line)
             live.write({"ts": iso_from_ns(now_ns()), "event": "heartbeat", "line": line,
                         **_counters(stats)})  # fmt: skip
+            if metrics is not None:
+                write_risk_metrics(engine.gate, account.name, metrics)
         remaining = config.tick_interval - (time.monotonic() - tick)
         while remaining > 0 and not should_stop():
             sleep(min(remaining, 0.2))

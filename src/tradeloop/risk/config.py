@@ -80,6 +80,9 @@ class RiskConfig(FrozenConfig):
     sl_buffer_multiplier: float = Field(
         1.5, gt=0, description="drop when liquidation is nearer than this x the stop"
     )
+    max_venue_failures: int | None = Field(
+        3, gt=0, description="consecutive venue failures that halt trading (circuit breaker)"
+    )
     sectors: dict[str, str] = Field(
         default_factory=dict, description="symbol -> sector for max_sector_exposure"
     )

@@ -137,11 +137,20 @@ class RiskGate:
         self.counts: Counter[str] = Counter()
         self.triggers: Counter[str] = Counter()  # daily_cap, streak_halt
         self.session_start_ns: int | None = None
+        self.venue_failures = 0
         self._zone = ZoneInfo(config.trading_timezone)
         self._hours = (
             None
             if config.trading_hours is None
             else tuple(_minutes(t) for t in config.trading_hours)
+        )
+
+    @property
+    def watches_every_bar(self) -> bool:
+        """True when a rule depends on the equity of every bar (the daily loss limits): a
+        backtest must then not skip quiet bars."""
+        return (
+            self.config.daily_loss_limit is not None or self.config.daily_loss_cap_usd is not None
         )
 
     # -- state ------------------------------------------------------------------------------
@@ -190,6 +199,23 @@ class RiskGate:
             state.cooldown_until_ns, state.loss_streak = ts + cooldown, 0
             self.triggers["streak_halt"] += 1
         self._save()
+
+    def on_venue_result(self, ok: bool, detail: str = "") -> None:
+        """Count consecutive venue failures (timeouts, disconnects, 5xx); at
+        ``max_venue_failures`` trading goes HALTED until an operator resumes it."""
+        if ok:
+            self.venue_failures = 0
+            return
+        self.venue_failures += 1
+        limit = self.config.max_venue_failures
+        halted = self.state.trading_state is TradingState.HALTED
+        if limit is not None and self.venue_failures >= limit and not halted:
+            self.triggers["venue_failure_halt"] += 1
+            self.set_trading_state(
+                TradingState.HALTED,
+                f"{self.venue_failures} venue failures in a row ({detail}); "
+                "check the venue, then tradeloop resume",
+            )
 
     def on_order_sent(self, check: OrderCheck) -> None:
         if _adds_risk(check):

@@ -250,3 +250,51 @@ def test_near_liquidation_when_leverage_moderate_then_passes_and_short_side_name
     assert reason is not None
     assert "near_liquidation_short" in reason
     assert tight.triggers["near_liquidation_short"] == 1
+
+
+def test_venue_failures_when_in_a_row_then_halted_until_resumed(tmp_path: Path) -> None:
+    from tradeloop.execution.engine import TradingEngine
+    from tradeloop.execution.portfolio import Portfolio
+    from tradeloop.testing.orders import ScriptedGateway
+
+    class Venue(ScriptedGateway):
+        def cancel(self, client_order_id: str) -> None:
+            return None
+
+        def open_orders(self) -> list:  # type: ignore[type-arg]
+            return []
+
+        def fills_for(self, client_order_id: str) -> list:  # type: ignore[type-arg]
+            return []
+
+        def on_bar(self, bar: object) -> list:  # type: ignore[type-arg]
+            return []
+
+    venue = Venue()
+    engine = TradingEngine(
+        venue=venue,  # type: ignore[arg-type]
+        portfolio=Portfolio(cash=Decimal(10_000)),
+        risk=UNLIMITED_RISK.model_copy(update={"max_venue_failures": 2}),
+        kill_switch=KillSwitch(tmp_path / "KS"),
+    )
+
+    def send(n: int, outcome: str) -> bool:
+        venue.next_outcome = outcome
+        order = SubmitOrder(f"o{n}", "SPY", Side.BUY, Decimal(1), ts_init=n)
+        return engine.submit(order, Decimal(10), Decimal(10_000), n)
+
+    send(1, "timeout")
+    send(2, "ok")  # an answer resets the count
+    send(3, "timeout")
+    assert engine.gate.state.trading_state is TradingState.ACTIVE
+    send(4, "timeout")
+    assert engine.gate.state.trading_state is TradingState.HALTED
+    assert engine.gate.triggers["venue_failure_halt"] == 1
+    assert not send(5, "ok")
+    assert engine.rejected[-1].reason.startswith("HALTED")
+
+
+def test_sparse_backtest_when_daily_loss_rule_on_then_every_bar_is_stepped(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, daily_loss_limit=0.05)
+    assert gate.watches_every_bar
+    assert not _gate(tmp_path).watches_every_bar
