@@ -345,6 +345,35 @@ class App:
         return ModelRegistry(self.settings.models_dir, SqlModelRecords(self.engine),
                              governance_config(self.config), self.config.gate)  # fmt: skip
 
+    def live_venue(self) -> Any:
+        """The real venue ``EXCHANGE_VENUE`` / ``EXCHANGE_MODE`` name, with credentials
+        from the environment or the secrets file; TradingRefused when none is usable."""
+        from tradeloop.adapters.venues.alpaca import ENDPOINTS, AlpacaVenue
+        from tradeloop.core.errors import TradingRefused
+        from tradeloop.settings import load_credentials, load_venue_environment
+
+        venue = load_venue_environment()
+        if venue.venue is None:
+            raise TradingRefused(
+                "live trading needs a venue: set EXCHANGE_VENUE=alpaca (and EXCHANGE_MODE="
+                "paper for Alpaca's paper endpoint, or real)"
+            )
+        if venue.venue != "alpaca":
+            raise TradingRefused(
+                f"EXCHANGE_VENUE={venue.venue}: no adapter in this version (only alpaca)"
+            )
+        credentials = load_credentials()
+        if credentials.alpaca_api_key_id is None or credentials.alpaca_api_secret_key is None:
+            raise TradingRefused(
+                "EXCHANGE_VENUE=alpaca needs ALPACA_API_KEY_ID and ALPACA_API_SECRET_KEY "
+                "(environment or TRADELOOP_SECRETS_FILE)"
+            )
+        return AlpacaVenue(
+            venue.base_url or ENDPOINTS[venue.mode],
+            credentials.alpaca_api_key_id.get_secret_value(),
+            credentials.alpaca_api_secret_key.get_secret_value(),
+        )
+
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -198,4 +198,30 @@ def load_governance_environment() -> GovernanceEnvironment:
     except ValidationError as exc:
         raise ConfigError(
             format_validation_error("environment (MODEL_GOV_*)", GovernanceEnvironment, exc)
+        ) from None
+
+
+class VenueEnvironment(BaseSettings):
+    """``EXCHANGE_*``: which real venue live trading uses, and its paper or real endpoint
+    (credentials stay in ``ALPACA_API_KEY_ID`` / ``ALPACA_API_SECRET_KEY``)."""
+
+    model_config = SettingsConfigDict(env_prefix="EXCHANGE_", extra="ignore", frozen=True)
+
+    mode: Literal["paper", "real"] = "paper"
+    venue: Literal["alpaca", "bybit_v5"] | None = None
+    base_url: str | None = None  # a gateway or test server instead of the venue's endpoint
+
+
+def load_venue_environment() -> VenueEnvironment:
+    """``EXCHANGE_*`` values; an unknown ``EXCHANGE_*`` name is refused with a hint."""
+    known = [f"EXCHANGE_{name.upper()}" for name in VenueEnvironment.model_fields]
+    for name in sorted(n for n in os.environ if n.startswith("EXCHANGE_") and n not in known):
+        guess = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {guess[0]}?" if guess else f"known: {', '.join(known)}"
+        raise ConfigError(f"environment: unknown variable {name}. Fix: unset it; {hint}")
+    try:
+        return VenueEnvironment(_env_file=os.environ.get("TRADELOOP_SECRETS_FILE"))
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error("environment (EXCHANGE_*)", VenueEnvironment, exc)
         ) from None

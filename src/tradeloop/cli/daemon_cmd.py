@@ -14,7 +14,7 @@ from rich.console import Console
 
 from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
-from tradeloop.cli.run_cmd import INTERVALS, refuse_live, require_fresh_model, strategy_plan
+from tradeloop.cli.run_cmd import INTERVALS, require_fresh_model, require_live, strategy_plan
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import parse_ns
 from tradeloop.ops.strategy_plans import STRATEGIES
@@ -79,14 +79,16 @@ def daemon(
         seconds = INTERVALS[interval]
         plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
         require_fresh_model(app, plan)
-        if mode == "live":
-            refuse_live(app, plan, symbols)
+        venue = require_live(app, symbols) if mode == "live" else None
         try:
             start_ns = parse_ns(start) if start else 0
         except ValueError as exc:
             raise ConfigError(f"--start: {exc}") from None
         scaled = ScaledStrategy(plan.strategy)
-        paper = PaperAccount.under(app.settings.paper_dir, account)
+        if venue is not None:
+            paper = PaperAccount.under(app.settings.home / "live", account, live=True)
+        else:
+            paper = PaperAccount.under(app.settings.paper_dir, account)
         opened = open_account(
             paper,
             db=app.engine,
@@ -96,6 +98,7 @@ def daemon(
             kill_switch=app.loop_deps().kill_switch,
             now_ns=time.time_ns(),
             actor=getpass.getuser(),
+            live=venue,
         )
     stop = {"requested": False}
 

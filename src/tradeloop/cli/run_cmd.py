@@ -60,8 +60,9 @@ def run(
     stored bars on the wall clock, simulated exchange whose account survives restarts:
     var/paper/ACCOUNT, orders and fills in the database, reconciled on every start);
     simulate (decisions and risk checks logged to var/logs/simulate.jsonl, nothing sent);
-    live (refuses unless symbol governance and the model allow it, and a venue adapter
-    is configured).
+    live (a real venue: EXCHANGE_VENUE=alpaca, EXCHANGE_MODE=paper|real, credentials in
+    ALPACA_API_KEY_ID / ALPACA_API_SECRET_KEY; refuses unless symbol governance and the
+    model allow it; account in var/live/ACCOUNT, reconciled with the venue on start).
 
     Examples:
 
@@ -104,8 +105,12 @@ def run(
             _backtest(app, plan, execution, symbols, seconds, start_ns, end_ns, benchmark, as_json)
             return
         require_fresh_model(app, plan)
-        if mode == "live":
-            refuse_live(app, plan, symbols)
+        if mode == "live" and feed != "live":
+            raise ConfigError(
+                "--mode live trades real money: it takes --feed live only (replayed history "
+                "would send real orders on old prices)"
+            )
+        venue = require_live(app, symbols) if mode == "live" else None
         from tradeloop.ops.paper_run import FeedSpec
 
         spec = FeedSpec(
@@ -118,7 +123,7 @@ def run(
             poll_seconds=poll_seconds,
             run_once=run_once,
         )
-        _trade_feed(app, plan, execution, spec, mode, account, as_json)
+        _trade_feed(app, plan, execution, spec, mode, account, as_json, venue)
 
 
 def strategy_plan(
@@ -162,7 +167,9 @@ def require_fresh_model(app: App, plan: StrategyPlan) -> None:
         )
 
 
-def refuse_live(app: App, plan: StrategyPlan, symbols: tuple[str, ...]) -> None:
+def require_live(app: App, symbols: tuple[str, ...]) -> Any:
+    """The live venue, once symbol governance allows every symbol (else GovernanceHalt,
+    logged in governance_halt.log) and a venue is configured (else TradingRefused)."""
     from tradeloop.ops.governance_gate import require_tradeable
 
     require_tradeable(
@@ -172,10 +179,7 @@ def refuse_live(app: App, plan: StrategyPlan, symbols: tuple[str, ...]) -> None:
         app.settings.governance_halt_log,
         time.time_ns(),
     )
-    raise TradingRefused(
-        "--mode live: no live venue adapter is configured in this version (alpaca and "
-        "ccxt adapters come with the trading daemon); use --mode paper or simulate"
-    )
+    return app.live_venue()
 
 
 def _backtest(
@@ -314,6 +318,7 @@ def _trade_feed(
     mode: str,
     account_name: str,
     as_json: bool,
+    venue: Any = None,
 ) -> None:
     from tradeloop.ops.paper_run import LiveStats, paper_stepper, run_live_feed, simulate_stepper
     from tradeloop.ops.paper_trading import PaperAccount, open_account
@@ -345,8 +350,11 @@ def _trade_feed(
                 f"({order.reason}) {verdict}"
             )
 
-    if mode == "paper":
-        account = PaperAccount.under(app.settings.paper_dir, account_name)
+    if mode in ("paper", "live"):
+        if mode == "live":
+            account = PaperAccount.under(app.settings.home / "live", account_name, live=True)
+        else:
+            account = PaperAccount.under(app.settings.paper_dir, account_name)
         opened = open_account(
             account,
             db=app.engine,
@@ -356,11 +364,12 @@ def _trade_feed(
             kill_switch=kill_switch,
             now_ns=time.time_ns(),
             actor=getpass.getuser(),
+            live=venue,
         )
         for line in opened.reconciliation.corrections:
             console.print(f"reconciled: {line}")
         console.print(
-            f"paper: trading account {account.name} (cursor "
+            f"{mode}: trading account {account.name} (cursor "
             f"{iso_from_ns(opened.cursor[0]) if opened.cursor else 'new'}, "
             f"{opened.settled} in-flight orders settled)",
             highlight=False,

@@ -140,7 +140,10 @@ class OrderManager:
             # Unknown outcome: in flight until the venue is asked (settle), never a rejection.
             updated = pending.moved(OrderState.SUBMITTED, now, reason=f"unconfirmed: {exc}")
         else:
-            updated = pending.moved(OrderState.SUBMITTED, now, venue_order_id=venue_id)
+            # The venue took it: an "unconfirmed" reason from an earlier try no longer holds.
+            updated = pending.moved(
+                OrderState.SUBMITTED, now, reason="sent", venue_order_id=venue_id
+            )
         self.journal.save_order(updated)
         return updated
 

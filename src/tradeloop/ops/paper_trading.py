@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -41,7 +42,7 @@ from tradeloop.execution.portfolio import Portfolio
 from tradeloop.execution.reconcile import Reconciliation, reconcile
 from tradeloop.execution.session import StepResult, TradingSession
 from tradeloop.execution.strategy import Strategy
-from tradeloop.execution.venue import to_decimal
+from tradeloop.execution.venue import Exchange, to_decimal
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.gate import JsonRiskStateStore, RiskGate
 from tradeloop.risk.kill_switch import KillSwitch
@@ -53,6 +54,12 @@ ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 Cursor = tuple[int, str]  # (bar ts, symbol): bars are processed in this order
 
 
+class LiveVenue(Exchange, Protocol):
+    """A real venue: an Exchange that also reports the account's positions."""
+
+    def positions(self) -> dict[str, Decimal]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PaperAccount:
     """Where one paper account's files live."""
@@ -61,16 +68,18 @@ class PaperAccount:
     root: Path
 
     @classmethod
-    def under(cls, paper_dir: Path, name: str) -> PaperAccount:
+    def under(cls, paper_dir: Path, name: str, live: bool = False) -> PaperAccount:
         if not ACCOUNT_NAME.match(name):
             raise ConfigError(
                 f"--account {name!r}: use 1-40 letters, digits, '-' or '_' (it names a folder)"
             )
-        return cls(name, paper_dir / name)
+        return cls(name, paper_dir / name, live)
+
+    live: bool = False  # a live account: journal run id live-<name>
 
     @property
     def run_id(self) -> str:
-        return f"paper-{self.name}"
+        return f"{'live' if self.live else 'paper'}-{self.name}"
 
     @property
     def exchange_path(self) -> Path:
@@ -147,18 +156,28 @@ def open_account(
     kill_switch: KillSwitch,
     now_ns: int,
     actor: str,
+    live: LiveVenue | None = None,
 ) -> PaperStart:
     """Load the account, rebuild its ledger, settle and reconcile with its venue; raise
-    TradingRefused (after auditing why) when it must not trade."""
+    TradingRefused (after auditing why) when it must not trade. With ``live``, the venue
+    is that real venue (its positions are the truth) instead of the persisted simulation."""
     cash = account.opening_cash(execution.initial_cash_usd, now_ns)
     cursor = account.read_cursor()
-    journal = SqlOrderJournal(db, account.run_id, "paper")
+    journal = SqlOrderJournal(db, account.run_id, "live" if live is not None else "paper")
     fills = journal.fills()
     clock = SimClock(max([cursor[0] if cursor else 0, *(f.ts_event for f in fills)]))
-    exchange = load_exchange(
-        account.exchange_path, exchange_model(execution), clock.now_ns, id_prefix=account.run_id
-    )
-    venue = PersistedExchange(exchange, account.exchange_path)
+    venue: Exchange
+    if live is None:
+        exchange = load_exchange(
+            account.exchange_path, exchange_model(execution), clock.now_ns, id_prefix=account.run_id
+        )
+        venue = PersistedExchange(exchange, account.exchange_path)
+
+        def venue_positions() -> dict[str, Decimal]:
+            return dict(exchange.positions)
+    else:
+        venue = live
+        venue_positions = live.positions
     portfolio = Portfolio.replayed(cash, fills)
     engine = TradingEngine(
         venue=venue,
@@ -180,7 +199,7 @@ def open_account(
         venue,
         suspects,
         lambda: {s: p.quantity for s, p in portfolio.positions.items() if p.quantity},
-        {s: q for s, q in exchange.positions.items() if q},
+        {s: q for s, q in venue_positions().items() if q},
         journaled=states.keys(),
     )
     for correction in outcome.corrections:
@@ -198,7 +217,7 @@ def open_account(
     return PaperStart(session, journal, cursor, outcome, len(settled))
 
 
-def _may_differ(venue: PersistedExchange, client_id: str, state: object, filled: Decimal) -> bool:
+def _may_differ(venue: Exchange, client_id: str, state: object, filled: Decimal) -> bool:
     if state not in TERMINAL:
         return True
     status = venue.query(client_id)
@@ -220,6 +239,8 @@ def trade_bars(
     cursor after each. Returns the new cursor."""
     session, cursor = start.session, start.cursor
     portfolio = session.engine.portfolio
+    if cursor is not None and not account.cursor_path.exists():
+        account.write_cursor(cursor)  # a new live account starts here, also after a restart
     for bar in bars:
         key = (bar.ts, bar.symbol)
         if cursor is not None and key <= cursor:

@@ -1,0 +1,1 @@
+"""Real venue adapters: the ``Exchange`` port over a broker's or exchange's API."""
