@@ -37,6 +37,12 @@ def daemon(
     ] = 30.0,
     tick_interval: Annotated[float, typer.Option(help="seconds between ticks")] = 1.0,
     heartbeat: Annotated[float, typer.Option(help="seconds between heartbeats")] = 5.0,
+    max_queue_len: Annotated[
+        int, typer.Option(help="bars waiting in one tick before backpressure")
+    ] = 50,
+    backpressure: Annotated[
+        str, typer.Option(help="halt (backlog opens no risk) or degrade (half size)")
+    ] = "halt",
     cancel_open_orders_on_exit: Annotated[
         bool, typer.Option("--cancel-open-orders-on-exit", help="cancel resting orders on exit")
     ] = False,
@@ -72,6 +78,8 @@ def daemon(
             raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
         if strategy not in STRATEGIES and ":" not in strategy:
             raise ConfigError(f"--strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+        if backpressure not in ("halt", "degrade") or max_queue_len < 1:
+            raise ConfigError("--backpressure is halt or degrade; --max-queue-len at least 1")
         if tick_interval <= 0 or heartbeat <= 0 or data_refresh <= 0:
             raise ConfigError("--tick-interval, --heartbeat and --data-refresh must be positive")
         app = build_app(load_settings(), config)
@@ -141,6 +149,8 @@ def daemon(
                 heartbeat_seconds=heartbeat,
                 safe_mode_scale=Decimal("0.1"),
                 cancel_on_exit=cancel_open_orders_on_exit,
+                max_queue_len=max_queue_len,
+                backpressure=backpressure,
             ),
             logs=app.settings.logs_dir,
             refresh=refresh,

@@ -11,6 +11,9 @@ trading decisions on the data there is. A heartbeat line goes to the console and
 Safe mode: more than ``safe_mode_errors`` consecutive failing ticks (a strategy or model
 that raises, a store that does not answer) scale every order that adds risk to
 ``safe_mode_scale`` of its size; the first tick that steps bars without an error lifts it.
+Backpressure: when one tick finds more than ``max_queue_len`` bars waiting (the daemon
+fell behind: an outage, a bulk load), ``halt`` lets that backlog close and shrink positions
+but opens none, ``degrade`` halves new risk; counted as ``backpressure_total{mode}``.
 SIGTERM / SIGINT finish the tick in hand; with ``cancel_on_exit`` resting orders are then
 canceled (through the order manager, so the journal agrees).
 """
@@ -48,6 +51,8 @@ class DaemonConfig:
     safe_mode_errors: int = 5
     safe_mode_scale: Decimal = Decimal("0.1")
     cancel_on_exit: bool = False
+    max_queue_len: int = 50  # bars waiting in one tick before backpressure applies
+    backpressure: str = "halt"  # halt: no new risk from the backlog; degrade: half size
 
 
 @dataclass(slots=True)
@@ -63,6 +68,8 @@ class DaemonStats:
     refresh_errors: int = 0
     consecutive_errors: int = 0
     safe_mode: bool = False
+    backpressure: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
 
 
 class ScaledStrategy:
@@ -72,6 +79,7 @@ class ScaledStrategy:
     def __init__(self, inner: Strategy) -> None:
         self.inner = inner
         self.scale: Decimal | None = None
+        self.dropped = 0  # orders that scaled to nothing (backpressure halt, tiny sizes)
 
     def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
         orders = self.inner.on_bar(bar, context)
@@ -84,7 +92,9 @@ class ScaledStrategy:
                 scaled.append(order)
                 continue
             quantity = (order.quantity * self.scale).to_integral_value(rounding=ROUND_FLOOR)
-            if quantity > 0:
+            if quantity <= 0:
+                self.dropped += 1
+            else:
                 scaled.append(
                     SubmitOrder(
                         client_order_id=order.client_order_id,
@@ -175,6 +185,13 @@ def run_daemon(
             except Exception:
                 stats.model_errors += 1  # scoring failed: counted, the tick is an error
                 raise
+            backlog = _waiting(prepared, cursor)
+            pressured = backlog > config.max_queue_len and not warm
+            if pressured:
+                mode = config.backpressure
+                stats.backpressure[mode] = stats.backpressure.get(mode, 0) + 1
+                echo(f"BACKPRESSURE {mode}: {backlog} bars waiting (max {config.max_queue_len})")
+                scaled.scale = Decimal(0) if mode == "halt" else Decimal("0.5")
             if not prepared.is_empty():
                 current = PaperStart(
                     start.session, start.journal, cursor, start.reconciliation, start.settled
@@ -183,6 +200,9 @@ def run_daemon(
                                     db=db, on_step=record, should_stop=should_stop,
                                     warm_up=warm) or cursor  # fmt: skip
                 warm = False
+            if pressured:
+                scaled.scale = config.safe_mode_scale if stats.safe_mode else None
+            stats.dropped = scaled.dropped
             stats.consecutive_errors = 0
             if stats.safe_mode and stats.bars > stepped_before:
                 stats.safe_mode, scaled.scale = False, None
@@ -217,6 +237,16 @@ def run_daemon(
     return stats
 
 
+def _waiting(frame: pl.DataFrame, cursor: Cursor | None) -> int:
+    """Bars of ``frame`` after ``cursor``: the work this tick must do."""
+    if cursor is None or frame.is_empty():
+        return 0
+    later = (pl.col("ts") > cursor[0]) | (
+        (pl.col("ts") == cursor[0]) & (pl.col("symbol") > cursor[1])
+    )
+    return frame.filter(later).height
+
+
 def _counters(stats: DaemonStats) -> dict[str, Any]:
     return {
         "cycles": stats.cycles,
@@ -228,6 +258,8 @@ def _counters(stats: DaemonStats) -> dict[str, Any]:
         "loop_errors": stats.loop_errors,
         "refresh_errors": stats.refresh_errors,
         "safe_mode": stats.safe_mode,
+        "backpressure_total": dict(stats.backpressure),
+        "signals_dropped": stats.dropped,
     }
 
 

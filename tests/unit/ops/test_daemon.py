@@ -104,3 +104,37 @@ def test_scaled_strategy_when_safe_mode_then_entries_scaled_exits_untouched() ->
     closing = ScaledStrategy(Fixed([exit_]))
     closing.scale = Decimal("0.1")
     assert closing.on_bar(bar, held) == [exit_]
+
+
+def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
+    tmp_path: Path,
+) -> None:
+    db = _db(tmp_path)
+    bars = stub_bars("TEST", 200, seed=4)
+    plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
+    scaled = ScaledStrategy(plan.strategy)
+    account = PaperAccount.under(tmp_path / "paper", "b")
+    opened = open_account(
+        account, db=db, strategy=scaled, execution=ExecutionConfig(), risk=UNLIMITED_RISK,
+        kill_switch=KillSwitch(tmp_path / "KS"), now_ns=0, actor="t",
+    )  # fmt: skip
+    loads = {"n": 0}
+
+    def load(*args: object) -> pl.DataFrame:
+        loads["n"] += 1  # once per tick
+        return bars.head(20 if loads["n"] < 3 else 200)  # then 180 at once: a backlog
+
+    echoed: list[str] = []
+    stats = run_daemon(
+        opened, account, plan, scaled,
+        FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
+        load, db=db,
+        config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, max_queue_len=50),
+        logs=tmp_path / "logs", refresh=None, should_stop=lambda: loads["n"] >= 5,
+        echo=echoed.append,
+        now_ns=lambda: 2_000_000_000_000_000_000, sleep=lambda s: None,
+    )  # fmt: skip
+    assert stats.backpressure == {"halt": 1}
+    assert stats.dropped > 0
+    assert stats.orders_sent == 0  # flat before: the backlog could only have opened risk
+    assert any("BACKPRESSURE halt: 180 bars waiting" in line for line in echoed)
