@@ -90,6 +90,7 @@ class TradingSession:
         """Show the strategy a bar already traded (a restart rebuilding its state); what
         it would order now is dropped, the venue never sees the bar again."""
         self.marks[bar.symbol] = to_decimal(bar.close)
+        self.engine.gate.observe_close(bar.symbol, bar.ts, bar.close)
         self.strategy.on_bar(bar, self.context(bar.symbol, self.equity()))
 
     def step(self, bar: BarView) -> StepResult:
@@ -102,6 +103,7 @@ class TradingSession:
         self.marks[bar.symbol] = close
         equity = engine.portfolio.equity(self.marks)
         engine.gate.on_equity(bar.ts, equity)  # day roll, daily loss limit
+        engine.gate.observe_close(bar.symbol, bar.ts, bar.close)  # correlation limit
         decisions = []
         for order in self.strategy.on_bar(bar, self.context(bar.symbol, equity)):
             rejected_before = len(engine.rejected)

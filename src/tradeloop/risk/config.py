@@ -35,6 +35,7 @@ class RiskConfig(FrozenConfig):
     max_correlation: float | None = Field(
         None, gt=0, le=1, description="refuse new risk correlated above this with a holding"
     )
+    correlation_window: int = Field(60, ge=3, description="bars of returns for max_correlation")
     max_daily_trades: int | None = Field(None, gt=0, description="orders adding risk per day")
     min_time_between_trades_s: float | None = Field(
         None, gt=0, description="seconds between orders adding risk in one symbol"

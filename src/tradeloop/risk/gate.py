@@ -41,6 +41,7 @@ from tradeloop.domain.enums import Side
 from tradeloop.domain.margin import liquidation_price
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.risk.config import RiskConfig, _minutes
+from tradeloop.risk.correlation import RollingCorrelation
 from tradeloop.risk.kill_switch import KillSwitch
 
 
@@ -132,6 +133,10 @@ class RiskGate:
         self.config = config
         self.kill_switch = kill_switch
         self.store = store
+        self.tracker: RollingCorrelation | None = None
+        if correlation is None and config.max_correlation is not None:
+            self.tracker = RollingCorrelation(config.correlation_window)
+            correlation = self.tracker
         self.correlation = correlation
         self.state = (store.load() if store is not None else None) or RiskState()
         self.counts: Counter[str] = Counter()
@@ -147,11 +152,18 @@ class RiskGate:
 
     @property
     def watches_every_bar(self) -> bool:
-        """True when a rule depends on the equity of every bar (the daily loss limits): a
-        backtest must then not skip quiet bars."""
+        """True when a rule must see every bar (the daily loss limits watch equity, the
+        correlation limit every close): a backtest must then not skip quiet bars."""
+        config = self.config
         return (
-            self.config.daily_loss_limit is not None or self.config.daily_loss_cap_usd is not None
+            config.daily_loss_limit is not None
+            or config.daily_loss_cap_usd is not None
+            or self.tracker is not None
         )
+
+    def observe_close(self, symbol: str, ts: int, close: float) -> None:
+        if self.tracker is not None:
+            self.tracker.observe(symbol, ts, close)
 
     # -- state ------------------------------------------------------------------------------
 

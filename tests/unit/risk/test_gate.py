@@ -298,3 +298,35 @@ def test_sparse_backtest_when_daily_loss_rule_on_then_every_bar_is_stepped(tmp_p
     gate = _gate(tmp_path, daily_loss_limit=0.05)
     assert gate.watches_every_bar
     assert not _gate(tmp_path).watches_every_bar
+
+
+def test_rolling_correlation_when_series_move_together_then_high_else_low() -> None:
+    import numpy as np
+
+    from tradeloop.risk.correlation import RollingCorrelation
+
+    rng = np.random.default_rng(1)
+    tracker = RollingCorrelation(window=50)
+    common = rng.normal(0, 0.01, 80)
+    a = 100 * np.cumprod(1 + common)
+    b = 50 * np.cumprod(1 + common + rng.normal(0, 0.001, 80))
+    c = 20 * np.cumprod(1 + rng.normal(0, 0.01, 80))
+    for i in range(80):
+        for symbol, series in (("A", a), ("B", b), ("C", c)):
+            tracker.observe(symbol, i, float(series[i]))
+    assert tracker("A", "B", 79) > 0.95
+    assert abs(tracker("A", "C", 79)) < 0.4  # type: ignore[arg-type]
+    assert tracker("A", "B", 10) is None  # too little shared history by then
+    expected = np.corrcoef(np.diff(a[-51:]) / a[-51:-1], np.diff(b[-51:]) / b[-51:-1])[0, 1]
+    assert tracker("A", "B", 79) == pytest.approx(expected)
+
+
+def test_correlation_limit_when_engine_sees_the_closes_then_denies_a_twin(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, max_correlation=0.9, correlation_window=5)
+    assert gate.watches_every_bar
+    for i, price in enumerate([100, 101, 99, 102, 104, 103, 105]):
+        gate.observe_close("SPY", i, float(price))
+        gate.observe_close("VOO", i, float(price) * 0.9)
+    held = {"SPY": "10"}
+    check = _check(symbol="VOO", positions=held, marks={"SPY": "105"}, ts=6)
+    assert _code(gate, check) == "CORRELATION"
