@@ -124,7 +124,7 @@ def test_paper_when_run_twice_then_second_run_continues_the_account(tmp_path: Pa
 
 def test_live_when_symbol_not_governed_active_then_refused(tmp_path: Path) -> None:
     _store_goog(tmp_path)
-    result = _run(tmp_path, "run", "--mode", "live", "--tickers", "GOOG")
+    result = _run(tmp_path, "run", "--mode", "live", "--feed", "live", "--tickers", "GOOG")
     assert result.returncode == 2
     assert "GOOG" in result.stderr
     assert (tmp_path / "var" / "governance_halt.log").exists()
