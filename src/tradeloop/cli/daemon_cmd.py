@@ -121,6 +121,7 @@ def daemon(
         return store.load_bars_many(list(syms), secs, first, last)
 
     refresh = _refresh(app, symbols) if seconds >= 86_400 else None
+    var_check = _var_check(app, paper, store) if app.config.risk.max_var_fraction else None
     guard = LiveGuard(app.settings.trading_mode_path)
     guard.announce(mode)
     for line in opened.reconciliation.corrections:
@@ -155,6 +156,7 @@ def daemon(
             logs=app.settings.logs_dir,
             refresh=refresh,
             metrics=app.settings.home / "metrics" / "risk.prom",
+            var_check=var_check,
             should_stop=lambda: stop["requested"],
             echo=console.print,
         )
@@ -177,3 +179,27 @@ def _refresh(app: Any, symbols: tuple[str, ...]) -> Any:
         app.ingestor().run(plan, fetcher=app.fetcher(run_id), run_id=run_id)
 
     return refresh
+
+
+def _var_check(app: Any, account: Any, store: Any) -> Any:
+    """The breach text while the account's 1-day historical VaR is over the limit."""
+    from tradeloop.ops.risk_report import account_risk
+
+    risk = app.config.risk
+
+    def check() -> str | None:
+        report = account_risk(
+            app.engine, account, store.load_bars_many, level=risk.var_level, lookback=250,
+            interval_sec=86_400, now_ns=time.time_ns(), with_garch=False,
+        )  # fmt: skip
+        if not report.positions or report.equity <= 0:
+            return None
+        share = report.estimates[0].var / report.equity
+        if share <= risk.max_var_fraction:
+            return None
+        return (
+            f"1-day {risk.var_level:.0%} historical VaR {share:.2%} of equity > "
+            f"risk.max_var_fraction {risk.max_var_fraction:.2%}"
+        )
+
+    return check

@@ -41,6 +41,7 @@ from tradeloop.monitor.risk_metrics import write_risk_metrics
 from tradeloop.ops.paper_run import FeedSpec, feed_frame
 from tradeloop.ops.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
 from tradeloop.ops.strategy_plans import StrategyPlan
+from tradeloop.risk.gate import RiskGate, TradingState
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ def run_daemon(
     logs: Path,
     refresh: Callable[[], None] | None,
     metrics: Path | None = None,
+    var_check: Callable[[], str | None] | None = None,
     should_stop: Callable[[], bool],
     echo: Callable[[str], None],
     now_ns: Callable[[], int] = time.time_ns,
@@ -147,7 +149,7 @@ def run_daemon(
     live, errors = JsonLines(logs / "live.jsonl"), JsonLines(logs / "errors.jsonl")
     cursor: Cursor | None = start.cursor
     warm = True
-    last_refresh = last_beat = 0.0
+    last_refresh = last_beat = last_var = -1e18
     engine = start.session.engine
 
     def record(bar: BarView, step: Any) -> None:
@@ -172,6 +174,9 @@ def run_daemon(
             except Exception as exc:  # data trouble never stops decisions on stored data
                 stats.refresh_errors += 1
                 _log_error(errors, "refresh", exc)
+        if var_check is not None and tick - last_var >= config.data_refresh_minutes * 60:
+            last_var = tick
+            _apply_var_limit(engine.gate, var_check, errors, echo)
         stats.cycles += 1
         try:
             engine.halt_if_killed(engine.clock.now_ns())
@@ -235,6 +240,35 @@ def run_daemon(
                 echo(f"canceled on exit: {status.client_order_id}")
     live.write({"ts": iso_from_ns(now_ns()), "event": "stopped", **_counters(stats)})
     return stats
+
+
+VAR_REASON = "VaR limit"
+
+
+def _apply_var_limit(
+    gate: RiskGate,
+    var_check: Callable[[], str | None],
+    errors: JsonLines,
+    echo: Callable[[str], None],
+) -> None:
+    """REDUCING while the portfolio's VaR is over ``risk.max_var_fraction``; back to
+    ACTIVE once it is under again (only if the VaR limit put it there)."""
+    try:
+        breach = var_check()
+    except Exception as exc:  # no estimate (too little history): keep the state, log it
+        _log_error(errors, "var", exc)
+        return
+    state = gate.state
+    if breach is not None and state.trading_state is TradingState.ACTIVE:
+        gate.set_trading_state(TradingState.REDUCING, f"{VAR_REASON}: {breach}")
+        echo(f"REDUCING: {breach}")
+    elif (
+        breach is None
+        and state.trading_state is TradingState.REDUCING
+        and state.state_reason.startswith(VAR_REASON)
+    ):
+        gate.set_trading_state(TradingState.ACTIVE, "")
+        echo("ACTIVE: VaR back under the limit")
 
 
 def _waiting(frame: pl.DataFrame, cursor: Cursor | None) -> int:

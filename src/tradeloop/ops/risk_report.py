@@ -37,6 +37,7 @@ def account_risk(
     lookback: int,
     interval_sec: int,
     now_ns: int,
+    with_garch: bool = True,
 ) -> AccountRisk:
     """Revalue the account's positions over the last ``lookback`` periods of history."""
     if not account.meta_path.exists():
@@ -67,6 +68,10 @@ def account_risk(
     equity = float(portfolio.cash) + float(values.sum())
     pnl = portfolio_pnl(values, returns)
     estimates = [historical(pnl, level), parametric(pnl, level)]
+    if not with_garch:
+        return AccountRisk(
+            equity, dict(zip(held, values.tolist(), strict=True)), returns.shape[0], estimates
+        )
     try:
         estimates.append(garch(pnl, level, scale=max(equity, 1.0)))
     except (ValueError, np.linalg.LinAlgError) as exc:  # a fit that fails is reported

@@ -84,6 +84,10 @@ class RiskConfig(FrozenConfig):
     max_venue_failures: int | None = Field(
         3, gt=0, description="consecutive venue failures that halt trading (circuit breaker)"
     )
+    max_var_fraction: float | None = Field(
+        None, gt=0, lt=1, description="daemon: REDUCING while 1-day historical VaR / equity > this"
+    )
+    var_level: float = Field(0.99, gt=0.5, lt=1, description="confidence of that VaR")
     sectors: dict[str, str] = Field(
         default_factory=dict, description="symbol -> sector for max_sector_exposure"
     )

@@ -138,3 +138,28 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
     assert stats.dropped > 0
     assert stats.orders_sent == 0  # flat before: the backlog could only have opened risk
     assert any("BACKPRESSURE halt: 180 bars waiting" in line for line in echoed)
+
+
+def test_var_limit_when_breached_then_reducing_and_lifted_only_by_itself(tmp_path: Path) -> None:
+    from tradeloop.ops.daemon import JsonLines, _apply_var_limit
+    from tradeloop.risk.gate import RiskGate, TradingState
+
+    gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
+    errors = JsonLines(tmp_path / "errors.jsonl")
+    said: list[str] = []
+    _apply_var_limit(gate, lambda: "VaR 3.1 % > 2 %", errors, said.append)
+    assert gate.state.trading_state is TradingState.REDUCING
+    _apply_var_limit(gate, lambda: None, errors, said.append)
+    assert gate.state.trading_state is TradingState.ACTIVE
+
+    gate.set_trading_state(TradingState.REDUCING, "close-all by ops")
+    _apply_var_limit(gate, lambda: None, errors, said.append)
+    assert gate.state.trading_state is TradingState.REDUCING  # not the VaR limit's to lift
+
+    def broken() -> str | None:
+        raise ValueError("need at least 31 common bars")
+
+    gate.set_trading_state(TradingState.ACTIVE, "")
+    _apply_var_limit(gate, broken, errors, said.append)
+    assert gate.state.trading_state is TradingState.ACTIVE
+    assert "need at least 31" in (tmp_path / "errors.jsonl").read_text()
