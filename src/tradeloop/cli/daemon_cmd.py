@@ -152,6 +152,7 @@ def daemon(
                 cancel_on_exit=cancel_open_orders_on_exit,
                 max_queue_len=max_queue_len,
                 backpressure=backpressure,
+                stale_max_hours=app.config.scorer.stale_max_hours,
             ),
             logs=app.settings.logs_dir,
             refresh=refresh,

@@ -53,6 +53,7 @@ class DaemonConfig:
     safe_mode_scale: Decimal = Decimal("0.1")
     cancel_on_exit: bool = False
     max_queue_len: int = 50  # bars waiting in one tick before backpressure applies
+    stale_max_hours: float | None = None  # an ML plan's model older than this opens no risk
     backpressure: str = "halt"  # halt: no new risk from the backlog; degrade: half size
 
 
@@ -177,6 +178,9 @@ def run_daemon(
         if var_check is not None and tick - last_var >= config.data_refresh_minutes * 60:
             last_var = tick
             _apply_var_limit(engine.gate, var_check, errors, echo)
+        if plan.model is not None and config.stale_max_hours is not None:
+            _apply_model_age(engine.gate, plan.model.age_seconds(now_ns()) / 3600,
+                             config.stale_max_hours, echo)  # fmt: skip
         stats.cycles += 1
         try:
             engine.halt_if_killed(engine.clock.now_ns())
@@ -269,6 +273,25 @@ def _apply_var_limit(
     ):
         gate.set_trading_state(TradingState.ACTIVE, "")
         echo("ACTIVE: VaR back under the limit")
+
+
+STALE_REASON = "model stale"
+
+
+def _apply_model_age(
+    gate: RiskGate, age_hours: float, limit: float, echo: Callable[[str], None]
+) -> None:
+    """An ML strategy's model ages while the daemon runs: past the scorer's
+    ``stale_max_hours`` its signals open no risk (REDUCING: exits still pass) until a
+    daemon restarted on a retrained model; the state says why."""
+    state = gate.state
+    if age_hours > limit and state.trading_state is TradingState.ACTIVE:
+        gate.set_trading_state(
+            TradingState.REDUCING,
+            f"{STALE_REASON}: trained on data ending {age_hours:.0f} h ago (limit {limit:g} h); "
+            "retrain and restart the daemon",
+        )
+        echo(f"REDUCING: {state.state_reason}")
 
 
 def _waiting(frame: pl.DataFrame, cursor: Cursor | None) -> int:

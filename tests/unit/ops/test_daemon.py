@@ -163,3 +163,17 @@ def test_var_limit_when_breached_then_reducing_and_lifted_only_by_itself(tmp_pat
     _apply_var_limit(gate, broken, errors, said.append)
     assert gate.state.trading_state is TradingState.ACTIVE
     assert "need at least 31" in (tmp_path / "errors.jsonl").read_text()
+
+
+def test_model_age_when_past_the_limit_then_reducing_with_the_reason(tmp_path: Path) -> None:
+    from tradeloop.ops.daemon import _apply_model_age
+    from tradeloop.risk.gate import RiskGate, TradingState
+
+    gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
+    said: list[str] = []
+    _apply_model_age(gate, 47.0, 48.0, said.append)
+    assert gate.state.trading_state is TradingState.ACTIVE
+    _apply_model_age(gate, 49.0, 48.0, said.append)
+    assert gate.state.trading_state is TradingState.REDUCING
+    assert "model stale" in gate.state.state_reason
+    assert said == [f"REDUCING: {gate.state.state_reason}"]
