@@ -38,7 +38,7 @@ from tradeloop.data.live_guard import LiveGuard
 from tradeloop.data.ports import Provider
 from tradeloop.data.raw_archive import RawArchive
 from tradeloop.data.universe import Universe, load_universe
-from tradeloop.execution.config import ExecutionConfig, MlSignalConfig
+from tradeloop.execution.config import ExecutionConfig, MlSignalConfig, VenuesConfig
 from tradeloop.features.config import PivotConfig
 from tradeloop.labels.config import EventLabelConfig
 from tradeloop.models.config import TrainConfig
@@ -90,6 +90,7 @@ class AppConfig(FrozenConfig):
     train: TrainConfig = Field(default_factory=TrainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    venues: VenuesConfig = Field(default_factory=VenuesConfig)
     ml_signal: MlSignalConfig = Field(default_factory=MlSignalConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
@@ -348,21 +349,45 @@ class App:
     def live_venue(self) -> Any:
         """The real venue ``EXCHANGE_VENUE`` / ``EXCHANGE_MODE`` name, with credentials
         from the environment or the secrets file; TradingRefused when none is usable."""
-        from tradeloop.adapters.venues.alpaca import ENDPOINTS, AlpacaVenue
         from tradeloop.core.errors import TradingRefused
         from tradeloop.settings import load_credentials, load_venue_environment
 
         venue = load_venue_environment()
         if venue.venue is None:
             raise TradingRefused(
-                "live trading needs a venue: set EXCHANGE_VENUE=alpaca (and EXCHANGE_MODE="
-                "paper for Alpaca's paper endpoint, or real)"
-            )
-        if venue.venue != "alpaca":
-            raise TradingRefused(
-                f"EXCHANGE_VENUE={venue.venue}: no adapter in this version (only alpaca)"
+                "live trading needs a venue: set EXCHANGE_VENUE=alpaca or bybit_v5 (and "
+                "EXCHANGE_MODE=paper for the venue's paper/testnet endpoint, or real)"
             )
         credentials = load_credentials()
+        if venue.venue == "bybit_v5":
+            if credentials.bybit_api_key is None or credentials.bybit_api_secret is None:
+                raise TradingRefused(
+                    "EXCHANGE_VENUE=bybit_v5 needs BYBIT_API_KEY and BYBIT_API_SECRET "
+                    "(environment or TRADELOOP_SECRETS_FILE)"
+                )
+            try:
+                from tradeloop.adapters.venues.bybit import BybitVenue
+            except ImportError:
+                raise TradingRefused(
+                    "EXCHANGE_VENUE=bybit_v5 needs ccxt: pip install 'tradeloop[crypto]'"
+                ) from None
+            options = self.config.venues.bybit_v5
+            return BybitVenue(
+                credentials.bybit_api_key.get_secret_value(),
+                credentials.bybit_api_secret.get_secret_value(),
+                mode=venue.mode,
+                base_url=venue.base_url,
+                category=options.category,
+                settle_coin=options.settle_coin,
+                symbols=options.symbols,
+                post_only=options.post_only,
+                maker_only=options.maker_only,
+                reduce_only=options.reduce_only,
+                timeout_s=options.timeout_s,
+                recv_window_ms=options.recv_window_ms,
+            )
+        from tradeloop.adapters.venues.alpaca import ENDPOINTS, AlpacaVenue
+
         if credentials.alpaca_api_key_id is None or credentials.alpaca_api_secret_key is None:
             raise TradingRefused(
                 "EXCHANGE_VENUE=alpaca needs ALPACA_API_KEY_ID and ALPACA_API_SECRET_KEY "

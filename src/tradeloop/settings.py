@@ -127,6 +127,8 @@ class ProviderCredentials(BaseSettings):
     alpaca_enabled: bool = False
     alpaca_api_key_id: SecretStr | None = None
     alpaca_api_secret_key: SecretStr | None = None
+    bybit_api_key: SecretStr | None = None
+    bybit_api_secret: SecretStr | None = None
 
     def entitled(self) -> dict[str, bool]:
         """Per provider: enabled and credentialed (providers without entitlement: True)."""
@@ -202,8 +204,9 @@ def load_governance_environment() -> GovernanceEnvironment:
 
 
 class VenueEnvironment(BaseSettings):
-    """``EXCHANGE_*``: which real venue live trading uses, and its paper or real endpoint
-    (credentials stay in ``ALPACA_API_KEY_ID`` / ``ALPACA_API_SECRET_KEY``)."""
+    """``EXCHANGE_*``: which real venue live trading uses, and its paper (Alpaca paper,
+    Bybit testnet) or real endpoint. Credentials stay in ``ALPACA_API_KEY_ID`` /
+    ``ALPACA_API_SECRET_KEY`` and ``BYBIT_API_KEY`` / ``BYBIT_API_SECRET``."""
 
     model_config = SettingsConfigDict(env_prefix="EXCHANGE_", extra="ignore", frozen=True)
 

@@ -62,3 +62,44 @@ def test_live_when_venue_configured_then_orders_reach_it_and_fills_reconcile(
         assert held == {s: float(q) for s, q in fake.positions().items()}
         everything = first.stdout + first.stderr + second.stdout + second.stderr + third.stderr
         assert SECRET not in everything
+
+
+def test_live_on_bybit_when_testnet_configured_then_orders_signed_and_fills_reconcile(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.testing.fake_bybit import KEY as BYBIT_KEY
+    from tradeloop.testing.fake_bybit import SECRET as BYBIT_SECRET
+    from tradeloop.testing.fake_bybit import FakeBybit
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "universe.json").write_text(json.dumps({"symbols": ["BTCUSDT"]}))
+    (tmp_path / "tradeloop.yaml").write_text(
+        "ingest:\n  offline: true\nvenues:\n  bybit_v5:\n    post_only: false\n"
+    )
+    assert _run(tmp_path, "ingest", "--end", "2024-03-28").returncode == 0
+    live = ("run", "--mode", "live", "--feed", "live", "--account", "b", "--tickers", "BTCUSDT",
+            "--fast", "3", "--slow", "8", "--run-once", "--json")  # fmt: skip
+    with FakeBybit(equity="50000") as fake:
+        env = {"EXCHANGE_VENUE": "bybit_v5", "EXCHANGE_MODE": "paper",
+               "EXCHANGE_BASE_URL": fake.url, "BYBIT_API_KEY": BYBIT_KEY}  # fmt: skip
+        missing = _run(tmp_path, *live, **env)
+        assert missing.returncode == 2
+        assert "BYBIT_API_SECRET" in missing.stderr
+        env["BYBIT_API_SECRET"] = BYBIT_SECRET
+        first = _run(tmp_path, *live, **env)
+        assert first.returncode == 0, first.stderr
+        opened = json.loads((tmp_path / "var" / "live" / "b" / "account.json").read_text())
+        assert float(opened["initial_cash"]) == 50000.0  # the broker's equity, not a default
+        more = _run(tmp_path, "ingest", "--mode", "incremental", "--end", "2024-06-28")
+        assert more.returncode == 0, more.stderr
+        second = _run(tmp_path, *live, **env)
+        assert second.returncode == 0, second.stderr
+        assert json.loads(second.stdout)["orders_sent"] > 0, second.stdout
+        for link_id, order in list(fake.orders.items())[:2]:
+            fake.fill(link_id, order.body["qty"], "500", fee="0.1")
+        third = _run(tmp_path, *live, **env)
+        assert third.returncode == 0, third.stderr
+        held = {s: float(q) for s, q in json.loads(third.stdout)["positions"].items()}
+        assert held == {s: float(q) for s, q in fake.positions().items()}
+        everything = first.stdout + first.stderr + second.stdout + second.stderr + third.stderr
+        assert BYBIT_SECRET not in everything

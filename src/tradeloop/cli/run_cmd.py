@@ -90,6 +90,11 @@ def run(
         app = build_app(load_settings(), config)
         execution = app.config.execution
         if capital is not None:
+            if mode == "live":
+                raise ConfigError(
+                    "--capital: a live account starts with the equity the broker reports; "
+                    "drop --capital"
+                )
             if capital <= 0:
                 raise ConfigError(f"--capital {capital}: must be positive")
             execution = execution.model_copy(update={"initial_cash_usd": capital})

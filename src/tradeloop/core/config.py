@@ -182,7 +182,14 @@ def render_documented_yaml(model: FrozenConfig, header: tuple[str, ...] = ()) ->
             if field.description:
                 lines.append(f"  # {field.description}")
             value = section.model_dump(mode="json")[key]
-            if isinstance(value, dict) and value:
+            nested = getattr(section, key)
+            if isinstance(nested, FrozenConfig):  # a sub-section: its keys documented too
+                lines.append(f"  {key}:")
+                for sub_key, sub_field in type(nested).model_fields.items():
+                    if sub_field.description:
+                        lines.append(f"    # {sub_field.description}")
+                    lines.append(f"    {sub_key}: {json.dumps(value[sub_key])}")
+            elif isinstance(value, dict) and value:
                 lines.append(f"  {key}:")
                 lines += [f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in value.items()]
             else:

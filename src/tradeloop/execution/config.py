@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from tradeloop.core.config import FrozenConfig
@@ -44,3 +46,33 @@ class MlSignalConfig(FrozenConfig):
     )
     fraction: float = Field(0.95, gt=0, le=1, description="share of equity per position")
     allow_short: bool = Field(True, description="trade resistance touches short")
+
+
+class BybitConfig(FrozenConfig):
+    """The ``bybit_v5`` venue (through ccxt): product type and order flags."""
+
+    category: Literal["linear", "inverse", "spot"] = Field(
+        "linear", description="Bybit product type: linear (USDT perps), inverse or spot"
+    )
+    settle_coin: str = Field("USDT", description="settlement coin for positions and orders")
+    post_only: bool = Field(False, description="send limit orders PostOnly (never take)")
+    maker_only: bool = Field(
+        False, description="PostOnly limits, and refuse market/stop orders before they leave"
+    )
+    reduce_only: bool = Field(
+        True, description="mark orders that shrink a position reduceOnly (never reopen)"
+    )
+    recv_window_ms: int = Field(5000, gt=0, le=60_000, description="signature validity window")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="per-request timeout")
+    symbols: dict[str, str] = Field(
+        default_factory=dict,
+        description="our symbol -> Bybit's (default: separators removed, BTC-USDT -> BTCUSDT)",
+    )
+
+
+class VenuesConfig(FrozenConfig):
+    """Options of the real venues (``EXCHANGE_VENUE`` picks one)."""
+
+    bybit_v5: BybitConfig = Field(
+        default_factory=BybitConfig, description="Bybit V5 (EXCHANGE_VENUE=bybit_v5)"
+    )

@@ -55,9 +55,13 @@ Cursor = tuple[int, str]  # (bar ts, symbol): bars are processed in this order
 
 
 class LiveVenue(Exchange, Protocol):
-    """A real venue: an Exchange that also reports the account's positions."""
+    """A real venue: an Exchange that also reports the account's positions and value."""
 
     def positions(self) -> dict[str, Decimal]: ...
+
+    def balance(self) -> Decimal:
+        """The account's equity at the venue (USD)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +101,13 @@ class PaperAccount:
     def meta_path(self) -> Path:
         return self.root / "account.json"
 
-    def opening_cash(self, requested: float, now_ns: int) -> Decimal:
+    def opening_cash(self, requested: float | None, now_ns: int) -> Decimal:
         """The account's starting cash: written on the first start, then fixed (a restart
-        with another --capital would silently change every past PnL)."""
+        with another --capital would silently change every past PnL). ``None``: whatever
+        the account was opened with."""
         if not self.meta_path.exists():
+            if requested is None:
+                raise DataError(f"account {self.name!r} has no {self.meta_path.name} yet")
             write_atomic(
                 self.meta_path,
                 json.dumps(
@@ -112,7 +119,7 @@ class PaperAccount:
             stored = Decimal(json.loads(self.meta_path.read_text())["initial_cash"])
         except (OSError, ValueError, KeyError) as exc:
             raise DataError(f"paper account file {self.meta_path} is unreadable ({exc})") from None
-        if stored != to_decimal(requested):
+        if requested is not None and stored != to_decimal(requested):
             raise ConfigError(
                 f"paper account {self.name!r} was opened with {stored} starting cash, not "
                 f"{requested}; drop --capital, or open a new account with --account NAME"
@@ -160,8 +167,14 @@ def open_account(
 ) -> PaperStart:
     """Load the account, rebuild its ledger, settle and reconcile with its venue; raise
     TradingRefused (after auditing why) when it must not trade. With ``live``, the venue
-    is that real venue (its positions are the truth) instead of the persisted simulation."""
-    cash = account.opening_cash(execution.initial_cash_usd, now_ns)
+    is that real venue (its positions are the truth) instead of the persisted simulation,
+    and a new account starts with the broker's equity, not a declared capital."""
+    if live is None:
+        cash = account.opening_cash(execution.initial_cash_usd, now_ns)
+    elif account.meta_path.exists():
+        cash = account.opening_cash(None, now_ns)
+    else:
+        cash = account.opening_cash(float(_broker_equity(live, account)), now_ns)
     cursor = account.read_cursor()
     journal = SqlOrderJournal(db, account.run_id, "live" if live is not None else "paper")
     fills = journal.fills()
@@ -215,6 +228,16 @@ def open_account(
     write_ledger(db, account.run_id, portfolio, portfolio.closed_trades, clock.now_ns())
     session = TradingSession(engine, strategy, account.run_id)
     return PaperStart(session, journal, cursor, outcome, len(settled))
+
+
+def _broker_equity(live: LiveVenue, account: PaperAccount) -> Decimal:
+    equity = live.balance()
+    if equity <= 0:
+        raise TradingRefused(
+            f"live account {account.name!r}: the venue reports equity {equity}; fund the "
+            "account (or check the credentials point at the right one) before trading"
+        )
+    return equity
 
 
 def _may_differ(venue: Exchange, client_id: str, state: object, filled: Decimal) -> bool:

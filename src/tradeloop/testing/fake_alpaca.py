@@ -62,7 +62,8 @@ class _Faults:
 class FakeAlpaca:
     """The fake venue; ``url`` is its base URL while the context is open."""
 
-    def __init__(self) -> None:
+    def __init__(self, equity: str = "100000") -> None:
+        self.equity = Decimal(equity)
         self.orders: dict[str, _Order] = {}
         self.activities: list[dict[str, Any]] = []
         self.posts = 0
@@ -195,6 +196,9 @@ class FakeAlpaca:
             return _reply(
                 request, 200, [{"symbol": s, "qty": str(q)} for s, q in self.positions().items()]
             )
+        if method == "GET" and path == "/v2/account":
+            cash = {"status": "ACTIVE", "currency": "USD", "equity": str(self.equity)}
+            return _reply(request, 200, cash)
         if method == "GET" and path == "/v2/account/activities/FILL":
             rows = list(self.activities)
             if "page_token" in query:

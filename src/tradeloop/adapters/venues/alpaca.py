@@ -11,7 +11,7 @@
 - fills: ``GET /v2/account/activities/FILL`` (ascending, paged); each activity id is the
   fill id, so a report seen twice or out of order is applied once by the order manager.
   ``on_bar`` returns the fills since the last poll (a live venue's "stream").
-- ``positions``: ``GET /v2/positions``, signed quantities.
+- ``positions``: ``GET /v2/positions``, signed quantities; ``balance``: ``GET /v2/account``.
 
 Credentials go in headers only; no message, log line or exception carries them.
 """
@@ -175,6 +175,13 @@ class AlpacaVenue:
         if response.status_code != 200:
             raise VenueUnavailable(f"alpaca positions: {_error(response)}")
         return {p["symbol"]: Decimal(str(p["qty"])) for p in response.json()}
+
+    def balance(self) -> Decimal:
+        """The account's equity (``GET /v2/account``)."""
+        response = self._request("GET", "/v2/account")
+        if response.status_code != 200:
+            raise VenueUnavailable(f"alpaca account: {_error(response)}")
+        return Decimal(str(response.json()["equity"]))
 
     # -- fills ----------------------------------------------------------------------------
 
