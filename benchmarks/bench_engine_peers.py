@@ -59,14 +59,16 @@ def tiled(n: int) -> pl.DataFrame:
 
 def ours_event(bars: pl.DataFrame, tmp: Path) -> float:
     config = ExecutionConfig(initial_cash_usd=CASH, commission_rate=FEE)
-    # Every rule evaluated on every order; the two that depend on the equity path (daily
-    # loss, loss streak) off, since the peers have none and must make the same trades.
+    # Every rule evaluated on every order; the ones that depend on the equity path (daily
+    # loss, loss streak, trimming a position grown past its limit) off, since the peers
+    # have none and must make the same trades.
     risk = RiskConfig(
         max_position_notional_usd=1e15,
         max_order_notional_usd=1e15,
         max_gross_leverage=10,
         daily_loss_limit=None,
         loss_streak_max=None,
+        position_breach_tolerance=None,
     )
     engine = simulated_engine(config, risk, KillSwitch(tmp / "KILL_SWITCH"))
     result = run_backtest(

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from tradeloop.domain.enums import Side
+from tradeloop.domain.order_lifecycle import client_order_id
 from tradeloop.domain.orders import OrderFilled, OrderRejected, SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.engine import TradingEngine
@@ -70,6 +72,7 @@ class TradingSession:
         self.strategy = strategy
         self.run_id = run_id
         self.marks: dict[str, Decimal] = {}
+        self._trims: dict[str, str] = {}  # symbol -> client id of its last breach trim
 
     def context(self, symbol: str, equity: Decimal) -> StrategyContext:
         portfolio = self.engine.portfolio
@@ -105,6 +108,11 @@ class TradingSession:
         engine.gate.on_equity(bar.ts, equity)  # day roll, daily loss limit
         engine.gate.observe_close(bar.symbol, bar.ts, bar.close)  # correlation limit
         decisions = []
+        trim = self._breach_trim(bar, close, equity)
+        if trim is not None:
+            sent = engine.submit(trim, close, equity, engine.clock.now_ns(), self.marks)
+            denial = "" if sent else (engine.rejected[-1].reason if engine.rejected else "")
+            decisions.append(Decision(trim, sent, denial))
         for order in self.strategy.on_bar(bar, self.context(bar.symbol, equity)):
             rejected_before = len(engine.rejected)
             sent = engine.submit(order, close, equity, engine.clock.now_ns(), self.marks)
@@ -119,6 +127,30 @@ class TradingSession:
             decisions=decisions,
             fills=len(engine.fills) - fills_before,
         )
+
+    def _breach_trim(self, bar: BarView, close: Decimal, equity: Decimal) -> SubmitOrder | None:
+        """The order that cuts a position grown past its limit (the position-limit circuit
+        breaker), unless one is still working."""
+        engine = self.engine
+        position = engine.portfolio.positions.get(bar.symbol)
+        if position is None or position.quantity == 0:
+            return None
+        change = engine.gate.breach_reduction(bar.symbol, position.quantity, close, equity)
+        if change is None:
+            return None
+        working = self.engine.orders.journal.get(self._trims.get(bar.symbol, ""))
+        if working is not None and not working.is_terminal:
+            return None
+        order = SubmitOrder(
+            client_order_id=client_order_id("risk", bar.symbol, bar.ts, "breach_reduce"),
+            symbol=bar.symbol,
+            side=Side.BUY if change > 0 else Side.SELL,
+            quantity=abs(change),
+            ts_init=bar.ts,
+            reason=f"position_breach_reduce: above max_position_size at {close}",
+        )
+        self._trims[bar.symbol] = order.client_order_id
+        return order
 
     @property
     def rejected(self) -> list[OrderRejected]:

@@ -26,6 +26,13 @@ class RiskConfig(FrozenConfig):
     first_day_position_size: float | None = Field(
         0.10, gt=0, le=10, description="max_position_size on a live account's first day"
     )
+    position_breach_tolerance: float | None = Field(
+        0.25,
+        ge=0,
+        le=10,
+        description="a position grown past max_position_size x (1 + this) by price moves is "
+        "cut back to max_position_size (circuit breaker); unset: never trimmed",
+    )
     max_portfolio_heat: float | None = Field(
         0.50, gt=0, le=10, description="sum of |position values| after a fill / equity"
     )

@@ -159,7 +159,36 @@ class RiskGate:
             config.daily_loss_limit is not None
             or config.daily_loss_cap_usd is not None
             or self.tracker is not None
+            or self._trims_breaches
         )
+
+    @property
+    def _trims_breaches(self) -> bool:
+        config = self.config
+        return config.max_position_size is not None and config.position_breach_tolerance is not None
+
+    def breach_reduction(
+        self, symbol: str, quantity: Decimal, price: Decimal, equity: Decimal
+    ) -> Decimal | None:
+        """Circuit breaker: when a position has grown (by price moves) past
+        ``max_position_size x (1 + position_breach_tolerance)`` of equity, the signed
+        quantity that brings it back to ``max_position_size``; None while within."""
+        config = self.config
+        if not self._trims_breaches or quantity == 0 or price <= 0 or equity <= 0:
+            return None
+        assert config.max_position_size is not None
+        assert config.position_breach_tolerance is not None
+        limit = equity * Decimal(repr(config.max_position_size))
+        value = abs(quantity) * price
+        if value <= limit * (1 + Decimal(repr(config.position_breach_tolerance))):
+            return None
+        # whole units for whole-unit positions (shares), else 1e-8 (crypto lots)
+        step = Decimal(1) if quantity == quantity.to_integral_value() else Decimal("1e-8")
+        keep = (limit / price).quantize(step, rounding="ROUND_CEILING")
+        if abs(quantity) - keep <= 0:
+            return None
+        self.counts["position_breach_reduce"] += 1
+        return -(abs(quantity) - keep) if quantity > 0 else abs(quantity) - keep
 
     def observe_close(self, symbol: str, ts: int, close: float) -> None:
         if self.tracker is not None:

@@ -330,3 +330,72 @@ def test_correlation_limit_when_engine_sees_the_closes_then_denies_a_twin(tmp_pa
     held = {"SPY": "10"}
     check = _check(symbol="VOO", positions=held, marks={"SPY": "105"}, ts=6)
     assert _code(gate, check) == "CORRELATION"
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "expected"),
+    [
+        ("20", "100", None),  # 20 % of equity: at the limit
+        ("20", "124", None),  # 24.8 %: inside the 25 % tolerance
+        ("20", "130", "-4"),  # 26 %: back to 2,000 / 130 -> keep 16 (whole shares, rounded up)
+        ("-20", "130", "4"),  # a short grown the same way is bought back
+        ("0.05", "60000", "-0.01666666"),  # 30 %: fractional units keep 8 places
+    ],
+)
+def test_position_breach_when_grown_past_limit_then_cut_back_to_it(
+    tmp_path: Path, quantity: str, price: str, expected: str | None
+) -> None:
+    gate = _gate(tmp_path, max_position_size=0.2, position_breach_tolerance=0.25)
+    trim = gate.breach_reduction("SPY", Decimal(quantity), Decimal(price), Decimal(10_000))
+    assert trim == (None if expected is None else Decimal(expected))
+    assert gate.counts["position_breach_reduce"] == (0 if expected is None else 1)
+    off = _gate(tmp_path, max_position_size=0.2, position_breach_tolerance=None)
+    assert off.breach_reduction("SPY", Decimal(quantity), Decimal(price), Decimal(10_000)) is None
+
+
+def test_position_breach_when_prices_run_then_engine_trims_through_the_order_path(
+    tmp_path: Path,
+) -> None:
+    import polars as pl
+
+    from tradeloop.execution.bar_view import BarView
+    from tradeloop.execution.config import ExecutionConfig
+    from tradeloop.execution.engine import simulated_engine
+    from tradeloop.execution.session import run_backtest
+    from tradeloop.execution.strategy import StrategyContext, make_order
+
+    class BuyOnce:
+        def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
+            if context.position or bar.ts != 0:
+                return []
+            return [make_order(context, bar, Side.BUY, Decimal(20), "entry")]
+
+    closes = [100.0, 100.0, 110.0, 120.0, 135.0, 150.0, 150.0, 150.0]
+    bars = pl.DataFrame(
+        {
+            "ts": list(range(len(closes))),
+            "symbol": ["SPY"] * len(closes),
+            **{c: closes for c in ("open", "high", "low", "close")},
+            "volume": [1e6] * len(closes),
+        }
+    )
+
+    def run(tolerance: float | None) -> Any:
+        risk = UNLIMITED_RISK.model_copy(
+            update={"max_position_size": 0.2, "position_breach_tolerance": tolerance}
+        )
+        config = ExecutionConfig(initial_cash_usd=10_000, commission_rate=0.0)
+        engine = simulated_engine(config, risk, KillSwitch(tmp_path / "KS"))
+        return run_backtest(bars, BuyOnce(), engine, run_id="breach"), engine
+
+    held, _ = run(None)
+    assert [f.quantity for f in held.fills] == [Decimal(20)]
+    trimmed, engine = run(0.25)
+    # bar 4 closes at 135: 20 x 135 = 2,700 of 10,700 equity = 25.2 % > 25 %: cut to 16
+    # (16 x 135 = 2,160 >= 20 % of 10,700), filled at the next bar's open
+    assert [(f.side, f.quantity) for f in trimmed.fills] == [
+        (Side.BUY, Decimal(20)),
+        (Side.SELL, Decimal(4)),
+    ]
+    assert engine.portfolio.quantity("SPY") == Decimal(16)
+    assert engine.gate.counts["position_breach_reduce"] == 1
