@@ -41,7 +41,7 @@ from tradeloop.data.universe import Universe, load_universe
 from tradeloop.execution.config import ExecutionConfig, MlSignalConfig, VenuesConfig
 from tradeloop.features.config import PivotConfig
 from tradeloop.labels.config import EventLabelConfig
-from tradeloop.models.config import TrainConfig
+from tradeloop.models.config import ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.ops.collector import CollectorConfig
 from tradeloop.ops.config import LoopConfig
@@ -92,6 +92,7 @@ class AppConfig(FrozenConfig):
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     venues: VenuesConfig = Field(default_factory=VenuesConfig)
     ml_signal: MlSignalConfig = Field(default_factory=MlSignalConfig)
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)

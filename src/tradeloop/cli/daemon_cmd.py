@@ -43,6 +43,10 @@ def daemon(
     backpressure: Annotated[
         str, typer.Option(help="halt (backlog opens no risk) or degrade (half size)")
     ] = "halt",
+    forecast: Annotated[
+        bool,
+        typer.Option(help="ARIMA/EWMA forecasts per symbol at each refresh, to live.jsonl"),
+    ] = True,
     cancel_open_orders_on_exit: Annotated[
         bool, typer.Option("--cancel-open-orders-on-exit", help="cancel resting orders on exit")
     ] = False,
@@ -122,6 +126,7 @@ def daemon(
 
     refresh = _refresh(app, symbols) if seconds >= 86_400 else None
     var_check = _var_check(app, paper, store) if app.config.risk.max_var_fraction else None
+    forecaster = _forecaster(app, symbols, seconds, store) if forecast else None
     guard = LiveGuard(app.settings.trading_mode_path)
     guard.announce(mode)
     for line in opened.reconciliation.corrections:
@@ -158,6 +163,7 @@ def daemon(
             refresh=refresh,
             metrics=app.settings.home / "metrics" / "risk.prom",
             var_check=var_check,
+            forecast=forecaster,
             should_stop=lambda: stop["requested"],
             echo=console.print,
         )
@@ -180,6 +186,23 @@ def _refresh(app: Any, symbols: tuple[str, ...]) -> Any:
         app.ingestor().run(plan, fetcher=app.fetcher(run_id), run_id=run_id)
 
     return refresh
+
+
+def _forecaster(app: Any, symbols: tuple[str, ...], seconds: int, store: Any) -> Any:
+    """Each symbol's forecast from its latest stored closes (``forecast`` config)."""
+    from tradeloop.models.forecaster import forecast_returns
+
+    config = app.config.forecast
+
+    def run() -> dict[str, Any]:
+        bars = store.load_bars_many(list(symbols), seconds, 0, time.time_ns())
+        made = {}
+        for symbol in symbols:
+            closes = bars.filter(bars["symbol"] == symbol).sort("ts")["close"].to_numpy()
+            made[symbol] = forecast_returns(closes[-(config.window + 1) :], config)
+        return made
+
+    return run
 
 
 def _var_check(app: Any, account: Any, store: Any) -> Any:

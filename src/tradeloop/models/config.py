@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tradeloop.core.config import FrozenConfig
 
@@ -31,3 +31,27 @@ class TrainConfig(FrozenConfig):
     colsample_bytree: float = Field(0.8, gt=0, le=1, description="feature fraction")
     reg_lambda: float = Field(5.0, ge=0, description="L2 regularisation")
     seed: int = Field(7, description="random seed (same seed, same model)")
+
+
+class ForecastConfig(FrozenConfig):
+    """Return forecaster: ARIMA on log returns, EWMA mean when ARIMA cannot be trusted."""
+
+    order: tuple[int, int, int] = Field((1, 0, 1), description="ARIMA (p, d, q) on log returns")
+    horizons: tuple[int, ...] = Field(
+        (1, 5, 20), min_length=1, description="bars ahead to forecast (cumulative log return)"
+    )
+    window: int = Field(500, ge=30, le=100_000, description="most recent returns fitted")
+    min_observations: int = Field(
+        60, ge=10, description="fewer returns than this: EWMA (counted as a fallback)"
+    )
+    max_iterations: int = Field(
+        50, ge=1, le=10_000, description="optimizer iterations before ARIMA counts as failed"
+    )
+    ewma_span: int = Field(20, ge=2, description="span (bars) of the EWMA fallback's mean")
+
+    @field_validator("horizons")
+    @classmethod
+    def _positive(cls, horizons: tuple[int, ...]) -> tuple[int, ...]:
+        if min(horizons) < 1:
+            raise ValueError(f"horizons {list(horizons)}: every horizon is at least 1 bar")
+        return tuple(sorted(set(horizons)))

@@ -37,6 +37,7 @@ from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.session import bar_views
 from tradeloop.execution.strategy import Strategy, StrategyContext
+from tradeloop.models.forecaster import Forecast
 from tradeloop.monitor.risk_metrics import write_risk_metrics
 from tradeloop.ops.paper_run import FeedSpec, feed_frame
 from tradeloop.ops.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
@@ -66,6 +67,8 @@ class DaemonStats:
     orders_denied: int = 0
     fills: int = 0
     model_errors: int = 0
+    arima_fb: int = 0  # forecasts where ARIMA failed and EWMA stood in
+    forecasts: int = 0
     loop_errors: int = 0
     refresh_errors: int = 0
     consecutive_errors: int = 0
@@ -140,6 +143,7 @@ def run_daemon(
     refresh: Callable[[], None] | None,
     metrics: Path | None = None,
     var_check: Callable[[], str | None] | None = None,
+    forecast: Callable[[], dict[str, Forecast]] | None = None,
     should_stop: Callable[[], bool],
     echo: Callable[[str], None],
     now_ns: Callable[[], int] = time.time_ns,
@@ -150,7 +154,7 @@ def run_daemon(
     live, errors = JsonLines(logs / "live.jsonl"), JsonLines(logs / "errors.jsonl")
     cursor: Cursor | None = start.cursor
     warm = True
-    last_refresh = last_beat = last_var = -1e18
+    last_refresh = last_beat = last_var = last_forecast = -1e18
     engine = start.session.engine
 
     def record(bar: BarView, step: Any) -> None:
@@ -178,6 +182,9 @@ def run_daemon(
         if var_check is not None and tick - last_var >= config.data_refresh_minutes * 60:
             last_var = tick
             _apply_var_limit(engine.gate, var_check, errors, echo)
+        if forecast is not None and tick - last_forecast >= config.data_refresh_minutes * 60:
+            last_forecast = tick
+            _forecast(forecast, stats, live, errors, now_ns())
         if plan.model is not None and config.stale_max_hours is not None:
             _apply_model_age(engine.gate, plan.model.age_seconds(now_ns()) / 3600,
                              config.stale_max_hours, echo)  # fmt: skip
@@ -249,6 +256,28 @@ def run_daemon(
 VAR_REASON = "VaR limit"
 
 
+def _forecast(
+    forecast: Callable[[], dict[str, Forecast]],
+    stats: DaemonStats,
+    live: JsonLines,
+    errors: JsonLines,
+    now: int,
+) -> None:
+    """Multi-horizon forecasts per symbol into live.jsonl; ARIMA fits that fell back to
+    EWMA are counted (``arima_fb``), failures are model errors, never fatal."""
+    try:
+        made = forecast()
+    except Exception as exc:
+        stats.model_errors += 1
+        _log_error(errors, "forecast", exc)
+        return
+    for symbol, result in made.items():
+        stats.forecasts += 1
+        stats.arima_fb += int(result.fell_back)
+        live.write({"ts": iso_from_ns(now), "event": "forecast", "symbol": symbol,
+                    **result.as_dict()})  # fmt: skip
+
+
 def _apply_var_limit(
     gate: RiskGate,
     var_check: Callable[[], str | None],
@@ -312,6 +341,8 @@ def _counters(stats: DaemonStats) -> dict[str, Any]:
         "orders_denied": stats.orders_denied,
         "fills": stats.fills,
         "model_errors": stats.model_errors,
+        "arima_fb": stats.arima_fb,
+        "forecasts": stats.forecasts,
         "loop_errors": stats.loop_errors,
         "refresh_errors": stats.refresh_errors,
         "safe_mode": stats.safe_mode,
@@ -324,7 +355,8 @@ def _heartbeat(stats: DaemonStats, spec: FeedSpec, now: int) -> str:
     uptime = int((now - stats.started_ns) / 1e9)
     return (
         f"HEARTBEAT | uptime={uptime}s | symbols={len(spec.symbols)} | cycles={stats.cycles} "
-        f"| model_errors={stats.model_errors} | orders={stats.orders_sent} "
+        f"| model_errors={stats.model_errors} | arima_fb={stats.arima_fb} "
+        f"| orders={stats.orders_sent} "
         f"| denied={stats.orders_denied} | errors={stats.loop_errors}"
         + (" | SAFE_MODE" if stats.safe_mode else "")
     )

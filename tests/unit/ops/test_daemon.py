@@ -177,3 +177,63 @@ def test_model_age_when_past_the_limit_then_reducing_with_the_reason(tmp_path: P
     assert gate.state.trading_state is TradingState.REDUCING
     assert "model stale" in gate.state.state_reason
     assert said == [f"REDUCING: {gate.state.state_reason}"]
+
+
+def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.models.config import ForecastConfig
+    from tradeloop.models.forecaster import forecast_returns
+
+    db = _db(tmp_path)
+    bars = stub_bars("TEST", 150, seed=4)
+    plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
+    scaled = ScaledStrategy(plan.strategy)
+    account = PaperAccount.under(tmp_path / "paper", "f")
+    opened = open_account(
+        account, db=db, strategy=scaled, execution=ExecutionConfig(), risk=UNLIMITED_RISK,
+        kill_switch=KillSwitch(tmp_path / "KS"), now_ns=0, actor="t",
+    )  # fmt: skip
+    closes = bars["close"].to_numpy()
+    calls = {"n": 0}
+
+    def forecast() -> dict[str, object]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("statsmodels blew up")
+        return {
+            "GOOD": forecast_returns(closes, ForecastConfig()),
+            "STUCK": forecast_returns(closes, ForecastConfig(max_iterations=1)),
+            "SHORT": forecast_returns(closes[:20], ForecastConfig()),
+        }
+
+    ticks = {"n": 0}
+
+    def stop() -> bool:
+        ticks["n"] += 1
+        return ticks["n"] > 3
+
+    echoed: list[str] = []
+    stats = run_daemon(
+        opened, account, plan, scaled,
+        FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
+        lambda *a: bars, db=db,
+        # refresh cadence 0: a forecast round on every tick
+        config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, data_refresh_minutes=0.0),
+        logs=tmp_path / "logs", refresh=None, forecast=forecast,  # type: ignore[arg-type]
+        should_stop=stop, echo=echoed.append,
+        now_ns=lambda: 2_000_000_000_000_000_000, sleep=lambda s: None,
+    )  # fmt: skip
+    assert calls["n"] == 3
+    assert stats.forecasts == 6
+    assert stats.arima_fb == 4  # STUCK and SHORT, twice; GOOD converged
+    assert stats.model_errors == 1  # the round that raised: counted, the daemon went on
+    beats = [line for line in echoed if line.startswith("HEARTBEAT")]
+    assert "arima_fb=4" in beats[-1]
+    events = [json.loads(x) for x in (tmp_path / "logs" / "live.jsonl").read_text().splitlines()]
+    made = [e for e in events if e["event"] == "forecast"]
+    assert {(e["symbol"], e["method"]) for e in made} == {
+        ("GOOD", "arima"), ("STUCK", "ewma"), ("SHORT", "ewma"),
+    }  # fmt: skip
+    assert all(len(e["log_returns"]) == 3 for e in made)
+    assert "statsmodels blew up" in (tmp_path / "logs" / "errors.jsonl").read_text()

@@ -375,7 +375,7 @@ def test_position_breach_when_prices_run_then_engine_trims_through_the_order_pat
         {
             "ts": list(range(len(closes))),
             "symbol": ["SPY"] * len(closes),
-            **{c: closes for c in ("open", "high", "low", "close")},
+            **dict.fromkeys(("open", "high", "low", "close"), closes),
             "volume": [1e6] * len(closes),
         }
     )
