@@ -97,3 +97,41 @@ def test_daemon_when_kill_switch_appears_mid_run_then_no_order_after_next_tick(
     assert not (home / "TRADING_MODE").exists()
     metrics = (home / "metrics" / "risk.prom").read_text()
     assert 'tradeloop_risk_denials_total{account="d",reason="KILL_SWITCH"}' in metrics
+
+
+def test_daemon_intraday_when_refreshing_then_collector_stores_bars_and_forecasts_run(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "var"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment.update({"TRADELOOP_HOME": str(home), "LIVE_COLLECTOR_SOURCE": "synthetic",
+                        "LIVE_COLLECTOR_RANGE": "3d"})  # fmt: skip
+    out = (tmp_path / "daemon.out").open("w")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "tradeloop.cli", "daemon", "--account", "i", "--tickers", "SPY",
+         "--interval", "5m", "--tick-interval", "0.2", "--heartbeat", "0.5",
+         "--data-refresh", "0.02"],
+        cwd=tmp_path, env=environment, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    live = home / "logs" / "live.jsonl"
+    try:
+        assert _wait(lambda: live.exists() and '"forecast"' in live.read_text()), (
+            tmp_path / "daemon.out"
+        ).read_text()
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=60)
+        out.close()
+    assert code == 0
+    with sqlite3.connect(home / "tradeloop.db") as connection:
+        stored = connection.execute(
+            "SELECT count(*) FROM price_history WHERE symbol = 'SPY'"
+        ).fetchone()[0]
+    assert stored > 100  # three days of 5-minute bars, polled by the daemon itself
+    lines = [json.loads(x) for x in live.read_text().splitlines()]
+    assert lines[-1]["event"] == "stopped"
+    assert lines[-1]["refresh_errors"] == 0
+    made = [x for x in lines if x["event"] == "forecast"]
+    assert made[0]["symbol"] == "SPY"
+    assert made[0]["observations"] > 100
+    assert "arima_fb=" in next(x["line"] for x in lines if x["event"] == "heartbeat")

@@ -55,7 +55,8 @@ def daemon(
     """Trade one paper account around the clock: every tick, step the bars stored since
     the account's cursor through the kill switch, the risk gate, the order manager and the
     simulated venue; refresh data every --data-refresh minutes (daily bars: incremental
-    ingestion; intraday: run `tradeloop collect` alongside). Heartbeat to the console and
+    ingestion; intraday: one collector poll, source from the collector config) and
+    forecast each symbol (ARIMA, EWMA when it fails: arima_fb in the heartbeat). Heartbeat to the console and
     var/logs/live.jsonl, errors with stack traces to var/logs/errors.jsonl; more than 5
     failing ticks in a row switch to safe mode (new risk x0.1) until bars step cleanly
     again. SIGTERM or Ctrl-C stop after the tick in hand.
@@ -124,7 +125,9 @@ def daemon(
     def load(syms: tuple[str, ...], secs: int, first: int, last: int) -> Any:
         return store.load_bars_many(list(syms), secs, first, last)
 
-    refresh = _refresh(app, symbols) if seconds >= 86_400 else None
+    refresh = (
+        _refresh(app, symbols) if seconds >= 86_400 else _intraday_refresh(app, symbols, seconds)
+    )
     var_check = _var_check(app, paper, store) if app.config.risk.max_var_fraction else None
     forecaster = _forecaster(app, symbols, seconds, store) if forecast else None
     guard = LiveGuard(app.settings.trading_mode_path)
@@ -184,6 +187,36 @@ def _refresh(app: Any, symbols: tuple[str, ...]) -> Any:
         plan = IngestPlan(mode=IngestMode.INCREMENTAL, entries=entries, as_of_ns=time.time_ns())
         run_id = new_run_id("ingest")
         app.ingestor().run(plan, fetcher=app.fetcher(run_id), run_id=run_id)
+
+    return refresh
+
+
+def _intraday_refresh(app: Any, symbols: tuple[str, ...], seconds: int) -> Any:
+    """One collector poll of the daemon's symbols (source and look-back from the
+    collector config / LIVE_COLLECTOR_*): intraday bars and their touch events. Built on
+    first use, so a source that cannot be reached is a logged refresh error, not a stop."""
+    from tradeloop.bootstrap import collector_config
+    from tradeloop.cli.collect_cmd import collector_provider
+    from tradeloop.ops.collector import Collector
+
+    made: dict[str, Any] = {}
+
+    def refresh() -> None:
+        if "collector" not in made:
+            settings = collector_config(app.config).model_copy(
+                update={"symbols": symbols, "bar_interval_sec": seconds}
+            )
+            provider = collector_provider(app, settings.source, symbols, seconds,
+                                          settings.range_days, "synthetic", 1.0)  # fmt: skip
+            store = app.ingest_store()
+            made["collector"] = Collector(
+                provider=provider, bars=store, events=app.event_store(),
+                last_bar_ts=store.last_bar_ts, config=settings, pivots=app.config.pivots,
+            )  # fmt: skip
+        collector = made["collector"]
+        collector.poll()
+        if collector.health.last_error is not None:
+            raise RuntimeError(f"collector poll failed: {collector.health.last_error}")
 
     return refresh
 
