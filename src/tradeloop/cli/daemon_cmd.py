@@ -57,8 +57,8 @@ def daemon(
     simulated venue; refresh data every --data-refresh minutes (daily bars: incremental
     ingestion; intraday: one collector poll, source from the collector config) and
     forecast each symbol (ARIMA, EWMA when it fails: arima_fb in the heartbeat).
-    Heartbeat to the console and var/logs/live.jsonl, errors with stack traces to var/logs/errors.jsonl; more than 5
-    failing ticks in a row switch to safe mode (new risk x0.1) until bars step cleanly
+    Heartbeat to the console and var/logs/live.jsonl, errors with stack traces to
+    var/logs/errors.jsonl; more than 5 failing ticks in a row switch to safe mode (new risk x0.1) until bars step cleanly
     again. SIGTERM or Ctrl-C stop after the tick in hand.
 
     Examples:
