@@ -52,14 +52,14 @@ def daemon(
     ] = False,
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
 ) -> None:
-    """Trade one paper account around the clock: every tick, step the bars stored since
-    the account's cursor through the kill switch, the risk gate, the order manager and the
+    """Trade one paper account around the clock: every tick, step the bars stored since the
+    account's cursor through the kill switch, the risk gate, the order manager and the
     simulated venue; refresh data every --data-refresh minutes (daily bars: incremental
-    ingestion; intraday: one collector poll, source from the collector config) and
-    forecast each symbol (ARIMA, EWMA when it fails: arima_fb in the heartbeat).
-    Heartbeat to the console and var/logs/live.jsonl, errors with stack traces to
-    var/logs/errors.jsonl; more than 5 failing ticks in a row switch to safe mode (new risk x0.1) until bars step cleanly
-    again. SIGTERM or Ctrl-C stop after the tick in hand.
+    ingestion; intraday: one collector poll, source from the collector config) and forecast
+    each symbol (ARIMA, EWMA when it fails: arima_fb in the heartbeat). Heartbeat to the
+    console and var/logs/live.jsonl, errors with stack traces to var/logs/errors.jsonl; more
+    than 5 failing ticks in a row switch to safe mode (new risk x0.1) until bars step
+    cleanly again. SIGTERM or Ctrl-C stop after the tick in hand.
 
     Examples:
 
