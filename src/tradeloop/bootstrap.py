@@ -43,6 +43,7 @@ from tradeloop.features.config import PivotConfig
 from tradeloop.labels.config import EventLabelConfig
 from tradeloop.models.config import ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
+from tradeloop.monitor.ml_health import ReportConfig
 from tradeloop.ops.collector import CollectorConfig
 from tradeloop.ops.config import LoopConfig
 from tradeloop.registry.gates import GateConfig
@@ -93,6 +94,7 @@ class AppConfig(FrozenConfig):
     venues: VenuesConfig = Field(default_factory=VenuesConfig)
     ml_signal: MlSignalConfig = Field(default_factory=MlSignalConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)

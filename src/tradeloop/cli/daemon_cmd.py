@@ -72,6 +72,7 @@ def daemon(
     """
     from tradeloop.data.live_guard import LiveGuard
     from tradeloop.ops.daemon import DaemonConfig, ScaledStrategy, run_daemon
+    from tradeloop.ops.daily_report import latest_state
     from tradeloop.ops.paper_run import FeedSpec
     from tradeloop.ops.paper_trading import PaperAccount, open_account
 
@@ -167,6 +168,7 @@ def daemon(
             metrics=app.settings.home / "metrics" / "risk.prom",
             var_check=var_check,
             forecast=forecaster,
+            report_state=lambda: latest_state(app.settings.reports_dir),
             should_stop=lambda: stop["requested"],
             echo=console.print,
         )

@@ -14,6 +14,7 @@ from tradeloop.cli import (
     demo_cmd,
     ingest_cmd,
     models_cmd,
+    report_cmd,
     retrain_cmd,
     risk_cmd,
     run_cmd,
@@ -52,6 +53,7 @@ app.command("retrain")(retrain_cmd.retrain)
 app.command("run")(run_cmd.run)
 app.command("daemon")(daemon_cmd.daemon)
 app.add_typer(risk_cmd.app, name="risk")
+app.add_typer(report_cmd.app, name="report")
 app.command("halt")(control_cmd.halt)
 app.command("resume")(control_cmd.resume)
 app.command("close-all")(control_cmd.close_all)

@@ -159,10 +159,19 @@ def strategy_plan(
 
 
 def require_fresh_model(app: App, plan: StrategyPlan) -> None:
-    """Paper, simulate and live act on signals now: a model past the scorer's
-    stale_max_hours is refused, as the scorer refuses its signals."""
+    """Paper, simulate and live act on signals now: refused while the latest daily ML
+    report says kill-switch, and for a model past the scorer's stale_max_hours (as the
+    scorer refuses its signals)."""
     if plan.model is None:
         return
+    from tradeloop.ops.daily_report import latest_state
+
+    report = latest_state(app.settings.reports_dir)
+    if report is not None and report[0] == "kill-switch":
+        raise TradingRefused(
+            f"the daily ML report says kill-switch ({report[1]}): ML signals are refused "
+            "until a newer `tradeloop report daily` is no longer kill-switch (docs/runbook.md)"
+        )
     age_hours = plan.model.age_seconds(time.time_ns()) / 3600
     limit = app.config.scorer.stale_max_hours
     if age_hours > limit:

@@ -144,6 +144,7 @@ def run_daemon(
     metrics: Path | None = None,
     var_check: Callable[[], str | None] | None = None,
     forecast: Callable[[], dict[str, Forecast]] | None = None,
+    report_state: Callable[[], tuple[str, str] | None] | None = None,
     should_stop: Callable[[], bool],
     echo: Callable[[str], None],
     now_ns: Callable[[], int] = time.time_ns,
@@ -185,6 +186,8 @@ def run_daemon(
         if forecast is not None and tick - last_forecast >= config.data_refresh_minutes * 60:
             last_forecast = tick
             _forecast(forecast, stats, live, errors, now_ns())
+        if plan.model is not None and report_state is not None:
+            _apply_report_state(engine.gate, report_state(), echo)
         if plan.model is not None and config.stale_max_hours is not None:
             _apply_model_age(engine.gate, plan.model.age_seconds(now_ns()) / 3600,
                              config.stale_max_hours, echo)  # fmt: skip
@@ -305,6 +308,24 @@ def _apply_var_limit(
 
 
 STALE_REASON = "model stale"
+REPORT_REASON = "daily report kill-switch"
+
+
+def _apply_report_state(
+    gate: RiskGate, report: tuple[str, str] | None, echo: Callable[[str], None]
+) -> None:
+    """While the latest daily ML report says kill-switch, ML signals open no risk
+    (REDUCING: exits still pass); a newer report that does not lifts it."""
+    state = gate.state
+    if report is not None and report[0] == "kill-switch":
+        if state.trading_state is TradingState.ACTIVE:
+            gate.set_trading_state(TradingState.REDUCING, f"{REPORT_REASON}: {report[1]}")
+            echo(f"REDUCING: {gate.state.state_reason}")
+    elif state.trading_state is TradingState.REDUCING and state.state_reason.startswith(
+        REPORT_REASON
+    ):
+        gate.set_trading_state(TradingState.ACTIVE, "")
+        echo("ACTIVE: the daily report is no longer kill-switch")
 
 
 def _apply_model_age(

@@ -237,3 +237,52 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
     }  # fmt: skip
     assert all(len(e["log_returns"]) == 3 for e in made)
     assert "statsmodels blew up" in (tmp_path / "logs" / "errors.jsonl").read_text()
+
+
+def test_daily_report_kill_switch_when_daemon_trades_ml_then_reducing_until_lifted(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.ops.daemon import _apply_report_state
+    from tradeloop.risk.gate import RiskGate, TradingState
+
+    gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
+    said: list[str] = []
+    _apply_report_state(gate, ("degrading", "report 2026-11-20: low sample"), said.append)
+    assert gate.state.trading_state is TradingState.ACTIVE
+    _apply_report_state(gate, ("kill-switch", "report 2026-11-20: precision down"), said.append)
+    assert gate.state.trading_state is TradingState.REDUCING
+    assert "precision down" in gate.state.state_reason
+    _apply_report_state(gate, ("healthy", "report 2026-11-21: fine"), said.append)
+    assert gate.state.trading_state is TradingState.ACTIVE
+    gate.set_trading_state(TradingState.REDUCING, "close-all by ops")
+    _apply_report_state(gate, None, said.append)
+    assert gate.state.trading_state is TradingState.REDUCING  # not the report's to lift
+
+
+def test_ml_plan_when_latest_report_is_kill_switch_then_refused_to_start(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    import pytest
+
+    from tradeloop.cli.run_cmd import require_fresh_model
+    from tradeloop.core.errors import TradingRefused
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    app = SimpleNamespace(
+        settings=SimpleNamespace(reports_dir=reports),
+        config=SimpleNamespace(scorer=SimpleNamespace(stale_max_hours=168.0)),
+    )
+    plan = SimpleNamespace(model=SimpleNamespace(age_seconds=lambda now: 3600.0,
+                                                 model_version_id="v1"))  # fmt: skip
+    require_fresh_model(app, plan)  # type: ignore[arg-type]  # no report yet: allowed
+    latest = reports / "ml_daily_latest.json"
+    latest.write_text(json.dumps({"day": "2026-11-20", "state": "kill-switch",
+                                  "reasons": ["precision down on every horizon"]}))  # fmt: skip
+    with pytest.raises(TradingRefused, match="kill-switch"):
+        require_fresh_model(app, plan)  # type: ignore[arg-type]
+    latest.write_text(json.dumps({"day": "2026-11-21", "state": "degrading", "reasons": ["x"]}))
+    require_fresh_model(app, plan)  # type: ignore[arg-type]
+    no_ml = SimpleNamespace(model=None)
+    latest.write_text(json.dumps({"day": "2026-11-22", "state": "kill-switch", "reasons": ["x"]}))
+    require_fresh_model(app, no_ml)  # type: ignore[arg-type]  # other strategies unaffected

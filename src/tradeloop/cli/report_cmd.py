@@ -1,0 +1,87 @@
+"""``tradeloop report daily``: the ML health report of a day, and its state."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tradeloop.bootstrap import build_app, collector_config
+from tradeloop.cli.errors import handled_errors
+from tradeloop.core.errors import ConfigError
+from tradeloop.settings import load_settings
+
+app = typer.Typer(help="Reports.", no_args_is_help=True)
+
+STYLE = {"healthy": "green", "degrading": "yellow", "kill-switch": "bold red"}
+
+
+@app.command("daily")
+def daily(
+    day: Annotated[
+        str | None, typer.Option("--date", help="day to report (YYYY-MM-DD, UTC); default today")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Judge the active model on its matured predictions, and report data health, trading
+    and services: var/reports/ml_daily_YYYY-MM-DD.md and ml_daily_latest.md (+ JSON twins
+    and PNG plots), figures stored in daily_ml_metrics. The state (healthy, degrading,
+    kill-switch) follows the `report` config rules (docs/runbook.md); while the latest
+    report says kill-switch, `run` and `daemon` refuse ML signals.
+
+    Examples:
+
+      tradeloop report daily
+
+      tradeloop report daily --date 2026-11-20 --json
+
+    Exit codes: 0 report written (whatever its state; read it from --json), 2 bad input.
+    """
+    from tradeloop.ops.daily_report import ModelFacts, build_daily_report, write_daily_report
+    from tradeloop.ops.service_probe import probe, service_urls
+
+    with handled_errors():
+        try:
+            when = date.fromisoformat(day) if day else datetime.now(UTC).date()
+        except ValueError:
+            raise ConfigError(f"--date {day!r}: use YYYY-MM-DD") from None
+        app_ = build_app(load_settings(), config)
+        settings = app_.config.report
+        scorer = app_.config.scorer
+        registry = app_.registry()
+        active = registry.resolve(scorer.model_name, "active")
+        model = None
+        if active is not None:
+            model = ModelFacts.from_manifest(active, registry.version(active).manifest)
+        services = {}
+        if settings.check_services:
+            collector = collector_config(app_.config)
+            services = probe(service_urls(scorer.host, scorer.port, collector.host, collector.port))
+        report = build_daily_report(
+            app_.engine,
+            day=when,
+            model=model,
+            config=settings,
+            stale_warn_hours=scorer.stale_warn_hours,
+            stale_max_hours=scorer.stale_max_hours,
+            services=services,
+            risk_prom=app_.settings.home / "metrics" / "risk.prom",
+            now_ns=time.time_ns(),
+        )
+        written = write_daily_report(report, app_.settings.reports_dir, app_.engine)
+    if as_json:
+        from tradeloop.ops.daily_report import report_json
+
+        print(json.dumps({**report_json(report), "files": [str(p) for p in written]}, indent=2))
+        return
+    console = Console(highlight=False)
+    console.print(f"ML daily report {when}: [{STYLE[report.state]}]{report.state}[/]")
+    for reason in report.verdict.reasons:
+        console.print(f"  - {reason}")
+    console.print(f"written: {written[0]}")
