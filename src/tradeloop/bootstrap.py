@@ -45,7 +45,7 @@ from tradeloop.models.config import ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.monitor.ml_health import ReportConfig
 from tradeloop.ops.collector import CollectorConfig
-from tradeloop.ops.config import LoopConfig
+from tradeloop.ops.config import BackupConfig, HealthConfig, LoopConfig
 from tradeloop.registry.gates import GateConfig
 from tradeloop.registry.governance import GovernanceConfig
 from tradeloop.registry.registry import ModelRegistry
@@ -95,6 +95,8 @@ class AppConfig(FrozenConfig):
     ml_signal: MlSignalConfig = Field(default_factory=MlSignalConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)

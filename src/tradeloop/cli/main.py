@@ -6,12 +6,14 @@ import typer
 
 from tradeloop import __version__
 from tradeloop.cli import (
+    backup_cmd,
     collect_cmd,
     config_cmd,
     control_cmd,
     daemon_cmd,
     db_cmd,
     demo_cmd,
+    health_cmd,
     ingest_cmd,
     models_cmd,
     report_cmd,
@@ -54,6 +56,9 @@ app.command("run")(run_cmd.run)
 app.command("daemon")(daemon_cmd.daemon)
 app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(report_cmd.app, name="report")
+app.command("backup")(backup_cmd.backup)
+app.command("restore-drill")(backup_cmd.restore_drill)
+app.command("health")(health_cmd.health)
 app.command("halt")(control_cmd.halt)
 app.command("resume")(control_cmd.resume)
 app.command("close-all")(control_cmd.close_all)

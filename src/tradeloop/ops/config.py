@@ -37,3 +37,30 @@ class LoopConfig(FrozenConfig):
         if value is not None:
             parse_ns(value)
         return value
+
+
+class BackupConfig(FrozenConfig):
+    """Snapshots of the database, models, reports and trading accounts, and their drills."""
+
+    root: str | None = Field(None, description="where snapshots go (unset: TRADELOOP_HOME/backups)")
+    daily_keep: int = Field(7, ge=1, le=365, description="newest daily snapshots kept")
+    weekly_keep: int = Field(4, ge=0, le=260, description="older snapshots kept, one per ISO week")
+    pg_dump: str = Field("pg_dump", description="pg_dump binary (PostgreSQL databases)")
+    pg_restore: str = Field("pg_restore", description="pg_restore binary (restore drills)")
+
+
+class HealthConfig(FrozenConfig):
+    """``tradeloop health``: host and stack checks, and their warn / crit thresholds."""
+
+    interval_sec: int = Field(300, ge=10, description="scheduler: seconds between checks")
+    disk_warn_pct: float = Field(80.0, gt=0, le=100, description="disk used: warn at")
+    disk_crit_pct: float = Field(90.0, gt=0, le=100, description="disk used: crit at")
+    db_growth_min_mb: float = Field(
+        1.0, ge=0, description="database growth below this since the last check is noise"
+    )
+    db_growth_warn_mb: float = Field(500.0, gt=0, description="growth since last check: warn")
+    db_growth_crit_mb: float = Field(2000.0, gt=0, description="growth since last check: crit")
+    restart_warn_delta: int = Field(
+        3, ge=1, description="component restarts since the last check: warn at"
+    )
+    check_services: bool = Field(True, description="probe the scorer's and collector's /health")

@@ -241,14 +241,7 @@ def _data_health(db: Engine, as_of_ns: int) -> dict[str, Any]:
     quality = q.latest_quality(db)
     scores = [row["score"] for row in quality]
     bars = q.last_bars(db)
-    stale = [
-        f"{row['symbol']} ({row['bar_interval_sec']} s): last bar "
-        f"{(as_of_ns - row['last_ts']) / NS_PER_DAY:.1f} days old"
-        for row in bars
-        # older than 4 days for daily bars, 3 bar lengths x 100 for intraday
-        if as_of_ns - row["last_ts"]
-        > max(4 * NS_PER_DAY, 300 * row["bar_interval_sec"] * 1_000_000_000)
-    ]
+    stale = stale_series(bars, as_of_ns)
     return {
         "governance": q.governance_counts(db),
         "quality_symbols": len(quality),
@@ -257,6 +250,18 @@ def _data_health(db: Engine, as_of_ns: int) -> dict[str, Any]:
         "series": len(bars),
         "stale_series": stale,
     }
+
+
+def stale_series(bars: list[dict[str, Any]], as_of_ns: int) -> list[str]:
+    """Series whose newest bar is older than 4 days (daily bars: a long weekend plus a
+    holiday) or 300 bar lengths (intraday): a collector or ingestion has stopped."""
+    return [
+        f"{row['symbol']} ({row['bar_interval_sec']} s): last bar "
+        f"{(as_of_ns - row['last_ts']) / NS_PER_DAY:.1f} days old"
+        for row in bars
+        if as_of_ns - row["last_ts"]
+        > max(4 * NS_PER_DAY, 300 * row["bar_interval_sec"] * 1_000_000_000)
+    ]
 
 
 # -- writing ------------------------------------------------------------------------------
