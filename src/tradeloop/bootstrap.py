@@ -45,7 +45,7 @@ from tradeloop.models.config import ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.monitor.ml_health import ReportConfig
 from tradeloop.ops.collector import CollectorConfig
-from tradeloop.ops.config import BackupConfig, HealthConfig, LoopConfig
+from tradeloop.ops.config import BackupConfig, HealthConfig, LoopConfig, NotifyConfig
 from tradeloop.registry.gates import GateConfig
 from tradeloop.registry.governance import GovernanceConfig
 from tradeloop.registry.registry import ModelRegistry
@@ -97,6 +97,7 @@ class AppConfig(FrozenConfig):
     report: ReportConfig = Field(default_factory=ReportConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)
@@ -403,6 +404,17 @@ class App:
             credentials.alpaca_api_key_id.get_secret_value(),
             credentials.alpaca_api_secret_key.get_secret_value(),
         )
+
+    def notifier(self, log: Any = None) -> Any:
+        """The configured notification channels (none configured: a notifier that is not
+        ``enabled``); ConfigError when a channel lacks what it needs."""
+        from tradeloop.ops.notifications import Notifier, build_channels
+        from tradeloop.settings import load_notify_secrets, secret_values
+
+        config = self.config.notify
+        channels = build_channels(config, load_notify_secrets())
+        return Notifier(config, channels, secret_values(), home=self.settings.home,
+                        log=log or (lambda line: None))  # fmt: skip
 
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))

@@ -151,6 +151,60 @@ def load_credentials() -> ProviderCredentials:
         ) from None
 
 
+class NotifySecrets(BaseSettings):
+    """``NOTIFY_*``: the secret parts of notification channels (a webhook URL carries its
+    token in the path, so it is a secret too). Also read from ``TRADELOOP_SECRETS_FILE``."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", frozen=True)
+
+    smtp_password: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    slack_webhook_url: SecretStr | None = None
+
+
+def load_notify_secrets() -> NotifySecrets:
+    try:
+        return NotifySecrets(_env_file=os.environ.get("TRADELOOP_SECRETS_FILE"))
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error("environment (NOTIFY_*)", NotifySecrets, exc)
+        ) from None
+
+
+def secret_values() -> list[str]:
+    """Every secret this process knows (settings, provider and venue keys, notification
+    secrets, database passwords): what must never leave in a message."""
+    found: list[str] = []
+    for source in (load_settings_quietly(), load_credentials(), load_notify_secrets()):
+        if source is None:
+            continue
+        for name in type(source).model_fields:
+            value = getattr(source, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                secret = value.get_secret_value()
+                found.append(secret)
+                password = _url_password(secret)
+                if password:
+                    found.append(password)
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+def load_settings_quietly() -> Settings | None:
+    try:
+        return load_settings()
+    except ConfigError:
+        return None
+
+
+def _url_password(value: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(value).password
+    except ValueError:
+        return None
+
+
 class CollectorEnvironment(BaseSettings):
     """``LIVE_COLLECTOR_*`` overrides of the collector config (the PivotQuant knobs)."""
 

@@ -6,7 +6,7 @@ import getpass
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -93,6 +93,8 @@ def restore_drill(
                            getpass.getuser())  # fmt: skip
         write_backup_metrics(app.settings.home / "metrics" / "backup.prom",
                              drill_ok=result.ok, drill_ns=time.time_ns())  # fmt: skip
+        if not result.ok:
+            _alert(app, result)
     if as_json:
         payload = {"ok": result.ok, "snapshot": str(result.snapshot),
                    "problems": result.problems, "checks": result.checks}  # fmt: skip
@@ -107,3 +109,16 @@ def restore_drill(
             console.print(f"  [red]problem[/]: {line}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _alert(app: Any, result: Any) -> None:
+    """A failed drill is an alert: through notify.channels when configured."""
+    from tradeloop.cli.notify_cmd import send_report
+
+    text = f"Restore drill of {result.snapshot} FAILED:\n" + "\n".join(
+        f"- {problem}" for problem in result.problems
+    )
+    try:
+        send_report(app, "tradeloop ALERT: restore drill failed", text, "crit")
+    except Exception as exc:  # the exit code and the metric still say it
+        Console(stderr=True).print(f"notify: alert not sent ({exc})")

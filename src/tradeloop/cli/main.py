@@ -16,6 +16,7 @@ from tradeloop.cli import (
     health_cmd,
     ingest_cmd,
     models_cmd,
+    notify_cmd,
     report_cmd,
     retrain_cmd,
     risk_cmd,
@@ -59,6 +60,7 @@ app.add_typer(report_cmd.app, name="report")
 app.command("backup")(backup_cmd.backup)
 app.command("restore-drill")(backup_cmd.restore_drill)
 app.command("health")(health_cmd.health)
+app.add_typer(notify_cmd.app, name="notify")
 app.command("halt")(control_cmd.halt)
 app.command("resume")(control_cmd.resume)
 app.command("close-all")(control_cmd.close_all)

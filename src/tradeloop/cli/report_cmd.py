@@ -26,6 +26,9 @@ def daily(
     day: Annotated[
         str | None, typer.Option("--date", help="day to report (YYYY-MM-DD, UTC); default today")
     ] = None,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="send the report through notify.channels")
+    ] = False,
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
@@ -41,7 +44,10 @@ def daily(
 
       tradeloop report daily --date 2026-11-20 --json
 
-    Exit codes: 0 report written (whatever its state; read it from --json), 2 bad input.
+      tradeloop report daily --notify
+
+    Exit codes: 0 report written (whatever its state; read it from --json), 1 written but
+    --notify delivered it nowhere, 2 bad input (or --notify with no channel configured).
     """
     from tradeloop.ops.daily_report import ModelFacts, build_daily_report, write_daily_report
     from tradeloop.ops.service_probe import probe, service_urls
@@ -75,13 +81,30 @@ def daily(
             now_ns=time.time_ns(),
         )
         written = write_daily_report(report, app_.settings.reports_dir, app_.engine)
+        delivery = None
+        if notify:
+            from tradeloop.cli.notify_cmd import send_report
+
+            delivery = send_report(app_, f"tradeloop ML daily {when}: {report.state}",
+                                   written[0].read_text(), report.state)  # fmt: skip
+            if delivery is None:
+                raise ConfigError("--notify: notify.channels is empty in the config")
     if as_json:
         from tradeloop.ops.daily_report import report_json
 
-        print(json.dumps({**report_json(report), "files": [str(p) for p in written]}, indent=2))
-        return
-    console = Console(highlight=False)
-    console.print(f"ML daily report {when}: [{STYLE[report.state]}]{report.state}[/]")
-    for reason in report.verdict.reasons:
-        console.print(f"  - {reason}")
-    console.print(f"written: {written[0]}")
+        payload = {**report_json(report), "files": [str(p) for p in written]}
+        if delivery is not None:
+            payload["notified"] = {"sent": delivery.sent, "failed": delivery.failed}
+        print(json.dumps(payload, indent=2))
+    else:
+        console = Console(highlight=False)
+        console.print(f"ML daily report {when}: [{STYLE[report.state]}]{report.state}[/]")
+        for reason in report.verdict.reasons:
+            console.print(f"  - {reason}")
+        console.print(f"written: {written[0]}")
+        if delivery is not None:
+            from tradeloop.cli.notify_cmd import report as show
+
+            show(delivery, as_json=False)
+    if delivery is not None and not delivery.delivered:
+        raise typer.Exit(1)

@@ -237,6 +237,8 @@ def retrain(
     payload = result.as_dict()
     for step in payload["steps"]:
         step["data"].pop("traceback", None)
+    if app.config.notify.on_retrain:
+        _notify(app, result.status, console)
     if as_json:
         print(json.dumps(payload, indent=2, default=str))
     else:
@@ -246,3 +248,18 @@ def retrain(
         )
     if result.status == FAILED:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _notify(app: Any, status: str, console: Console) -> None:
+    """Send the cycle's report (notify.on_retrain); a delivery problem never fails the
+    cycle, it is said on the console and in the channels' failover."""
+    from tradeloop.cli.notify_cmd import send_report
+
+    try:
+        report = (app.settings.reports_dir / "retrain_latest.md").read_text()
+        delivery = send_report(app, f"tradeloop retrain: {status}", report, status)
+    except Exception as exc:  # a misconfigured channel must not fail a finished cycle
+        console.print(f"notify: not sent ({exc})")
+        return
+    if delivery is not None and not delivery.delivered:
+        console.print(f"notify: delivered nowhere ({delivery.failed})")

@@ -64,3 +64,32 @@ class HealthConfig(FrozenConfig):
         3, ge=1, description="component restarts since the last check: warn at"
     )
     check_services: bool = Field(True, description="probe the scorer's and collector's /health")
+
+
+Channel = Literal["email", "webhook", "slack"]
+
+
+class NotifyConfig(FrozenConfig):
+    """Notifications (reports, alerts). Secrets stay in the environment: NOTIFY_SMTP_PASSWORD,
+    NOTIFY_WEBHOOK_URL, NOTIFY_SLACK_WEBHOOK_URL."""
+
+    channels: tuple[Channel, ...] = Field((), description="primary channels (all are sent to)")
+    failover_channels: tuple[Channel, ...] = Field(
+        (), description="tried in order when a primary channel fails"
+    )
+    on_retrain: bool = Field(False, description="send the retrain report after each cycle")
+    email_to: tuple[str, ...] = Field((), description="recipients of the email channel")
+    email_from: str = Field("tradeloop@localhost", description="sender address")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server")
+    smtp_port: int = Field(587, ge=1, le=65535, description="587 STARTTLS, 465 TLS, 25 none")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls, tls (implicit) or none (a local relay only)"
+    )
+    smtp_user: str | None = Field(None, description="login (password: NOTIFY_SMTP_PASSWORD)")
+    smtp_ca_file: str | None = Field(None, description="CA bundle for a private SMTP server")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="per-delivery timeout")
+    include_log_tails: bool = Field(False, description="append the last log lines (redacted)")
+    log_tail_lines: int = Field(20, ge=1, le=500, description="lines per log file")
+    log_files: tuple[str, ...] = Field(
+        ("logs/errors.jsonl",), description="log files (under TRADELOOP_HOME) to tail"
+    )

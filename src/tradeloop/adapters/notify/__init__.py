@@ -1,0 +1,1 @@
+"""Notification channels: email (SMTP), a JSON webhook, Slack's incoming webhooks."""
