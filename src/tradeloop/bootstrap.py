@@ -45,7 +45,13 @@ from tradeloop.models.config import ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.monitor.ml_health import ReportConfig
 from tradeloop.ops.collector import CollectorConfig
-from tradeloop.ops.config import BackupConfig, HealthConfig, LoopConfig, NotifyConfig
+from tradeloop.ops.config import (
+    BackupConfig,
+    HealthConfig,
+    LoopConfig,
+    NotifyConfig,
+    SchedulerConfig,
+)
 from tradeloop.registry.gates import GateConfig
 from tradeloop.registry.governance import GovernanceConfig
 from tradeloop.registry.registry import ModelRegistry
@@ -98,6 +104,7 @@ class AppConfig(FrozenConfig):
     backup: BackupConfig = Field(default_factory=BackupConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)

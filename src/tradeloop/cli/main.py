@@ -21,6 +21,7 @@ from tradeloop.cli import (
     retrain_cmd,
     risk_cmd,
     run_cmd,
+    scheduler_cmd,
     serve_cmd,
     train_cmd,
 )
@@ -61,6 +62,7 @@ app.command("backup")(backup_cmd.backup)
 app.command("restore-drill")(backup_cmd.restore_drill)
 app.command("health")(health_cmd.health)
 app.add_typer(notify_cmd.app, name="notify")
+app.command("scheduler")(scheduler_cmd.scheduler)
 app.command("halt")(control_cmd.halt)
 app.command("resume")(control_cmd.resume)
 app.command("close-all")(control_cmd.close_all)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +24,7 @@ STYLE = {"healthy": "green", "degrading": "yellow", "kill-switch": "bold red"}
 @app.command("daily")
 def daily(
     day: Annotated[
-        str | None, typer.Option("--date", help="day to report (YYYY-MM-DD, UTC); default today")
+        str | None, typer.Option("--date", help="day (YYYY-MM-DD UTC, today, yesterday)")
     ] = None,
     notify: Annotated[
         bool, typer.Option("--notify", help="send the report through notify.channels")
@@ -53,10 +53,12 @@ def daily(
     from tradeloop.ops.service_probe import probe, service_urls
 
     with handled_errors():
+        today = datetime.now(UTC).date()
+        named = {None: today, "today": today, "yesterday": today - timedelta(days=1)}
         try:
-            when = date.fromisoformat(day) if day else datetime.now(UTC).date()
+            when = named[day] if day in named else date.fromisoformat(str(day))
         except ValueError:
-            raise ConfigError(f"--date {day!r}: use YYYY-MM-DD") from None
+            raise ConfigError(f"--date {day!r}: use YYYY-MM-DD, today or yesterday") from None
         app_ = build_app(load_settings(), config)
         settings = app_.config.report
         scorer = app_.config.scorer

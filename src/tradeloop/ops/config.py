@@ -93,3 +93,37 @@ class NotifyConfig(FrozenConfig):
     log_files: tuple[str, ...] = Field(
         ("logs/errors.jsonl",), description="log files (under TRADELOOP_HOME) to tail"
     )
+
+
+class SchedulerConfig(FrozenConfig):
+    """``tradeloop scheduler``: what runs when (times in ``timezone``)."""
+
+    timezone: str = Field("America/New_York", description="zone of the times below")
+    retrain_every_hours: float = Field(6.0, ge=0, description="retrain cycle period; 0: off")
+    report_times: tuple[str, ...] = Field(
+        ("16:30", "08:30"), description="daily report HH:MM (after the close, the morning)"
+    )
+    report_weekdays: str = Field("mon-fri", description="days of the daily report (cron style)")
+    report_notify: bool = Field(True, description="send the report through notify.channels")
+    backup_hour: int = Field(2, ge=0, le=23, description="nightly backup: hour")
+    backup_minute: int = Field(30, ge=0, le=59, description="nightly backup: minute")
+    drill_weekday: str = Field("sun", description="weekly restore drill: day")
+    drill_hour: int = Field(3, ge=0, le=23, description="weekly restore drill: hour")
+    drill_minute: int = Field(30, ge=0, le=59, description="weekly restore drill: minute")
+    health_every_seconds: int = Field(300, ge=10, description="host health check period")
+    catch_up: bool = Field(
+        True, description="on start, run once a job whose time passed while we were down"
+    )
+    misfire_grace_seconds: int = Field(
+        3600, ge=1, description="a run this late (scheduler busy) still runs; later: missed"
+    )
+    job_timeout_seconds: int = Field(6 * 3600, ge=10, description="a job running longer is killed")
+
+    @field_validator("report_times")
+    @classmethod
+    def _times(cls, times: tuple[str, ...]) -> tuple[str, ...]:
+        for value in times:
+            hour, _, minute = value.partition(":")
+            if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+                raise ValueError(f"report_times: {value!r} is not HH:MM")
+        return times

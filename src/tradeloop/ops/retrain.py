@@ -8,9 +8,7 @@ that cannot be reloaded keeps serving what it had (a warning, not a crash).
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeloop.core.errors import OperatorError
+from tradeloop.core.single_instance import AlreadyRunning, exclusive
 from tradeloop.core.time import iso_from_ns
 
 OK, WARNING, FAILED, REFUSED, SKIPPED = "ok", "warning", "failed", "refused", "skipped"
@@ -75,26 +74,11 @@ class CycleResult:
 @contextmanager
 def cycle_lock(path: Path) -> Iterator[None]:
     """Hold ``path`` exclusively for one cycle; CycleBusy names the holder when taken."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise CycleBusy(
-                f"another retrain cycle is running ({holder}); {path} is locked. "
-                "Wait for it to finish"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {iso_from_ns(time.time_ns())}\n")
-        handle.flush()
-        try:
+    try:
+        with exclusive(path, "retrain cycle"):
             yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except AlreadyRunning as busy:
+        raise CycleBusy(str(busy)) from None
 
 
 def run_cycle(
