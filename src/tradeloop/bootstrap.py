@@ -46,6 +46,7 @@ from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.monitor.ml_health import ReportConfig
 from tradeloop.ops.collector import CollectorConfig
 from tradeloop.ops.config import (
+    ApiConfig,
     BackupConfig,
     HealthConfig,
     LoopConfig,
@@ -105,6 +106,7 @@ class AppConfig(FrozenConfig):
     health: HealthConfig = Field(default_factory=HealthConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)

@@ -23,6 +23,7 @@ from tradeloop.cli import (
     run_cmd,
     scheduler_cmd,
     serve_cmd,
+    stack_cmd,
     train_cmd,
 )
 
@@ -63,6 +64,8 @@ app.command("restore-drill")(backup_cmd.restore_drill)
 app.command("health")(health_cmd.health)
 app.add_typer(notify_cmd.app, name="notify")
 app.command("scheduler")(scheduler_cmd.scheduler)
+app.command("up")(stack_cmd.up)
+app.command("status")(stack_cmd.status)
 app.command("halt")(control_cmd.halt)
 app.command("resume")(control_cmd.resume)
 app.command("close-all")(control_cmd.close_all)

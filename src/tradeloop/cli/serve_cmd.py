@@ -82,3 +82,50 @@ def scorer(
     finally:
         if writer is not None:
             writer.close()
+
+
+@app.command("api")
+def api(
+    host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 5002)")] = None,
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+) -> None:
+    """Serve the control API: GET /health, GET /status (accounts' trading states),
+    GET /metrics (every var/metrics/*.prom in one scrape), POST /halt {"reason": ...} and
+    POST /resume (both need Authorization: Bearer $TRADELOOP_API_TOKEN).
+
+    Examples:
+
+      tradeloop serve api
+
+      curl -s localhost:5002/status
+
+      curl -s -XPOST localhost:5002/halt -H "Authorization: Bearer $TRADELOOP_API_TOKEN" \\
+        -d '{"reason": "feed gap"}'
+    """
+    import os
+
+    import uvicorn
+
+    with handled_errors():
+        application = build_app(load_settings(), config)
+        settings = application.config.api.model_copy(
+            update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        )
+        if settings.host not in LOOPBACK and application.settings.api_token is None:
+            raise ConfigError(
+                f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
+            )
+        if config is not None:
+            os.environ["TRADELOOP_CONFIG"] = str(config.resolve())
+    print(f"control api on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
+    # by name: the api layer builds itself from the environment (the cli never imports it)
+    uvicorn.run(
+        "tradeloop.api.control:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+    )

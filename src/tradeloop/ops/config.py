@@ -127,3 +127,10 @@ class SchedulerConfig(FrozenConfig):
             if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
                 raise ValueError(f"report_times: {value!r} is not HH:MM")
         return times
+
+
+class ApiConfig(FrozenConfig):
+    """The control API (``tradeloop serve api``)."""
+
+    host: str = Field("127.0.0.1", description="bind address (beyond loopback needs a token)")
+    port: int = Field(5002, ge=0, le=65535, description="port of the control API")
