@@ -18,6 +18,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# promtool checks deploy/prometheus/alerts.yml in the tests: the one from PATH, else the
+# binary unpacked from Debian's prometheus package (no service installed or started).
+TOOLS := .tools
+PROMTOOL := $(TOOLS)/promtool
+
+$(PROMTOOL):
+	mkdir -p $(TOOLS)
+	if command -v promtool >/dev/null; then ln -sf "$$(command -v promtool)" $@; \
+	elif command -v apt-get >/dev/null; then \
+	  rm -rf $(TOOLS)/deb && mkdir -p $(TOOLS)/deb && \
+	  (cd $(TOOLS)/deb && apt-get download prometheus >/dev/null 2>&1 || \
+	   (apt-get update >/dev/null 2>&1 && apt-get download prometheus >/dev/null 2>&1)) && \
+	  dpkg -x $(TOOLS)/deb/prometheus_*.deb $(TOOLS)/deb/x && \
+	  cp $(TOOLS)/deb/x/usr/bin/promtool $@ && rm -rf $(TOOLS)/deb || \
+	  echo "could not unpack promtool from Debian's prometheus package"; \
+	else echo "promtool not found and no apt-get: the alert-rule tests will skip"; fi
+
 demo: $(STAMP)
 	$(BIN)/tradeloop demo
 
@@ -30,8 +47,8 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
-test: lint
-	$(BIN)/pytest -q
+test: lint $(PROMTOOL)
+	TRADELOOP_PROMTOOL=$(abspath $(PROMTOOL)) $(BIN)/pytest -q
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples

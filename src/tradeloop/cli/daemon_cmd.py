@@ -71,6 +71,7 @@ def daemon(
     live gate).
     """
     from tradeloop.data.live_guard import LiveGuard
+    from tradeloop.monitor.trading_metrics import TradingTracker
     from tradeloop.ops.daemon import DaemonConfig, ScaledStrategy, run_daemon
     from tradeloop.ops.daily_report import latest_state
     from tradeloop.ops.paper_run import FeedSpec
@@ -169,6 +170,7 @@ def daemon(
             var_check=var_check,
             forecast=forecaster,
             report_state=lambda: latest_state(app.settings.reports_dir),
+            tracker=TradingTracker(route=mode),
             should_stop=lambda: stop["requested"],
             echo=console.print,
         )

@@ -82,7 +82,8 @@ def daily(
             risk_prom=app_.settings.home / "metrics" / "risk.prom",
             now_ns=time.time_ns(),
         )
-        written = write_daily_report(report, app_.settings.reports_dir, app_.engine)
+        written = write_daily_report(report, app_.settings.reports_dir, app_.engine,
+                                     app_.settings.home / "metrics" / "ml.prom")  # fmt: skip
         delivery = None
         if notify:
             from tradeloop.cli.notify_cmd import send_report

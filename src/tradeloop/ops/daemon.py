@@ -39,6 +39,7 @@ from tradeloop.execution.session import bar_views
 from tradeloop.execution.strategy import Strategy, StrategyContext
 from tradeloop.models.forecaster import Forecast
 from tradeloop.monitor.risk_metrics import write_risk_metrics
+from tradeloop.monitor.trading_metrics import TradingTracker
 from tradeloop.ops.paper_run import FeedSpec, feed_frame
 from tradeloop.ops.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
 from tradeloop.ops.strategy_plans import StrategyPlan
@@ -145,6 +146,7 @@ def run_daemon(
     var_check: Callable[[], str | None] | None = None,
     forecast: Callable[[], dict[str, Forecast]] | None = None,
     report_state: Callable[[], tuple[str, str] | None] | None = None,
+    tracker: TradingTracker | None = None,
     should_stop: Callable[[], bool],
     echo: Callable[[str], None],
     now_ns: Callable[[], int] = time.time_ns,
@@ -157,6 +159,7 @@ def run_daemon(
     warm = True
     last_refresh = last_beat = last_var = last_forecast = -1e18
     engine = start.session.engine
+    seen = {"fills": len(engine.fills), "closed": len(engine.portfolio.closed_trades)}
 
     def record(bar: BarView, step: Any) -> None:
         stats.bars += 1
@@ -164,6 +167,9 @@ def run_daemon(
         for decision in step.decisions:
             if decision.sent:
                 stats.orders_sent += 1
+                if tracker is not None:
+                    held = engine.portfolio.quantity(decision.order.symbol)
+                    tracker.on_sent(decision.order, held)
             else:
                 stats.orders_denied += 1
             order = decision.order
@@ -226,14 +232,20 @@ def run_daemon(
             if stats.safe_mode and stats.bars > stepped_before:
                 stats.safe_mode, scaled.scale = False, None
                 echo("SAFE MODE off: bars stepped without errors")
+                if tracker is not None:
+                    tracker.switch("safe", "normal")
         except Exception as exc:
             stats.loop_errors += 1
             stats.consecutive_errors += 1
             _log_error(errors, "tick", exc)
             if stats.consecutive_errors > config.safe_mode_errors and not stats.safe_mode:
                 stats.safe_mode, scaled.scale = True, config.safe_mode_scale
+                if tracker is not None:
+                    tracker.switch("normal", "safe")
                 echo(f"SAFE MODE on: {stats.consecutive_errors} failing ticks in a row; "
                      f"new risk scaled x{config.safe_mode_scale}")  # fmt: skip
+        if tracker is not None:
+            _feed_tracker(tracker, start, seen)
         if tick - last_beat >= config.heartbeat_seconds:
             last_beat = tick
             line = _heartbeat(stats, spec, now_ns())
@@ -242,6 +254,8 @@ def run_daemon(
                         **_counters(stats)})  # fmt: skip
             if metrics is not None:
                 write_risk_metrics(engine.gate, account.name, metrics)
+                if tracker is not None:
+                    tracker.write(metrics.parent / "daemon.prom", account.name, _counters(stats))
         remaining = config.tick_interval - (time.monotonic() - tick)
         while remaining > 0 and not should_stop():
             sleep(min(remaining, 0.2))
@@ -257,6 +271,18 @@ def run_daemon(
 
 
 VAR_REASON = "VaR limit"
+
+
+def _feed_tracker(tracker: TradingTracker, start: PaperStart, seen: dict[str, int]) -> None:
+    engine = start.session.engine
+    for fill in engine.fills[seen["fills"] :]:
+        tracker.on_fill(fill)
+    seen["fills"] = len(engine.fills)
+    closed = engine.portfolio.closed_trades
+    for trade in closed[seen["closed"] :]:
+        tracker.on_closed(trade.pnl)
+    seen["closed"] = len(closed)
+    tracker.on_tick(start.session.marks, engine.gate.state.trading_state.value)
 
 
 def _forecast(

@@ -267,9 +267,12 @@ def stale_series(bars: list[dict[str, Any]], as_of_ns: int) -> list[str]:
 # -- writing ------------------------------------------------------------------------------
 
 
-def write_daily_report(report: DailyReport, reports_dir: Path, db: Engine) -> list[Path]:
-    """The Markdown, its JSON twin, the plots, the ``latest`` copies, and the day's rows in
-    ``daily_ml_metrics``. Every file is written atomically."""
+def write_daily_report(
+    report: DailyReport, reports_dir: Path, db: Engine, metrics_path: Path | None = None
+) -> list[Path]:
+    """The Markdown, its JSON twin, the plots, the ``latest`` copies, the day's rows in
+    ``daily_ml_metrics`` and (``metrics_path``) its Prometheus figures. Every file is
+    written atomically."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     stem = f"ml_daily_{report.day.isoformat()}"
     plots = _plots(report, reports_dir, stem)
@@ -299,6 +302,12 @@ def write_daily_report(report: DailyReport, reports_dir: Path, db: Engine) -> li
             for h in report.window
         ]
         q.store_daily_metrics(db, rows)
+    if metrics_path is not None:
+        from tradeloop.monitor.ml_metrics import write_ml_metrics
+
+        write_ml_metrics(metrics_path, state=report.state, window=report.window,
+                         drift=report.drift, model_age_hours=report.model_age_hours,
+                         rollbacks=q.rollback_count(db))  # fmt: skip
     return [*written, *plots.values()]
 
 

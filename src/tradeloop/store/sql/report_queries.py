@@ -196,3 +196,12 @@ def rejected_orders(db: Engine, start_ns: int, end_ns: int) -> dict[str, int]:
             code = (reason or "unknown").partition(":")[0][:40]
             counts[code] = counts.get(code, 0) + 1
     return counts
+
+
+def rollback_count(db: Engine) -> int:
+    """Model rollbacks ever recorded (``promotion_audit`` decisions ROLLBACK)."""
+    from tradeloop.store.sql.tables import promotion_audit
+
+    query = select(func.count()).where(promotion_audit.c.decision == "ROLLBACK")
+    with db.connect() as connection:
+        return int(connection.execute(query).scalar_one())
