@@ -23,6 +23,7 @@ from tradeloop.cli import (
     run_cmd,
     scheduler_cmd,
     serve_cmd,
+    service_cmd,
     stack_cmd,
     train_cmd,
 )
@@ -66,6 +67,7 @@ app.add_typer(notify_cmd.app, name="notify")
 app.command("scheduler")(scheduler_cmd.scheduler)
 app.command("up")(stack_cmd.up)
 app.command("status")(stack_cmd.status)
+app.command("install-service")(service_cmd.install_service)
 app.command("halt")(control_cmd.halt)
 app.command("resume")(control_cmd.resume)
 app.command("close-all")(control_cmd.close_all)

@@ -32,6 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.ops.config import SchedulerConfig
+from tradeloop.ops.service_units import report_day
 
 # Exit codes that are verdicts, not failures: health 1 = warn.
 NOT_FAILURES = {"health": {0, 1}}
@@ -56,8 +57,7 @@ def timetable(
     send = ("--notify",) if config.report_notify and notify else ()
     for at in config.report_times:
         hour, _, minute = at.partition(":")
-        # a morning report is about the previous day, an evening one about today
-        day = "yesterday" if int(hour) < 12 else "today"
+        day = report_day(at)
         report = ("report", "daily", "--date", day, "--json", *send)
         jobs.append(Job(f"report@{at}", report,
                         CronTrigger(day_of_week=config.report_weekdays, hour=int(hour),
