@@ -189,3 +189,68 @@ def test_cli_restore_drill_when_broken_then_exit_1_and_recorded(tmp_path: Path) 
     with sqlite3.connect(tmp_path / "var" / "tradeloop.db") as connection:
         kinds = [r[0] for r in connection.execute("SELECT kind FROM audit_event ORDER BY id")]
     assert kinds[-3:] == ["backup", "restore_drill_ok", "restore_drill_failed"]
+
+
+def test_restore_puts_the_snapshot_back_and_keeps_the_previous_state_aside(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from sqlalchemy import func, select
+
+    from tradeloop.ops.backup import restore_snapshot
+
+    home = _home(tmp_path)
+    with engine.begin() as connection:
+        connection.execute(insert(audit_event), [
+            {"kind": "before", "subject": str(i), "payload_json": "{}", "actor": "t",
+             "ts_event": i} for i in range(50)
+        ])  # fmt: skip
+    snapshot = create_backup(engine, home, CONFIG)
+    with engine.begin() as connection:
+        connection.execute(insert(audit_event), [
+            {"kind": "after", "subject": str(i), "payload_json": "{}", "actor": "t",
+             "ts_event": i} for i in range(30)
+        ])  # fmt: skip
+    (home / "paper" / "main" / "cursor.json").write_text("{}")
+    done = restore_snapshot(engine, home, CONFIG, snapshot.path, model_name="m")
+    with engine.connect() as connection:
+        kinds = dict(list(connection.execute(
+            select(audit_event.c.kind, func.count()).group_by(audit_event.c.kind)
+        )))  # fmt: skip
+    assert kinds == {"before": 50}
+    assert not (home / "paper" / "main" / "cursor.json").exists()
+    assert (done.aside / "paper" / "main" / "cursor.json").exists()
+    assert any(done.aside.iterdir())
+
+
+def test_restore_cli_refuses_without_confirm_while_trading_and_on_a_bad_snapshot(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    env["TRADELOOP_HOME"] = str(home)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tradeloop.cli", *args], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              check=False)  # fmt: skip
+
+    snapshot = json.loads(cli("backup", "--json").stdout)["snapshot"]
+    assert cli("restore", "--snapshot", snapshot).returncode == 2  # no --confirm
+    (home / "TRADING_MODE").write_text("paper\n")
+    refused = cli("restore", "--snapshot", snapshot, "--confirm")
+    assert refused.returncode == 2
+    assert "trading process is running" in refused.stderr
+    (home / "TRADING_MODE").unlink()
+    (Path(snapshot) / "tradeloop.db").write_bytes(b"garbage")
+    broken = cli("restore", "--snapshot", snapshot, "--confirm")
+    assert broken.returncode == 2
+    assert "does not restore cleanly" in broken.stderr
+    assert not list(home.glob("pre-restore-*"))  # nothing was touched
+    fresh = json.loads(cli("backup", "--json").stdout)["snapshot"]
+    restored = cli("restore", "--snapshot", fresh, "--confirm")
+    assert restored.returncode == 0, restored.stderr
+    assert len(list(home.glob("pre-restore-*"))) == 1

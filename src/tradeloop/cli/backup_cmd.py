@@ -122,3 +122,50 @@ def _alert(app: Any, result: Any) -> None:
         send_report(app, "tradeloop ALERT: restore drill failed", text, "crit")
     except Exception as exc:  # the exit code and the metric still say it
         Console(stderr=True).print(f"notify: alert not sent ({exc})")
+
+
+def restore(
+    snapshot: Annotated[Path, typer.Option(help="snapshot folder to put back")],
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="yes: replace the live state with the snapshot")
+    ] = False,
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+) -> None:
+    """Emergency: replace the database, models, reports and accounts with a snapshot.
+    Runs the restore drill on it first and changes nothing if it fails; moves what is
+    there now to var/pre-restore-<time>/ (PostgreSQL: a dump there) so the restore can be
+    undone; refuses while the stack, the scheduler, a daemon or a retrain runs.
+
+    Example: tradeloop restore --snapshot var/backups/snapshot-20261122T023000Z --confirm
+
+    Exit codes: 0 restored, 2 refused (no --confirm, something running, a bad snapshot).
+    """
+    import contextlib
+
+    from tradeloop.core.errors import ConfigError, TradingRefused
+    from tradeloop.core.single_instance import exclusive
+    from tradeloop.ops.backup import restore_snapshot
+    from tradeloop.store.sql.audit import record_audit_event
+
+    with handled_errors():
+        if not confirm:
+            raise ConfigError("restore replaces the live state: add --confirm")
+        app = build_app(load_settings(), config)
+        home = app.settings.home
+        if app.settings.trading_mode_path.exists():
+            raise TradingRefused(
+                f"a trading process is running ({app.settings.trading_mode_path}): stop it first"
+            )
+        with contextlib.ExitStack() as held:
+            for name, what in (("run/up.lock", "tradeloop up"), ("scheduler.lock", "scheduler"),
+                               ("retrain.lock", "retrain cycle")):  # fmt: skip
+                held.enter_context(exclusive(home / name, what))
+            done = restore_snapshot(app.engine, home, app.config.backup, snapshot.resolve(),
+                                    model_name=app.config.scorer.model_name)  # fmt: skip
+        restored = build_app(load_settings(), config)
+        detail = {"aside": str(done.aside), "rows": done.rows}
+        record_audit_event(restored.engine, "restore", done.snapshot.name, detail,
+                           getpass.getuser())  # fmt: skip
+    Console(highlight=False).print(
+        f"restored {done.snapshot} ({done.rows} rows); the previous state is in {done.aside}"
+    )

@@ -296,3 +296,61 @@ def _drill_model(chosen: Path, active: str | None, model_name: str, result: Dril
         f"active model {active} loaded from the snapshot; {len(models.models)} models scored "
         f"{rows} probe rows within parity"
     )
+
+
+# -- restore ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    snapshot: Path
+    aside: Path
+    rows: int
+
+
+def restore_snapshot(
+    engine: Engine,
+    home: Path,
+    config: BackupConfig,
+    snapshot: Path,
+    *,
+    model_name: str,
+    now_ns: int | None = None,
+) -> Restored:
+    """Put a snapshot back in place of the live state, after proving it restores. What
+    was there is moved to ``pre-restore-<time>/`` first (PostgreSQL: dumped there), so a
+    restore can itself be undone. The caller makes sure nothing else runs."""
+    from tradeloop.store.sql.snapshot import pg_restore_into
+
+    drill = restore_drill(engine, home, config, model_name=model_name, snapshot=snapshot)
+    if not drill.ok:
+        raise DataError(
+            f"restore: {snapshot} does not restore cleanly, nothing was changed:\n  "
+            + "\n  ".join(drill.problems)
+        )
+    manifest = json.loads((snapshot / MANIFEST).read_text())
+    database = manifest["database"]
+    now_ns = now_ns or time.time_ns()
+    aside = home / (
+        "pre-restore-" + datetime.fromtimestamp(now_ns / 1e9, UTC).strftime("%Y%m%dT%H%M%SZ")
+    )
+    aside.mkdir(parents=True)
+    if database["kind"] == "sqlite":
+        live = Path(engine.url.database or "")
+        engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            current = Path(f"{live}{suffix}")
+            if current.exists():
+                os.replace(current, aside / current.name)
+        shutil.copy2(snapshot / database["file"], live)
+    else:
+        dump_database(engine, aside, config.pg_dump)
+        pg_restore_into(engine, snapshot / database["file"], config.pg_restore)
+    for tree in TREES:
+        current = home / tree
+        if current.exists():
+            os.replace(current, aside / tree)
+        saved = snapshot / "files" / tree
+        if saved.is_dir():
+            shutil.copytree(saved, current)
+    return Restored(snapshot, aside, sum(int(v) for v in database["row_counts"].values()))

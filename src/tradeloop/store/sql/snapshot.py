@@ -200,3 +200,12 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
         ) from None
     if done.returncode != 0:
         raise DataError(f"{what} failed (exit {done.returncode}): {done.stderr.strip()[:500]}")
+
+
+def pg_restore_into(engine: Engine, dump: Path, pg_restore: str = "pg_restore") -> None:
+    """Replace the database's tradeloop tables with the dump's, in one transaction."""
+    uri, env = _libpq(engine.url.render_as_string(hide_password=False))
+    engine.dispose()
+    _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges",
+          "--single-transaction", "--exit-on-error", f"--dbname={uri}", str(dump)], env,
+         "pg_restore")  # fmt: skip
