@@ -204,6 +204,20 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
         version = client.get("/health").json()["models"]["active"]
         assert version != result["version"]
         assert (tmp_path / "var" / "reports" / "retrain_latest.md").exists()
+        # Operations on the real model: a backup restores with the model scoring its probe,
+        # and the daily report judges this version.
+        assert _run(tmp_path, "backup", "--json").returncode == 0
+        drill = _run(tmp_path, "restore-drill", "--json")
+        assert drill.returncode == 0, drill.stdout
+        checks = json.loads(drill.stdout)["checks"]
+        assert any(c.startswith(f"active model {version} loaded") for c in checks), checks
+        daily = _run(tmp_path, "report", "daily", "--json")
+        assert daily.returncode == 0, daily.stderr
+        judged = json.loads(daily.stdout)
+        assert judged["model_version_id"] == version
+        assert judged["state"] in ("healthy", "degrading", "kill-switch")
+        assert {h["target"] for h in judged["window"]} <= {"held", "broke"}
+        assert judged["window"]
         folder = tmp_path / "var" / "models" / version
         model = next(folder.glob("*.onnx"))
         os.chmod(model, 0o644)

@@ -72,7 +72,12 @@ def run_checks(app: App) -> list[Check]:
     checks = []
     if config.check_services:
         scorer, collector = app.config.scorer, collector_config(app.config)
-        urls = service_urls(scorer.host, scorer.port, collector.host, collector.port)
+        api = app.config.api
+        urls = service_urls(
+            api=(api.host, api.port),
+            scorer=(scorer.host, scorer.port),
+            collector=(collector.host, collector.port),
+        )
         for name, up in probe(urls).items():
             detail = f"{urls[name]} {'answers' if up else 'does not answer'}"
             checks.append(Check(f"service:{name}", h.OK if up else h.WARN, detail))

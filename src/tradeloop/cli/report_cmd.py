@@ -70,7 +70,14 @@ def daily(
         services = {}
         if settings.check_services:
             collector = collector_config(app_.config)
-            services = probe(service_urls(scorer.host, scorer.port, collector.host, collector.port))
+            api = app_.config.api
+            services = probe(
+                service_urls(
+                    api=(api.host, api.port),
+                    scorer=(scorer.host, scorer.port),
+                    collector=(collector.host, collector.port),
+                )
+            )
         report = build_daily_report(
             app_.engine,
             day=when,

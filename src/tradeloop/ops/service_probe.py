@@ -13,16 +13,14 @@ def reachable(url: str, timeout_s: float = 1.0) -> bool:
         return False
 
 
-def service_urls(
-    scorer_host: str, scorer_port: int, collector_host: str, collector_port: int
-) -> dict[str, str]:
+def service_urls(**services: tuple[str, int]) -> dict[str, str]:
+    """``name=(host, port)`` -> the service's /health URL (a wildcard bind is probed on
+    loopback)."""
+
     def local(host: str) -> str:
         return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
 
-    return {
-        "scorer": f"http://{local(scorer_host)}:{scorer_port}/health",
-        "collector": f"http://{local(collector_host)}:{collector_port}/health",
-    }
+    return {name: f"http://{local(host)}:{port}/health" for name, (host, port) in services.items()}
 
 
 def probe(urls: dict[str, str], timeout_s: float = 1.0) -> dict[str, bool]:
