@@ -12,6 +12,7 @@ classifier's figures in ``daily_ml_metrics`` (idempotent: a re-run replaces the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -276,7 +277,7 @@ def write_daily_report(
     reports_dir.mkdir(parents=True, exist_ok=True)
     stem = f"ml_daily_{report.day.isoformat()}"
     plots = _plots(report, reports_dir, stem)
-    report = DailyReport(**{**_fields(report), "plots": plots})
+    report = dataclasses.replace(report, plots=plots)
     markdown = render_markdown(report)
     payload = json.dumps(report_json(report), indent=2, sort_keys=True)
     written = [reports_dir / f"{stem}.md", reports_dir / f"{stem}.json"]
@@ -309,10 +310,6 @@ def write_daily_report(
                          drift=report.drift, model_age_hours=report.model_age_hours,
                          rollbacks=q.rollback_count(db))  # fmt: skip
     return [*written, *plots.values()]
-
-
-def _fields(report: DailyReport) -> dict[str, Any]:
-    return {name: getattr(report, name) for name in DailyReport.__dataclass_fields__}
 
 
 def report_json(report: DailyReport) -> dict[str, Any]:
