@@ -135,3 +135,26 @@ def test_daemon_intraday_when_refreshing_then_collector_stores_bars_and_forecast
     assert made[0]["symbol"] == "SPY"
     assert made[0]["observations"] > 100
     assert "arima_fb=" in next(x["line"] for x in lines if x["event"] == "heartbeat")
+
+
+def test_forecast_cli_on_stored_history(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    _store(home, "2010-01-01", "2012-12-31")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment["TRADELOOP_HOME"] = str(home)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tradeloop.cli", "forecast", *args],
+                              cwd=tmp_path, env=environment, capture_output=True, text=True,
+                              timeout=120, check=False)  # fmt: skip
+
+    made = cli("--tickers", "GOOG", "--horizons", "1,5,20", "--json")
+    assert made.returncode == 0, made.stderr
+    goog = json.loads(made.stdout)["GOOG"]
+    assert goog["horizons"] == [1, 5, 20]
+    assert goog["method"] in ("arima", "ewma")
+    assert goog["observations"] == 500  # the forecast.window most recent returns
+    missing = cli("--tickers", "NOPE")
+    assert missing.returncode == 2
+    assert "no stored 1d bars" in missing.stderr
+    assert cli("--horizons", "0,5").returncode == 2

@@ -13,6 +13,7 @@ from tradeloop.cli import (
     daemon_cmd,
     db_cmd,
     demo_cmd,
+    forecast_cmd,
     health_cmd,
     ingest_cmd,
     models_cmd,
@@ -59,6 +60,7 @@ app.command("retrain")(retrain_cmd.retrain)
 app.command("run")(run_cmd.run)
 app.command("daemon")(daemon_cmd.daemon)
 app.add_typer(risk_cmd.app, name="risk")
+app.command("forecast")(forecast_cmd.forecast)
 app.add_typer(report_cmd.app, name="report")
 app.command("backup")(backup_cmd.backup)
 app.command("restore-drill")(backup_cmd.restore_drill)
