@@ -72,7 +72,9 @@ class Settings(BaseSettings):
 
 
 # Read elsewhere on purpose: the secrets file's own name, and the test suite's knobs.
-_OTHER_VARIABLES = frozenset({"TRADELOOP_SECRETS_FILE", "TRADELOOP_REQUIRE_SERVICES"})
+_OTHER_VARIABLES = frozenset(
+    {"TRADELOOP_SECRETS_FILE", "TRADELOOP_REQUIRE_SERVICES", "TRADELOOP_PROMTOOL"}
+)
 
 
 def _unknown_variables(environ: dict[str, str]) -> list[str]:
