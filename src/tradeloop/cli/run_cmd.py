@@ -154,7 +154,13 @@ def strategy_plan(
             "(tradeloop train; tradeloop models evaluate)"
         )
     return ml_signal_plan(
-        app.config.ml_signal, served.active, app.config.pivots, seconds, len(symbols), cap
+        app.config.ml_signal,
+        served.active,
+        app.config.pivots,
+        seconds,
+        len(symbols),
+        cap,
+        risk=app.config.risk,
     )
 
 

@@ -45,6 +45,11 @@ class MlSignalConfig(FrozenConfig):
         None, gt=0, description="exit this many bars after the last signal (unset: horizon)"
     )
     fraction: float = Field(0.95, gt=0, le=1, description="share of equity per position")
+    sizing: Literal["fraction", "scalper"] = Field(
+        "fraction",
+        description="fraction: `fraction` of equity; scalper: min(risk.notional_cap_usd, "
+        "cash x risk.margin_leverage) / price, down to risk.lot_step",
+    )
     allow_short: bool = Field(True, description="trade resistance touches short")
 
 

@@ -19,6 +19,7 @@ starts from the position's opening time, so a paper account resumes safely.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from tradeloop.domain.enums import Side
@@ -34,7 +35,12 @@ class MlSignalStrategy:
     COLUMNS = ("p_signal", "signal_side")
 
     def __init__(
-        self, config: MlSignalConfig, tau_entry: float, tau_hold: float, bar_interval_sec: int
+        self,
+        config: MlSignalConfig,
+        tau_entry: float,
+        tau_hold: float,
+        bar_interval_sec: int,
+        sizer: Callable[[Decimal, StrategyContext], Decimal] | None = None,
     ) -> None:
         if not 0 < tau_hold <= tau_entry < 1:
             raise ValueError(f"need 0 < tau_hold <= tau_entry < 1, got {tau_hold}, {tau_entry}")
@@ -45,6 +51,7 @@ class MlSignalStrategy:
         self.max_hold_ns = hold_bars * bar_interval_sec * 1_000_000_000
         self.flip = -1 if config.target == "broke" else 1
         self._last_signal: dict[str, int] = {}
+        self.sizer = sizer or self._fraction_of_equity
 
     def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
         p = bar.extra.get("p_signal")
@@ -61,15 +68,16 @@ class MlSignalStrategy:
             return []
         if direction < 0 and not self.config.allow_short:
             return []
-        close = Decimal(repr(bar.close))
-        quantity = (context.equity * Decimal(repr(self.config.fraction)) / close).to_integral_value(
-            rounding="ROUND_FLOOR"
-        )
+        quantity = self.sizer(Decimal(repr(bar.close)), context)
         if quantity <= 0:
             return []
         self._last_signal[bar.symbol] = bar.ts
         entry = Side.BUY if direction > 0 else Side.SELL
         return [make_order(context, bar, entry, quantity, f"ml_entry_{entry.value.lower()}")]
+
+    def _fraction_of_equity(self, price: Decimal, context: StrategyContext) -> Decimal:
+        share = context.equity * Decimal(repr(self.config.fraction))
+        return (share / price).to_integral_value(rounding="ROUND_FLOOR")
 
     def _exit_reason(
         self, bar: BarView, context: StrategyContext, p: float | None, direction: int

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
+
 import numpy as np
 import polars as pl
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.execution.config import MlSignalConfig
 from tradeloop.execution.ml_signal import MlSignalStrategy
+from tradeloop.execution.strategy import StrategyContext
 from tradeloop.features.config import PivotConfig
 from tradeloop.features.touch_events import detect_touch_events
 from tradeloop.models.event_models import feature_matrix
 from tradeloop.ops.strategy_plans import StrategyPlan
+from tradeloop.risk.config import RiskConfig
+from tradeloop.risk.sizing import scalper_quantity
 from tradeloop.serving.model_set import ModelSet, ServedModel
 
 
@@ -63,6 +69,7 @@ def ml_signal_plan(
     bar_interval_sec: int,
     symbols: int,
     cap: float = 1.0,
+    risk: RiskConfig | None = None,
 ) -> StrategyPlan:
     """The ML strategy on ``models`` (the active version), thresholds from the model
     unless the config sets them."""
@@ -82,8 +89,32 @@ def ml_signal_plan(
             f"ml_signal({config.target}@{config.horizon_bars}, tau {tau_entry:.3f}/"
             f"{tau_hold:.3f}, model {models.model_version_id})"
         ),
-        strategy=MlSignalStrategy(sized, tau_entry, tau_hold, bar_interval_sec),
+        strategy=MlSignalStrategy(
+            sized, tau_entry, tau_hold, bar_interval_sec, sizer=_sizer(config, risk)
+        ),
         columns=MlSignalStrategy.COLUMNS,
         prepare=lambda bars: score_bars(bars, model, pivots, bar_interval_sec),
         model=models,
     )
+
+
+def _sizer(
+    config: MlSignalConfig, risk: RiskConfig | None
+) -> Callable[[Decimal, StrategyContext], Decimal] | None:
+    """The scalper runbook's sizing when ``ml_signal.sizing`` is scalper (None: the
+    strategy's own fraction of equity)."""
+    if config.sizing != "scalper":
+        return None
+    limits = risk or RiskConfig()
+    cap = None if limits.notional_cap_usd is None else Decimal(repr(limits.notional_cap_usd))
+
+    def size(price: Decimal, context: StrategyContext) -> Decimal:
+        return scalper_quantity(
+            price,
+            context.cash,
+            leverage=Decimal(repr(limits.margin_leverage)),
+            notional_cap_usd=cap,
+            lot_step=Decimal(repr(limits.lot_step)),
+        )
+
+    return size

@@ -73,6 +73,12 @@ class RiskConfig(FrozenConfig):
     min_order_notional_usd: float = Field(
         0.0, ge=0, description="venue minimum order value; smaller signals are dropped"
     )
+    notional_cap_usd: float | None = Field(
+        None, gt=0, description="scalper sizing: largest position value (unset: no cap)"
+    )
+    lot_step: float = Field(
+        0.0, ge=0, description="scalper sizing: quantities round down to it (0: whole units)"
+    )
     min_free_balance_usd: float = Field(
         0.0, ge=0, description="cash that must remain after an order adding risk"
     )
