@@ -27,8 +27,9 @@ D = Decimal
 def test_scalper_quantity_by_hand(
     price: str, free: str, leverage: str, cap: str | None, lot: str, expected: str
 ) -> None:
-    got = scalper_quantity(D(price), D(free), leverage=D(leverage),
-                           notional_cap_usd=None if cap is None else D(cap), lot_step=D(lot))  # fmt: skip
+    limit = None if cap is None else D(cap)
+    got = scalper_quantity(D(price), D(free), leverage=D(leverage), notional_cap_usd=limit,
+                           lot_step=D(lot))  # fmt: skip
     assert got == D(expected)
 
 
