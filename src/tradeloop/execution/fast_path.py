@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from tradeloop.execution.crossing import fixed_point, needs_wide, sma_sides, window_sums
+
 
 @dataclass(frozen=True, slots=True)
 class FastCosts:
@@ -59,7 +61,7 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
 
 
 @nb.njit(cache=True)
-def _simulate(open_, close, fast, slow, units, rate, slip, cash0, max_order, max_pos, lev, record):  # type: ignore[no-untyped-def]
+def _simulate(open_, close, side, units, rate, slip, cash0, max_order, max_pos, lev, record):  # type: ignore[no-untyped-def]
     n = close.size
     cash = cash0
     position = 0.0
@@ -76,8 +78,7 @@ def _simulate(open_, close, fast, slow, units, rate, slip, cash0, max_order, max
     entry_price = 0.0
     entry_cost = 0.0  # cash paid to open, commission included
     have_previous = False
-    prev_fast = 0.0
-    prev_slow = 0.0
+    prev_side = 0.0
     for i in range(n):
         if pending != 0.0:
             if pending > 0:
@@ -102,22 +103,17 @@ def _simulate(open_, close, fast, slow, units, rate, slip, cash0, max_order, max
         mark = cash + position * close[i]
         if record:
             equity[i] = mark
-        f, s = fast[i], slow[i]
-        if np.isnan(f) or np.isnan(s):
+        now_side = side[i]
+        if np.isnan(now_side):
             continue
         if have_previous:
-            if prev_fast < prev_slow and f > s and position == 0.0:
+            if prev_side < 0.0 and now_side > 0.0 and position == 0.0:
                 after = units * close[i]
                 if after <= max_order and after <= max_pos and after <= max(mark, 0.0) * lev:
                     pending = units
-            elif (
-                prev_slow < prev_fast
-                and s > f
-                and position > 0.0
-                and position * close[i] <= max_order
-            ):
+            elif prev_side > 0.0 > now_side and 0.0 < position * close[i] <= max_order:
                 pending = -position
-        prev_fast, prev_slow, have_previous = f, s, True
+        prev_side, have_previous = now_side, True
     final = cash + position * close[n - 1] if n else cash0
     return (
         final,
@@ -142,8 +138,7 @@ def sma_cross(
     result = _simulate(
         o,
         c,
-        rolling_mean(c, fast),
-        rolling_mean(c, slow),
+        sma_sides(c, fast, slow),
         float(units),
         costs.commission_rate,
         costs.slippage_bps / 10_000,
@@ -157,9 +152,22 @@ def sma_cross(
     return FastRun(entries, exits, quantities, entry_prices, exit_prices, pnls, equity)
 
 
+@nb.njit(cache=True)
+def _pair_sides(sums, windows_index, fast, slow):  # type: ignore[no-untyped-def]
+    """The exact sides of one (fast, slow) pair from int64 window sums (see crossing)."""
+    sum_fast, sum_slow = sums[windows_index[fast]], sums[windows_index[slow]]
+    side = np.empty(sum_fast.size)
+    for i in range(side.size):
+        if i < slow - 1:
+            side[i] = np.nan
+        else:
+            side[i] = np.sign(sum_fast[i] * slow - sum_slow[i] * fast)
+    return side
+
+
 @nb.njit(parallel=True, cache=True)
 def _sweep(  # type: ignore[no-untyped-def]
-    o, c, means, windows_index, fast, slow, units, rate, slip, cash0, max_order, max_pos, lev
+    o, c, sums, windows_index, fast, slow, units, rate, slip, cash0, max_order, max_pos, lev
 ):
     finals = np.empty(fast.size)
     counts = np.empty(fast.size, np.int64)
@@ -167,8 +175,7 @@ def _sweep(  # type: ignore[no-untyped-def]
         result = _simulate(
             o,
             c,
-            means[windows_index[fast[k]]],
-            means[windows_index[slow[k]]],
+            _pair_sides(sums, windows_index, fast[k], slow[k]),
             units,
             rate,
             slip,
@@ -196,17 +203,7 @@ def sma_cross_sweep(
     if np.any(fast <= 0) or np.any(slow <= fast):
         raise ValueError("every pair needs 0 < fast < slow")
     o, c = np.ascontiguousarray(open_, np.float64), np.ascontiguousarray(close, np.float64)
-    windows = np.unique(np.concatenate([fast, slow]))
-    index = np.full(int(windows.max()) + 1, -1, np.int64)
-    index[windows] = np.arange(windows.size)
-    means = np.stack([rolling_mean(c, int(w)) for w in windows])
-    finals, counts = _sweep(
-        o,
-        c,
-        means,
-        index,
-        fast,
-        slow,
+    frictions = (
         float(units),
         costs.commission_rate,
         costs.slippage_bps / 10_000,
@@ -215,4 +212,15 @@ def sma_cross_sweep(
         costs.max_position_notional,
         costs.max_gross_leverage,
     )
+    units_fixed = fixed_point(c)
+    if needs_wide(units_fixed, int(fast.max()), int(slow.max())):
+        # Prices x windows too large for int64 products: exact sides pair by pair instead.
+        runs = [_simulate(o, c, sma_sides(c, int(f), int(s)), *frictions, False)
+                for f, s in zip(fast, slow, strict=True)]  # fmt: skip
+        return np.array([r[0] for r in runs]), np.array([r[1] for r in runs], np.int64)
+    windows = np.unique(np.concatenate([fast, slow]))
+    index = np.full(int(windows.max()) + 1, -1, np.int64)
+    index[windows] = np.arange(windows.size)
+    sums = np.stack([window_sums(units_fixed, int(w)) for w in windows])
+    finals, counts = _sweep(o, c, sums, index, fast, slow, *frictions)
     return np.asarray(finals), np.asarray(counts)

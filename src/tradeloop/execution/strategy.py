@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -13,6 +14,7 @@ from tradeloop.core.ids import natural_key_id
 from tradeloop.domain.enums import Side
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.crossing import sma_sides
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +57,13 @@ def make_order(
 class SmaCrossStrategy:
     """Long when the fast SMA crosses above the slow one; flat on the cross below. Buys
     ``quantity`` units, or (``quantity`` None) whole units worth ``fraction`` of equity.
-    Reads ``sma_fast``/``sma_slow`` and the symbol's previous bar's values
-    (``sma_fast_prev``/``sma_slow_prev``) from ``bar.extra``: it keeps no state, so it
-    may be shown only the bars ``active_bars`` marks (and a restart needs no warm-up)."""
+    Reads ``sma_side`` (-1, 0, +1: the fast SMA below, equal to, above the slow one,
+    decided exactly, see ``execution.crossing``) and the symbol's previous bar's side
+    ``sma_side_prev`` from ``bar.extra``: it keeps no state, so it may be shown only the
+    bars ``active_bars`` marks (and a restart needs no warm-up). ``sma_fast``/``sma_slow``
+    are there for reports only; no decision reads them."""
 
-    COLUMNS = ("sma_fast", "sma_slow", "sma_fast_prev", "sma_slow_prev")
+    COLUMNS = ("sma_fast", "sma_slow", "sma_side", "sma_side_prev")
 
     def __init__(self, quantity: Decimal | None, fraction: Decimal = Decimal(1)) -> None:
         if quantity is None and not 0 < fraction <= 1:
@@ -73,34 +77,35 @@ class SmaCrossStrategy:
         if not 0 < fast < slow:
             raise ValueError(f"need 0 < fast < slow, got fast={fast}, slow={slow}")
         ordered = bars.sort("symbol", "ts")
+        symbols = ordered["symbol"].to_numpy()
+        close = ordered["close"].to_numpy().astype(np.float64)
+        sides = np.full(close.size, np.nan)
+        bounds = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1], True])
+        for first, end in itertools.pairwise(bounds):
+            sides[first:end] = sma_sides(close[first:end], fast, slow)
         with_sma = ordered.with_columns(
             pl.col("close").rolling_mean(fast).over("symbol").alias("sma_fast"),
             pl.col("close").rolling_mean(slow).over("symbol").alias("sma_slow"),
+            pl.Series("sma_side", sides).fill_nan(None),
         )
         return with_sma.with_columns(
-            pl.col("sma_fast").shift(1).over("symbol").alias("sma_fast_prev"),
-            pl.col("sma_slow").shift(1).over("symbol").alias("sma_slow_prev"),
+            pl.col("sma_side").shift(1).over("symbol").alias("sma_side_prev"),
         )
 
     @staticmethod
     def active_bars(bars: pl.DataFrame) -> np.ndarray:
         """True where ``on_bar`` may order: the crosses. On every other bar it returns
         nothing whatever the position, so the engine may mark those in bulk."""
-        fast, slow = pl.col("sma_fast"), pl.col("sma_slow")
-        fast_prev, slow_prev = pl.col("sma_fast_prev"), pl.col("sma_slow_prev")
-        crossed = ((fast_prev < slow_prev) & (fast > slow)) | (
-            (slow_prev < fast_prev) & (slow > fast)
-        )
+        side, side_prev = pl.col("sma_side"), pl.col("sma_side_prev")
+        crossed = ((side_prev < 0) & (side > 0)) | ((side_prev > 0) & (side < 0))
         return bars.select(crossed.fill_null(False)).to_series().to_numpy()
 
     def on_bar(self, bar: BarView, context: StrategyContext) -> list[SubmitOrder]:
-        extra = bar.extra
-        fast, slow = extra.get("sma_fast"), extra.get("sma_slow")
-        fast_prev, slow_prev = extra.get("sma_fast_prev"), extra.get("sma_slow_prev")
-        if fast is None or slow is None or fast_prev is None or slow_prev is None:
+        side, side_prev = bar.extra.get("sma_side"), bar.extra.get("sma_side_prev")
+        if side is None or side_prev is None:
             return []
-        crossed_up = fast_prev < slow_prev and fast > slow
-        crossed_down = slow_prev < fast_prev and slow > fast
+        crossed_up = side_prev < 0 < side
+        crossed_down = side < 0 < side_prev
         if crossed_up and context.position == 0:
             quantity = self.quantity
             if quantity is None:
