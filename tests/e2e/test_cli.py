@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -53,8 +54,31 @@ def test_demo_quick_when_fresh_home_then_report_and_active_model(tmp_path: Path)
     assert (home / "tradeloop.db").exists()
 
     # The same loop again: the store is idempotent, the active alias moves, nothing breaks.
+    def stored() -> tuple[int, int, str]:
+        with sqlite3.connect(home / "tradeloop.db") as db:
+            bars = db.execute("SELECT count(*) FROM price_history").fetchone()[0]
+            unique = db.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT symbol, ts, bar_interval_sec "
+                "FROM price_history)"
+            ).fetchone()[0]
+            active = db.execute(
+                "SELECT model_version_id FROM model_aliases WHERE alias = 'active'"
+            ).fetchone()[0]
+        return bars, unique, active
+
+    first_bars, _, first_active = stored()
+    assert first_active == summary["model_version_id"]
     second = _run(["demo", "--quick", "--json"], home)
     assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    bars, unique, active = stored()
+    assert bars == unique == first_bars  # the same bars again: nothing stored twice
+    assert again["promoted"] is True
+    assert active == again["model_version_id"]
+    assert again["metrics"] == summary["metrics"]  # same data, same seed: same model
+    second_report = Path(again["report"])
+    second_report = second_report if second_report.is_absolute() else tmp_path / second_report
+    assert "Total return" in second_report.read_text()
 
 
 def test_help_when_asked_then_commands_and_examples_listed(tmp_path: Path) -> None:

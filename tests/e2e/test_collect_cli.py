@@ -10,12 +10,18 @@ from pathlib import Path
 
 import duckdb
 
+from tradeloop.core.time import parse_ns
 
-def _run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+# A Wednesday afternoon in New York: "the last 30 days" of synthetic minute bars is the same
+# whatever day the suite runs. Each command starts at this instant, then its clock ticks.
+PINNED = "2026-06-03T18:00:05Z"
+
+
+def _run(root: Path, *args: str, at: str = PINNED, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TRADELOOP_", "LIVE_"))}
     environment |= {"TRADELOOP_HOME": str(root / "var"), **env}
     return subprocess.run(
-        [sys.executable, "-m", "tradeloop.cli", *args],
+        [sys.executable, "-m", "tradeloop.testing.pinned_clock", at, *args],
         cwd=root, env=environment, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 
@@ -55,17 +61,18 @@ def test_collect_labels_export_when_offline_then_training_view_ready(tmp_path: P
 
 
 def test_collect_when_live_collector_env_set_then_it_overrides_config(tmp_path: Path) -> None:
-    result = _run(tmp_path, "collect", "--once", "--json", LIVE_COLLECTOR_SOURCE="bundled",
-                  LIVE_COLLECTOR_SYMBOLS="EURUSD=X", LIVE_COLLECTOR_RANGE="3600d")  # fmt: skip
+    # The bundled EURUSD=X hours end on 2018-02-07: collect as if it were the day after.
+    env = {"LIVE_COLLECTOR_SOURCE": "bundled", "LIVE_COLLECTOR_SYMBOLS": "EURUSD=X",
+           "LIVE_COLLECTOR_RANGE": "120d"}  # fmt: skip
+    result = _run(tmp_path, "collect", "--once", "--json", at="2018-02-08T12:00:00Z", **env)
     assert result.returncode == 2  # bundled EURUSD=X is hourly; 1m asked: a clear error
     assert "bar_interval_sec=3600" in json.loads(result.stdout)["last_error"]
     hourly = _run(tmp_path, "collect", "--once", "--json", "--interval", "1h",
-                  LIVE_COLLECTOR_SOURCE="bundled", LIVE_COLLECTOR_SYMBOLS="EURUSD=X",
-                  LIVE_COLLECTOR_RANGE="3600d")  # fmt: skip
+                  at="2018-02-08T12:00:00Z", **env)  # fmt: skip
     assert hourly.returncode == 0, hourly.stderr
     health = json.loads(hourly.stdout)
     assert health["source"] == "bundled"
-    assert health["symbols"]["EURUSD=X"]["last_bar_ts"] is not None
+    assert health["symbols"]["EURUSD=X"]["last_bar_ts"] == parse_ns("2018-02-07T15:00:00Z")
     assert health["events_today"] > 100
 
 

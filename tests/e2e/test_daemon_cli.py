@@ -16,10 +16,16 @@ import polars as pl
 from tradeloop.adapters.bundled.provider import BundledProvider
 from tradeloop.bootstrap import open_database
 from tradeloop.core.time import parse_ns
+from tradeloop.models.config import ForecastConfig
+from tradeloop.models.forecaster import forecast_returns
 from tradeloop.settings import load_settings
 from tradeloop.store.sql.bar_store import SqlBarStore
 
 GOOG = BundledProvider().history("GOOG")
+# The daemons below run on a wall clock pinned here (then ticking): a Wednesday afternoon
+# in New York, so "the last three days" always holds Monday, Tuesday and most of Wednesday.
+PINNED = "2026-06-03T18:00:30Z"
+CLI = [sys.executable, "-m", "tradeloop.testing.pinned_clock", PINNED]
 
 
 def _store(home: Path, first: str, last: str) -> None:
@@ -53,7 +59,7 @@ def test_daemon_when_kill_switch_appears_mid_run_then_no_order_after_next_tick(
     environment["TRADELOOP_HOME"] = str(home)
     out = (tmp_path / "daemon.out").open("w")
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "tradeloop.cli", "daemon", "--account", "d", "--tickers", "GOOG",
+        [*CLI, "daemon", "--account", "d", "--tickers", "GOOG",
          "--fast", "2", "--slow", "5", "--start", "2011-01-01", "--tick-interval", "0.2",
          "--heartbeat", "0.5", "--data-refresh", "600"],
         cwd=tmp_path, env=environment, stdout=out, stderr=subprocess.STDOUT,
@@ -73,8 +79,7 @@ def test_daemon_when_kill_switch_appears_mid_run_then_no_order_after_next_tick(
             )
         )
         (home / "KILL_SWITCH").write_text("test: halt mid-run\n")
-        time.sleep(0.5)  # the next tick sees it
-        before = _orders(home)
+        before = _orders(home)  # every stored bar is traded: nothing is in flight
 
         _store(home, "2012-04-01", "2012-12-31")  # signals keep coming
         assert _wait(
@@ -108,7 +113,7 @@ def test_daemon_intraday_when_refreshing_then_collector_stores_bars_and_forecast
                         "LIVE_COLLECTOR_RANGE": "3d"})  # fmt: skip
     out = (tmp_path / "daemon.out").open("w")
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "tradeloop.cli", "daemon", "--account", "i", "--tickers", "SPY",
+        [*CLI, "daemon", "--account", "i", "--tickers", "SPY",
          "--interval", "5m", "--tick-interval", "0.2", "--heartbeat", "0.5",
          "--data-refresh", "0.02"],
         cwd=tmp_path, env=environment, stdout=out, stderr=subprocess.STDOUT,
@@ -127,7 +132,9 @@ def test_daemon_intraday_when_refreshing_then_collector_stores_bars_and_forecast
         stored = connection.execute(
             "SELECT count(*) FROM price_history WHERE symbol = 'SPY'"
         ).fetchone()[0]
-    assert stored > 100  # three days of 5-minute bars, polled by the daemon itself
+    # Three days back from Wednesday 18:00:30 UTC: Monday and Tuesday whole (78 five-minute
+    # bars each) and Wednesday's 54 closed by 18:00 (13:30-18:00 UTC), polled by the daemon.
+    assert stored == 78 + 78 + 54
     lines = [json.loads(x) for x in live.read_text().splitlines()]
     assert lines[-1]["event"] == "stopped"
     assert lines[-1]["refresh_errors"] == 0
@@ -144,7 +151,7 @@ def test_forecast_cli_on_stored_history(tmp_path: Path) -> None:
     environment["TRADELOOP_HOME"] = str(home)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "tradeloop.cli", "forecast", *args],
+        return subprocess.run([*CLI, "forecast", *args],
                               cwd=tmp_path, env=environment, capture_output=True, text=True,
                               timeout=120, check=False)  # fmt: skip
 
@@ -152,8 +159,15 @@ def test_forecast_cli_on_stored_history(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     goog = json.loads(made.stdout)["GOOG"]
     assert goog["horizons"] == [1, 5, 20]
-    assert goog["method"] in ("arima", "ewma")
+    # The forecast of exactly the stored closes (the unit tests hold the forecaster itself
+    # to statsmodels and pandas): same method, same numbers.
+    stored = GOOG.filter(
+        (pl.col("ts") >= parse_ns("2010-01-01")) & (pl.col("ts") <= parse_ns("2012-12-31"))
+    )
+    expected = forecast_returns(stored["close"].to_numpy(), ForecastConfig(horizons=(1, 5, 20)))
+    assert goog["method"] == expected.method == "arima"
     assert goog["observations"] == 500  # the forecast.window most recent returns
+    assert goog["log_returns"] == [round(r, 8) for r in expected.log_returns]
     missing = cli("--tickers", "NOPE")
     assert missing.returncode == 2
     assert "no stored 1d bars" in missing.stderr

@@ -99,6 +99,24 @@ def test_ingest_when_fanned_out_on_dask_then_same_result_as_in_process(tmp_path:
     assert rows["serial"] == rows["parallel"]
 
 
+def _committed_in_open_run(database: Path) -> int:
+    """Symbols committed by the newest ingest run while it is still RUNNING (else -1)."""
+    if not database.exists():
+        return -1
+    try:
+        with sqlite3.connect(database, timeout=5) as db:
+            newest = db.execute(
+                "SELECT run_id, status FROM ingestion_audit_runs ORDER BY ts_started DESC LIMIT 1"
+            ).fetchone()
+            if newest is None or newest[1] != "RUNNING":
+                return -1
+            return int(db.execute(
+                "SELECT count(DISTINCT symbol) FROM ingestion_audit WHERE run_id = ?", newest[:1]
+            ).fetchone()[0])  # fmt: skip
+    except sqlite3.OperationalError:  # the schema is still being created
+        return -1
+
+
 @pytest.mark.slow
 def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_data(
     tmp_path: Path,
@@ -110,23 +128,28 @@ def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_d
     environment["TRADELOOP_HOME"] = str(root / "var")
     database = root / "var" / "tradeloop.db"
     rng = random.Random(7)
-    interrupted = 0
-    for _ in range(8):
+    for _ in range(6):
         child = subprocess.Popen(
             [sys.executable, "-m", "tradeloop.cli", "ingest", "--end", "2024-06-28"],
             cwd=root, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        time.sleep(rng.uniform(1.5, 5.0))
+        # Kill after a random number of group commits of this run, seen in the database.
+        commits = rng.randint(1, 20)
+        deadline = time.monotonic() + 120
+        while _committed_in_open_run(database) < 4 * commits:
+            assert child.poll() is None, "ingest ended before the kill"
+            assert time.monotonic() < deadline, "no commit seen in 120 s"
+            time.sleep(0.02)
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
-        if database.exists():
-            with sqlite3.connect(database) as db:
-                query = "SELECT symbol, count(*) FROM price_history GROUP BY symbol"
-                counts = dict(db.execute(query).fetchall())
-            # Each symbol commits whole or not at all.
-            assert set(counts.values()) <= {1260}, counts
-            interrupted += 0 < len(counts) < len(symbols)
-    assert interrupted, "no kill landed mid-run; the test proved nothing"
+        with sqlite3.connect(database) as db:
+            counts = dict(db.execute("SELECT symbol, count(*) FROM price_history GROUP BY symbol"))
+            (status,) = db.execute(
+                "SELECT status FROM ingestion_audit_runs ORDER BY ts_started DESC LIMIT 1"
+            ).fetchone()
+        assert status == "RUNNING"  # the kill landed mid-run: the run never finished
+        assert set(counts.values()) == {1260}, counts  # each symbol commits whole or not at all
+        assert 4 * commits <= len(counts) < len(symbols)
     final = _run(root, "ingest", "--end", "2024-06-28", "--json")
     assert final.returncode == 0, final.stderr
     with sqlite3.connect(database) as db:

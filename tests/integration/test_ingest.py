@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from functools import partial
 from pathlib import Path
 
@@ -245,13 +244,14 @@ def test_live_guard_when_live_process_runs_then_multi_year_fetch_refused(
                 IngestPlan(IngestMode.DEEP_BACKFILL, _universe("SPY").entries, AS_OF),
                 fetcher=_fetcher({"synthetic": SyntheticProvider(3)}),
             )
-        guard.announce("paper")
-        _ingestor(engine, tmp_path).plan_tasks(
+        guard.announce("paper")  # only a live process guards its data feed
+        tasks = _ingestor(engine, tmp_path).plan_tasks(
             IngestPlan(IngestMode.DEEP_BACKFILL, _universe("SPY").entries, AS_OF)
         )
     finally:
         guard.withdraw()
-    assert os.getpid() > 0
+    assert [t.symbol for t in tasks] == ["SPY"]
+    assert tasks[0].end_ns - tasks[0].start_ns > 5 * 365 * NS_PER_DAY  # the multi-year fetch
 
 
 def test_governance_gate_when_symbol_not_active_then_halt_block_logged(tmp_path: Path) -> None:

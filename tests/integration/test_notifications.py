@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (imports of the optional module follow its check)
 """Notifications delivered for real: a local SMTP server (aiosmtpd, STARTTLS / TLS with
 login) and a local HTTP receiver; a failing primary falls over; no secret ever leaves."""
 
@@ -17,7 +18,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("aiosmtpd", reason="notification tests need aiosmtpd (the dev extra)")
+from tradeloop.testing.services import optional_module
+
+optional_module("aiosmtpd", "notification tests need aiosmtpd (the dev extra)")
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword

@@ -266,6 +266,10 @@ def run_daemon(
             if canceled is not None:
                 engine.orders.on_status(canceled)
                 echo(f"canceled on exit: {status.client_order_id}")
+    if metrics is not None:  # the last denials since the last heartbeat are counted too
+        write_risk_metrics(engine.gate, account.name, metrics)
+        if tracker is not None:
+            tracker.write(metrics.parent / "daemon.prom", account.name, _counters(stats))
     live.write({"ts": iso_from_ns(now_ns()), "event": "stopped", **_counters(stats)})
     return stats
 

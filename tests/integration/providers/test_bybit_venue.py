@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (imports of the optional module follow its check)
 """The Bybit V5 venue (through ccxt) against a fake Bybit on 127.0.0.1: every fault the
 runbooks name, plus Bybit's maker_only / post_only / reduce_only semantics.
 
@@ -13,7 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-pytest.importorskip("ccxt", reason="the ccxt venue needs ccxt (pip install 'tradeloop[crypto]')")
+from tradeloop.testing.services import optional_module
+
+optional_module("ccxt", "the ccxt venue needs ccxt (pip install 'tradeloop[crypto]')")
 
 from tradeloop.adapters.venues.bybit import BybitVenue
 from tradeloop.domain.enums import OrderType, Side, TimeInForce

@@ -114,6 +114,13 @@ class RedisStreamsBus:
         info = self._client.xpending(stream, group)
         return int(info["pending"])
 
+    def pending_idle_ms(self, topic: str, group: str) -> int:
+        """How long the longest-waiting pending entry has been idle (0: none pending)."""
+        stream = self.stream(topic)
+        self._ensure_group(stream, group)
+        entries: Any = self._client.xpending_range(stream, group, "-", "+", 1000)
+        return max((int(e["time_since_delivered"]) for e in entries), default=0)
+
     def close(self) -> None:
         """Release the connection pool."""
         self._client.close()
