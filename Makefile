@@ -47,8 +47,10 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
+# Two workers (this is a 2-core machine); tests that share a database or a port are grouped
+# onto one worker (tests/conftest.py).
 test: lint $(PROMTOOL)
-	TRADELOOP_PROMTOOL=$(abspath $(PROMTOOL)) $(BIN)/pytest -q
+	TRADELOOP_PROMTOOL=$(abspath $(PROMTOOL)) $(BIN)/pytest -q -n 2 --dist loadgroup
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples

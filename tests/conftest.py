@@ -49,3 +49,19 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     upgrade(database)
     yield database
     database.dispose()
+
+
+# Tests that share one outside resource run on one xdist worker, one after another: every
+# PostgreSQL test resets the same database; `tradeloop up` binds the services' default ports.
+_SHARED_FILES = {"test_stack.py": "default-ports"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        params = getattr(item, "callspec", None)
+        uses_pg = "pg_url" in getattr(item, "fixturenames", ()) or (
+            params is not None and params.params.get("engine") == "postgresql"
+        )
+        group = "postgresql" if uses_pg else _SHARED_FILES.get(item.path.name)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
