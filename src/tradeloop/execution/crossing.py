@@ -24,7 +24,8 @@ _INT64_SAFE = 2**62
 
 def fixed_point(close: np.ndarray) -> np.ndarray:
     """Closes in units of 1e-8 as int64 (exact for any close below ~9e10)."""
-    return np.rint(np.asarray(close, np.float64) * _SCALE).astype(np.int64)
+    units: np.ndarray = np.rint(np.asarray(close, np.float64) * _SCALE).astype(np.int64)
+    return units
 
 
 def window_sums(units: np.ndarray, window: int) -> np.ndarray:
@@ -54,8 +55,11 @@ def sides_from_sums(
     if wide:
         left = sum_fast.astype(object) * slow
         right = sum_slow.astype(object) * fast
-        return np.sign((left - right).astype(object)).astype(np.int8)
-    return np.sign(sum_fast * slow - sum_slow * fast).astype(np.int8)
+        difference = left - right
+    else:
+        difference = sum_fast * slow - sum_slow * fast
+    sides: np.ndarray = np.sign(difference).astype(np.int8)
+    return sides
 
 
 def sma_sides(close: np.ndarray, fast: int, slow: int) -> np.ndarray:

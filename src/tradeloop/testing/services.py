@@ -16,7 +16,8 @@ def optional_module(name: str, reason: str) -> ModuleType:
     import pytest
 
     if os.environ.get("TRADELOOP_REQUIRE_SERVICES") != "1":
-        return pytest.importorskip(name, reason=reason)
+        module: ModuleType = pytest.importorskip(name, reason=reason)
+        return module
     try:
         return importlib.import_module(name)
     except ImportError as exc:
