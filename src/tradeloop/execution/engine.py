@@ -16,7 +16,11 @@ from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.journal import InMemoryOrderJournal
 from tradeloop.execution.order_manager import OrderJournal, OrderManager, VenueFill
 from tradeloop.execution.portfolio import Portfolio
-from tradeloop.execution.sim_exchange import ExchangeModel, SimulatedExchange
+from tradeloop.execution.sim_exchange import (
+    INSUFFICIENT_BUYING_POWER,
+    ExchangeModel,
+    SimulatedExchange,
+)
 from tradeloop.execution.venue import Exchange, to_decimal
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.gate import OrderCheck, RiskGate
@@ -97,8 +101,14 @@ class TradingEngine:
         for event in self.venue.on_bar(bar):
             if isinstance(event, VenueFill):
                 self.orders.on_fill(event)
-            else:
-                self.orders.on_status(event)
+                continue
+            self.orders.on_status(event)
+            if event.reason.startswith(INSUFFICIENT_BUYING_POWER):
+                order = self.orders.journal.get(event.client_order_id)
+                symbol = order.order.symbol if order else bar.symbol
+                self.rejected.append(
+                    OrderRejected(event.client_order_id, symbol, event.reason, bar.ts)
+                )
 
     def halt_if_killed(self, ts_now: int) -> None:
         """With the kill switch present, cancel every order still waiting for a fill.
@@ -143,9 +153,11 @@ class TradingEngine:
             self.gate.on_trade_closed(trade.pnl, fill.ts_event)
 
 
-def exchange_model(execution: ExecutionConfig) -> ExchangeModel:
-    """The simulated exchange's frictions from the execution config."""
+def exchange_model(execution: ExecutionConfig, risk: RiskConfig | None = None) -> ExchangeModel:
+    """The simulated exchange's frictions from the execution config; with ``risk``, its
+    ``max_gross_leverage`` is the account's buying power at fill time too."""
     return ExchangeModel(
+        max_gross_leverage=risk.max_gross_leverage if risk is not None else None,
         fee_bps=execution.commission_rate * 10_000,
         fee_fixed=execution.fee_fixed_usd,
         slippage_bps=execution.slippage_bps,
@@ -161,9 +173,12 @@ def simulated_engine(
 ) -> TradingEngine:
     """An engine on the simulated exchange with a fresh portfolio holding the starting cash."""
     clock = SimClock()
+    portfolio = Portfolio(cash=to_decimal(execution.initial_cash_usd))
     return TradingEngine(
-        venue=SimulatedExchange(exchange_model(execution), clock=clock.now_ns),
-        portfolio=Portfolio(cash=to_decimal(execution.initial_cash_usd)),
+        venue=SimulatedExchange(
+            exchange_model(execution, risk), clock=clock.now_ns, cash=lambda: portfolio.cash
+        ),
+        portfolio=portfolio,
         risk=risk,
         kill_switch=kill_switch,
         clock=clock,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 from tradeloop.core.atomic_file import write_atomic
@@ -22,10 +23,15 @@ def save_exchange(exchange: SimulatedExchange, path: Path) -> None:
 
 
 def load_exchange(
-    path: Path, model: ExchangeModel, clock: Callable[[], int], id_prefix: str = "sim"
+    path: Path,
+    model: ExchangeModel,
+    clock: Callable[[], int],
+    id_prefix: str = "sim",
+    cash: Callable[[], Decimal] | None = None,
 ) -> SimulatedExchange:
-    """The exchange saved at ``path`` (a fresh one when the file does not exist)."""
-    exchange = SimulatedExchange(model, clock, id_prefix=id_prefix)
+    """The exchange saved at ``path`` (a fresh one when the file does not exist); ``cash``
+    is the account's cash, for the buying-power check at fill time."""
+    exchange = SimulatedExchange(model, clock, id_prefix=id_prefix, cash=cash)
     if not path.exists():
         return exchange
     try:

@@ -2,9 +2,10 @@
 
 Same rules as the event-driven engine with ``SmaCrossStrategy`` on the simulated exchange
 (decide at a bar's close, fill at the next bar's open with slippage against the order,
-commission on every fill, the pre-trade risk limits), but in float64 arrays and with no
-per-order objects, so a parameter sweep runs thousands of backtests per second. A test
-holds it to the engine: same trades, same final equity (1e-9 relative).
+commission on every fill, the pre-trade risk limits, buying power at fill time), but in
+float64 arrays and with no per-order objects, so a parameter sweep runs thousands of
+backtests per second. A test holds it to the engine: same trades, same final equity (1e-9
+relative).
 """
 
 from __future__ import annotations
@@ -84,9 +85,12 @@ def _simulate(open_, close, side, units, rate, slip, cash0, max_order, max_pos, 
             if pending > 0:
                 price = open_[i] * (1.0 + slip)
                 fee = pending * price * rate
-                cash -= pending * price + fee
-                position += pending
-                entry_index, entry_price, entry_cost = i, price, pending * price + fee
+                # Buying power at fill time, as the simulated exchange checks it: a gap up
+                # the account cannot pay for cancels the entry.
+                if pending * price <= lev * (cash - fee):
+                    cash -= pending * price + fee
+                    position += pending
+                    entry_index, entry_price, entry_cost = i, price, pending * price + fee
             else:
                 price = open_[i] * (1.0 - slip)
                 fee = -pending * price * rate

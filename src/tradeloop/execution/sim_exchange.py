@@ -19,6 +19,13 @@ resting orders against each new bar of their symbol. Fill semantics:
 - IOC: what the first eligible bar does not fill is canceled; DAY: expires when a bar of a
   later session arrives; GTC: rests until filled or canceled;
 - without ``allow_short``, a sell beyond the held position is rejected;
+- buying power, checked at fill time (with ``max_gross_leverage`` set and the account's
+  cash known): a fill that adds exposure must leave gross exposure (every position at the
+  venue's last close, this symbol at the fill price) at most ``max_gross_leverage`` times
+  the equity after the fill and its fee. An order sized at the decision close that gaps
+  up beyond what the account can pay is CANCELED whole with the reason "insufficient
+  buying power" (what backtesting.py and backtrader do), never filled on credit; the
+  engine counts and reports it. Fills that reduce exposure are never held back;
 - a bar at or before the last bar already matched for its symbol is ignored, so a feed
   replayed after a restart cannot match the same bar twice.
 """
@@ -62,6 +69,14 @@ class ExchangeModel(FrozenConfig):
     latency_ms: int = Field(0, ge=0, description="orders reach the book this much later")
     lot_size: float = Field(0.0, ge=0, description="fill quantities round down to it (0: any)")
     allow_short: bool = Field(True, description="may a sell exceed the held position?")
+    max_gross_leverage: float | None = Field(
+        None,
+        gt=0,
+        description="buying power at fill time: gross exposure <= this x equity (unset: none)",
+    )
+
+
+INSUFFICIENT_BUYING_POWER = "insufficient buying power"
 
 
 @dataclass(slots=True)
@@ -101,10 +116,14 @@ class SimulatedExchange:
         clock: Callable[[], int],
         session_of: Callable[[int], object] = _utc_day,
         id_prefix: str = "sim",
+        cash: Callable[[], Decimal] | None = None,
     ) -> None:
         self.model = model
         self.id_prefix = id_prefix  # venue order and fill ids: unique per account
         self._clock = clock
+        self._cash = cash  # the account's cash before this bar's fills (buying power)
+        self._marks: dict[str, Decimal] = {}
+        self._cash_moved = Decimal(0)  # by fills of the bar being matched
         self._session_of = session_of
         self._orders: dict[str, _Resting] = {}
         self._book: dict[str, list[str]] = {}
@@ -262,9 +281,18 @@ class SimulatedExchange:
         """Match the symbol's resting orders against ``bar``; fills and state changes."""
         events: list[Event] = []
         if bar.ts <= self._last_bar.get(bar.symbol, -1):
+            self._marks.setdefault(bar.symbol, Decimal(repr(bar.close)))
             return events  # matched before (a replayed feed after a restart)
         self._last_bar[bar.symbol] = bar.ts
         session = str(self._session_of(bar.ts))
+        self._cash_moved = Decimal(0)
+        try:
+            self._match_book(bar, session, events)
+        finally:
+            self._marks[bar.symbol] = Decimal(repr(bar.close))
+        return events
+
+    def _match_book(self, bar: BarView, session: str, events: list[Event]) -> None:
         for client_id in list(self._book.get(bar.symbol, [])):
             resting = self._orders[client_id]
             tif = resting.order.time_in_force
@@ -274,13 +302,15 @@ class SimulatedExchange:
             if bar.ts < resting.eligible_ts or bar.ts <= resting.order.ts_init:
                 continue  # never the bar it was decided on (a re-send after a restart)
             fill = self._match(resting, bar)
+            if isinstance(fill, VenueOrderStatus):
+                events.append(fill)  # canceled: the account could not pay for it
+                continue
             if fill is not None:
                 events.append(fill)
             if tif is TimeInForce.IOC and resting.remaining > 0:
                 events.append(self._close(resting, OrderState.CANCELED, "IOC: remainder canceled"))
-        return events
 
-    def _match(self, resting: _Resting, bar: BarView) -> VenueFill | None:
+    def _match(self, resting: _Resting, bar: BarView) -> Event | None:
         order = resting.order
         buy = order.side is Side.BUY
         o = Decimal(repr(bar.open))
@@ -324,10 +354,14 @@ class SimulatedExchange:
         if resting.fills == 0:
             fee += Decimal(repr(self.model.fee_fixed))
         fee = quantize_money(fee)
+        signed = quantity if buy else -quantity
+        shortfall = self._shortfall(order.symbol, signed, price, fee)
+        if shortfall:
+            return self._close(resting, OrderState.CANCELED, shortfall)
+        self._cash_moved -= signed * price + fee
         resting.fills += 1
         resting.filled += quantity
         resting.state = OrderState.FILLED if resting.remaining == 0 else OrderState.PARTIALLY_FILLED
-        signed = quantity if buy else -quantity
         self.positions[order.symbol] = self.positions.get(order.symbol, Decimal(0)) + signed
         if resting.state is OrderState.FILLED:
             self._book[order.symbol].remove(order.client_order_id)
@@ -341,6 +375,28 @@ class SimulatedExchange:
         )
         self._fills.setdefault(order.client_order_id, []).append(fill)
         return fill
+
+    def _shortfall(self, symbol: str, signed: Decimal, price: Decimal, fee: Decimal) -> str:
+        """Why the account cannot take this fill ("" when it can, or nothing is checked)."""
+        lev = self.model.max_gross_leverage
+        held = self.positions.get(symbol, Decimal(0))
+        adds_exposure = abs(held + signed) > abs(held)
+        if lev is None or self._cash is None or not adds_exposure:
+            return ""
+        cash = self._cash() + self._cash_moved - signed * price - fee
+        marks = {**self._marks, symbol: price}
+        after = {**self.positions, symbol: held + signed}
+        # A held symbol with no price seen yet (just after a restart) is left out of both.
+        valued = {s: q * marks[s] for s, q in after.items() if q and s in marks}
+        equity = cash + sum(valued.values(), Decimal(0))
+        gross = sum((abs(v) for v in valued.values()), Decimal(0))
+        limit = equity * Decimal(repr(lev))
+        if gross <= limit:
+            return ""
+        return (
+            f"{INSUFFICIENT_BUYING_POWER} at fill: {symbol} {signed:+} at {price} makes gross "
+            f"exposure {gross:.2f} > {lev} x equity {equity:.2f}; canceled, not filled on credit"
+        )
 
     def fills_for(self, client_order_id: str) -> list[VenueFill]:
         """Every fill of an order, as the venue recorded it (for reconciliation)."""

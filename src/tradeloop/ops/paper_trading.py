@@ -180,10 +180,12 @@ def open_account(
     fills = journal.fills()
     clock = SimClock(max([cursor[0] if cursor else 0, *(f.ts_event for f in fills)]))
     venue: Exchange
+    portfolio = Portfolio.replayed(cash, fills)
     if live is None:
         exchange = load_exchange(
-            account.exchange_path, exchange_model(execution), clock.now_ns, id_prefix=account.run_id
-        )
+            account.exchange_path, exchange_model(execution, risk), clock.now_ns,
+            id_prefix=account.run_id, cash=lambda: portfolio.cash,
+        )  # fmt: skip
         venue = PersistedExchange(exchange, account.exchange_path)
 
         def venue_positions() -> dict[str, Decimal]:
@@ -191,7 +193,6 @@ def open_account(
     else:
         venue = live
         venue_positions = live.positions
-    portfolio = Portfolio.replayed(cash, fills)
     engine = TradingEngine(
         venue=venue,
         portfolio=portfolio,

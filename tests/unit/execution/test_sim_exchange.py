@@ -168,3 +168,26 @@ def test_liquidation_price_when_leveraged_then_inside_the_margin() -> None:
     assert liquidation_price(Side.BUY, Decimal(100), Decimal(1), Decimal(0)) == 0
     with pytest.raises(ValueError, match="leverage"):
         liquidation_price(Side.BUY, Decimal(100), Decimal(0), Decimal(0))
+
+
+def test_buy_when_open_gaps_beyond_cash_then_canceled_and_sells_still_fill() -> None:
+    cash = {"usd": Decimal(10_000)}
+    world = World(fee_bps=10, max_gross_leverage=1.0)
+    world.exchange = SimulatedExchange(
+        ExchangeModel(fee_bps=10, max_gross_leverage=1.0),
+        clock=lambda: world.now,
+        cash=lambda: cash["usd"],
+    )
+    world.manager = OrderManager(world.journal, world.exchange, clock=lambda: world.now)
+    world.order("fits", Side.BUY, "50")
+    world.order("gapped", Side.BUY, "49")  # 99 x 105 + fees > 10,000: must not fill
+    world.bar(MIN_NS, 105, 106, 104, 105)
+    assert world.state("fits") is OrderState.FILLED
+    assert world.state("gapped") is OrderState.CANCELED
+    assert world.journal.orders["gapped"].reason.startswith("insufficient buying power")
+    (fill,) = world.fills
+    cash["usd"] -= fill.quantity * fill.price + fill.commission  # the ledger books it
+    world.order("exit", Side.SELL, "50")  # reducing exposure is never held back
+    world.bar(2 * MIN_NS, 50, 51, 49, 50)
+    assert world.state("exit") is OrderState.FILLED
+    assert world.exchange.positions["SPY"] == 0
