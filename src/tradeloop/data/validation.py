@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeloop.core.errors import DataError
+from tradeloop.core.time import iso_from_ns
 from tradeloop.domain.bar import BAR_SCHEMA
 
 BAR_SCHEMA_POLARS = pl.Schema(BAR_SCHEMA)
@@ -69,7 +70,57 @@ def validate_bars(bars: pl.DataFrame, source: str) -> pl.DataFrame:
             f"{source}: {counts['duplicate key']} rows share a (symbol, ts, bar_interval_sec) "
             f"key with another, first ts={first}. Fix: de-duplicate the source."
         )
+    _check_spacing(ordered, source)
     return ordered
+
+
+# Daily and longer bars may sit a few hours off their nominal spacing (a session's open or
+# local midnight in UTC moves with daylight saving): that much slack, and no more.
+_LONG_BAR_SLACK_SEC = 4 * 3600
+_DAY_SEC = 86_400
+
+
+def _check_spacing(ordered: pl.DataFrame, source: str) -> None:
+    """Refuse bars whose timestamps contradict their declared ``bar_interval_sec``: two bars
+    closer than one interval (hourly data declared daily), or intraday bars that are never
+    less than a day apart (daily data declared intraday)."""
+    same = (pl.col("symbol") == pl.col("symbol").shift(1)) & (
+        pl.col("bar_interval_sec") == pl.col("bar_interval_sec").shift(1)
+    )
+    gaps = ordered.with_columns(
+        pl.when(same).then(pl.col("ts") - pl.col("ts").shift(1)).alias("gap_ns")
+    ).drop_nulls("gap_ns")
+    if gaps.is_empty():
+        return
+    seconds = pl.col("gap_ns") // 1_000_000_000
+    interval = pl.col("bar_interval_sec")
+    slack = pl.when(interval >= _DAY_SEC).then(_LONG_BAR_SLACK_SEC).otherwise(0)
+    tight = gaps.filter(seconds < interval - slack)
+    if not tight.is_empty():
+        row = tight.row(0, named=True)
+        found = tight.filter(
+            (pl.col("symbol") == row["symbol"]) & (interval == row["bar_interval_sec"])
+        ).select(seconds.median()).item()
+        raise DataError(
+            f"{source}: {row['symbol']} bars only {row['gap_ns'] // 1_000_000_000} s apart at "
+            f"{iso_from_ns(row['ts'])}, but bar_interval_sec={row['bar_interval_sec']} was declared "
+            f"({tight.height} such gap(s); they look like {int(found)} s bars). Fix: declare "
+            "the interval the data have, or resample them to the one declared."
+        )
+    summary = gaps.group_by("symbol", "bar_interval_sec").agg(
+        seconds.min().alias("shortest"), pl.len().alias("gaps")
+    )
+    daily_like = summary.filter(
+        (pl.col("bar_interval_sec") < _DAY_SEC) & (pl.col("gaps") >= 20)
+        & (pl.col("shortest") >= _DAY_SEC - _LONG_BAR_SLACK_SEC)
+    )  # fmt: skip
+    if not daily_like.is_empty():
+        row = daily_like.row(0, named=True)
+        raise DataError(
+            f"{source}: {row['symbol']} bars are never less than {row['shortest']} s apart "
+            f"over {row['gaps'] + 1} bars, but bar_interval_sec={row['bar_interval_sec']} was "
+            "declared: they look like daily bars. Fix: declare the interval the data have."
+        )
 
 
 def _is_ordered(bars: pl.DataFrame) -> bool:
