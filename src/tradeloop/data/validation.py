@@ -98,14 +98,18 @@ def _check_spacing(ordered: pl.DataFrame, source: str) -> None:
     tight = gaps.filter(seconds < interval - slack)
     if not tight.is_empty():
         row = tight.row(0, named=True)
-        found = tight.filter(
-            (pl.col("symbol") == row["symbol"]) & (interval == row["bar_interval_sec"])
-        ).select(seconds.median()).item()
+        found = (
+            tight.filter(
+                (pl.col("symbol") == row["symbol"]) & (interval == row["bar_interval_sec"])
+            )
+            .select(seconds.median())
+            .item()
+        )
         raise DataError(
             f"{source}: {row['symbol']} bars only {row['gap_ns'] // 1_000_000_000} s apart at "
-            f"{iso_from_ns(row['ts'])}, but bar_interval_sec={row['bar_interval_sec']} was declared "
-            f"({tight.height} such gap(s); they look like {int(found)} s bars). Fix: declare "
-            "the interval the data have, or resample them to the one declared."
+            f"{iso_from_ns(row['ts'])}, but bar_interval_sec={row['bar_interval_sec']} was "
+            f"declared ({tight.height} such gap(s); they look like {int(found)} s bars). Fix: "
+            "declare the interval the data have, or resample them to the one declared."
         )
     summary = gaps.group_by("symbol", "bar_interval_sec").agg(
         seconds.min().alias("shortest"), pl.len().alias("gaps")
