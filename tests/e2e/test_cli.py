@@ -158,3 +158,31 @@ def test_any_command_when_env_variable_misspelled_then_exit_2_with_hint(tmp_path
     assert result.returncode == 2
     assert "TRADELOOP_DB_ULR" in result.stderr
     assert "did you mean TRADELOOP_DB_URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["ingest", "--end", "2026-07-01"], "--end '2026-07-01' is in the future"),
+        (["ingest", "--start", "2020-01-01", "--end", "2019-01-01"], "the range is reversed"),
+        (["repair", "--symbol", "SPY", "--from", "2020-02-01", "--to", "2020-01-01"], "reversed"),
+        (["run", "--tickers", "SPY", "--start", "9999-12-31"], "--start '9999-12-31' is in the"),
+        (["run", "--tickers", "SPY", "--end", "1492-10-12"], "is before 1900-01-01"),
+        (["labels", "build", "--as-of", "2027-01-01"], "--as-of '2027-01-01' is in the future"),
+        (["daemon", "--tickers", "SPY", "--start", "2026-06-04"], "is in the future"),
+    ],
+)
+def test_dates_when_future_reversed_or_out_of_range_then_exit_2_before_any_work(
+    tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    home = tmp_path / "var"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment["TRADELOOP_HOME"] = str(home)
+    result = subprocess.run(
+        [sys.executable, "-m", "tradeloop.testing.pinned_clock", "2026-06-03T18:00:00Z", *args],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (home / "tradeloop.db").exists() or args[0] != "ingest"  # nothing written

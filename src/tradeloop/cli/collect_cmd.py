@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tradeloop.bootstrap import App, build_app, build_providers, collector_config
+from tradeloop.cli.dates import parse_date
 from tradeloop.cli.errors import handled_errors
 from tradeloop.core.durations import parse_duration_sec
 from tradeloop.core.errors import ConfigError
-from tradeloop.core.time import NS_PER_DAY, iso_from_ns, parse_ns
+from tradeloop.core.time import NS_PER_DAY, iso_from_ns
 from tradeloop.data.ports import BarRequest, Provider
 from tradeloop.settings import load_settings
 
@@ -186,11 +187,8 @@ def labels_build(
 ) -> None:
     """Mature every stored event's outcomes at the configured horizons (idempotent)."""
     with handled_errors():
+        as_of_ns = parse_date(as_of, "--as-of") if as_of else None
         app = build_app(load_settings(), config)
-        try:
-            as_of_ns = parse_ns(as_of) if as_of else None
-        except ValueError as exc:
-            raise ConfigError(f"--as-of: {exc}") from None
         summary = build_labels(app, as_of_ns)
     print(
         json.dumps(summary)

@@ -13,10 +13,10 @@ import typer
 from rich.console import Console
 
 from tradeloop.bootstrap import build_app
+from tradeloop.cli.dates import parse_date
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.run_cmd import INTERVALS, require_fresh_model, require_live, strategy_plan
 from tradeloop.core.errors import ConfigError
-from tradeloop.core.time import parse_ns
 from tradeloop.ops.strategy_plans import STRATEGIES
 from tradeloop.settings import load_settings
 
@@ -95,10 +95,7 @@ def daemon(
         plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
         require_fresh_model(app, plan)
         venue = require_live(app, symbols) if mode == "live" else None
-        try:
-            start_ns = parse_ns(start) if start else 0
-        except ValueError as exc:
-            raise ConfigError(f"--start: {exc}") from None
+        start_ns = parse_date(start, "--start") if start else 0
         scaled = ScaledStrategy(plan.strategy)
         if venue is not None:
             paper = PaperAccount.under(app.settings.home / "live", account, live=True)

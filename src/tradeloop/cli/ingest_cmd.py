@@ -14,10 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tradeloop.bootstrap import App, build_app
+from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import new_run_id
-from tradeloop.core.time import NS_PER_DAY, iso_from_ns, parse_ns
+from tradeloop.core.time import NS_PER_DAY, iso_from_ns
 from tradeloop.data.ingest import IngestMode, IngestPlan, RunSummary
 from tradeloop.data.ports import SymbolOutcome
 from tradeloop.data.verification import SECTIONS, verify_report
@@ -29,11 +30,7 @@ ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
-def _day(text: str, option: str) -> int:
-    try:
-        value = parse_ns(text)
-    except ValueError as exc:
-        raise ConfigError(f"{option} {text!r}: {exc}") from None
+def _day(value: int) -> int:
     return value - value % NS_PER_DAY
 
 
@@ -171,13 +168,14 @@ def ingest(
             raise ConfigError("--workers and --cluster exclude each other; pick one")
         if start and not end:
             raise ConfigError("--start needs --end (a custom range is closed on both sides)")
+        first, last = parse_range(start, end)
         app = build_app(load_settings(), config)
         selected = tuple(t.strip() for t in tickers.split(",") if t.strip()) if tickers else None
         plan = IngestPlan(
             mode=mode,
             entries=app.universe().select(selected),
-            as_of_ns=_day(end, "--end") if end else _today_ns(),
-            start_ns=_day(start, "--start") if start else None,
+            as_of_ns=_day(last) if last is not None else _today_ns(),
+            start_ns=_day(first) if first is not None else None,
             provider=provider,
         )
         _check_provider(app, provider)
@@ -200,10 +198,9 @@ def repair(
       tradeloop repair --symbol AAPL --from 2022-01-01 --to 2022-06-01
     """
     with handled_errors():
+        first, last = parse_range(from_, to, ("--from", "--to"))
+        start, stop = _day(first or 0), _day(last or 0)  # both options are required
         app = build_app(load_settings(), config)
-        start, stop = _day(from_, "--from"), _day(to, "--to")
-        if stop < start:
-            raise ConfigError(f"--to {to} is before --from {from_}")
         _check_provider(app, provider)
         plan = IngestPlan(IngestMode.REPAIR, app.universe().select((symbol,)), stop, start,
                           provider)  # fmt: skip

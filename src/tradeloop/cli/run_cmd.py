@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tradeloop.bootstrap import App, build_app
+from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import handled_errors
 from tradeloop.core.errors import ConfigError, DataError, TradingRefused
 from tradeloop.core.ids import new_run_id
-from tradeloop.core.time import iso_from_ns, parse_ns
+from tradeloop.core.time import iso_from_ns
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.ops.strategy_plans import STRATEGIES, StrategyPlan
 from tradeloop.settings import load_settings
@@ -99,11 +100,8 @@ def run(
                 raise ConfigError(f"--capital {capital}: must be positive")
             execution = execution.model_copy(update={"initial_cash_usd": capital})
         symbols = tuple(s.strip() for s in tickers.split(",") if s.strip())
-        try:
-            start_ns = parse_ns(start) if start else 0
-            end_ns = parse_ns(end) if end else None
-        except ValueError as exc:
-            raise ConfigError(f"--start/--end: {exc}") from None
+        first, end_ns = parse_range(start, end)
+        start_ns = first or 0
         seconds = INTERVALS[interval]
         plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
         if mode == "backtest":
