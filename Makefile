@@ -47,10 +47,10 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
-# Two workers (this is a 2-core machine); tests that share a database or a port are grouped
-# onto one worker (tests/conftest.py).
+# Two workers (this is a 2-core machine); each has a PostgreSQL database of its own
+# (tests/conftest.py), every other shared resource is a free port or a tmp_path.
 test: lint $(PROMTOOL)
-	TRADELOOP_PROMTOOL=$(abspath $(PROMTOOL)) $(BIN)/pytest -q -n 2 --dist loadgroup
+	TRADELOOP_PROMTOOL=$(abspath $(PROMTOOL)) $(BIN)/pytest -q -n 2
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
@@ -26,7 +26,26 @@ def service_url(variable: str, what: str) -> str:
 
 @pytest.fixture
 def pg_url() -> str:
-    return service_url("TRADELOOP_TEST_PG_URL", "PostgreSQL tests")
+    return _worker_database(service_url("TRADELOOP_TEST_PG_URL", "PostgreSQL tests"))
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist, a database of this worker's own (``<name>_gw0``, created on first
+    use), so that tests resetting their schema never meet on one database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            if connection.execute(query, {"name": name}).scalar() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -49,19 +68,3 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     upgrade(database)
     yield database
     database.dispose()
-
-
-# Tests that share one outside resource run on one xdist worker, one after another: every
-# PostgreSQL test resets the same database; `tradeloop up` binds the services' default ports.
-_SHARED_FILES = {"test_stack.py": "default-ports"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        params = getattr(item, "callspec", None)
-        uses_pg = "pg_url" in getattr(item, "fixturenames", ()) or (
-            params is not None and params.params.get("engine") == "postgresql"
-        )
-        group = "postgresql" if uses_pg else _SHARED_FILES.get(item.path.name)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))

@@ -8,6 +8,11 @@ from decimal import Decimal
 from tradeloop.domain.enums import OrderType, Side, TimeInForce
 from tradeloop.domain.validation import require_non_negative, require_positive, require_symbol
 
+# The reason an operator's close-all gives its orders. The kill switch and the HALTED state
+# still let such an order through when it only shrinks a position (never opens or flips
+# one): the runbooks' emergency order is halt, then close all.
+CLOSE_ALL_REASON = "close_all"
+
 
 @dataclass(frozen=True, slots=True)
 class SubmitOrder:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from tradeloop.core.clock import SimClock
 from tradeloop.domain.order_lifecycle import ManagedOrder, OrderState
-from tradeloop.domain.orders import OrderFilled, OrderRejected, SubmitOrder
+from tradeloop.domain.orders import CLOSE_ALL_REASON, OrderFilled, OrderRejected, SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.journal import InMemoryOrderJournal
@@ -114,7 +114,11 @@ class TradingEngine:
         """With the kill switch present, cancel every order still waiting for a fill.
         (New orders are checked in ``submit``; with nothing resting there is nothing to
         cancel, so the file is only looked at when something is.)"""
-        resting = self.venue.open_orders()
+        resting = [
+            status
+            for status in self.venue.open_orders()
+            if not self._is_close_all(status.client_order_id)  # flattening goes on
+        ]
         if not resting or not self.kill_switch.is_engaged():
             return
         self._advance(ts_now)
@@ -131,6 +135,10 @@ class TradingEngine:
                     ts_now,
                 )
             )
+
+    def _is_close_all(self, client_order_id: str) -> bool:
+        managed = self.orders.journal.get(client_order_id)
+        return managed is not None and managed.order.reason == CLOSE_ALL_REASON
 
     def _advance(self, ts: int) -> None:
         if ts > self.clock.now_ns():

@@ -86,8 +86,19 @@ class TradingSession:
             opened_ts=opened_ts,
         )
 
+    def valued_marks(self) -> dict[str, Decimal]:
+        """A price for every held symbol: the latest close seen, else (a restart, before
+        the symbol's first bar arrives) its average entry price."""
+        portfolio = self.engine.portfolio
+        unseen = {
+            symbol: position.avg_price
+            for symbol, position in portfolio.positions.items()
+            if position.quantity and symbol not in self.marks
+        }
+        return {**self.marks, **unseen} if unseen else self.marks
+
     def equity(self) -> Decimal:
-        return self.engine.portfolio.equity(self.marks)
+        return self.engine.portfolio.equity(self.valued_marks())
 
     def warm_up(self, bar: BarView) -> None:
         """Show the strategy a bar already traded (a restart rebuilding its state); what
@@ -104,18 +115,19 @@ class TradingSession:
         engine.on_bar(bar)
         close = to_decimal(bar.close)
         self.marks[bar.symbol] = close
-        equity = engine.portfolio.equity(self.marks)
+        marks = self.valued_marks()
+        equity = engine.portfolio.equity(marks)
         engine.gate.on_equity(bar.ts, equity)  # day roll, daily loss limit
         engine.gate.observe_close(bar.symbol, bar.ts, bar.close)  # correlation limit
         decisions = []
         trim = self._breach_trim(bar, close, equity)
         if trim is not None:
-            sent = engine.submit(trim, close, equity, engine.clock.now_ns(), self.marks)
+            sent = engine.submit(trim, close, equity, engine.clock.now_ns(), marks)
             denial = "" if sent else (engine.rejected[-1].reason if engine.rejected else "")
             decisions.append(Decision(trim, sent, denial))
         for order in self.strategy.on_bar(bar, self.context(bar.symbol, equity)):
             rejected_before = len(engine.rejected)
-            sent = engine.submit(order, close, equity, engine.clock.now_ns(), self.marks)
+            sent = engine.submit(order, close, equity, engine.clock.now_ns(), marks)
             denial = ""
             if len(engine.rejected) > rejected_before:
                 denial = engine.rejected[-1].reason

@@ -5,7 +5,6 @@ why is always on record."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -14,7 +13,7 @@ from tradeloop.core.errors import TradingRefused
 from tradeloop.core.ids import natural_key_id
 from tradeloop.core.time import iso_from_ns
 from tradeloop.domain.enums import Side
-from tradeloop.domain.orders import SubmitOrder
+from tradeloop.domain.orders import CLOSE_ALL_REASON, SubmitOrder
 from tradeloop.ops.paper_trading import PaperStart
 from tradeloop.risk.gate import TradingState
 from tradeloop.risk.kill_switch import KillSwitch
@@ -72,13 +71,9 @@ class CloseAll:
 def close_all(start: PaperStart, db: Engine, halt_log: Path, actor: str, now_ns: int) -> CloseAll:
     """Cancel resting orders and send a market order closing every position of a paper
     account (filled on its next bar); trading goes REDUCING, so nothing reopens risk until
-    ``tradeloop resume``. Refused while the kill switch blocks every order."""
+    ``tradeloop resume``. It works while the kill switch is present too (halt, then close
+    all): closing orders pass it, and the kill switch leaves them resting until they fill."""
     engine = start.session.engine
-    if engine.kill_switch.is_engaged():
-        raise TradingRefused(
-            "the kill switch is present and blocks every order, closing ones too: run "
-            "`tradeloop resume` (then close-all; trading stays REDUCING until you resume)"
-        )
     engine.gate.set_trading_state(TradingState.REDUCING, f"close-all by {actor}")
     canceled = []
     for status in engine.venue.open_orders():
@@ -87,7 +82,7 @@ def close_all(start: PaperStart, db: Engine, halt_log: Path, actor: str, now_ns:
             canceled.append(status.client_order_id)
     decided = start.cursor[0] if start.cursor else engine.clock.now_ns()
     sent, denied = [], []
-    marks = start.session.marks
+    marks = start.session.valued_marks()
     for symbol, position in sorted(engine.portfolio.positions.items()):
         if not position.quantity:
             continue
@@ -100,14 +95,10 @@ def close_all(start: PaperStart, db: Engine, halt_log: Path, actor: str, now_ns:
             side=side,
             quantity=abs(position.quantity),
             ts_init=decided,
-            reason="close_all",
+            reason=CLOSE_ALL_REASON,
         )
-        price = marks.get(symbol, position.avg_price)
-        equity = engine.portfolio.cash + sum(
-            (p.quantity * marks.get(s, p.avg_price) for s, p in engine.portfolio.positions.items()),
-            Decimal(0),
-        )
-        if engine.submit(order, price, equity, decided, dict(marks)):
+        equity = engine.portfolio.equity(marks)
+        if engine.submit(order, marks[symbol], equity, decided, dict(marks)):
             sent.append(order)
         elif engine.rejected and engine.rejected[-1].client_order_id == order.client_order_id:
             denied.append(f"{symbol}: {engine.rejected[-1].reason}")

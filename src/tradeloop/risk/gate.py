@@ -5,7 +5,8 @@ each counted in ``counts``:
 
 - ``KILL_SWITCH`` (the file exists, or cannot be checked), ``HALTED`` (trading state
   HALTED: nothing but cancels), ``REDUCING`` (state REDUCING: only orders that shrink a
-  position);
+  position); an operator's close-all order (reason ``close_all``) that only shrinks a
+  position passes every rule, the kill switch included: flattening is how risk comes down;
 - new risk only (an order that only shrinks a position skips these): ``SYMBOL_NOT_ALLOWED``,
   ``OUTSIDE_TRADING_HOURS``, ``WARMUP``, ``DAILY_CAP`` (the day's loss passed
   ``daily_loss_limit`` or ``daily_loss_cap_usd``: no new risk until the next day),
@@ -39,7 +40,7 @@ from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.errors import DataError
 from tradeloop.domain.enums import Side
 from tradeloop.domain.margin import liquidation_price
-from tradeloop.domain.orders import SubmitOrder
+from tradeloop.domain.orders import CLOSE_ALL_REASON, SubmitOrder
 from tradeloop.risk.config import RiskConfig, _minutes
 from tradeloop.risk.correlation import RollingCorrelation
 from tradeloop.risk.kill_switch import KillSwitch
@@ -273,10 +274,14 @@ class RiskGate:
         return reason
 
     def _denial(self, check: OrderCheck) -> str | None:
-        if self.kill_switch.is_engaged():
-            return "KILL_SWITCH: trading halted by the kill switch file"
         state, config, order = self.state, self.config, check.order
         adds = _adds_risk(check)
+        if order.reason == CLOSE_ALL_REASON and not adds:
+            # The operator's way out of a position: it closes exactly what is held, so
+            # neither the kill switch nor a size limit may keep the account in it.
+            return None
+        if self.kill_switch.is_engaged():
+            return "KILL_SWITCH: trading halted by the kill switch file"
         if state.trading_state is TradingState.HALTED:
             return f"HALTED: trading state HALTED ({state.state_reason or 'no reason given'})"
         if state.trading_state is TradingState.REDUCING and adds:

@@ -139,6 +139,7 @@ class SqlOrderJournal:
             "venue_order_id": order.venue_order_id,
             "stop_price": o.stop_price,
             "time_in_force": str(o.time_in_force),
+            "decision_reason": o.reason,
         }
 
     def _load(
@@ -162,6 +163,7 @@ def _order(row: Any) -> ManagedOrder:
         limit_price=None if row["limit_price"] is None else Decimal(row["limit_price"]),
         stop_price=None if row["stop_price"] is None else Decimal(row["stop_price"]),
         time_in_force=TimeInForce(row["time_in_force"]),
+        reason=row["decision_reason"],
     )
     return ManagedOrder(
         order=order,

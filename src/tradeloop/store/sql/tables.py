@@ -203,6 +203,8 @@ orders = Table(
     Column("venue_order_id", String(64), nullable=False, server_default=""),
     Column("stop_price", MONEY),
     Column("time_in_force", String(4), nullable=False, server_default="GTC"),
+    # Why it was decided (a strategy's reason, or "close_all"); ``reason`` is its state's.
+    Column("decision_reason", Text, nullable=False, server_default=""),
 )
 
 fills = Table(
