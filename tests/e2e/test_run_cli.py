@@ -126,6 +126,22 @@ def test_paper_when_run_twice_then_second_run_continues_the_account(tmp_path: Pa
     assert "opened with" in capital.stderr
 
 
+def test_paper_when_account_holds_two_symbols_then_it_restarts(tmp_path: Path) -> None:
+    _store(tmp_path, "GOOG")
+    _store(tmp_path, "^GSPC")
+    base = ("run", "--mode", "paper", "--account", "pair", "--tickers", "GOOG,^GSPC",
+            "--fast", "2", "--slow", "5", "--start", "2012-01-01", "--json", "--run-once")  # fmt: skip
+    first = _run(tmp_path, *base, "--end", "2012-06-29")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["fills"] > 10
+    # The restart warms up on GOOG's bars before ^GSPC has a price: no KeyError.
+    second = _run(tmp_path, *base, "--end", "2012-12-31")
+    assert second.returncode == 0, second.stderr
+    two = json.loads(second.stdout)
+    assert two["cursor"].startswith("2012-12-31")
+    assert two["bars_stepped"] > 200  # both symbols' second half
+
+
 def test_live_when_symbol_not_governed_active_then_refused(tmp_path: Path) -> None:
     _store_goog(tmp_path)
     result = _run(tmp_path, "run", "--mode", "live", "--feed", "live", "--tickers", "GOOG")
