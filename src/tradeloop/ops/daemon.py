@@ -76,6 +76,8 @@ class DaemonStats:
     safe_mode: bool = False
     backpressure: dict[str, int] = field(default_factory=dict)
     dropped: int = 0
+    last_error: str = ""  # the latest tick error, one line, shown on the console once
+    no_data: tuple[str, ...] = ()  # symbols with no stored bar in the feed's range
 
 
 class ScaledStrategy:
@@ -201,6 +203,7 @@ def run_daemon(
         try:
             engine.halt_if_killed(engine.clock.now_ns())
             frame = feed_frame(load, spec, now_ns())
+            _note_missing_symbols(stats, spec, frame, echo)
             if cursor is None and not frame.is_empty():
                 last = frame.sort("ts", "symbol").row(-1, named=True)
                 cursor = (last["ts"], last["symbol"])  # a new account trades from now on
@@ -238,6 +241,10 @@ def run_daemon(
             stats.loop_errors += 1
             stats.consecutive_errors += 1
             _log_error(errors, "tick", exc)
+            line = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            if line != stats.last_error:  # each new reason once, not every tick
+                stats.last_error = line
+                echo(f"TICK ERROR: {line} (details in {logs / 'errors.jsonl'})")
             if stats.consecutive_errors > config.safe_mode_errors and not stats.safe_mode:
                 stats.safe_mode, scaled.scale = True, config.safe_mode_scale
                 if tracker is not None:
@@ -399,6 +406,8 @@ def _counters(stats: DaemonStats) -> dict[str, Any]:
         "safe_mode": stats.safe_mode,
         "backpressure_total": dict(stats.backpressure),
         "signals_dropped": stats.dropped,
+        "no_data": list(stats.no_data),
+        "last_error": stats.last_error,
     }
 
 
@@ -409,8 +418,26 @@ def _heartbeat(stats: DaemonStats, spec: FeedSpec, now: int) -> str:
         f"| model_errors={stats.model_errors} | arima_fb={stats.arima_fb} "
         f"| orders={stats.orders_sent} "
         f"| denied={stats.orders_denied} | errors={stats.loop_errors}"
+        + (f" | NO_DATA={','.join(stats.no_data)}" if stats.no_data else "")
         + (" | SAFE_MODE" if stats.safe_mode else "")
+        + (f" | last_error={stats.last_error[:120]}" if stats.consecutive_errors else "")
     )
+
+
+def _note_missing_symbols(
+    stats: DaemonStats, spec: FeedSpec, frame: pl.DataFrame, echo: Callable[[str], None]
+) -> None:
+    """Name the traded symbols with no stored bar at all: a typo or a symbol never
+    ingested must not look like a quiet market."""
+    present = set(frame["symbol"].unique().to_list()) if not frame.is_empty() else set()
+    missing = tuple(sorted(set(spec.symbols) - present))
+    if missing != stats.no_data:
+        if missing:
+            echo(
+                f"NO DATA for {', '.join(missing)}: no stored {spec.interval_sec} s bars in "
+                "range. Fix: ingest or collect them, or check the --tickers spelling"
+            )
+        stats.no_data = missing
 
 
 def _log_error(errors: JsonLines, where: str, exc: BaseException) -> None:

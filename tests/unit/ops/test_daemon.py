@@ -78,6 +78,50 @@ def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_cle
     assert len(errors) == 7
     assert "RuntimeError: model server unreachable" in json.loads(errors[0])["traceback"]
     assert stats.orders_sent > 0
+    # The console says why, once per new reason (not only errors=N on every heartbeat).
+    reasons = [line for line in echoed if line.startswith("TICK ERROR")]
+    assert reasons == [
+        f"TICK ERROR: RuntimeError: model server unreachable (details in "
+        f"{tmp_path / 'logs' / 'errors.jsonl'})"
+    ]
+    assert any("last_error=RuntimeError: model server unreachable" in x for x in echoed)
+
+
+def test_daemon_when_a_ticker_has_no_data_then_it_says_so_every_heartbeat(
+    tmp_path: Path,
+) -> None:
+    db = _db(tmp_path)
+    bars = stub_bars("TEST", 60, seed=4)
+    plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
+    account = PaperAccount.under(tmp_path / "paper", "d")
+    opened = open_account(
+        account, db=db, strategy=plan.strategy, execution=ExecutionConfig(),
+        risk=UNLIMITED_RISK, kill_switch=KillSwitch(tmp_path / "KS"), now_ns=0, actor="t",
+    )  # fmt: skip
+    ticks = {"n": 0}
+
+    def stop() -> bool:
+        ticks["n"] += 1
+        return ticks["n"] > 3
+
+    echoed: list[str] = []
+    stats = run_daemon(
+        opened, account, plan, ScaledStrategy(plan.strategy),
+        FeedSpec(symbols=("NOPE", "TEST"), interval_sec=86_400, start_ns=0, end_ns=None,
+                 feed="live"),
+        lambda *_: bars, db=db, config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
+        logs=tmp_path / "logs", refresh=None, should_stop=stop, echo=echoed.append,
+        now_ns=lambda: 2_000_000_000_000_000_000, sleep=lambda s: None,
+    )  # fmt: skip
+    assert stats.no_data == ("NOPE",)
+    warnings = [line for line in echoed if line.startswith("NO DATA")]
+    assert warnings == [
+        "NO DATA for NOPE: no stored 86400 s bars in range. Fix: ingest or collect them, or "
+        "check the --tickers spelling"
+    ]
+    beats = [line for line in echoed if line.startswith("HEARTBEAT")]
+    assert beats
+    assert all("NO_DATA=NOPE" in line for line in beats)
 
 
 def test_scaled_strategy_when_safe_mode_then_entries_scaled_exits_untouched() -> None:
