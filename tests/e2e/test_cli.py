@@ -186,3 +186,9 @@ def test_dates_when_future_reversed_or_out_of_range_then_exit_2_before_any_work(
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
     assert not (home / "tradeloop.db").exists() or args[0] != "ingest"  # nothing written
+
+
+def test_models_evaluate_when_forced_without_reason_then_refused(tmp_path: Path) -> None:
+    result = _run(["models", "evaluate", "--force"], tmp_path / "var")
+    assert result.returncode == 2
+    assert "--force overrides failed gates and needs --reason TEXT" in result.stderr

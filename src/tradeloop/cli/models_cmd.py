@@ -13,7 +13,7 @@ from rich.table import Table
 
 from tradeloop.bootstrap import App, build_app
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
-from tradeloop.core.errors import DataError, GateRejected
+from tradeloop.core.errors import ConfigError, DataError, GateRejected
 from tradeloop.core.time import iso_from_ns
 from tradeloop.registry.gates import GateResult
 from tradeloop.registry.governance import model_entries
@@ -227,6 +227,12 @@ def evaluate(
 ) -> None:
     """Run the governance gates on ``candidate`` and promote it to ``active`` if all pass;
     print the gate table. Exit 1 when a gate refuses."""
+    with handled_errors():
+        if force and not reason.strip():
+            raise ConfigError(
+                "--force overrides failed gates and needs --reason TEXT (it is kept in the "
+                "audit), e.g. --force --reason 'synthetic data: no edge expected'"
+            )
     _promote(name, "candidate", "active", force, reason or "models evaluate", as_json, config)
 
 
