@@ -126,6 +126,14 @@ class PaperAccount:
             )
         return stored
 
+    def opened_ns(self) -> int | None:
+        """When the account was first opened (None before that, or in an old account file)."""
+        try:
+            created = json.loads(self.meta_path.read_text()).get("created_ns")
+        except (OSError, ValueError):
+            return None
+        return int(created) if created is not None else None
+
     def read_cursor(self) -> Cursor | None:
         if not self.cursor_path.exists():
             return None
@@ -201,7 +209,13 @@ def open_account(
         journal=journal,
         clock=clock,
         # The daily-loss halt and the loss-streak cooldown survive a restart.
-        gate=RiskGate(risk, kill_switch, JsonRiskStateStore(account.risk_state_path)),
+        # A live account's first trading day holds positions to first_day_position_size.
+        gate=RiskGate(
+            risk,
+            kill_switch,
+            JsonRiskStateStore(account.risk_state_path),
+            opened_ns=account.opened_ns() if live is not None else None,
+        ),
     )
     settled = engine.orders.settle()
     states = journal.order_states()

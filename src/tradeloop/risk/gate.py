@@ -114,7 +114,6 @@ class OrderCheck:
     positions: Mapping[str, Decimal]  # signed quantity per symbol
     marks: Mapping[str, Decimal]
     ts: int
-    first_day: bool = False  # a live account's first trading day: smaller positions
     cash: Decimal | None = None  # free balance before the order (None: not checked)
 
 
@@ -130,7 +129,10 @@ class RiskGate:
         kill_switch: KillSwitch,
         store: RiskStateStore | None = None,
         correlation: Correlation | None = None,
+        opened_ns: int | None = None,
     ) -> None:
+        """``opened_ns``: when a live account opened; on that trading day (in
+        ``trading_timezone``) positions are held to ``first_day_position_size``."""
         self.config = config
         self.kill_switch = kill_switch
         self.store = store
@@ -145,11 +147,15 @@ class RiskGate:
         self.session_start_ns: int | None = None
         self.venue_failures = 0
         self._zone = ZoneInfo(config.trading_timezone)
+        self._first_day = None if opened_ns is None else self._local_day(opened_ns)
         self._hours = (
             None
             if config.trading_hours is None
             else tuple(_minutes(t) for t in config.trading_hours)
         )
+
+    def _local_day(self, ts: int) -> str:
+        return datetime.fromtimestamp(ts / 1e9, UTC).astimezone(self._zone).date().isoformat()
 
     @property
     def watches_every_bar(self) -> bool:
@@ -207,7 +213,7 @@ class RiskGate:
 
     def on_equity(self, ts: int, equity: Decimal) -> None:
         """Roll the trading day; trip the daily cap when the day's loss passes a limit."""
-        day = datetime.fromtimestamp(ts / 1e9, UTC).astimezone(self._zone).date().isoformat()
+        day = self._local_day(ts)
         state = self.state
         if self.session_start_ns is None:
             self.session_start_ns = ts
@@ -391,11 +397,15 @@ class RiskGate:
             for s, q in after.items()
             if q
         }
-        size = config.first_day_position_size if check.first_day else config.max_position_size
+        size, which = config.max_position_size, "limit"
+        first_day = self._first_day is not None and self._local_day(check.ts) == self._first_day
+        if first_day and config.first_day_position_size is not None:
+            size, which = config.first_day_position_size, "first-day limit"
         own = values.get(order.symbol, Decimal(0)) / equity
         if size is not None and own > Decimal(repr(size)):
             return (
-                f"MAX_POSITION_SIZE: {order.symbol} would be {own:.1%} of equity (limit {size:.0%})"
+                f"MAX_POSITION_SIZE: {order.symbol} would be {own:.1%} of equity "
+                f"({which} {size:.0%})"
             )
         heat = sum(values.values(), Decimal(0)) / equity
         if config.max_portfolio_heat is not None and heat > Decimal(

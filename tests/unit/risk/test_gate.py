@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,42 @@ def test_kill_switch_and_trading_states_when_set_then_orders_denied(tmp_path: Pa
     assert _code(gate, closing) == "KILL_SWITCH"
     gate.kill_switch.release()
     assert _code(gate, closing) is None
+
+
+def test_close_all_when_kill_switch_or_halted_then_only_flattening_passes(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, max_order_notional_usd=100)
+    held = {"SPY": "10"}
+
+    def order(quantity: str, side: Side, reason: str) -> OrderCheck:
+        check = _check(quantity, side, positions=held)
+        flagged = dataclasses.replace(check.order, reason=reason)
+        return dataclasses.replace(check, order=flagged)
+
+    gate.kill_switch.engage("halt, then close all")
+    assert _code(gate, order("10", Side.SELL, "close_all")) is None  # flat: passes (and > 100)
+    assert _code(gate, order("20", Side.SELL, "close_all")) == "KILL_SWITCH"  # would go short
+    assert _code(gate, order("10", Side.SELL, "sma_cross_down")) == "KILL_SWITCH"
+    gate.kill_switch.release()
+    gate.set_trading_state(TradingState.HALTED, "3 venue failures")
+    assert _code(gate, order("10", Side.SELL, "close_all")) is None
+    assert _code(gate, order("5", Side.BUY, "close_all")) == "HALTED"  # adds: never
+
+
+def test_first_day_when_live_account_opened_today_then_smaller_position_limit(
+    tmp_path: Path,
+) -> None:
+    limits = {"max_position_size": 0.20, "first_day_position_size": 0.10}
+    opened = NOON_ET - 3 * 3600 * 10**9  # 09:00 New York, the same trading day
+    gate = RiskGate(UNLIMITED_RISK.model_copy(update=limits), KillSwitch(tmp_path / "KS"),
+                    opened_ns=opened)  # fmt: skip
+    fifteen_percent = _check("15")  # 15 x 100 of 10,000 equity
+    reason = gate.denial(fifteen_percent)
+    assert reason is not None
+    assert reason.startswith("MAX_POSITION_SIZE: SPY would be 15.0% of equity (first-day limit")
+    next_day = _check("15", ts=NOON_ET + 86_400 * 10**9)
+    assert gate.denial(next_day) is None
+    paper = RiskGate(UNLIMITED_RISK.model_copy(update=limits), KillSwitch(tmp_path / "KS"))
+    assert paper.denial(fifteen_percent) is None  # no opening day given: paper limits
 
 
 def test_daily_loss_when_limit_reached_then_no_new_risk_until_next_day(tmp_path: Path) -> None:
