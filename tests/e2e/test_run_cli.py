@@ -142,6 +142,27 @@ def test_paper_when_account_holds_two_symbols_then_it_restarts(tmp_path: Path) -
     assert two["bars_stepped"] > 200  # both symbols' second half
 
 
+def test_paper_when_symbol_quarantined_then_refused_like_live(tmp_path: Path) -> None:
+    import sqlite3
+
+    _store_goog(tmp_path)
+    with sqlite3.connect(tmp_path / "var" / "tradeloop.db") as db:
+        db.execute(
+            "INSERT INTO symbol_governance (symbol, state, reason, rows, quality_score, "
+            "provider, ts_updated) VALUES ('GOOG', 'QUARANTINED', 'quality 0.41 < 0.6', "
+            "2148, 0.41, 'bundled', 0)"
+        )
+    paper = ("run", "--mode", "paper", "--account", "g", "--tickers", "GOOG", "--run-once")
+    refused = _run(tmp_path, *paper)
+    assert refused.returncode == 2
+    assert "GOOG: QUARANTINED: quality 0.41 < 0.6" in refused.stderr
+    assert "QUARANTINED" in (tmp_path / "var" / "governance_halt.log").read_text()
+    assert not (tmp_path / "var" / "paper" / "g").exists()  # refused before opening it
+    daemon = _run(tmp_path, "daemon", "--account", "g", "--tickers", "GOOG")
+    assert daemon.returncode == 2
+    assert "GOOG: QUARANTINED" in daemon.stderr
+
+
 def test_live_when_symbol_not_governed_active_then_refused(tmp_path: Path) -> None:
     _store_goog(tmp_path)
     result = _run(tmp_path, "run", "--mode", "live", "--feed", "live", "--tickers", "GOOG")

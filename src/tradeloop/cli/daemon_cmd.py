@@ -15,7 +15,13 @@ from rich.console import Console
 from tradeloop.bootstrap import build_app
 from tradeloop.cli.dates import parse_date
 from tradeloop.cli.errors import handled_errors
-from tradeloop.cli.run_cmd import INTERVALS, require_fresh_model, require_live, strategy_plan
+from tradeloop.cli.run_cmd import (
+    INTERVALS,
+    require_fresh_model,
+    require_governed,
+    require_live,
+    strategy_plan,
+)
 from tradeloop.core.errors import ConfigError
 from tradeloop.ops.strategy_plans import STRATEGIES
 from tradeloop.settings import load_settings
@@ -94,6 +100,8 @@ def daemon(
         seconds = INTERVALS[interval]
         plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
         require_fresh_model(app, plan)
+        if mode != "live":
+            require_governed(app, symbols, live=False)
         venue = require_live(app, symbols) if mode == "live" else None
         start_ns = parse_date(start, "--start") if start else 0
         scaled = ScaledStrategy(plan.strategy)

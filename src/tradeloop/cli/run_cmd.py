@@ -113,6 +113,8 @@ def run(
                 "--mode live trades real money: it takes --feed live only (replayed history "
                 "would send real orders on old prices)"
             )
+        if mode == "paper":
+            require_governed(app, symbols, live=False)
         venue = require_live(app, symbols) if mode == "live" else None
         from tradeloop.ops.paper_run import FeedSpec
 
@@ -188,6 +190,14 @@ def require_fresh_model(app: App, plan: StrategyPlan) -> None:
 def require_live(app: App, symbols: tuple[str, ...]) -> Any:
     """The live venue, once symbol governance allows every symbol (else GovernanceHalt,
     logged in governance_halt.log) and a venue is configured (else TradingRefused)."""
+    require_governed(app, symbols, live=True)
+    return app.live_venue()
+
+
+def require_governed(app: App, symbols: tuple[str, ...], *, live: bool) -> None:
+    """The runbooks' data-governance gate before paper and live trading: a DEGRADED or
+    QUARANTINED symbol is never traded; live also needs every symbol governed ACTIVE,
+    paper accepts bars that never went through governed ingestion (collected ones)."""
     from tradeloop.ops.governance_gate import require_tradeable
 
     require_tradeable(
@@ -196,8 +206,8 @@ def require_live(app: App, symbols: tuple[str, ...]) -> Any:
         app.config.ingest.required_rows,
         app.settings.governance_halt_log,
         time.time_ns(),
+        allow_ungoverned=not live,
     )
-    return app.live_venue()
 
 
 def _backtest(

@@ -60,12 +60,19 @@ def halt_message(symbols_affected: int, required_rows: int) -> str:
 
 
 def check_trading_allowed(
-    governance: Mapping[str, tuple[str, str]], symbols: Iterable[str], required_rows: int
+    governance: Mapping[str, tuple[str, str]],
+    symbols: Iterable[str],
+    required_rows: int,
+    allow_ungoverned: bool = False,
 ) -> TradingVerdict:
     """Allow trading only if every symbol is ACTIVE; ``governance`` maps symbol to
-    (state, reason). A symbol never ingested is blocked too."""
+    (state, reason). A symbol never ingested is blocked too, unless ``allow_ungoverned``
+    (paper trading on bars that never went through governed ingestion, e.g. collected
+    intraday bars): DEGRADED and QUARANTINED symbols are blocked either way."""
     blocked = {}
     for symbol in symbols:
+        if allow_ungoverned and symbol not in governance:
+            continue
         state, reason = governance.get(symbol, ("MISSING", "never ingested"))
         if state != SymbolState.ACTIVE.value:
             blocked[symbol] = f"{state}: {reason}"

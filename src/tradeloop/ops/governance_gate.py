@@ -16,10 +16,12 @@ def require_tradeable(
     required_rows: int,
     halt_log: Path,
     now_ns: int,
+    allow_ungoverned: bool = False,
 ) -> None:
-    """Return if every symbol is ACTIVE; otherwise append the runbooks' halt block to
-    ``halt_log`` and raise GovernanceHalt with it."""
-    verdict = check_trading_allowed(governance, symbols, required_rows)
+    """Return if every symbol is ACTIVE (or, with ``allow_ungoverned``, has no governance
+    record at all); otherwise append the runbooks' halt block to ``halt_log`` and raise
+    GovernanceHalt with it."""
+    verdict = check_trading_allowed(governance, symbols, required_rows, allow_ungoverned)
     if verdict.allowed:
         return
     details = "\n".join(f"  {symbol}: {why}" for symbol, why in sorted(verdict.blocked.items()))
