@@ -7,11 +7,13 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tradeloop.core.config import format_validation_error
 from tradeloop.core.errors import ConfigError
+
+MIN_TOKEN_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,26 @@ class Settings(BaseSettings):
         None, description="serve this model version folder instead of the alias 'active'"
     )
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("api_token")
+    @classmethod
+    def _strong_token(cls, token: SecretStr | None) -> SecretStr | None:
+        # An empty or guessable token would turn auth off (or make it trivial) on a server
+        # that may bind beyond loopback: refuse it at start, never print it.
+        if token is None:
+            return None
+        text = token.get_secret_value()
+        how = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        if not text.strip():
+            raise ValueError(f"the token is empty or blank; unset it, or set one made by {how}")
+        if any(c.isspace() for c in text):
+            raise ValueError("the token contains whitespace (it travels in an HTTP header)")
+        if len(text) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"the token has {len(text)} characters, fewer than {MIN_TOKEN_CHARS}; "
+                f"make a strong one with {how}"
+            )
+        return token
 
     @property
     def db_path(self) -> Path:

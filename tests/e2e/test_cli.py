@@ -115,11 +115,11 @@ def test_config_show_when_secrets_set_then_redacted(tmp_path: Path) -> None:
         ["config", "show", "--json"],
         tmp_path / "var",
         TRADELOOP_DB_URL="postgresql://app:s3cret-pw@127.0.0.1:5432/x",
-        TRADELOOP_API_TOKEN="tok-ABCDEF-123",
+        TRADELOOP_API_TOKEN="tok-ABCDEF-123456",
     )
     assert result.returncode == 0, result.stderr
     assert "s3cret-pw" not in result.stdout
-    assert "tok-ABCDEF-123" not in result.stdout
+    assert "tok-ABCDEF-123456" not in result.stdout
     shown = json.loads(result.stdout)
     assert shown["environment"]["api_token"] == "***"
 
@@ -192,3 +192,36 @@ def test_models_evaluate_when_forced_without_reason_then_refused(tmp_path: Path)
     result = _run(["models", "evaluate", "--force"], tmp_path / "var")
     assert result.returncode == 2
     assert "--force overrides failed gates and needs --reason TEXT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [
+        ("", "empty or blank"),
+        ("   ", "empty or blank"),
+        ("sh0rt-s3cret", "12 characters, fewer than 16"),
+        ("a long token with spaces", "contains whitespace"),
+    ],
+)
+def test_api_token_when_empty_blank_short_or_spaced_then_refused_at_start(
+    tmp_path: Path, token: str, why: str
+) -> None:
+    # Any of these would switch bearer auth off or make it guessable on servers that may
+    # bind beyond loopback; the scorer and control API never start with one.
+    for command in (["serve", "scorer", "--host", "0.0.0.0"], ["serve", "api"]):
+        result = _run(command, tmp_path / "var", TRADELOOP_API_TOKEN=token)
+        assert result.returncode == 2
+        assert why in result.stderr
+        assert "TRADELOOP_API_TOKEN" in result.stderr or "api_token" in result.stderr
+        if token.strip():
+            assert token not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("command", [["serve", "scorer"], ["serve", "api"], ["collect"]])
+def test_port_when_outside_1_to_65535_then_refused_not_wrapped(
+    tmp_path: Path, command: list[str]
+) -> None:
+    result = _run([*command, "--port", "71826"], tmp_path / "var")  # 71826 % 65536 = 6290
+    assert result.returncode == 2
+    assert "--port" in result.stderr
+    assert "65535" in result.stderr

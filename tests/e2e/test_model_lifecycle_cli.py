@@ -169,9 +169,12 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
 
         statuses: list[int] = []
         stop = threading.Event()
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        # With a token configured, scoring needs it too: scores feed the daily report.
+        assert client.post("/score", json={"events": [_event(0)]}).status_code == 401
 
         def load() -> None:
-            with httpx.Client(base_url=base, timeout=10) as loader:
+            with httpx.Client(base_url=base, timeout=10, headers=auth) as loader:
                 i = 0
                 while not stop.is_set():
                     statuses.append(loader.post("/score", json={"events": [_event(i)]}).status_code)
@@ -181,7 +184,6 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
         worker.start()
         assert client.post("/reload").status_code == 401
         assert client.post("/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        auth = {"Authorization": f"Bearer {TOKEN}"}
         for _ in range(5):
             assert client.post("/reload", headers=auth).status_code == 200
         # A retrain cycle with the scorer up: new candidate, promoted (forced: synthetic data
@@ -243,10 +245,12 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
         worker.join()
         assert len(statuses) > 50
         assert set(statuses) == {200}  # zero failed requests while reloading
-        answer = client.post("/score", json={"events": [_event(0)]}).json()
+        answer = client.post("/score", json={"events": [_event(0)]}, headers=auth).json()
         assert answer["model_version_id"] == version  # still serving what it had
         assert client.get("/health").json()["status"] == "degrading"
-        bad = client.post("/score", json={"events": [{"event_id": "x", "features": {}}]})
+        bad = client.post(
+            "/score", json={"events": [{"event_id": "x", "features": {}}]}, headers=auth
+        )
         assert bad.status_code == 422
         assert "missing" in bad.json()["error"]
         assert "scores_total" in client.get("/metrics").text
@@ -258,4 +262,6 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
     assert TOKEN not in err
     with sqlite3.connect(tmp_path / "var" / "tradeloop.db") as db:
         logged = db.execute("SELECT count(DISTINCT event_id) FROM prediction_log").fetchone()[0]
+        sources = {s for (s,) in db.execute("SELECT DISTINCT source FROM prediction_log")}
     assert logged >= 50
+    assert sources == {"scorer 127.0.0.1"}  # every score says who asked for it

@@ -125,3 +125,35 @@ def test_migrations_when_applied_then_schema_equals_table_definitions(engine: En
 
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+
+
+def test_prediction_log_when_event_scored_again_then_new_row_and_first_score_counts(
+    engine: Engine,
+) -> None:
+    from tradeloop.store.sql.prediction_log import write_predictions
+    from tradeloop.store.sql.report_queries import matured_predictions
+    from tradeloop.store.sql.tables import event_labels, pivot_events
+
+    with engine.begin() as connection:
+        connection.execute(pivot_events.insert(), [{
+            "event_id": "e1", "symbol": "SPY", "ts_event": 100, "level_type": "R1",
+            "level_price": 500.0, "bar_interval_sec": 60, "feature_version": "v",
+            "feature_schema_hash": "h", "ts_created": 100}])  # fmt: skip
+        connection.execute(event_labels.insert(), [{
+            "event_id": "e1", "horizon_bars": 5, "label": "held", "ts_matured": 400}])  # fmt: skip
+
+    def row(score: float, source: str, ts: int) -> dict[str, object]:
+        return {"event_id": "e1", "symbol": "SPY", "model_version_id": "m1", "target": "held",
+                "horizon": 5, "score": score, "is_preview": False, "is_shadow": False,
+                "quality_flags": "", "ts_scored": ts, "source": source}  # fmt: skip
+
+    assert write_predictions(engine, [row(0.81, "scorer 127.0.0.1", 200)]) == 1
+    # Someone scores the same event again (a retry, or another client): a row of its own.
+    assert write_predictions(engine, [row(0.02, "scorer 10.0.0.9", 300)]) == 1
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT score, source FROM prediction_log ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in stored] == [(0.81, "scorer 127.0.0.1"), (0.02, "scorer 10.0.0.9")]
+    judged = matured_predictions(engine, "m1", 0, 1_000)
+    assert judged["score"].to_list() == [0.81]  # the live prediction, not the rewrite

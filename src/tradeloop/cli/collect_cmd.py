@@ -70,7 +70,7 @@ def collect(
     interval: Annotated[str, typer.Option(help="bar size: 1m, 5m, 15m, 30m, 1h")] = "1m",
     once: Annotated[bool, typer.Option("--once", help="poll once and exit")] = False,
     host: Annotated[str | None, typer.Option(help="bind address of /health")] = None,
-    port: Annotated[int | None, typer.Option(help="port of /health")] = None,
+    port: Annotated[int | None, typer.Option(help="port of /health", min=1, max=65535)] = None,
     speed: Annotated[float | None, typer.Option(help="replay: market seconds per second")] = None,
     replay_source: Annotated[
         str, typer.Option(help="replay: where the bars come from")
@@ -128,7 +128,10 @@ def collect(
         if settings.score_enabled:
             from tradeloop.ops.scoring_client import ScorerClient, log_predictions
 
-            client = ScorerClient(settings.scorer_url)
+            token = app.settings.api_token
+            client = ScorerClient(
+                settings.scorer_url, token=token.get_secret_value() if token else None
+            )
 
             def scorer(events: pl.DataFrame) -> int:
                 return log_predictions(app.engine, events, client.score(events))

@@ -22,7 +22,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @app.command("scorer")
 def scorer(
     host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="port (default 5003)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 5003)", min=1, max=65535)] = None,
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
 ) -> None:
     """Serve the active model over HTTP: POST /score, GET /health, POST /reload (bearer
@@ -87,7 +87,7 @@ def scorer(
 @app.command("api")
 def api(
     host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="port (default 5002)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 5002)", min=1, max=65535)] = None,
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
 ) -> None:
     """Serve the control API: GET /health, GET /status (accounts' trading states),

@@ -137,13 +137,20 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
     return current
 
 
+def _is_secret(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
+    """Whether the field at ``loc`` holds a secret: its value never appears in a message."""
+    parent = _model_at(model, loc[:-1]) if loc else None
+    field = parent.model_fields.get(str(loc[-1])) if parent and loc else None
+    return field is not None and "Secret" in str(field.annotation)
+
+
 def format_validation_error(source: str, model: type[BaseModel], exc: ValidationError) -> str:
     """Render a pydantic error as lines naming the source, key path, value and fix."""
     lines = []
     for error in exc.errors():
         loc = tuple(error["loc"])
         path = ".".join(str(part) for part in loc) or "<root>"
-        value = error.get("input")
+        value = "**********" if _is_secret(model, loc) else error.get("input")
         kind = error["type"]
         if kind == "extra_forbidden":
             parent = _model_at(model, loc[:-1])

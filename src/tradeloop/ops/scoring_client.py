@@ -9,7 +9,7 @@ Contract with ``tradeloop serve scorer`` ([model-lifecycle])::
          "predictions": [{"event_id": "...", "target": "held", "horizon": 15,
                           "score": 0.61, "quality_flags": []}]}
 
-Predictions land in ``prediction_log`` (idempotent by event, model, target, horizon);
+Predictions land in ``prediction_log`` (insert-only: readers take each key's first score);
 ``is_preview`` is 0 only for a promoted model's tradeable signal.
 """
 
@@ -29,9 +29,12 @@ from tradeloop.store.sql.prediction_log import write_predictions
 
 
 class ScorerClient:
-    def __init__(self, base_url: str, *, timeout_s: float = 5.0,
+    def __init__(self, base_url: str, *, timeout_s: float = 5.0, token: str | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:  # fmt: skip
-        self._client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._client = httpx.Client(
+            base_url=base_url, timeout=timeout_s, transport=transport, headers=headers
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -84,6 +87,7 @@ def log_predictions(engine: Engine, events: pl.DataFrame, answer: dict[str, Any]
             "is_shadow": False,
             "quality_flags": ",".join(item.get("quality_flags") or []),
             "ts_scored": now,
+            "source": "collector",
         }
         for item in answer["predictions"]
         if item.get("event_id") in symbols

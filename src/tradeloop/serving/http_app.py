@@ -3,7 +3,9 @@
 A framework router costs more per request than scoring one event with ONNX Runtime, and
 this server has five fixed routes, so it speaks ASGI directly (served by uvicorn):
 
-- ``POST /score``   score events (body per ``ops/scoring_client.py``)
+- ``POST /score``   score events (body per ``ops/scoring_client.py``); with a token
+  configured it needs the bearer token too (scores feed the daily report and its kill
+  switch: nobody else may add to them)
 - ``GET /health``   models per alias, loaded at, age, parity, staleness state
 - ``POST /reload``  bearer token (TRADELOOP_API_TOKEN); 401 without, 409 if the load fails
 - ``GET /metrics``  Prometheus text format
@@ -56,8 +58,12 @@ class ScorerApp:
             if body is None:
                 await _send_json(send, 413, {"error": "request body too large"})
                 return
+            if self._token is not None and not self._authorized(scope):
+                await _send_json(send, 401, {"error": "missing or wrong bearer token"})
+                return
+            client = scope.get("client") or ("unknown", 0)
             try:
-                answer = self.service.score_body(body)
+                answer = self.service.score_body(body, source=f"scorer {client[0]}")
             except RequestError as exc:
                 await _send_json(send, exc.status, {"error": exc.message})
                 return
@@ -88,8 +94,7 @@ class ScorerApp:
                 },
             )
             return
-        header = dict(scope["headers"]).get(b"authorization", b"")
-        if not hmac.compare_digest(header, b"Bearer " + self._token):
+        if not self._authorized(scope):
             await _send_json(send, 401, {"error": "missing or wrong bearer token"})
             return
         try:
@@ -102,6 +107,10 @@ class ScorerApp:
             )
             return
         await _send_json(send, 200, {"reloaded": True, **described})
+
+    def _authorized(self, scope: Scope) -> bool:
+        header = dict(scope["headers"]).get(b"authorization", b"")
+        return self._token is not None and hmac.compare_digest(header, b"Bearer " + self._token)
 
     def _refresh_gauges(self) -> None:
         _, hours = self.service.staleness()

@@ -243,20 +243,21 @@ class ScoringService:
 
     # -- scoring ----------------------------------------------------------------------------
 
-    def score_body(self, body: bytes) -> dict[str, Any]:
-        """Parse, validate and score a JSON request body (see ``ops/scoring_client.py``)."""
+    def score_body(self, body: bytes, source: str = "") -> dict[str, Any]:
+        """Parse, validate and score a JSON request body (see ``ops/scoring_client.py``);
+        ``source`` (who asked) is logged with every prediction."""
         try:
             payload = json.loads(body, parse_constant=_reject_constant)
         except RequestError:
             raise
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestError(400, f"body is not valid JSON ({exc})") from None
-        return self.score(payload)
+        return self.score(payload, source)
 
-    def score(self, payload: Any) -> dict[str, Any]:
+    def score(self, payload: Any, source: str = "") -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            answer = self._score(payload)
+            answer = self._score(payload, source)
         except RequestError as exc:
             self.metrics.requests.labels(str(exc.status)).inc()
             raise
@@ -264,7 +265,7 @@ class ScoringService:
         self.metrics.latency.observe(time.perf_counter() - started)
         return answer
 
-    def _score(self, payload: Any) -> dict[str, Any]:
+    def _score(self, payload: Any, source: str) -> dict[str, Any]:
         served = self._served  # one read: this request uses one consistent set of models
         models = served.active or served.preview
         if models is None:
@@ -316,11 +317,12 @@ class ScoringService:
                         False,
                         flags[i],
                         now,
+                        source,
                     )
                 )
         self.metrics.scores.labels(alias).inc(len(predictions))
         if self.config.shadow and served.shadow is not None:
-            log_rows.extend(self._shadow(served.shadow, event_ids, symbols, features, now))
+            log_rows.extend(self._shadow(served.shadow, event_ids, symbols, features, now, source))
         if self._writer is not None and self.config.log_predictions:
             self._writer.submit(log_rows)
             self.metrics.log_dropped.set(self._writer.dropped)
@@ -339,6 +341,7 @@ class ScoringService:
         symbols: list[str],
         features: np.ndarray,
         now: int,
+        source: str,
     ) -> list[dict[str, Any]]:
         rows = []
         try:
@@ -359,6 +362,7 @@ class ScoringService:
                             True,
                             flags[i],
                             now,
+                            source,
                         )
                     )
         except Exception:  # a shadow never affects the served answer
@@ -469,6 +473,7 @@ def _log_row(
     is_shadow: bool,
     flags: list[str],
     now: int,
+    source: str,
 ) -> dict[str, Any]:
     return {
         "event_id": event_id,
@@ -481,4 +486,5 @@ def _log_row(
         "is_shadow": is_shadow,
         "quality_flags": ",".join(flags),
         "ts_scored": now,
+        "source": source[:64],
     }

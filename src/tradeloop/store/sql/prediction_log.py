@@ -1,4 +1,9 @@
-"""Writing predictions to ``prediction_log``, idempotent by its natural key."""
+"""Writing predictions to ``prediction_log``: insert-only.
+
+A second score of an event (a retried request, another client) is another row with its
+``source``; nothing is ever overwritten, and readers take the first score of each
+(event, model, target, horizon, shadow): see ``report_queries.matured_predictions``.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tradeloop.store.sql.tables import prediction_log
-from tradeloop.store.sql.upsert import upsert
-
-PREDICTION_KEY = ("event_id", "model_version_id", "target", "horizon", "is_shadow")
 
 
 def write_predictions(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert or update ``rows`` in one transaction; return how many."""
+    """Insert ``rows`` in one transaction; return how many."""
     if not rows:
         return 0
-    # A batch may score one event twice (a retried request): keep the last, per key.
-    unique = {tuple(row[k] for k in PREDICTION_KEY): row for row in rows}
     with engine.begin() as connection:
-        return upsert(connection, prediction_log, list(unique.values()), list(PREDICTION_KEY))
+        connection.execute(prediction_log.insert(), [{"source": "", **row} for row in rows])
+    return len(rows)

@@ -40,7 +40,19 @@ def matured_predictions(
     db: Engine, model_version_id: str, start_ns: int, end_ns: int
 ) -> pl.DataFrame:
     """Live (not preview, not shadow) predictions of a version for events in
-    [start_ns, end_ns) whose label at the predicted horizon has matured by ``end_ns``."""
+    [start_ns, end_ns) whose label at the predicted horizon has matured by ``end_ns``; of
+    several scores of one event (the log is insert-only) the first one counts, so a later
+    request can never rewrite what the model predicted live."""
+    live = and_(
+        prediction_log.c.model_version_id == model_version_id,
+        prediction_log.c.is_preview.is_(False),
+        prediction_log.c.is_shadow.is_(False),
+    )
+    first = (
+        select(func.min(prediction_log.c.id))
+        .where(live)
+        .group_by(prediction_log.c.event_id, prediction_log.c.target, prediction_log.c.horizon)
+    )
     query = (
         select(
             prediction_log.c.event_id,
@@ -61,9 +73,8 @@ def matured_predictions(
             ),
         )
         .where(
-            prediction_log.c.model_version_id == model_version_id,
-            prediction_log.c.is_preview.is_(False),
-            prediction_log.c.is_shadow.is_(False),
+            live,
+            prediction_log.c.id.in_(first),
             pivot_events.c.ts_event >= start_ns,
             pivot_events.c.ts_event < end_ns,
             event_labels.c.ts_matured <= end_ns,

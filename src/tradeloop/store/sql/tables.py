@@ -164,8 +164,12 @@ prediction_log = Table(
     Column("is_shadow", Boolean, nullable=False, server_default="0"),
     Column("quality_flags", Text, nullable=False, server_default=""),
     Column("ts_scored", BigInteger, nullable=False),
-    UniqueConstraint("event_id", "model_version_id", "target", "horizon", "is_shadow"),
-)
+    # Who asked for the score ("scorer <client address>", "retrain", ...). Insert-only: a
+    # second score of an event is another row; readers take the first (lowest id).
+    Column("source", String(64), nullable=False, server_default=""),
+    Index("ix_prediction_log_key", "event_id", "model_version_id", "target", "horizon",
+          "is_shadow"),
+)  # fmt: skip
 
 daily_ml_metrics = Table(
     "daily_ml_metrics",
