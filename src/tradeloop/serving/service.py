@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -252,6 +251,10 @@ class ScoringService:
             raise
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestError(400, f"body is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise RequestError(
+                400, "body is not valid JSON for /score: nested too deep (events hold flat objects)"
+            ) from None
         return self.score(payload, source)
 
     def score(self, payload: Any, source: str = "") -> dict[str, Any]:
@@ -409,8 +412,15 @@ class ScoringService:
                     raise RequestError(
                         422, f"events[{i}].features.{name} = {value!r}: expected a number or null"
                     )
-                if not math.isfinite(value):
-                    raise RequestError(422, f"events[{i}].features.{name} is not finite")
+                # NaN, the infinities and what float32 cannot hold (a 1e39 would turn into
+                # infinity inside the model; a 309-digit integer cannot even be a float).
+                if value != value or abs(value) > _FLOAT32_MAX:
+                    shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:20]}..."
+                    raise RequestError(
+                        422,
+                        f"events[{i}].features.{name} = {shown} is not finite or beyond "
+                        "float32 (|x| <= 3.4e38)",
+                    )
             matrix[i] = [np.nan if value is None else value for value in row]
             schema_hash = event.get("feature_schema_hash")
             if schema_hash is not None and schema_hash != expected:
@@ -457,6 +467,9 @@ class ScoringService:
             row_flags += [f"out_of_range:{self._names[j]}" for j in np.flatnonzero(row_outside)]
             flags.append(row_flags)
         return flags
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _reject_constant(value: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -135,6 +136,8 @@ def test_score_when_same_rows_then_scores_equal_calibrated_onnx_of_the_version(
         ({"events": [_event(distance_bps="1.0")]}, 422, "expected a number"),
         ({"events": [_event(distance_bps=True)]}, 422, "expected a number"),
         ({"events": [_event(distance_bps=float("inf"))]}, 422, "not finite"),
+        ({"events": [_event(distance_bps=1e39)]}, 422, "features.distance_bps = 1e+39 is not"),
+        ({"events": [_event(distance_bps=10**400)]}, 422, "features.distance_bps = 1000000"),
         ({"events": []}, 400, "empty"),
         ({"rows": []}, 400, "expected"),
         ({"events": [_event() | {"feature_schema_hash": "abc"}]}, 422, "feature_schema_hash"),
@@ -163,6 +166,14 @@ def test_score_body_when_nan_literal_or_not_json_then_refused(registry: ModelReg
         service.score_body(b'{"events": [{"features": {"distance_bps": NaN}}]}')
     with pytest.raises(RequestError, match="not valid JSON"):
         service.score_body(b"{not json")
+    deep = b'{"events": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"
+    with pytest.raises(RequestError, match="nested too deep") as nested:
+        service.score_body(deep)
+    assert nested.value.status == 400
+    digits = json.dumps({"events": [_event(distance_bps=12345)]}).replace("12345", "1" + "0" * 400)
+    with pytest.raises(RequestError, match=r"features\.distance_bps = 1000") as huge:
+        service.score_body(digits)
+    assert huge.value.status == 422
 
 
 def test_no_active_when_candidate_exists_then_preview_only_and_no_signals(
