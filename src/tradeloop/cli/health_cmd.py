@@ -15,6 +15,7 @@ from rich.table import Table
 from tradeloop.bootstrap import App, build_app, collector_config
 from tradeloop.cli.errors import handled_errors
 from tradeloop.ops.host_health import Check
+from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.settings import load_settings
 
 STYLE = {"ok": "green", "warn": "yellow", "crit": "bold red"}
@@ -101,7 +102,7 @@ def run_checks(app: App) -> list[Check]:
         trained_end = int(registry.version(active).manifest.get("trained_end_ns", 0))
         age = max(0.0, (now - trained_end) / 3.6e12)
     checks.append(h.model_age_check(age, scorer.stale_warn_hours, scorer.stale_max_hours))
-    killed = app.settings.kill_switch_path.exists()
+    killed = KillSwitch(app.settings.kill_switch_path).is_engaged()
     checks.append(
         h.Check("kill_switch", h.WARN if killed else h.OK,
                 "var/KILL_SWITCH present: no new orders" if killed else "absent")

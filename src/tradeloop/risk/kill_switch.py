@@ -14,9 +14,12 @@ class KillSwitch:
         self._where = os.fspath(path)
 
     def is_engaged(self) -> bool:
-        """Present, or impossible to check (permissions, I/O error): both halt trading."""
+        """Any entry at the path (a file, a directory, even a dangling symlink), or a path
+        impossible to check (permissions, I/O error): each halts trading."""
         try:
-            os.stat(self._where)  # checked on every order: no pathlib overhead
+            # lstat, not stat: a symlink whose target is gone is still an entry someone put
+            # there. Checked on every order: no pathlib overhead.
+            os.lstat(self._where)
         except FileNotFoundError:
             return False
         except OSError:
@@ -28,4 +31,7 @@ class KillSwitch:
         self.path.write_text(reason + "\n")
 
     def release(self) -> None:
+        if self.path.is_dir() and not self.path.is_symlink():
+            self.path.rmdir()  # an empty directory someone made to halt
+            return
         self.path.unlink(missing_ok=True)
