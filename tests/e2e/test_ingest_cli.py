@@ -99,22 +99,25 @@ def test_ingest_when_fanned_out_on_dask_then_same_result_as_in_process(tmp_path:
     assert rows["serial"] == rows["parallel"]
 
 
-def _committed_in_open_run(database: Path) -> int:
-    """Symbols committed by the newest ingest run while it is still RUNNING (else -1)."""
+def _committed_by(database: Path, pid: int) -> int:
+    """Symbols committed so far by the ingest run of process ``pid`` (-1 before it starts)."""
     if not database.exists():
         return -1
     try:
         with sqlite3.connect(database, timeout=5) as db:
-            newest = db.execute(
-                "SELECT run_id, status FROM ingestion_audit_runs ORDER BY ts_started DESC LIMIT 1"
+            run = db.execute(
+                "SELECT run_id FROM ingestion_audit_runs WHERE owner LIKE ? AND status = 'RUNNING'",
+                (f"%:{pid}",),
             ).fetchone()
-            if newest is None or newest[1] != "RUNNING":
+            if run is None:
                 return -1
-            return int(db.execute(
-                "SELECT count(DISTINCT symbol) FROM ingestion_audit WHERE run_id = ?", newest[:1]
-            ).fetchone()[0])  # fmt: skip
+            return int(
+                db.execute(
+                    "SELECT count(DISTINCT symbol) FROM ingestion_audit WHERE run_id = ?", run
+                ).fetchone()[0]
+            )
     except sqlite3.OperationalError:  # the schema is still being created
-        return -1
+        return -1  # fmt: skip
 
 
 @pytest.mark.slow
@@ -136,7 +139,7 @@ def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_d
         # Kill after a random number of group commits of this run, seen in the database.
         commits = rng.randint(1, 20)
         deadline = time.monotonic() + 120
-        while _committed_in_open_run(database) < 4 * commits:
+        while _committed_by(database, child.pid) < 4 * commits:
             assert child.poll() is None, "ingest ended before the kill"
             assert time.monotonic() < deadline, "no commit seen in 120 s"
             time.sleep(0.02)
@@ -145,13 +148,16 @@ def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_d
         with sqlite3.connect(database) as db:
             counts = dict(db.execute("SELECT symbol, count(*) FROM price_history GROUP BY symbol"))
             (status,) = db.execute(
-                "SELECT status FROM ingestion_audit_runs ORDER BY ts_started DESC LIMIT 1"
+                "SELECT status FROM ingestion_audit_runs WHERE owner LIKE ?", (f"%:{child.pid}",)
             ).fetchone()
         assert status == "RUNNING"  # the kill landed mid-run: the run never finished
         assert set(counts.values()) == {1260}, counts  # each symbol commits whole or not at all
         assert 4 * commits <= len(counts) < len(symbols)
     final = _run(root, "ingest", "--end", "2024-06-28", "--json")
     assert final.returncode == 0, final.stderr
+    with sqlite3.connect(database) as db:
+        runs = dict(db.execute("SELECT status, count(*) FROM ingestion_audit_runs GROUP BY 1"))
+    assert runs == {"ABORTED": 6, "OK": 1}  # the killed runs sealed by the next start
     with sqlite3.connect(database) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         counts = dict(db.execute("SELECT symbol, count(*) FROM price_history GROUP BY symbol"))

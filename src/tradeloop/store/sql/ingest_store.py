@@ -8,6 +8,8 @@ so a rerun never duplicates.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -197,12 +199,35 @@ class SqlIngestStore(SqlBarStore):
             return [dict(row) for row in rows]
 
     def start_run(self, run_id: str, mode: str, symbols_requested: int) -> None:
+        """Record the run as RUNNING, owned by this process; first seal as ABORTED every
+        run of this host still RUNNING whose process is gone (a kill -9 mid-run)."""
+        host, now = socket.gethostname(), time.time_ns()
         with self._engine.begin() as connection:
+            running = connection.execute(
+                select(ingestion_audit_runs.c.run_id, ingestion_audit_runs.c.owner).where(
+                    ingestion_audit_runs.c.status == "RUNNING"
+                )
+            ).all()
+            for other, owner in running:
+                owner_host, _, pid = str(owner).rpartition(":")
+                if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+                    continue  # another machine's run, or one still going: not ours to seal
+                connection.execute(
+                    update(ingestion_audit_runs)
+                    .where(ingestion_audit_runs.c.run_id == other)
+                    .values(
+                        status="ABORTED",
+                        ts_finished=now,
+                        detail=f"process {pid} ended before the run finished (killed?); "
+                        f"sealed when run {run_id} started",
+                    )
+                )
             upsert(
                 connection,
                 ingestion_audit_runs,
                 [{"run_id": run_id, "mode": mode, "status": "RUNNING",
-                  "symbols_requested": symbols_requested, "ts_started": time.time_ns()}],
+                  "symbols_requested": symbols_requested, "ts_started": now,
+                  "owner": f"{host}:{os.getpid()}"}],
                 ["run_id"],
             )  # fmt: skip
 
@@ -276,3 +301,13 @@ def _latest_quality_query() -> Any:
         latest,
         (data_quality.c.symbol == latest.c.symbol) & (data_quality.c.ts_scored == latest.c.ts),
     )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True

@@ -95,6 +95,7 @@ ingestion_audit_runs = Table(
     Column("ts_started", BigInteger, nullable=False),
     Column("ts_finished", BigInteger),
     Column("detail", Text, nullable=False, server_default=""),
+    Column("owner", String(128), nullable=False, server_default=""),  # host:pid running it
 )
 
 ingestion_audit = Table(
