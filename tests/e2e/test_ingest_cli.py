@@ -67,6 +67,17 @@ def test_ingest_when_tickers_outside_universe_then_exit_2(tmp_path: Path) -> Non
     assert "--tickers TSLA: not in the universe" in result.stderr
 
 
+@pytest.mark.parametrize("tickers", ["", " , "])
+def test_ingest_when_tickers_empty_then_exit_2_not_the_whole_universe(
+    tmp_path: Path, tickers: str
+) -> None:
+    root = _project(tmp_path)
+    result = _run(root, "ingest", "--tickers", tickers, "--end", "2024-06-28")
+    assert result.returncode == 2
+    assert "no symbol given" in result.stderr
+    assert not (root / "var" / "tradeloop.db").exists()  # nothing was ingested
+
+
 def test_verify_when_symbol_never_ingested_then_strict_exits_1(tmp_path: Path) -> None:
     root = _project(tmp_path, ["SPY", "MSFT"])
     assert _run(root, "ingest", "--tickers", "SPY", "--end", "2024-06-28").returncode == 0

@@ -16,6 +16,7 @@ from rich.table import Table
 from tradeloop.bootstrap import App, build_app, build_providers, collector_config
 from tradeloop.cli.dates import parse_date
 from tradeloop.cli.errors import handled_errors
+from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.durations import parse_duration_sec
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import NS_PER_DAY, iso_from_ns
@@ -101,8 +102,8 @@ def collect(
         updates: dict[str, Any] = {"bar_interval_sec": INTERVALS[interval]}
         if source:
             updates["source"] = source
-        if symbols:
-            updates["symbols"] = tuple(s.strip() for s in symbols.split(",") if s.strip())
+        if symbols is not None:
+            updates["symbols"] = parse_symbols(symbols, "--symbols")
         if poll_sec is not None:
             updates["poll_sec"] = poll_sec
         if range_:

@@ -22,6 +22,7 @@ from tradeloop.cli.run_cmd import (
     require_live,
     strategy_plan,
 )
+from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
 from tradeloop.ops.strategy_plans import STRATEGIES
 from tradeloop.settings import load_settings
@@ -96,7 +97,7 @@ def daemon(
         if tick_interval <= 0 or heartbeat <= 0 or data_refresh <= 0:
             raise ConfigError("--tick-interval, --heartbeat and --data-refresh must be positive")
         app = build_app(load_settings(), config)
-        symbols = tuple(s.strip() for s in tickers.split(",") if s.strip())
+        symbols = parse_symbols(tickers)
         seconds = INTERVALS[interval]
         plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
         require_fresh_model(app, plan)

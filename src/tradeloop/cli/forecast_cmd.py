@@ -15,6 +15,7 @@ from rich.table import Table
 from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.run_cmd import INTERVALS
+from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
 from tradeloop.settings import load_settings
 
@@ -54,7 +55,7 @@ def forecast(
                 settings = settings.model_validate({**settings.model_dump(), "horizons": chosen})
             except ValueError as exc:
                 raise ConfigError(f"--horizons {horizons!r}: {exc}") from None
-        symbols = [s.strip() for s in tickers.split(",") if s.strip()]
+        symbols = list(parse_symbols(tickers))
         bars = app.ingest_store().load_bars_many(symbols, INTERVALS[interval], 0, time.time_ns())
         made = {}
         for symbol in symbols:

@@ -16,6 +16,7 @@ from rich.table import Table
 from tradeloop.bootstrap import App, build_app
 from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
+from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import NS_PER_DAY, iso_from_ns
@@ -169,8 +170,8 @@ def ingest(
         if start and not end:
             raise ConfigError("--start needs --end (a custom range is closed on both sides)")
         first, last = parse_range(start, end)
+        selected = parse_symbols(tickers) if tickers is not None else None
         app = build_app(load_settings(), config)
-        selected = tuple(t.strip() for t in tickers.split(",") if t.strip()) if tickers else None
         plan = IngestPlan(
             mode=mode,
             entries=app.universe().select(selected),

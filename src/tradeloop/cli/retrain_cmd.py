@@ -13,6 +13,7 @@ from rich.console import Console
 from tradeloop.bootstrap import App, build_app, collector_config
 from tradeloop.cli.collect_cmd import build_labels, collector_provider, export_events
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
+from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import DataError, GateRejected
 from tradeloop.core.time import iso_from_ns
 from tradeloop.ops.retrain import (
@@ -41,8 +42,8 @@ def _ingest(app: App, source: str | None, symbols: str | None) -> dict[str, Any]
     updates: dict[str, Any] = {}
     if source:
         updates["source"] = source
-    if symbols:
-        updates["symbols"] = tuple(s.strip() for s in symbols.split(",") if s.strip())
+    if symbols is not None:
+        updates["symbols"] = parse_symbols(symbols, "--symbols")
     settings = collector_config(app.config).model_copy(update=updates)
     provider = collector_provider(
         app,

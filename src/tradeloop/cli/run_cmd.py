@@ -17,6 +17,7 @@ from rich.table import Table
 from tradeloop.bootstrap import App, build_app
 from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import handled_errors
+from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError, DataError, TradingRefused
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns
@@ -99,7 +100,7 @@ def run(
             if capital <= 0:
                 raise ConfigError(f"--capital {capital}: must be positive")
             execution = execution.model_copy(update={"initial_cash_usd": capital})
-        symbols = tuple(s.strip() for s in tickers.split(",") if s.strip())
+        symbols = parse_symbols(tickers)
         first, end_ns = parse_range(start, end)
         start_ns = first or 0
         seconds = INTERVALS[interval]
