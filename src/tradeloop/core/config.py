@@ -12,10 +12,10 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from tradeloop.core.errors import ConfigError
 
@@ -30,9 +30,24 @@ _AMBIGUOUS_NUMBERS = re.compile(r"^[-+]?(0[0-7_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[0
 
 
 class FrozenConfig(BaseModel):
-    """Base for every config: immutable, unknown keys rejected, no NaN or Infinity."""
+    """Base for every config: immutable, unknown keys rejected, no NaN or Infinity, and no
+    boolean where a number is expected (``initial_cash_usd: true`` is not 1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _takes_number_not_bool(field.annotation):
+                raise ValueError("expected a number, got a boolean")
+        return value
+
+
+def _takes_number_not_bool(annotation: Any) -> bool:
+    options = get_args(annotation) or (annotation,)
+    return bool not in options and any(option in (int, float) for option in options)
 
 
 class _StrictLoader(yaml.SafeLoader):

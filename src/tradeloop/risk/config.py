@@ -116,6 +116,26 @@ class RiskConfig(FrozenConfig):
         return min(caps)
 
     @model_validator(mode="after")
+    def _fractions_within_leverage(self) -> RiskConfig:
+        # A position (or the book) can never hold more of equity than the leverage cap
+        # lets it: a larger limit would be a typo (2 meant as 2 %), never a real setting.
+        for name in ("max_position_size", "first_day_position_size", "max_portfolio_heat",
+                     "max_sector_exposure"):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None and value > self.max_gross_leverage:
+                raise ValueError(
+                    f"{name} {value} is more than max_gross_leverage {self.max_gross_leverage} "
+                    f"(fractions of equity: 0.2 = 20 %); lower it, or raise max_gross_leverage"
+                )
+        first, size = self.first_day_position_size, self.max_position_size
+        if first is not None and size is not None and first > size:
+            raise ValueError(
+                f"first_day_position_size {first} is above max_position_size {size}: the first "
+                "day is meant to be the more careful one"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _hours(self) -> RiskConfig:
         if self.trading_hours is not None:
             start, end = (_minutes(t) for t in self.trading_hours)

@@ -30,6 +30,33 @@ def test_load_when_wrong_type_then_error_names_value_and_fix(tmp_path: Path) -> 
         load_app_config(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (
+            "execution:\n  initial_cash_usd: true\n",
+            "initial_cash_usd: value error, expected a number",
+        ),
+        ("risk:\n  max_daily_trades: false\n", "max_daily_trades: value error, expected a number"),
+        ("risk:\n  max_position_size: 2\n", "max_position_size 2.0 is more than max_gross_lev"),
+        ("risk:\n  max_portfolio_heat: 1.5\n", "max_portfolio_heat 1.5 is more than"),
+        ("risk:\n  first_day_position_size: 0.3\n", "above max_position_size 0.2"),
+    ],
+)
+def test_load_when_boolean_for_number_or_fraction_past_leverage_then_refused(
+    tmp_path: Path, text: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_app_config(_write(tmp_path, text))
+    assert fragment in str(error.value)
+
+
+def test_load_when_fractions_fit_a_higher_leverage_then_accepted(tmp_path: Path) -> None:
+    text = "risk:\n  max_gross_leverage: 2\n  max_position_size: 1.5\n  max_portfolio_heat: 2\n"
+    config = load_app_config(_write(tmp_path, text))[0]
+    assert config.risk.max_position_size == 1.5
+
+
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "'nan'"])
 def test_load_when_number_not_finite_then_refused(tmp_path: Path, value: str) -> None:
     path = _write(tmp_path, f"execution:\n  initial_cash_usd: {value}\n")
