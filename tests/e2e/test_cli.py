@@ -124,10 +124,10 @@ def test_config_show_when_secrets_set_then_redacted(tmp_path: Path) -> None:
     assert shown["environment"]["api_token"] == "***"
 
 
-def test_demo_when_database_unreachable_then_exit_2_and_nothing_written(tmp_path: Path) -> None:
+def test_demo_when_database_unreachable_then_exit_3_and_nothing_written(tmp_path: Path) -> None:
     home = tmp_path / "var"
     result = _run(["demo", "--quick"], home, TRADELOOP_DB_URL="postgresql://u:pw@127.0.0.1:1/none")
-    assert result.returncode == 2
+    assert result.returncode == 3  # the documented "retry later"
     assert "cannot connect to database" in result.stderr
     assert "pw@" not in result.stderr
     assert not home.exists()
@@ -141,6 +141,25 @@ def test_demo_when_config_invalid_then_exit_2_before_touching_disk(tmp_path: Pat
     assert result.returncode == 2
     assert "loop.exit_probability" in result.stderr
     assert not home.exists()
+
+
+def test_db_when_url_of_an_unsupported_database_then_exit_2_without_traceback(
+    tmp_path: Path,
+) -> None:
+    result = _run(["db", "status"], tmp_path / "var", TRADELOOP_DB_URL="mysql://u:pw@h/x")
+    assert result.returncode == 2
+    assert "mysql is not supported" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "pw@" not in result.stderr
+
+
+def test_config_when_not_utf8_then_exit_2_naming_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"risk:\n  max_position_size: 0.1 \xff\xfe\n")
+    result = _run(["config", "validate", str(bad)], tmp_path / "var")
+    assert result.returncode == 2
+    assert f"{bad}:2: not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_db_upgrade_when_repeated_then_same_revision(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from tradeloop.core.errors import GateRejected, StorageError
+from tradeloop.core.errors import GateRejected, StorageBusy, StorageUnavailable
 from tradeloop.data.quality import score_quality
 from tradeloop.domain.enums import SymbolState
 from tradeloop.models.event_models import EVENT_MODELS_NAME as NAME
@@ -112,8 +112,8 @@ def test_registry_when_gate_fails_then_alias_unchanged_and_audited(
     assert registry.history(NAME, 1)[0].gate["reason"] == "precision dropped"
 
 
-def test_open_engine_when_server_unreachable_then_storage_error_without_password() -> None:
-    with pytest.raises(StorageError) as error:
+def test_open_engine_when_server_unreachable_then_retryable_without_password() -> None:
+    with pytest.raises(StorageUnavailable) as error:
         open_engine("postgresql://user:hunter2@127.0.0.1:1/nowhere")
     assert "hunter2" not in str(error.value)
     assert "TRADELOOP_DB_URL" in str(error.value)
@@ -157,3 +157,28 @@ def test_prediction_log_when_event_scored_again_then_new_row_and_first_score_cou
     assert [tuple(r) for r in stored] == [(0.81, "scorer 127.0.0.1"), (0.02, "scorer 10.0.0.9")]
     judged = matured_predictions(engine, "m1", 0, 1_000)
     assert judged["score"].to_list() == [0.81]  # the live prediction, not the rewrite
+
+
+def test_sqlite_when_locked_past_busy_timeout_then_retryable_naming_the_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import tradeloop.store.sql.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "busy.db"
+    database = open_engine(f"sqlite:///{path}")
+    upgrade(database)
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        with pytest.raises(StorageBusy) as busy:
+            SqlBarStore(database).upsert_bars(stub_bars("SPY", 5))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert "stayed locked by another writer" in str(busy.value)
+    assert "nothing of this step was written" in str(busy.value)
+    assert SqlBarStore(database).load_bars("SPY", 86_400).height == 0
+    database.dispose()

@@ -109,7 +109,16 @@ def load_yaml_mapping(path: Path) -> dict[str, Any]:
             f"{path}: config file not found. Fix: create it (copy "
             "config/tradeloop.example.yaml) or pass the right path."
         )
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}). Fix: save the file as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror}). Fix: check it.") from None
     if not text.strip():
         raise ConfigError(f"{path}: config file is empty. Fix: add at least one section.")
     loader = _StrictLoader(text)

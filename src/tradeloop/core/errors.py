@@ -6,13 +6,15 @@
     ├── OperatorError          an operator must fix something; retrying will not help
     │   ├── ConfigError        bad or missing configuration (file, key path, value, fix)
     │   ├── DataError          bad input data (dataset, field, value, fix)
-    │   ├── StorageError       database unreachable, migration failed
+    │   ├── StorageError       bad database URL, migration failed
     │   ├── EntitlementError   a provider refused us (400/401/403)
     │   ├── GovernanceHalt     governance forbids the action (symbol quarantined, ...)
     │   ├── GateRejected       a model failed its promotion gate
     │   ├── RiskRejected       a pre-trade risk check or the kill switch denied an order
     │   └── TradingRefused     a session will not trade (reconciliation, live gate)
     └── RetryableError         try again later (timeouts, rate limits, 5xx)
+        ├── StorageUnavailable the database cannot be reached now
+        └── StorageBusy        the database stayed locked past its busy timeout
 
 The CLI maps ``OperatorError`` to exit code 2 and ``RetryableError`` to exit code 3.
 """
@@ -62,6 +64,14 @@ class RiskRejected(OperatorError):
 
 class RetryableError(TradeloopError):
     """A transient failure: timeouts, rate limits, server errors."""
+
+
+class StorageUnavailable(RetryableError):
+    """The database cannot be reached now (server down, connection lost)."""
+
+
+class StorageBusy(RetryableError):
+    """The database stayed locked by another writer past the busy timeout."""
 
 
 class TradingRefused(OperatorError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sqlite3
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, Engine, select
 
 from tradeloop.data.validation import validate_bars
 from tradeloop.domain.bar import BAR_KEY, BAR_SCHEMA
+from tradeloop.store.sql.engine import busy_error
 from tradeloop.store.sql.tables import price_history
 
 _COLUMNS = [*BAR_SCHEMA, "run_id", "ts_ingested"]
@@ -42,6 +44,11 @@ def _upsert_sqlite(connection: Connection, rows: pl.DataFrame) -> None:
         for start in range(0, rows.height, step):
             count = min(step, rows.height - start)
             cursor.execute(_sqlite_upsert(count), flat[start * width : (start + count) * width])
+    except sqlite3.OperationalError as exc:
+        busy = busy_error(exc, "INSERT INTO price_history")
+        if busy is None:
+            raise
+        raise busy from None
     finally:
         cursor.close()
 

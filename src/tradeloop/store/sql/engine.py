@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from tradeloop.core.errors import StorageError
+from tradeloop.core.errors import StorageBusy, StorageError, StorageUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -37,7 +37,9 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a committed order, fill or audit row survives a power cut, not only a crash
+    # (NORMAL in WAL mode may lose the last commits). Its cost is in docs/benchmarks.md.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
@@ -57,6 +59,11 @@ def open_engine(url: str) -> Engine:
             f"database URL {shown} cannot be parsed. Fix: set TRADELOOP_DB_URL to e.g. "
             "postgresql://user@127.0.0.1:5432/tradeloop or leave it unset for SQLite."
         ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StorageError(
+            f"database URL {shown}: {parsed.get_backend_name()} is not supported. Fix: use "
+            "postgresql://user@host:5432/db, or unset TRADELOOP_DB_URL for the embedded SQLite."
+        )
     try:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -65,7 +72,7 @@ def open_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
-    except (NoSuchModuleError, ArgumentError) as exc:
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
         raise StorageError(
             f"database URL {shown}: unsupported ({exc}). Fix: use sqlite:/// or postgresql://."
         ) from None
@@ -75,8 +82,37 @@ def open_engine(url: str) -> Engine:
     except DBAPIError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise StorageError(
+        raise StorageUnavailable(
             f"cannot connect to database {shown}: {reason}. Fix: start the server or correct "
             "TRADELOOP_DB_URL (unset it to use the embedded SQLite)."
         ) from None
+    event.listen(engine, "handle_error", _translate_error)
     return engine
+
+
+def _translate_error(context: Any) -> BaseException | None:
+    """A database busy past its timeout, or gone, is a "retry later" (exit 3) naming what
+    waited and how long, never a raw driver traceback; other errors pass unchanged."""
+    original = context.original_exception
+    busy = busy_error(original, str(context.statement or ""))
+    if busy is not None:
+        return busy
+    if context.is_disconnect:
+        message = str(original).strip().splitlines()[0] if original else ""
+        return StorageUnavailable(f"the database connection was lost ({message}); retry later")
+    return None
+
+
+def busy_error(error: BaseException | None, statement: str) -> StorageBusy | None:
+    """The StorageBusy that ``error`` means (a lock held past the busy timeout), else None.
+    Also for code that talks to the driver directly (the bulk bar upsert)."""
+    message = str(error).strip().splitlines()[0] if error else ""
+    if "database is locked" not in message and "lock timeout" not in message:
+        return None
+    waiting = " ".join(statement.split())[:60] or "a transaction"
+    return StorageBusy(
+        f"the database stayed locked by another writer past the "
+        f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g} s busy timeout (waiting to run: {waiting}); "
+        "nothing of this step was written. Retry later, or stop the other writer "
+        "(tradeloop status shows what runs)"
+    )
