@@ -24,6 +24,15 @@ MODEL_FILE = "model.onnx"  # the file of a single-model version
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".aliases.lock"
 MOVABLE_ALIASES = frozenset({"candidate", "active", "shadow"})
+# Keys register() adds to a manifest; the rest is what the version id was derived from.
+_ADDED_KEYS = ("name", "model_version_id", "files", "content_sha256")
+
+
+def _version_id(name: str, content_sha256: str, manifest: Mapping[str, Any]) -> str:
+    """The id of a version: derived from its name, its files and its manifest, so that a
+    manifest edited after registration no longer matches the id it is filed under."""
+    body = json.dumps(manifest, sort_keys=True, default=str, allow_nan=False)
+    return hashlib.sha256(f"{name}\n{content_sha256}\n{body}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +66,21 @@ def read_version_folder(folder: Path) -> tuple[dict[str, bytes], dict[str, Any]]
             f"model folder {folder}: {', '.join(tampered) or MANIFEST_FILE} does not match its "
             "recorded checksum (corrupt or tampered). Fix: restore it from a backup."
         )
+    declared = str(manifest.get("model_version_id", ""))
+    original = {k: v for k, v in manifest.items() if k not in _ADDED_KEYS}
+    if declared != folder.name or _version_id(str(manifest.get("name")), content, original) != (
+        declared
+    ):
+        raise DataError(
+            f"model folder {folder}: {MANIFEST_FILE} was changed after registration (its "
+            "content no longer yields the version id; metrics, dates or thresholds may have "
+            "been edited). The version is refused everywhere. Fix: restore it from a backup."
+        )
     return files, manifest
+
+
+def _canonical(manifest: Mapping[str, Any]) -> str:
+    return json.dumps(manifest, sort_keys=True, default=str)
 
 
 class ModelRegistry:
@@ -91,16 +114,19 @@ class ModelRegistry:
         for filename in files:
             if filename != Path(filename).name or filename in ("", MANIFEST_FILE):
                 raise DataError(f"model {name}: {filename!r} is not a plain file name")
+        reserved = sorted(set(manifest) & set(_ADDED_KEYS))
+        if reserved:
+            raise DataError(f"model {name}: manifest keys {reserved} are set by the registry")
         digests = {filename: hashlib.sha256(data).hexdigest() for filename, data in files.items()}
         content = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
         try:
-            body = json.dumps(manifest, sort_keys=True, default=str, allow_nan=False)
+            json.dumps(manifest, sort_keys=True, default=str, allow_nan=False)
         except ValueError:
             raise DataError(
                 f"manifest of {name} holds NaN or Infinity (metrics: {manifest.get('metrics')}); "
                 "refusing to register an unmeasurable model. Fix: check the evaluation data."
             ) from None
-        version_id = hashlib.sha256(f"{name}\n{content}\n{body}".encode()).hexdigest()[:16]
+        version_id = _version_id(name, content, manifest)
         full_manifest = {
             **manifest,
             "name": name,
@@ -149,7 +175,9 @@ class ModelRegistry:
         if version is None:
             raise DataError(f"model version {model_version_id!r} is not registered")
         files, manifest = read_version_folder(Path(version.path))
-        if manifest.get("content_sha256") != version.sha256:
+        if manifest.get("content_sha256") != version.sha256 or _canonical(manifest) != (
+            _canonical(version.manifest)
+        ):
             raise DataError(
                 f"model version {model_version_id}: {MANIFEST_FILE} does not match the "
                 "registry's record (replaced or tampered). Fix: restore it from a backup."

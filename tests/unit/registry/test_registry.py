@@ -31,6 +31,42 @@ def test_load_when_file_tampered_then_refused(tmp_path: Path) -> None:
         registry.load(version.model_version_id)
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("metrics", {"auc": 0.99}), ("trained_end_ns", 4_102_444_800_000_000_000)],
+)
+def test_load_when_manifest_edited_after_registration_then_refused_everywhere(
+    tmp_path: Path, key: str, value: object
+) -> None:
+    import json
+
+    from tradeloop.registry.registry import read_version_folder
+
+    registry = ModelRegistry(tmp_path, InMemoryModelRecords())
+    version = registry.register(
+        "m", {"model.onnx": b"bytes"},
+        {"feature_schema_hash": "abc", "metrics": {"auc": 0.51}, "trained_end_ns": 1},
+    )  # fmt: skip
+    manifest_path = Path(version.path) / "manifest.json"
+    edited = json.loads(manifest_path.read_text()) | {key: value}  # better metrics, fresher
+    os.chmod(manifest_path, 0o644)
+    manifest_path.write_text(json.dumps(edited, indent=2, sort_keys=True))
+    with pytest.raises(DataError, match=r"manifest\.json was changed after registration"):
+        registry.load(version.model_version_id)  # promote, check, rollback and serve load so
+    with pytest.raises(DataError, match=r"manifest\.json was changed after registration"):
+        read_version_folder(Path(version.path))  # TRADELOOP_MODEL_PATH and restore drills
+    with pytest.raises(DataError, match="changed after registration"):
+        registry.promote("m", version.model_version_id, "candidate", actor="t")
+
+
+def test_register_when_manifest_sets_registry_keys_then_refused(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path, InMemoryModelRecords())
+    with pytest.raises(DataError, match=r"\['model_version_id'\] are set by the registry"):
+        registry.register(
+            "m", {"model.onnx": b"x"}, {"feature_schema_hash": "a", "model_version_id": "f"}
+        )
+
+
 def test_register_when_manifest_lacks_schema_hash_then_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="feature_schema_hash"):
         ModelRegistry(tmp_path, InMemoryModelRecords()).register("m", {"model.onnx": b"x"}, {})
