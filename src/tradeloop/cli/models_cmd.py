@@ -246,8 +246,10 @@ def rollback(
     """Repoint ``active`` to ``prev`` (the version active before the last promotion)."""
     with handled_errors():
         application = build_app(load_settings(), config)
-        outcome = application.registry().rollback(name, actor=_actor(), reason=reason)
-        active = application.registry().resolve(name, "active")
+        registry = application.registry()
+        seen = registry.resolve(name, "active")  # what this operator rolls back from
+        outcome = registry.rollback(name, actor=_actor(), reason=reason, expected_active=seen)
+        active = registry.resolve(name, "active")
     if as_json:
         print(json.dumps({"active": active, "prev": outcome.previous_version_id}))
     else:

@@ -263,11 +263,24 @@ class ModelRegistry:
             )
         return outcome
 
-    def rollback(self, name: str, *, actor: str, reason: str = "") -> Promotion:
-        """Repoint ``active`` to ``prev`` (and ``prev`` to the old active); audited."""
+    def rollback(
+        self, name: str, *, actor: str, reason: str = "", expected_active: str | None = None
+    ) -> Promotion:
+        """Repoint ``active`` to ``prev`` (and ``prev`` to the old active); audited.
+
+        ``expected_active``: the active version the caller saw when it decided to roll back.
+        If another rollback or promotion moved ``active`` meanwhile, nothing changes and a
+        DataError says where it points now: two rollbacks at once never undo each other.
+        """
 
         def decide(current: dict[str, str]) -> AliasMove:
             active, prev = current.get("active"), current.get("prev")
+            if expected_active is not None and active != expected_active:
+                raise DataError(
+                    f"model {name}: 'active' already moved from {expected_active} to {active} "
+                    "(another rollback or promotion ran first); nothing changed. Fix: check "
+                    "`tradeloop models list`, then roll back again if you still mean to"
+                )
             if prev is None or active is None:
                 raise DataError(f"model {name}: nothing to roll back to (no 'prev' alias)")
             self.load(prev)  # never roll back onto a damaged version

@@ -192,3 +192,20 @@ def test_promote_when_version_tampered_then_refused_before_any_move(tmp_path: Pa
     with pytest.raises(DataError, match="checksum"):
         registry.promote(NAME, first, "active", actor="t")
     assert registry.resolve(NAME, "active") is None
+
+
+def test_rollback_when_two_operators_roll_back_at_once_then_the_second_sees_the_first(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.models.event_models import EVENT_MODELS_NAME as NAME
+
+    registry, first, second = _trained_registry(tmp_path)
+    registry.promote(NAME, first, "active", actor="t")
+    registry.promote(NAME, second, "active", actor="t", force=True, reason="setup")
+    seen_by_both = registry.resolve(NAME, "active")  # both operators saw `second` active
+    assert seen_by_both == second
+    registry.rollback(NAME, actor="alice", reason="drift", expected_active=seen_by_both)
+    with pytest.raises(DataError, match=f"already moved from {second} to {first}"):
+        registry.rollback(NAME, actor="bob", reason="drift", expected_active=seen_by_both)
+    assert registry.resolve(NAME, "active") == first  # not rolled forward again by bob
+    assert registry.history(NAME, 1)[0].actor == "alice"
