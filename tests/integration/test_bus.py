@@ -62,3 +62,37 @@ def test_consume_when_same_message_id_published_twice_then_handled_once(bus: Bus
 def test_message_when_payload_not_finite_then_refused() -> None:
     with pytest.raises(ValueError, match="not finite JSON"):
         Message("signals", {"p": float("nan")})
+
+
+def test_redis_bus_when_a_handler_always_fails_then_dead_lettered_and_the_rest_flows(
+    redis_url: str,
+) -> None:
+    bus = RedisStreamsBus(redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}", claim_idle_ms=0,
+                          max_deliveries=3)  # fmt: skip
+    try:
+        bus.publish(Message("signals", {"n": 0}, message_id="poison"))
+        for n in range(1, 4):
+            bus.publish(Message("signals", {"n": n}, message_id=f"ok-{n}"))
+        handled: list[str] = []
+
+        def handler(message: Message) -> None:
+            if message.message_id == "poison":
+                raise ValueError("cannot parse this signal")
+            handled.append(message.message_id)
+
+        failures = 0
+        for _ in range(10):  # a consumer loop that logs each failure and goes on
+            try:
+                bus.consume("signals", "g", "c1", handler)
+            except ValueError:
+                failures += 1
+        assert failures == 3  # max_deliveries attempts, then no more
+        assert handled == ["ok-1", "ok-2", "ok-3"]
+        assert bus.dead_lettered == 1
+        ((dead, error),) = bus.dead_letters("signals")
+        assert (dead.message_id, dead.payload) == ("poison", {"n": 0})
+        assert error == "ValueError: cannot parse this signal"
+        assert bus.pending_count("signals", "g") == 0
+    finally:
+        bus.delete_topic("signals")
+        bus.close()

@@ -4,6 +4,11 @@ Each topic is the stream ``<prefix>:<topic>``. A message is acknowledged (XACK) 
 after its handler returns, so a consumer that dies leaves it pending; another consumer
 claims it (XAUTOCLAIM) once it has been idle for ``claim_idle_ms``. A per-group set of
 handled message ids makes redelivery after a crash between handling and XACK harmless.
+
+A message whose handler keeps failing is not retried forever ahead of everything else:
+after ``max_deliveries`` failed attempts its next delivery moves it to the dead-letter
+stream ``<prefix>:<topic>:dead`` (with the group and the last error), acknowledged and
+counted (``dead_lettered``), and the messages behind it flow again.
 """
 
 from __future__ import annotations
@@ -29,7 +34,10 @@ class RedisStreamsBus:
         block_ms: int = 0,
         maxlen: int = 100_000,
         done_ttl_sec: int = 7 * 86_400,
+        max_deliveries: int = 5,
     ) -> None:
+        if max_deliveries < 1:
+            raise ValueError(f"max_deliveries must be >= 1, got {max_deliveries}")
         self._client: redis.Redis = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=10
         )
@@ -38,6 +46,8 @@ class RedisStreamsBus:
         self.block_ms = block_ms
         self.maxlen = maxlen
         self.done_ttl_sec = done_ttl_sec
+        self.max_deliveries = max_deliveries
+        self.dead_lettered = 0  # messages this bus object moved to a dead-letter stream
         try:
             self._client.ping()
         except redis.ConnectionError as exc:
@@ -52,6 +62,12 @@ class RedisStreamsBus:
 
     def _done_key(self, topic: str, group: str) -> str:
         return f"{self.prefix}:{topic}:{group}:done"
+
+    def _failures_key(self, topic: str, group: str) -> str:
+        return f"{self.prefix}:{topic}:{group}:failures"
+
+    def dead_stream(self, topic: str) -> str:
+        return f"{self.prefix}:{topic}:dead"
 
     def publish(self, message: Message) -> str:
         try:
@@ -96,17 +112,53 @@ class RedisStreamsBus:
                 block=self.block_ms or None,
             )  # fmt: skip
             entries += [entry for _, batch in fresh for entry in batch]
-        done_key = self._done_key(topic, group)
+        done_key, failures_key = self._done_key(topic, group), self._failures_key(topic, group)
         handled = 0
+        # Our own pending entries may come back from XAUTOCLAIM too: each once.
+        entries = list({entry_id: (entry_id, fields) for entry_id, fields in entries}.values())
         for entry_id, fields in entries:
             message = Message(topic, json.loads(fields["payload"]), fields["id"])
+            failed = self._client.hget(failures_key, message.message_id)
+            if failed is not None and int(str(failed).partition("|")[0]) >= self.max_deliveries:
+                self._dead_letter(topic, group, entry_id, fields, str(failed))
+                continue
             if not self._client.sismember(done_key, message.message_id):
-                handler(message)  # raising leaves it pending for redelivery
+                try:
+                    handler(message)
+                except Exception as exc:  # counted, then re-raised: it stays pending
+                    count = int(str(failed or "0").partition("|")[0]) + 1
+                    error = f"{type(exc).__name__}: {exc}"[:500]
+                    self._client.hset(failures_key, message.message_id, f"{count}|{error}")
+                    self._client.expire(failures_key, self.done_ttl_sec)
+                    raise
                 self._client.sadd(done_key, message.message_id)
                 self._client.expire(done_key, self.done_ttl_sec)
             self._client.xack(stream, group, entry_id)
             handled += 1
         return handled
+
+    def _dead_letter(
+        self, topic: str, group: str, entry_id: str, fields: dict[str, str], failed: str
+    ) -> None:
+        count, _, error = failed.partition("|")
+        entry: dict[Any, Any] = {**fields, "group": group, "attempts": count, "error": error}
+        self._client.xadd(
+            self.dead_stream(topic),
+            entry,
+            maxlen=self.maxlen,
+            approximate=True,
+        )
+        self._client.xack(self.stream(topic), group, entry_id)
+        self._client.hdel(self._failures_key(topic, group), fields["id"])
+        self.dead_lettered += 1
+
+    def dead_letters(self, topic: str) -> list[tuple[Message, str]]:
+        """Messages moved to the topic's dead-letter stream, each with its last error."""
+        entries: Any = self._client.xrange(self.dead_stream(topic))
+        return [
+            (Message(topic, json.loads(f["payload"]), f["id"]), f.get("error", ""))
+            for _, f in entries
+        ]
 
     def pending_count(self, topic: str, group: str) -> int:
         stream = self.stream(topic)
