@@ -103,3 +103,28 @@ def test_live_on_bybit_when_testnet_configured_then_orders_signed_and_fills_reco
         assert held == {s: float(q) for s, q in fake.positions().items()}
         everything = first.stdout + first.stderr + second.stdout + second.stderr + third.stderr
         assert BYBIT_SECRET not in everything
+
+
+def test_live_when_broker_refuses_keys_or_is_unreachable_then_one_line_and_exit_3(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "universe.json").write_text(json.dumps({"symbols": ["SPY"]}))
+    (tmp_path / "tradeloop.yaml").write_text("ingest:\n  offline: true\n")
+    assert _run(tmp_path, "ingest", "--end", "2024-03-28").returncode == 0
+    live = ("run", "--mode", "live", "--feed", "live", "--account", "l", "--tickers", "SPY",
+            "--run-once")  # fmt: skip
+    with FakeAlpaca() as fake:
+        refused = _run(tmp_path, *live, EXCHANGE_VENUE="alpaca", EXCHANGE_BASE_URL=fake.url,
+                       ALPACA_API_KEY_ID=KEY, ALPACA_API_SECRET_KEY="not-the-secret")  # fmt: skip
+    assert refused.returncode == 3
+    assert "alpaca account: HTTP 401" in refused.stderr
+    assert "Fix: check ALPACA_API_KEY_ID / ALPACA_API_SECRET_KEY" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert "not-the-secret" not in refused.stderr
+    down = _run(tmp_path, "daemon", "--mode", "live", "--account", "d", "--tickers", "SPY",
+                EXCHANGE_VENUE="alpaca", EXCHANGE_BASE_URL="http://127.0.0.1:9",
+                ALPACA_API_KEY_ID=KEY, ALPACA_API_SECRET_KEY=SECRET)  # fmt: skip
+    assert down.returncode == 3
+    assert "alpaca GET /v2/account: connection failed" in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1

@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from tradeloop.core.errors import RetryableError
 from tradeloop.domain.order_lifecycle import IN_FLIGHT, ManagedOrder, OrderState
 from tradeloop.domain.orders import SubmitOrder
 
 log = logging.getLogger(__name__)
 
 
-class VenueUnavailable(Exception):
-    """The venue did not answer (timeout, disconnect): the outcome is unknown."""
+class VenueUnavailable(RetryableError):
+    """The venue did not answer (timeout, disconnect, refused our credentials): the outcome
+    is unknown, and a command that meets it exits "retry later" (3)."""
 
 
 class VenueRejection(Exception):

@@ -105,7 +105,8 @@ class AlpacaVenue:
                 raise VenueUnavailable(f"alpaca {method} {path}: timed out") from None
             except httpx.TransportError as exc:
                 raise VenueUnavailable(
-                    f"alpaca {method} {path}: connection failed ({type(exc).__name__})"
+                    f"alpaca {method} {path}: connection failed ({type(exc).__name__}). Fix: "
+                    "check EXCHANGE_BASE_URL and the network, or retry when the broker is up"
                 ) from None
             if response.status_code == 429 or response.status_code >= 500:
                 problem = f"HTTP {response.status_code}"
@@ -255,9 +256,15 @@ def _status(order: dict[str, Any]) -> VenueOrderStatus:
 def _error(response: httpx.Response) -> str:
     try:
         body = response.json()
-        return f"HTTP {response.status_code} code {body.get('code')}: {body.get('message')}"
+        text = f"HTTP {response.status_code} code {body.get('code')}: {body.get('message')}"
     except ValueError:
-        return f"HTTP {response.status_code}: {response.text[:200]}"
+        text = f"HTTP {response.status_code}: {response.text[:200]}"
+    if response.status_code in (401, 403):
+        text += (
+            ". Fix: check ALPACA_API_KEY_ID / ALPACA_API_SECRET_KEY and EXCHANGE_MODE (paper "
+            "keys work only against paper, live keys only against live)"
+        )
+    return text
 
 
 def _ns(stamp: str) -> int:

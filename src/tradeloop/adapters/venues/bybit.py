@@ -139,7 +139,10 @@ class BybitVenue:
             try:
                 answer = getattr(self._client, endpoint)(params)
             except ccxt.RequestTimeout:
-                raise VenueUnavailable(f"bybit {endpoint}: timed out") from None
+                raise VenueUnavailable(
+                    f"bybit {endpoint}: timed out. Fix: check EXCHANGE_BASE_URL and the "
+                    "network, or retry when Bybit answers"
+                ) from None
             except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
                 # NetworkError: rate limits, 5xx, broken connections (a re-sent order is
                 # harmless: Bybit refuses a second one with the same orderLinkId)
@@ -376,11 +379,21 @@ class BybitVenue:
         )
 
 
+# Bybit's "invalid key", "invalid signature", "permission denied", "key expired".
+AUTH_CODES = frozenset({10003, 10004, 10005, 33004})
+
+
 class _Refused(Exception):
     """A non-retryable ``retCode``; the caller decides what it means."""
 
     def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(f"retCode {code}: {message}")
+        hint = (
+            ". Fix: check BYBIT_API_KEY / BYBIT_API_SECRET and EXCHANGE_MODE (testnet keys "
+            "work only against the testnet)"
+            if code in AUTH_CODES
+            else ""
+        )
+        super().__init__(f"retCode {code}: {message}{hint}")
         self.code = code
         self.message = message
 
