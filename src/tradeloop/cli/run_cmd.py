@@ -456,12 +456,14 @@ def _trade_feed(
         else:
             console.print(f"{mode}: no new bars; equity {details['equity']}")
         return
+    from tradeloop.domain.asset_class import periods_per_year
     from tradeloop.execution.statistics import daily_pnl
-    from tradeloop.ops.backtest_run import curve_metrics, periods_per_year
+    from tradeloop.ops.backtest_run import curve_metrics
 
     ts = np.array([t for t, _ in stats.equity], dtype=np.int64)
     equity = np.array([e for _, e in stats.equity])
-    columns = {"strategy": curve_metrics(equity, periods_per_year(spec.interval_sec))}
+    periods = periods_per_year(spec.interval_sec, spec.symbols)
+    columns = {"strategy": curve_metrics(equity, periods)}
     daily = daily_pnl(ts, equity, float(equity[0]))
     title = f"{mode} {plan.title} on {','.join(spec.symbols)}"
     _report(

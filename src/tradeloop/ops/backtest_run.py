@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from tradeloop.core.errors import DataError
+from tradeloop.domain.asset_class import periods_per_year
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
 from tradeloop.execution.session import BacktestResult, run_backtest
@@ -38,10 +39,6 @@ def curve_metrics(equity: np.ndarray, periods: float) -> dict[str, float]:
         "sortino": sortino_ratio(equity, periods),
         "max_drawdown": max_drawdown(equity),
     }
-
-
-def periods_per_year(bar_interval_sec: int) -> float:
-    return 252.0 if bar_interval_sec >= 86_400 else 252.0 * 23_400 / bar_interval_sec
 
 
 def _hold_curve(bars: pl.DataFrame, ts: np.ndarray, capital: float) -> np.ndarray:
@@ -76,7 +73,7 @@ def run_strategy(
     )
     equity = result.equity["equity"].to_numpy()
     ts = result.equity["ts"].to_numpy()
-    periods = periods_per_year(bar_interval_sec)
+    periods = periods_per_year(bar_interval_sec, bars["symbol"].unique().to_list())
     traded = float(sum(abs(f.quantity * f.price) for f in result.fills))
     metrics = run_metrics(
         equity, result.trades, result.equity["gross_exposure"].to_numpy(), traded, periods

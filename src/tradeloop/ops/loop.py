@@ -21,6 +21,7 @@ from tradeloop.core.time import iso_from_ns, parse_ns
 from tradeloop.data.config import QualityConfig
 from tradeloop.data.ports import BarRequest, BarStore, IngestAudit, Provider
 from tradeloop.data.quality import empty_quality_report, score_quality
+from tradeloop.domain.asset_class import periods_per_year
 from tradeloop.domain.enums import Side, SymbolState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
@@ -259,7 +260,7 @@ def run_loop(
                 scorer.predict_proba(latest.select(TECHNICAL_SCHEMA.names).to_numpy())[0]
             )
 
-    periods = 252.0 if loop.bar_interval_sec >= 86_400 else 252.0 * 23_400 / loop.bar_interval_sec
+    periods = periods_per_year(loop.bar_interval_sec, [traded])
     ts = strategy_run.equity["ts"].to_numpy()
     strategy_equity = strategy_run.equity["equity"].to_numpy()
     benchmark_equity = benchmark_run.equity["equity"].to_numpy()
