@@ -44,6 +44,13 @@ def test_demo_quick_when_fresh_home_then_report_and_active_model(tmp_path: Path)
     text = report.read_text()
     for needle in ("Total return", "Sharpe", "Max drawdown", "Win rate", "buy and hold"):
         assert needle in text
+    # Buy and hold at the strategy's own exposure, and fully invested; both labelled.
+    assert summary["exposure_fraction"] == 0.2
+    assert "| metric | strategy (at most 20% of equity) | buy and hold, 20% of equity | " in text
+    assert "buy and hold, fully invested (no costs)" in text
+    assert "Position size: 20% of equity" in text
+    full, same = summary["buy_and_hold_full"], summary["buy_and_hold"]
+    assert full["total_return"] == pytest.approx(5 * same["total_return"], rel=0.1)
     png = report.with_name(report.stem + "_equity.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model_dir = home / "models" / summary["model_version_id"]

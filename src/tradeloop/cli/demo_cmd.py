@@ -21,17 +21,23 @@ from tradeloop.settings import load_settings
 
 
 def _summary(result: LoopResult, console: Console) -> None:
+    share = f"{result.exposure_fraction:.0%} of equity"
     table = Table(title=f"tradeloop demo - run {result.run_id}", show_lines=False)
     table.add_column("")
-    table.add_column("strategy (active model)", justify="right")
-    table.add_column("buy and hold", justify="right")
-    s, b = result.strategy, result.buy_and_hold
-    table.add_row("total return", f"{s['total_return']:.2%}", f"{b['total_return']:.2%}")
-    table.add_row("Sharpe", f"{s['sharpe']:.2f}", f"{b['sharpe']:.2f}")
-    table.add_row("max drawdown", f"{s['max_drawdown']:.2%}", f"{b['max_drawdown']:.2%}")
-    table.add_row("win rate", f"{s['win_rate']:.2%}", "")
-    table.add_row("trades", f"{s['trades']:.0f}", "1 (held)")
+    table.add_column(f"strategy\n(at most {share})", justify="right")
+    table.add_column(f"buy and hold\n({share})", justify="right")
+    table.add_column("buy and hold\n(fully invested)", justify="right")
+    s, b, f = result.strategy, result.buy_and_hold, result.buy_and_hold_full
+    table.add_row("total return", *[f"{x['total_return']:.2%}" for x in (s, b, f)])
+    table.add_row("Sharpe", *[f"{x['sharpe']:.2f}" for x in (s, b, f)])
+    table.add_row("max drawdown", *[f"{x['max_drawdown']:.2%}" for x in (s, b, f)])
+    table.add_row("win rate", f"{s['win_rate']:.2%}", "", "")
+    table.add_row("trades", f"{s['trades']:.0f}", "1 (held)", "1 (held)")
     console.print(table)
+    console.print(
+        f"position size {share}: the risk limits' cap (risk.max_position_size); compare "
+        "with buy and hold at the same size"
+    )
     console.print(
         f"model {result.model_version_id}: OOS AUC {result.metrics['auc']:.4f} vs baseline "
         f"{result.baseline['auc']:.4f}, log loss {result.metrics['log_loss']:.4f} vs "
@@ -97,7 +103,9 @@ def demo(
                     "baseline": result.baseline,
                     "parity_max_abs": result.parity_max_abs,
                     "strategy": result.strategy,
+                    "exposure_fraction": result.exposure_fraction,
                     "buy_and_hold": result.buy_and_hold,
+                    "buy_and_hold_full": result.buy_and_hold_full,
                     "latest_signal": result.latest_signal,
                     "report": str(result.report_path),
                     "model_path": str(result.model_path),

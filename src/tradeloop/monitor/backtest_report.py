@@ -17,16 +17,25 @@ from tradeloop.core.time import iso_from_ns
 
 
 @dataclass(frozen=True, slots=True)
+class Benchmark:
+    """A curve the strategy is compared with, labelled with its exposure."""
+
+    label: str  # e.g. "buy and hold, 20 % of equity"
+    equity: np.ndarray
+    stats: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
 class ReportInput:
     """Everything the report shows; computed elsewhere, only rendered here."""
 
     title: str
     symbol: str
     ts: np.ndarray
+    strategy_label: str  # with its exposure, e.g. "strategy (at most 20 % of equity)"
     strategy_equity: np.ndarray
-    benchmark_equity: np.ndarray
     strategy_stats: dict[str, float]
-    benchmark_stats: dict[str, float]
+    benchmarks: tuple[Benchmark, ...]
     model: dict[str, Any]
     notes: tuple[str, ...] = ()
 
@@ -36,14 +45,15 @@ def _plot(data: ReportInput, path: Path) -> None:
     figure, (top, bottom) = plt.subplots(
         2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    top.plot(dates, data.strategy_equity, label="strategy (active model)", linewidth=1.2)
-    top.plot(dates, data.benchmark_equity, label="buy and hold", linewidth=1.0, alpha=0.8)
+    curves = [(data.strategy_label, data.strategy_equity, 1.2)]
+    curves += [(b.label, b.equity, 0.9) for b in data.benchmarks]
+    for label, equity, width in curves:
+        top.plot(dates, equity, label=label, linewidth=width)
+        bottom.plot(dates, equity / np.maximum.accumulate(equity) - 1, linewidth=0.9)
     top.set_ylabel("equity (USD)")
     top.set_title(data.title)
-    top.legend(loc="upper left")
+    top.legend(loc="upper left", fontsize=8)
     top.grid(alpha=0.3)
-    for series, label in ((data.strategy_equity, "strategy"), (data.benchmark_equity, "b&h")):
-        bottom.plot(dates, series / np.maximum.accumulate(series) - 1, label=label, linewidth=0.9)
     bottom.set_ylabel("drawdown")
     bottom.grid(alpha=0.3)
     figure.tight_layout()
@@ -60,23 +70,24 @@ def write_backtest_report(data: ReportInput, directory: Path, stem: str) -> Path
     directory.mkdir(parents=True, exist_ok=True)
     png = directory / f"{stem}_equity.png"
     _plot(data, png)
-    s, b = data.strategy_stats, data.benchmark_stats
+    s, others = data.strategy_stats, [b.stats for b in data.benchmarks]
     rows = [
-        ("Total return", _pct(s["total_return"]), _pct(b["total_return"])),
-        ("Sharpe (annualised)", f"{s['sharpe']:.2f}", f"{b['sharpe']:.2f}"),
-        ("Max drawdown", _pct(s["max_drawdown"]), _pct(b["max_drawdown"])),
-        ("Win rate", _pct(s["win_rate"]), "n/a"),
-        ("Trades", f"{s['trades']:.0f}", "1"),
+        ("Total return", _pct(s["total_return"]), *[_pct(b["total_return"]) for b in others]),
+        ("Sharpe (annualised)", f"{s['sharpe']:.2f}", *[f"{b['sharpe']:.2f}" for b in others]),
+        ("Max drawdown", _pct(s["max_drawdown"]), *[_pct(b["max_drawdown"]) for b in others]),
+        ("Win rate", _pct(s["win_rate"]), *["n/a" for _ in others]),
+        ("Trades", f"{s['trades']:.0f}", *["1" for _ in others]),
     ]
+    header = " | ".join([data.strategy_label, *[b.label for b in data.benchmarks]])
     lines = [
         f"# {data.title}",
         "",
         f"Symbol: `{data.symbol}` · period {iso_from_ns(int(data.ts[0]))[:10]} to "
         f"{iso_from_ns(int(data.ts[-1]))[:10]} (out-of-sample walk-forward predictions only)",
         "",
-        "| metric | strategy | buy and hold |",
-        "|---|---:|---:|",
-        *[f"| {name} | {ours} | {theirs} |" for name, ours, theirs in rows],
+        f"| metric | {header} |",
+        "|---|" + "---:|" * (1 + len(data.benchmarks)),
+        *["| " + " | ".join(row) + " |" for row in rows],
         "",
         f"![equity curve]({png.name})",
         "",

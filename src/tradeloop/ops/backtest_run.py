@@ -41,7 +41,7 @@ def curve_metrics(equity: np.ndarray, periods: float) -> dict[str, float]:
     }
 
 
-def _hold_curve(bars: pl.DataFrame, ts: np.ndarray, capital: float) -> np.ndarray:
+def hold_curve(bars: pl.DataFrame, ts: np.ndarray, capital: float) -> np.ndarray:
     """Equal-weight buy and hold of ``bars``' symbols, marked at each of ``ts``."""
     curves = []
     for _, group in bars.sort("ts").group_by("symbol", maintain_order=True):
@@ -79,10 +79,10 @@ def run_strategy(
         equity, result.trades, result.equity["gross_exposure"].to_numpy(), traded, periods
     )
     capital = float(result.initial_cash)
-    hold = _hold_curve(bars, ts, capital)
+    hold = hold_curve(bars, ts, capital)
     outcome = RunOutcome(result, metrics, curve_metrics(hold, periods), hold)
     if benchmark_bars is not None and not benchmark_bars.is_empty():
-        curve = _hold_curve(benchmark_bars, ts, capital)
+        curve = hold_curve(benchmark_bars, ts, capital)
         return dataclasses.replace(
             outcome, benchmark=curve_metrics(curve, periods), benchmark_equity=curve
         )

@@ -35,7 +35,8 @@ from tradeloop.labels.forward_returns import forward_return_labels
 from tradeloop.models.config import TrainConfig
 from tradeloop.models.onnx_export import ONNX_TARGET_OPSET, check_parity, export_lightgbm
 from tradeloop.models.train import build_training_set, train_walk_forward
-from tradeloop.monitor.backtest_report import ReportInput, write_backtest_report
+from tradeloop.monitor.backtest_report import Benchmark, ReportInput, write_backtest_report
+from tradeloop.ops.backtest_run import hold_curve
 from tradeloop.ops.config import LoopConfig
 from tradeloop.registry.registry import MODEL_FILE, ModelRegistry
 from tradeloop.risk.config import RiskConfig
@@ -82,7 +83,9 @@ class LoopResult:
     baseline: dict[str, float]
     parity_max_abs: float
     strategy: dict[str, float]
-    buy_and_hold: dict[str, float]
+    buy_and_hold: dict[str, float]  # at the strategy's exposure (``exposure_fraction``)
+    buy_and_hold_full: dict[str, float]  # fully invested
+    exposure_fraction: float  # the strategy's position size: the risk cap or less
     latest_signal: float
     report_path: Path
     model_path: Path
@@ -266,7 +269,15 @@ def run_loop(
     benchmark_equity = benchmark_run.equity["equity"].to_numpy()
     strategy_stats = summarize(strategy_equity, strategy_run.trades, periods)
     benchmark_stats = summarize(benchmark_equity, benchmark_run.trades, periods)
+    capital = float(settings.execution.initial_cash_usd)
+    full_equity = hold_curve(trade_bars, ts, capital)
+    full_stats = summarize(full_equity, [], periods)
+    share = f"{exposure:.0%} of equity"
     notes = [
+        f"Position size: {share} (loop.exposure_fraction {loop.exposure_fraction:.0%}, "
+        f"capped by risk.max_position_size / max_portfolio_heat at "
+        f"{settings.risk.position_fraction_cap(1):.0%}). Compare the strategy with buy and "
+        f"hold at the same {share}; the fully invested one shows the market itself.",
         "Signals are walk-forward out-of-sample scores: each was produced by a model "
         "trained only on data that had matured before it (purged, embargoed).",
         f"Fills at the next bar's open, commission {settings.execution.commission_rate:.4%} "
@@ -284,10 +295,13 @@ def run_loop(
             title=f"tradeloop: {loop.model_name} on {traded}",
             symbol=traded,
             ts=ts,
+            strategy_label=f"strategy (at most {share})",
             strategy_equity=strategy_equity,
-            benchmark_equity=benchmark_equity,
             strategy_stats=strategy_stats,
-            benchmark_stats=benchmark_stats,
+            benchmarks=(
+                Benchmark(f"buy and hold, {share}", benchmark_equity, benchmark_stats),
+                Benchmark("buy and hold, fully invested (no costs)", full_equity, full_stats),
+            ),
             model={
                 "version": version.model_version_id,
                 "active": active_id,
@@ -310,7 +324,8 @@ def run_loop(
         "loop_completed",
         run_id,
         {"model_version_id": version.model_version_id, "promoted": promoted,
-         "strategy": strategy_stats, "buy_and_hold": benchmark_stats},
+         "strategy": strategy_stats, "buy_and_hold": benchmark_stats,
+         "buy_and_hold_full": full_stats, "exposure_fraction": exposure},
         "demo",
     )  # fmt: skip
     return LoopResult(
@@ -326,6 +341,8 @@ def run_loop(
         parity_max_abs=parity,
         strategy=strategy_stats,
         buy_and_hold=benchmark_stats,
+        buy_and_hold_full=full_stats,
+        exposure_fraction=exposure,
         latest_signal=latest_signal,
         report_path=report_path,
         model_path=Path(version.path),
