@@ -75,7 +75,7 @@ from tradeloop.store.sql.model_records import SqlModelRecords
 
 if TYPE_CHECKING:
     from tradeloop.ops.loop import LoopDeps, LoopSettings
-    from tradeloop.serving.http_app import ScorerApp
+    from tradeloop.serving.http_guard import HttpGuard
     from tradeloop.serving.prediction_writer import (
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
     )
@@ -429,10 +429,12 @@ class App:
         return redact_url(database_url(self.settings))
 
 
-def build_scorer(app: App, config: ScorerConfig) -> tuple[ScorerApp, PredictionWriter | None]:
-    """The scoring server's ASGI app (models loaded) and its prediction_log writer."""
+def build_scorer(app: App, config: ScorerConfig) -> tuple[HttpGuard, PredictionWriter | None]:
+    """The scoring server's ASGI app (models loaded, behind the Host / Origin / rate guard)
+    and its prediction_log writer."""
     from tradeloop.features.touch_events import EVENT_SCHEMA
     from tradeloop.serving.http_app import ScorerApp
+    from tradeloop.serving.http_guard import HttpGuard
     from tradeloop.serving.loader import path_loader, registry_loader
     from tradeloop.serving.prediction_writer import PredictionWriter
     from tradeloop.serving.service import ReloadError, ScoringService
@@ -457,7 +459,11 @@ def build_scorer(app: App, config: ScorerConfig) -> tuple[ScorerApp, PredictionW
     except ReloadError as exc:  # start anyway: health says why, /reload can fix it later
         logging.getLogger("tradeloop.scorer").error("initial model load failed: %s", exc)
     token = app.settings.api_token.get_secret_value() if app.settings.api_token else None
-    return ScorerApp(service, token, writer.close if writer else None), writer
+    scorer = ScorerApp(service, token, writer.close if writer else None)
+    guard = HttpGuard(
+        scorer, allowed_hosts=config.allowed_hosts, rate_per_minute=config.rate_limit_per_minute
+    )
+    return guard, writer
 
 
 def build_app(settings: Settings, config_path: Path | None = None) -> App:

@@ -166,6 +166,8 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
                 time.sleep(0.1)
         assert health["models"]["active"] == version
         assert health["status"] == "ok"  # trained on bars up to the pinned instant: fresh
+        # A page on another name that resolves to 127.0.0.1 (DNS rebinding) is not served.
+        assert client.get("/health", headers={"Host": "rebind.example"}).status_code == 421
 
         statuses: list[int] = []
         stop = threading.Event()

@@ -110,6 +110,8 @@ def test_up_when_a_component_is_killed_then_restarted_and_sigterm_stops_all(
         assert (home / "KILL_SWITCH").exists()
         assert "tradeloop_kill_switch 1" in httpx.get(f"{base}/metrics").text
         assert httpx.get(f"{base}/health").json()["kill_switch"].endswith("feed gap")
+        rebound = httpx.get(f"{base}/health", headers={"Host": "rebind.example"})
+        assert rebound.status_code == 421  # the control API's DNS-rebinding guard
         # a crash: kill -9 the api; the supervisor brings it back and counts it
         os.kill(components["api"]["pid"], signal.SIGKILL)
         assert _wait(lambda: (read_stack(home / "run" / "stack.json") or {})

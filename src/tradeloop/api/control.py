@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from tradeloop.ops.daily_report import latest_state
 from tradeloop.ops.trading_control import halt, kill_switch_reason, resume
 from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.serving.http_guard import HttpGuard
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -185,7 +186,7 @@ async def _send(send: Send, status: int, body: bytes, kind: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def create_app() -> ControlApi:
+def create_app() -> HttpGuard:
     """uvicorn factory (``tradeloop.api.control:create_app``): settings and config from
     the environment (``TRADELOOP_HOME``, ``TRADELOOP_CONFIG``, ``TRADELOOP_API_TOKEN``)."""
     from tradeloop.bootstrap import build_app
@@ -194,10 +195,14 @@ def create_app() -> ControlApi:
     settings = load_settings()
     application = build_app(settings, settings.config)
     token = settings.api_token
-    return ControlApi(
+    control = ControlApi(
         home=settings.home,
         db=application.engine,
         kill_switch=application.loop_deps().kill_switch,
         halt_log=settings.governance_halt_log,
         api_token=token.get_secret_value() if token else None,
+    )
+    api = application.config.api
+    return HttpGuard(
+        control, allowed_hosts=api.allowed_hosts, rate_per_minute=api.rate_limit_per_minute
     )

@@ -69,6 +69,7 @@ def scorer(
             access_log=False,
             log_level="warning",
             lifespan="on",
+            timeout_keep_alive=5,  # idle connections closed after 5 s
             http="httptools",
             loop="uvloop" if sys.platform != "win32" else "asyncio",
         )
@@ -128,4 +129,5 @@ def api(
         log_level="warning",
         lifespan="on",
         access_log=False,
+        timeout_keep_alive=5,  # idle connections closed after 5 s
     )

@@ -134,3 +134,9 @@ class ApiConfig(FrozenConfig):
 
     host: str = Field("127.0.0.1", description="bind address (beyond loopback needs a token)")
     port: int = Field(5002, ge=0, le=65535, description="port of the control API")
+    allowed_hosts: tuple[str, ...] = Field(
+        (), description="host names clients may use besides localhost (DNS-rebinding guard)"
+    )
+    rate_limit_per_minute: int | None = Field(
+        600, ge=1, description="requests per client address per minute (then 429)"
+    )

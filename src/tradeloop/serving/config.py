@@ -27,6 +27,12 @@ class ScorerConfig(FrozenConfig):
         200_000, ge=1000, description="predictions waiting to be written, at most (then dropped)"
     )
     log_flush_ms: int = Field(50, ge=10, le=60_000, description="prediction_log write interval")
+    allowed_hosts: tuple[str, ...] = Field(
+        (), description="host names clients may use besides localhost (DNS-rebinding guard)"
+    )
+    rate_limit_per_minute: int | None = Field(
+        120_000, ge=1, description="requests per client address per minute (then 429)"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ScorerConfig:
