@@ -38,6 +38,13 @@ def _write_events(engine: Engine, stop: threading.Event) -> None:
         n += 1
 
 
+def _events(engine: Engine) -> int:
+    from sqlalchemy import func, select
+
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(audit_event)).scalar_one())
+
+
 def test_backup_when_database_is_written_meanwhile_then_snapshot_consistent_and_drill_passes(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -46,7 +53,10 @@ def test_backup_when_database_is_written_meanwhile_then_snapshot_consistent_and_
     writer = threading.Thread(target=_write_events, args=(engine, stop))
     writer.start()
     try:
-        time.sleep(0.3)
+        deadline = time.monotonic() + 30
+        while _events(engine) < 100:  # the writer is well under way
+            assert time.monotonic() < deadline, "the writer never wrote"
+            time.sleep(0.01)
         snapshot = create_backup(engine, home, CONFIG)
     finally:
         stop.set()
@@ -254,3 +264,44 @@ def test_restore_cli_refuses_without_confirm_while_trading_and_on_a_bad_snapshot
     restored = cli("restore", "--snapshot", fresh, "--confirm")
     assert restored.returncode == 0, restored.stderr
     assert len(list(home.glob("pre-restore-*"))) == 1
+
+
+def test_drill_when_snapshot_older_than_max_age_then_fails(tmp_path: Path) -> None:
+    engine, home, snapshot = _sqlite_snapshot(tmp_path)
+    created = json.loads((snapshot / "manifest.json").read_text())["created_ns"]
+    fresh = restore_drill(engine, home, CONFIG, model_name="m", now_ns=created + 3_600 * 10**9)
+    assert fresh.ok, fresh.problems
+    later = created + 50 * 3_600 * 10**9  # no backup for 50 h
+    stale = restore_drill(engine, home, CONFIG, model_name="m", now_ns=later)
+    assert not stale.ok
+    assert any("50 h old, more than backup.max_age_hours 36" in p for p in stale.problems)
+
+
+def test_drill_when_snapshot_holds_a_file_not_in_its_manifest_then_fails(tmp_path: Path) -> None:
+    engine, home, snapshot = _sqlite_snapshot(tmp_path)
+    (snapshot / "files" / "models").mkdir(parents=True, exist_ok=True)
+    (snapshot / "files" / "models" / "planted.onnx").write_bytes(b"not from the backup")
+    result = restore_drill(engine, home, CONFIG, model_name="m")
+    assert not result.ok
+    assert "unlisted file files/models/planted.onnx: not in the manifest (added later?)" in (
+        result.problems
+    )
+
+
+def test_backup_when_a_prune_or_backup_was_killed_then_leftovers_hidden_and_cleaned(
+    tmp_path: Path,
+) -> None:
+    engine, home, first = _sqlite_snapshot(tmp_path)
+    root = first.parent
+    # What a kill -9 leaves: a prune's half-deleted snapshot (renamed before deletion) and
+    # a backup's staging copy.
+    half = root / f".deleting-{first.name}"
+    (half / "files").mkdir(parents=True)
+    staging = root / ".snapshot-20261205T000000Z-abc123"
+    (staging / "files").mkdir(parents=True)
+    assert snapshots(root) == [first]  # never offered to a drill or a restore
+    created = json.loads((first / "manifest.json").read_text())["created_ns"]
+    second = create_backup(engine, home, CONFIG, now_ns=created + 60 * 10**9)
+    assert not half.exists()
+    assert not staging.exists()
+    assert snapshots(root) == [first, second.path]

@@ -31,12 +31,15 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tradeloop.core.errors import DataError
+from tradeloop.core.single_instance import exclusive
 from tradeloop.core.time import iso_from_ns
 from tradeloop.ops.config import BackupConfig
 from tradeloop.store.sql.snapshot import check_restored, dump_database
 
 PREFIX = "snapshot-"
 MANIFEST = "manifest.json"
+LOCK = ".backup.lock"
+DELETING = ".deleting-"
 FORMAT = 1
 # Runtime folders that belong in a snapshot (the lake and raw payloads are rebuilt from
 # the database and the providers; logs are not state).
@@ -78,6 +81,22 @@ def create_backup(
     final = root / name
     if final.exists():
         raise DataError(f"backup: {final} exists already (two backups in one second?)")
+    with exclusive(root / LOCK, "backup"):
+        # One backup at a time: any staging copy or half-deleted snapshot left now is from
+        # a backup or a prune that was killed, and goes before this one starts.
+        _remove_leftovers(root)
+        return _create_locked(engine, home, config, now_ns, root, name, final)
+
+
+def _create_locked(
+    engine: Engine,
+    home: Path,
+    config: BackupConfig,
+    now_ns: int,
+    root: Path,
+    name: str,
+    final: Path,
+) -> Snapshot:
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
         dump = dump_database(engine, staging, config.pg_dump)
@@ -165,12 +184,18 @@ def prune(root: Path, config: BackupConfig) -> list[str]:
     removed = []
     for path in every:
         if path not in keep:
-            shutil.rmtree(path)
+            # Hidden first (one atomic rename), deleted after: a kill mid-delete leaves a
+            # hidden leftover that the next backup removes, never a half snapshot in view.
+            doomed = path.with_name(f"{DELETING}{path.name}")
+            os.replace(path, doomed)
+            shutil.rmtree(doomed)
             removed.append(path.name)
-    for stale in root.glob(f".{PREFIX}*"):
-        if time.time() - stale.stat().st_mtime > 86_400:  # a crashed backup's leftovers
-            shutil.rmtree(stale, ignore_errors=True)
     return removed
+
+
+def _remove_leftovers(root: Path) -> None:
+    for leftover in [*root.glob(f".{PREFIX}*"), *root.glob(f"{DELETING}*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _stamp(path: Path) -> datetime:
@@ -187,8 +212,11 @@ def restore_drill(
     *,
     model_name: str,
     snapshot: Path | None = None,
+    now_ns: int | None = None,
+    check_age: bool = True,
 ) -> DrillResult:
-    """Prove the newest (or the given) snapshot restores; every problem is listed."""
+    """Prove the newest (or the given) snapshot restores; every problem is listed: files
+    missing, changed or not in the manifest, a snapshot older than ``max_age_hours``."""
     every = snapshots(backup_root(home, config))
     chosen = snapshot or (every[-1] if every else None)
     result = DrillResult(chosen)
@@ -199,6 +227,21 @@ def restore_drill(
     if manifest is None:
         return result
     files: dict[str, dict[str, Any]] = manifest.get("files", {})
+    age_hours = ((now_ns or time.time_ns()) - int(manifest.get("created_ns", 0))) / 3.6e12
+    if check_age and age_hours > config.max_age_hours:
+        result.problems.append(
+            f"the snapshot is {age_hours:.0f} h old, more than backup.max_age_hours "
+            f"{config.max_age_hours:g}: backups have stopped (check the scheduler's nightly "
+            "backup job)"
+        )
+    listed = {*files, MANIFEST, "manifest.sha256"}
+    unlisted = sorted(
+        path.relative_to(chosen).as_posix()
+        for path in chosen.rglob("*")
+        if path.is_file() and path.relative_to(chosen).as_posix() not in listed
+    )
+    for relative in unlisted[:20]:
+        result.problems.append(f"unlisted file {relative}: not in the manifest (added later?)")
     for relative, expected in sorted(files.items()):
         path = chosen / relative
         if not path.is_file():
@@ -322,7 +365,10 @@ def restore_snapshot(
     restore can itself be undone. The caller makes sure nothing else runs."""
     from tradeloop.store.sql.snapshot import pg_restore_into
 
-    drill = restore_drill(engine, home, config, model_name=model_name, snapshot=snapshot)
+    # An older snapshot may be restored on purpose: its age is no reason to refuse it.
+    drill = restore_drill(
+        engine, home, config, model_name=model_name, snapshot=snapshot, check_age=False
+    )
     if not drill.ok:
         raise DataError(
             f"restore: {snapshot} does not restore cleanly, nothing was changed:\n  "

@@ -47,6 +47,9 @@ class BackupConfig(FrozenConfig):
     weekly_keep: int = Field(4, ge=0, le=260, description="older snapshots kept, one per ISO week")
     pg_dump: str = Field("pg_dump", description="pg_dump binary (PostgreSQL databases)")
     pg_restore: str = Field("pg_restore", description="pg_restore binary (restore drills)")
+    max_age_hours: float = Field(
+        36.0, gt=0, description="restore drills fail on a newest snapshot older than this"
+    )
 
 
 class HealthConfig(FrozenConfig):
