@@ -70,7 +70,7 @@ from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.engine import open_engine, redact_url, sqlite_url
 from tradeloop.store.sql.event_store import SqlEventStore
 from tradeloop.store.sql.ingest_store import SqlIngestStore
-from tradeloop.store.sql.migrate import upgrade
+from tradeloop.store.sql.migrate import current_revision, head_revision, upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
 
 if TYPE_CHECKING:
@@ -165,10 +165,29 @@ def database_url(settings: Settings) -> str:
     return sqlite_url(settings.db_path)
 
 
-def open_database(settings: Settings) -> Engine:
-    """Open the database and apply migrations (idempotent)."""
-    engine = open_engine(database_url(settings))
-    upgrade(engine)
+def open_database(settings: Settings, read_only: bool = False) -> Engine:
+    """Open the database and apply migrations (idempotent). ``read_only``: change nothing,
+    neither create the SQLite file nor migrate; ConfigError when there is no tradeloop
+    schema at head to read (a command that only reads must not write into a database)."""
+    url = database_url(settings)
+    if read_only and settings.db_url is None and not settings.db_path.exists():
+        raise ConfigError(
+            f"no database yet at {settings.db_path}: nothing to read. Fix: check "
+            "TRADELOOP_HOME, or create it with `tradeloop db upgrade` (or any ingest)"
+        )
+    engine = open_engine(url)
+    if not read_only:
+        upgrade(engine)
+        return engine
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        engine.dispose()
+        found = "no tradeloop schema" if current is None else f"schema revision {current}"
+        raise ConfigError(
+            f"database {redact_url(url)} holds {found} (this tradeloop reads {head}); a "
+            "read-only command changes nothing. Fix: point TRADELOOP_DB_URL at tradeloop's "
+            "database, or run `tradeloop db upgrade` first"
+        )
     return engine
 
 
@@ -466,10 +485,16 @@ def build_scorer(app: App, config: ScorerConfig) -> tuple[HttpGuard, PredictionW
     return guard, writer
 
 
-def build_app(settings: Settings, config_path: Path | None = None) -> App:
-    """Validate config, lay out the runtime root, open and migrate the database."""
+def build_app(
+    settings: Settings, config_path: Path | None = None, read_only: bool = False
+) -> App:
+    """Validate config, lay out the runtime root, open and migrate the database. With
+    ``read_only`` (commands that only show state) nothing is created or migrated."""
     config, source = load_app_config(config_path or settings.config)
-    engine = open_database(settings)  # before any directory: a bad URL leaves no trace
+    # before any directory: a bad URL leaves no trace
+    engine = open_database(settings, read_only=read_only)
+    if read_only:
+        return App(settings=settings, config=config, config_source=source, engine=engine)
     for directory in settings.runtime_dirs():
         directory.mkdir(parents=True, exist_ok=True)
     return App(settings=settings, config=config, config_source=source, engine=engine)

@@ -251,3 +251,29 @@ def test_port_when_outside_1_to_65535_then_refused_not_wrapped(
     assert result.returncode == 2
     assert "--port" in result.stderr
     assert "65535" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["models", "list"], ["models", "show", "active"], ["verify"]])
+def test_read_only_command_when_database_is_not_tradeloops_then_refused_and_nothing_written(
+    tmp_path: Path, command: list[str]
+) -> None:
+    foreign = tmp_path / "other.db"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    result = _run(command, tmp_path / "var", TRADELOOP_DB_URL=f"sqlite:///{foreign}")
+    assert result.returncode == 2
+    assert "holds no tradeloop schema" in result.stderr
+    with sqlite3.connect(foreign) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"customers"}  # not one table created
+    fresh = _run(command, tmp_path / "home")
+    assert fresh.returncode == 2
+    assert "no database yet" in fresh.stderr
+    assert not (tmp_path / "home").exists()
+
+
+def test_db_status_when_no_database_then_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    result = _run(["db", "status"], tmp_path / "var")
+    assert result.returncode == 1
+    assert "no database yet" in result.stdout
+    assert not (tmp_path / "var").exists()

@@ -35,7 +35,10 @@ def status() -> None:
     with handled_errors():
         settings = load_settings()
         url = database_url(settings)
-        engine = open_engine(url)
+        if settings.db_url is None and not settings.db_path.exists():
+            print(f"{redact_url(url)}: no database yet (tradeloop db upgrade creates it)")
+            raise typer.Exit(1)
+        engine = open_engine(url)  # only reads the revision: nothing is created
         current = current_revision(engine)
     head = head_revision()
     state = "up to date" if current == head else "needs `tradeloop db upgrade`"

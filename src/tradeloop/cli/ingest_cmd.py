@@ -232,7 +232,7 @@ def verify(
       tradeloop verify --strict && tradeloop demo
     """
     with handled_errors():
-        app = build_app(load_settings(), config)
+        app = build_app(load_settings(), config, read_only=True)
         universe = app.universe()
         chosen = [name for name, on in zip(SECTIONS, (history, quality, governance, symbols),
                                            strict=True) if on] or list(SECTIONS)  # fmt: skip

@@ -71,7 +71,7 @@ def list_versions(
 ) -> None:
     """Every version of a model, oldest first, with the aliases pointing at it."""
     with handled_errors():
-        application = build_app(load_settings(), config)
+        application = build_app(load_settings(), config, read_only=True)
         registry = application.registry()
         aliases = registry.aliases(name)
         rows = []
@@ -117,7 +117,7 @@ def show(
 ) -> None:
     """A version's manifest (verified against its checksums) and its model card."""
     with handled_errors():
-        application = build_app(load_settings(), config)
+        application = build_app(load_settings(), config, read_only=True)
         version_id = _resolve(application, name, ref)
         files, manifest = application.registry().load(version_id)
         history = [
