@@ -485,9 +485,7 @@ def build_scorer(app: App, config: ScorerConfig) -> tuple[HttpGuard, PredictionW
     return guard, writer
 
 
-def build_app(
-    settings: Settings, config_path: Path | None = None, read_only: bool = False
-) -> App:
+def build_app(settings: Settings, config_path: Path | None = None, read_only: bool = False) -> App:
     """Validate config, lay out the runtime root, open and migrate the database. With
     ``read_only`` (commands that only show state) nothing is created or migrated."""
     config, source = load_app_config(config_path or settings.config)

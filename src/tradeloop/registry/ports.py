@@ -13,7 +13,7 @@ class ModelVersion:
 
     model_version_id: str
     name: str
-    path: str
+    path: str  # the version folder; recorded relative to the registry root
     sha256: str
     feature_schema_hash: str
     metrics: dict[str, Any]

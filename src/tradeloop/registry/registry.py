@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -159,7 +160,9 @@ class ModelRegistry:
         version = ModelVersion(
             model_version_id=version_id,
             name=name,
-            path=str(target),
+            # Relative to the registry root: a copied or restored TRADELOOP_HOME keeps
+            # loading its own folders, never the original's.
+            path=version_id,
             sha256=content,
             feature_schema_hash=str(manifest["feature_schema_hash"]),
             metrics=dict(manifest.get("metrics", {})),
@@ -167,14 +170,21 @@ class ModelRegistry:
             ts_created=time.time_ns(),
         )
         self._records.add_version(version)
-        return version
+        return self._resolved(version)
+
+    def _resolved(self, version: ModelVersion) -> ModelVersion:
+        """``version`` with its folder as a path under this registry's root (a record of an
+        older release holds an absolute path: its folder name under this root counts)."""
+        recorded = Path(version.path)
+        folder = self.root / (recorded.name if recorded.is_absolute() else recorded)
+        return dataclasses.replace(version, path=str(folder))
 
     def load(self, model_version_id: str) -> tuple[dict[str, bytes], dict[str, Any]]:
         """Every file of the version and its manifest, after checking each checksum."""
         version = self._records.get_version(model_version_id)
         if version is None:
             raise DataError(f"model version {model_version_id!r} is not registered")
-        files, manifest = read_version_folder(Path(version.path))
+        files, manifest = read_version_folder(Path(self._resolved(version).path))
         if manifest.get("content_sha256") != version.sha256 or _canonical(manifest) != (
             _canonical(version.manifest)
         ):
@@ -314,13 +324,13 @@ class ModelRegistry:
         return self._records.aliases(name)
 
     def versions(self, name: str) -> list[ModelVersion]:
-        return self._records.list_versions(name)
+        return [self._resolved(v) for v in self._records.list_versions(name)]
 
     def version(self, model_version_id: str) -> ModelVersion:
         version = self._records.get_version(model_version_id)
         if version is None:
             raise DataError(f"model version {model_version_id!r} is not registered")
-        return version
+        return self._resolved(version)
 
     def history(self, name: str, limit: int = 50) -> list[PromotionRecord]:
         return self._records.history(name, limit)

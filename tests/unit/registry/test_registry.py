@@ -209,3 +209,22 @@ def test_rollback_when_two_operators_roll_back_at_once_then_the_second_sees_the_
         registry.rollback(NAME, actor="bob", reason="drift", expected_active=seen_by_both)
     assert registry.resolve(NAME, "active") == first  # not rolled forward again by bob
     assert registry.history(NAME, 1)[0].actor == "alice"
+
+
+def test_registry_when_home_copied_and_original_gone_then_copy_loads_its_own_folders(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    records = InMemoryModelRecords()
+    original = ModelRegistry(tmp_path / "a" / "models", records)
+    version = original.register("m", {"model.onnx": b"bytes"}, {"feature_schema_hash": "h"})
+    assert records.get_version(version.model_version_id).path == version.model_version_id
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.rmtree(tmp_path / "a")  # a restored or moved TRADELOOP_HOME
+    copy = ModelRegistry(tmp_path / "b" / "models", records)
+    files, _ = copy.load(version.model_version_id)
+    assert files == {"model.onnx": b"bytes"}
+    assert copy.version(version.model_version_id).path == str(
+        tmp_path / "b" / "models" / version.model_version_id
+    )
