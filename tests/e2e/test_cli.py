@@ -83,6 +83,7 @@ def test_demo_quick_when_fresh_home_then_report_and_active_model(tmp_path: Path)
     assert again["promoted"] is True
     assert active == again["model_version_id"]
     assert again["metrics"] == summary["metrics"]  # same data, same seed: same model
+    assert again["model_version_id"] == summary["model_version_id"]  # content-derived id
     second_report = Path(again["report"])
     second_report = second_report if second_report.is_absolute() else tmp_path / second_report
     assert "Total return" in second_report.read_text()

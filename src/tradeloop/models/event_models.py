@@ -151,7 +151,7 @@ def _evaluate(
     y = data["y"].to_numpy()
     raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, prediction, reference)
     for fold in folds:
-        model = make_estimator(algorithm, classify, config).fit(features[fold.train], y[fold.train])
+        model = fit_estimator(algorithm, classify, config, features[fold.train], y[fold.train])
         if classify:
             prediction = np.asarray(model.predict_proba(features[fold.test]))[:, 1]
             reference = np.full(fold.test.size, y[fold.train].mean())
@@ -247,7 +247,7 @@ def train_event_model(
     }
     algorithm = min(evaluations, key=lambda a: evaluations[a].score)
     best = evaluations[algorithm]
-    final = make_estimator(algorithm, classify, config).fit(features, y)
+    final = fit_estimator(algorithm, classify, config, features, y)
     exporter = export_lightgbm if algorithm == "lightgbm" else export_sklearn
     onnx_bytes = exporter(final, features.shape[1])
     tolerance = PARITY_TOLERANCE if classify else PARITY_TOLERANCE * max(float(np.std(y)), 1.0)
@@ -342,6 +342,18 @@ def score_on_window(
     return metrics
 
 
+def fit_estimator(
+    algorithm: str, classify: bool, config: EventTrainConfig, features: np.ndarray, y: np.ndarray
+) -> Any:
+    """``make_estimator`` fitted on two threads, then set to predict on one: a forest's
+    threads add their trees' probabilities in whatever order they finish, which changes
+    the last bits of a score from one run to the next (training stays bit-reproducible)."""
+    model = make_estimator(algorithm, classify, config).fit(features, y)
+    if algorithm == "random_forest":
+        model.set_params(forest__n_jobs=1)
+    return model
+
+
 def make_estimator(algorithm: str, classify: bool, config: EventTrainConfig) -> Any:
     if algorithm == "lightgbm":
         cls = lgb.LGBMClassifier if classify else lgb.LGBMRegressor
@@ -352,6 +364,9 @@ def make_estimator(algorithm: str, classify: bool, config: EventTrainConfig) -> 
             min_child_samples=config.min_child_samples,
             random_state=config.seed,
             n_jobs=2,
+            # The same model bits on every run and thread count (LightGBM's own switch).
+            deterministic=True,
+            force_row_wise=True,
             verbose=-1,
         )
     if algorithm == "random_forest":

@@ -29,7 +29,7 @@ def export_lightgbm(model: lgb.LGBMModel, n_features: int) -> bytes:
             target_opset=ONNX_TARGET_OPSET,
             zipmap=False,
         )
-    return bytes(onnx_model.SerializeToString())
+    return _deterministic_bytes(onnx_model)
 
 
 def export_sklearn(model: Any, n_features: int) -> bytes:
@@ -45,7 +45,21 @@ def export_sklearn(model: Any, n_features: int) -> bytes:
         target_opset={"": ONNX_TARGET_OPSET, "ai.onnx.ml": 3},
         options=options,
     )
-    return bytes(onnx_model.SerializeToString())
+    return _deterministic_bytes(onnx_model)
+
+
+def _deterministic_bytes(onnx_model: Any) -> bytes:
+    """The serialized model, the same bytes for the same model every time: the converters
+    name the graph with a random UUID and list opsets in set order, which would give
+    identical training a new file checksum, hence a new version id."""
+    onnx_model.graph.name = "tradeloop"
+    # The opset list comes out of a set: its order changes with Python's hash seed.
+    imports = sorted((entry.domain, entry.version) for entry in onnx_model.opset_import)
+    del onnx_model.opset_import[:]
+    for domain, version in imports:
+        entry = onnx_model.opset_import.add()
+        entry.domain, entry.version = domain, version
+    return bytes(onnx_model.SerializeToString(deterministic=True))
 
 
 def onnx_predictions(onnx_bytes: bytes, features: np.ndarray) -> np.ndarray:

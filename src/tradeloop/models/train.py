@@ -86,6 +86,8 @@ def _new_model(config: TrainConfig) -> lgb.LGBMClassifier:
         reg_lambda=config.reg_lambda,
         random_state=config.seed,
         n_jobs=2,
+        deterministic=True,  # the same model bits on every run (LightGBM's own switch)
+        force_row_wise=True,
         verbose=-1,
     )
 

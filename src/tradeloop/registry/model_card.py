@@ -18,7 +18,6 @@ def render_model_card(name: str, manifest: dict[str, Any]) -> str:
     lines = [
         f"# Model card: {name}",
         "",
-        f"- Created: {manifest.get('created_at', '-')}",
         f"- Trained on data up to: {manifest.get('trained_end', '-')}",
         f"- Data range: {manifest.get('data_start', '-')} to {manifest.get('data_end', '-')}",
         f"- Features: {manifest.get('feature_version')} "

@@ -29,10 +29,19 @@ MOVABLE_ALIASES = frozenset({"candidate", "active", "shadow"})
 _ADDED_KEYS = ("name", "model_version_id", "files", "content_sha256")
 
 
-def _version_id(name: str, content_sha256: str, manifest: Mapping[str, Any]) -> str:
-    """The id of a version: derived from its name, its files and its manifest, so that a
-    manifest edited after registration no longer matches the id it is filed under."""
-    body = json.dumps(manifest, sort_keys=True, default=str, allow_nan=False)
+# When a version was made is not what it is: identical training gives the same id.
+_VOLATILE_KEYS = ("created_at", "run_id")
+
+
+def _version_id(
+    name: str, content_sha256: str, manifest: Mapping[str, Any], volatile: bool = False
+) -> str:
+    """The id of a version: derived from its name, its files and its manifest (without
+    its creation time), so that the same training gives the same id and a manifest edited
+    after registration no longer matches the id it is filed under. ``volatile``: the rule
+    of earlier releases, which hashed the creation time too (their ids stay valid)."""
+    kept = manifest if volatile else {k: v for k, v in manifest.items() if k not in _VOLATILE_KEYS}
+    body = json.dumps(kept, sort_keys=True, default=str, allow_nan=False)
     return hashlib.sha256(f"{name}\n{content_sha256}\n{body}".encode()).hexdigest()[:16]
 
 
@@ -69,9 +78,9 @@ def read_version_folder(folder: Path) -> tuple[dict[str, bytes], dict[str, Any]]
         )
     declared = str(manifest.get("model_version_id", ""))
     original = {k: v for k, v in manifest.items() if k not in _ADDED_KEYS}
-    if declared != folder.name or _version_id(str(manifest.get("name")), content, original) != (
-        declared
-    ):
+    name = str(manifest.get("name"))
+    derived = {_version_id(name, content, original, volatile) for volatile in (False, True)}
+    if declared != folder.name or declared not in derived:
         raise DataError(
             f"model folder {folder}: {MANIFEST_FILE} was changed after registration (its "
             "content no longer yields the version id; metrics, dates or thresholds may have "
