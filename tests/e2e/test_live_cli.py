@@ -25,13 +25,18 @@ def _run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]
     )  # fmt: skip
 
 
+def _ingested_spy(root: Path) -> None:
+    """A desk whose universe is SPY, ingested offline up to 2024-03-28 (governed ACTIVE)."""
+    (root / "config").mkdir()
+    (root / "config" / "universe.json").write_text(json.dumps({"symbols": ["SPY"]}))
+    (root / "tradeloop.yaml").write_text("ingest:\n  offline: true\n")
+    assert _run(root, "ingest", "--end", "2024-03-28").returncode == 0
+
+
 def test_live_when_venue_configured_then_orders_reach_it_and_fills_reconcile(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "universe.json").write_text(json.dumps({"symbols": ["SPY"]}))
-    (tmp_path / "tradeloop.yaml").write_text("ingest:\n  offline: true\n")
-    assert _run(tmp_path, "ingest", "--end", "2024-03-28").returncode == 0
+    _ingested_spy(tmp_path)
     live = ("run", "--mode", "live", "--feed", "live", "--account", "l", "--tickers", "SPY",
             "--fast", "3", "--slow", "8", "--run-once", "--json")  # fmt: skip
 
@@ -108,10 +113,7 @@ def test_live_on_bybit_when_testnet_configured_then_orders_signed_and_fills_reco
 def test_live_when_broker_refuses_keys_or_is_unreachable_then_one_line_and_exit_3(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "universe.json").write_text(json.dumps({"symbols": ["SPY"]}))
-    (tmp_path / "tradeloop.yaml").write_text("ingest:\n  offline: true\n")
-    assert _run(tmp_path, "ingest", "--end", "2024-03-28").returncode == 0
+    _ingested_spy(tmp_path)
     live = ("run", "--mode", "live", "--feed", "live", "--account", "l", "--tickers", "SPY",
             "--run-once")  # fmt: skip
     with FakeAlpaca() as fake:
