@@ -480,7 +480,10 @@ def build_scorer(app: App, config: ScorerConfig) -> tuple[HttpGuard, PredictionW
     token = app.settings.api_token.get_secret_value() if app.settings.api_token else None
     scorer = ScorerApp(service, token, writer.close if writer else None)
     guard = HttpGuard(
-        scorer, allowed_hosts=config.allowed_hosts, rate_per_minute=config.rate_limit_per_minute
+        scorer,
+        allowed_hosts=config.allowed_hosts,
+        rate_per_minute=config.rate_limit_per_minute,
+        limit_loopback=False,  # the collector on this machine scores at full speed
     )
     return guard, writer
 

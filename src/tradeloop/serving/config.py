@@ -31,7 +31,10 @@ class ScorerConfig(FrozenConfig):
         (), description="host names clients may use besides localhost (DNS-rebinding guard)"
     )
     rate_limit_per_minute: int | None = Field(
-        120_000, ge=1, description="requests per client address per minute (then 429)"
+        120_000,
+        ge=1,
+        description="requests per remote client address per minute (then 429); clients on "
+        "this machine are not limited",
     )
 
     @model_validator(mode="after")

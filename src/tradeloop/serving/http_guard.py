@@ -8,7 +8,9 @@
 - **Origin**: a browser's cross-origin request (an ``Origin`` header) must come from a
   host allowed by the same rule; 403 otherwise.
 - **Rate**: at most ``rate_per_minute`` requests per client address (a token bucket, so
-  short bursts pass); 429 with ``Retry-After`` beyond it.
+  short bursts pass); 429 with ``Retry-After`` beyond it. With ``limit_loopback`` off,
+  clients on this machine (the collector feeding the scorer) are not limited: the Host
+  check already keeps browsers' rebinding out, and the limit is for the network.
 
 Idle connections are closed by the server itself (uvicorn's keep-alive timeout).
 """
@@ -56,9 +58,11 @@ class HttpGuard:
         *,
         allowed_hosts: tuple[str, ...] = (),
         rate_per_minute: int | None = None,
+        limit_loopback: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
+        self.limit_loopback = limit_loopback
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
         self.rate_per_minute = rate_per_minute
         self._clock = clock
@@ -87,7 +91,8 @@ class HttpGuard:
                 self.refused["origin"] += 1
                 await _refuse(send, 403, f"cross-origin request from {origin_host!r} refused")
                 return
-        wait = self._take(str((scope.get("client") or ("unknown", 0))[0]))
+        client = str((scope.get("client") or ("unknown", 0))[0])
+        wait = self._take(client) if self.limit_loopback or not is_loopback(client) else 0.0
         if wait > 0:
             self.refused["rate"] += 1
             await _refuse(

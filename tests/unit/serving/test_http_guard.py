@@ -79,3 +79,10 @@ def test_host_name_when_ports_and_brackets_then_bare_host() -> None:
     assert host_name("Example.org:80") == "example.org"
     assert host_name("[::1]:5003") == "::1"
     assert host_name("::1") == "::1"
+
+
+def test_guard_when_loopback_exempt_then_only_remote_clients_limited() -> None:
+    guard = HttpGuard(_ok, rate_per_minute=1, limit_loopback=False, clock=lambda: 0.0)
+    assert [_call(guard, "localhost")[0] for _ in range(5)] == [200] * 5  # the collector
+    remote = [_call(guard, "10.0.0.5", server="10.0.0.5", client="10.0.0.9")[0] for _ in range(2)]
+    assert remote == [200, 429]
