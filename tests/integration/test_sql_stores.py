@@ -36,12 +36,14 @@ def test_upgrade_when_fresh_then_all_runbook_tables_and_repeatable(engine: Engin
     assert upgrade(engine) == head_revision()  # second run is a no-op
 
 
-def test_sqlite_when_opened_then_wal_and_foreign_keys_on(tmp_path: Path) -> None:
+def test_sqlite_when_opened_then_wal_foreign_keys_and_full_sync(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path / 'p.db'}")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+        # FULL (2): orders, fills and audit rows survive a power cut, not only a crash.
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 2
 
 
 def test_upsert_bars_when_repeated_then_idempotent_and_as_of_respected(engine: Engine) -> None:
