@@ -1,7 +1,8 @@
 """The risk gate: every order of every mode passes here before the order manager.
 
-``denial(check)`` returns why an order must not go (``CODE: detail``) or None. The codes,
-each counted in ``counts``:
+``denial(check)`` returns why an order must not go (``CODE: detail``) or None: the first
+denial of the rule table in ``risk/rules.py`` (the rules the config switches on, in order).
+The codes, each counted in ``counts``:
 
 - ``KILL_SWITCH`` (the file exists, or cannot be checked), ``HALTED`` (trading state
   HALTED: nothing but cancels), ``REDUCING`` (state REDUCING: only orders that shrink a
@@ -27,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -38,12 +39,11 @@ from zoneinfo import ZoneInfo
 
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.errors import DataError
-from tradeloop.domain.enums import Side
-from tradeloop.domain.margin import liquidation_price
 from tradeloop.domain.orders import CLOSE_ALL_REASON, SubmitOrder
 from tradeloop.risk.config import RiskConfig, _minutes
 from tradeloop.risk.correlation import RollingCorrelation
 from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.risk.rules import Correlation, RuleInput, active_rules, first_denial
 
 
 class TradingState(StrEnum):
@@ -117,9 +117,6 @@ class OrderCheck:
     cash: Decimal | None = None  # free balance before the order (None: not checked)
 
 
-Correlation = Callable[[str, str, int], float | None]
-
-
 class RiskGate:
     """Pre-trade rules over a remembered state; every denial counted by code."""
 
@@ -148,11 +145,9 @@ class RiskGate:
         self.venue_failures = 0
         self._zone = ZoneInfo(config.trading_timezone)
         self._first_day = None if opened_ns is None else self._local_day(opened_ns)
-        self._hours = (
-            None
-            if config.trading_hours is None
-            else tuple(_minutes(t) for t in config.trading_hours)
-        )
+        self._rules = active_rules(config)  # the rules this config switches on, in order
+        hours = config.trading_hours
+        self._hours = None if hours is None else (_minutes(hours[0]), _minutes(hours[1]))
 
     def _local_day(self, ts: int) -> str:
         return datetime.fromtimestamp(ts / 1e9, UTC).astimezone(self._zone).date().isoformat()
@@ -280,161 +275,31 @@ class RiskGate:
         return reason
 
     def _denial(self, check: OrderCheck) -> str | None:
-        state, config, order = self.state, self.config, check.order
         adds = _adds_risk(check)
-        if order.reason == CLOSE_ALL_REASON and not adds:
+        if check.order.reason == CLOSE_ALL_REASON and not adds:
             # The operator's way out of a position: it closes exactly what is held, so
             # neither the kill switch nor a size limit may keep the account in it.
             return None
-        if self.kill_switch.is_engaged():
-            return "KILL_SWITCH: trading halted by the kill switch file"
-        if state.trading_state is TradingState.HALTED:
-            return f"HALTED: trading state HALTED ({state.state_reason or 'no reason given'})"
-        if state.trading_state is TradingState.REDUCING and adds:
-            return f"REDUCING: only orders that shrink a position ({state.state_reason})"
-        if adds:
-            reason = self._new_risk_denial(check)
-            if reason is not None:
-                return reason
-        price = check.price
-        notional = order.quantity * price
-        if notional > Decimal(repr(config.max_order_notional_usd)):
-            limit = config.max_order_notional_usd
-            return f"MAX_ORDER_NOTIONAL: order value {notional:.2f} > {limit:.2f}"
-        after = abs(check.positions.get(order.symbol, Decimal(0)) + order.signed_quantity) * price
-        if after > Decimal(repr(config.max_position_notional_usd)):
-            return (
-                f"MAX_POSITION_NOTIONAL: position value after fill {after:.2f} > "
-                f"{config.max_position_notional_usd:.2f}"
-            )
-        if adds and after > max(check.equity, Decimal(0)) * Decimal(
-            repr(config.max_gross_leverage)
-        ):
-            return (
-                f"INSUFFICIENT_BUYING_POWER: position value after fill {after:.2f} > equity "
-                f"{check.equity:.2f} x max_gross_leverage {config.max_gross_leverage}"
-            )
-        return None
-
-    def _new_risk_denial(self, check: OrderCheck) -> str | None:
-        state, config, order = self.state, self.config, check.order
-        symbol, ts = order.symbol, check.ts
-        if config.allowed_symbols is not None and symbol not in config.allowed_symbols:
-            return f"SYMBOL_NOT_ALLOWED: {symbol} is not in risk.allowed_symbols"
-        if self._hours is not None:
-            local = datetime.fromtimestamp(ts / 1e9, UTC).astimezone(self._zone)
-            minute = local.hour * 60 + local.minute
-            if not self._hours[0] <= minute < self._hours[1]:
-                return (
-                    f"OUTSIDE_TRADING_HOURS: {local:%H:%M} {config.trading_timezone} is outside "
-                    f"{config.trading_hours[0]}-{config.trading_hours[1]}"  # type: ignore[index]
-                )
-        start = self.session_start_ns
-        if config.warmup_seconds and (start is None or ts < start + config.warmup_seconds * 1e9):
-            self.triggers[f"warmup_drop:{symbol}"] += 1
-            return f"WARMUP: {config.warmup_seconds:g} s after the session starts"
-        if state.daily_halt:
-            return f"DAILY_CAP: no new risk today ({state.daily_halt})"
-        if ts < state.cooldown_until_ns:
-            return "LOSS_STREAK: cooling down after a losing streak"
-        if config.max_daily_trades is not None and state.trades_today >= config.max_daily_trades:
-            return f"MAX_DAILY_TRADES: {state.trades_today} today (limit {config.max_daily_trades})"
-        last = state.last_trade_ns.get(symbol)
-        gap = config.min_time_between_trades_s
-        if gap is not None and last is not None and ts - last < gap * 1e9:
-            waited = (ts - last) / 1e9
-            return f"MIN_TIME_BETWEEN_TRADES: {waited:.0f} s since {symbol}'s last, < {gap:g} s"
-        return self._venue_denial(check) or self._exposure_denial(check)
-
-    def _venue_denial(self, check: OrderCheck) -> str | None:
-        """Venue minimums (a too-small signal is dropped, never inflated), the free
-        balance kept back, and the distance to liquidation of a leveraged position."""
-        config, order = self.config, check.order
-        notional = order.quantity * check.price
-        if order.quantity < Decimal(repr(config.min_order_qty)) or notional < Decimal(
-            repr(config.min_order_notional_usd)
-        ):
-            return (
-                f"BELOW_VENUE_MINIMUM: {order.quantity} {order.symbol} ({notional:.2f} USD) < "
-                f"min {config.min_order_qty:g} / {config.min_order_notional_usd:.2f} USD"
-            )
-        if config.min_free_balance_usd and order.signed_quantity > 0:
-            margin = notional / Decimal(repr(config.margin_leverage))
-            free = check.cash - margin if check.cash is not None else None
-            if free is not None and free < Decimal(repr(config.min_free_balance_usd)):
-                return (
-                    f"MIN_FREE_BALANCE: {free:.2f} USD would remain "
-                    f"(keep {config.min_free_balance_usd:.2f})"
-                )
-        if config.margin_leverage > 1:
-            side = order.side
-            liquidation = liquidation_price(
-                side,
-                check.price,
-                Decimal(repr(config.margin_leverage)),
-                Decimal(repr(config.maintenance_margin)),
-            )
-            distance = abs(check.price - liquidation) / check.price
-            needed = Decimal(repr(config.sl_buffer_multiplier * config.assumed_stop_bps / 1e4))
-            if distance < needed:
-                kind = "near_liquidation_long" if side is Side.BUY else "near_liquidation_short"
-                self.triggers[kind] += 1
-                return (
-                    f"NEAR_LIQUIDATION: {kind}: liquidation {distance:.2%} away < "
-                    f"{config.sl_buffer_multiplier:g} x stop {config.assumed_stop_bps:g} bps"
-                )
-        return None
-
-    def _exposure_denial(self, check: OrderCheck) -> str | None:
-        config, order = self.config, check.order
-        equity = check.equity
-        if equity <= 0:
-            return f"INSUFFICIENT_BUYING_POWER: equity {equity:.2f}"
-        after = dict(check.positions)
-        after[order.symbol] = after.get(order.symbol, Decimal(0)) + order.signed_quantity
-        values = {
-            s: abs(q) * (check.price if s == order.symbol else check.marks.get(s, check.price))
-            for s, q in after.items()
-            if q
-        }
-        size, which = config.max_position_size, "limit"
         first_day = self._first_day is not None and self._local_day(check.ts) == self._first_day
-        if first_day and config.first_day_position_size is not None:
-            size, which = config.first_day_position_size, "first-day limit"
-        own = values.get(order.symbol, Decimal(0)) / equity
-        if size is not None and own > Decimal(repr(size)):
-            return (
-                f"MAX_POSITION_SIZE: {order.symbol} would be {own:.1%} of equity "
-                f"({which} {size:.0%})"
-            )
-        heat = sum(values.values(), Decimal(0)) / equity
-        if config.max_portfolio_heat is not None and heat > Decimal(
-            repr(config.max_portfolio_heat)
-        ):
-            limit = config.max_portfolio_heat
-            return f"PORTFOLIO_HEAT: positions would be {heat:.1%} of equity (limit {limit:.0%})"
-        sector = config.sectors.get(order.symbol)
-        if sector is not None and config.max_sector_exposure is not None:
-            exposure = (
-                sum((v for s, v in values.items() if config.sectors.get(s) == sector), Decimal(0))
-                / equity
-            )
-            if exposure > Decimal(repr(config.max_sector_exposure)):
-                limit = config.max_sector_exposure
-                return (
-                    f"SECTOR_EXPOSURE: {sector} would be {exposure:.1%} of equity "
-                    f"(limit {limit:.0%})"
-                )
-        if config.max_correlation is not None and self.correlation is not None:
-            for held, quantity in check.positions.items():
-                if held == order.symbol or not quantity:
-                    continue
-                rho = self.correlation(order.symbol, held, check.ts)
-                same_way = (quantity > 0) == (order.signed_quantity > 0)
-                if rho is not None and same_way and rho > config.max_correlation:
-                    limit = config.max_correlation
-                    return f"CORRELATION: {order.symbol} ~ {held} rho {rho:.2f} > {limit:.2f}"
-        return None
+        rule_input = RuleInput(
+            check=check,
+            state=self.state,
+            config=self.config,
+            kill_switch=self.kill_switch,
+            hours=self._hours,
+            zone=self._zone,
+            session_start_ns=self.session_start_ns,
+            first_day=first_day,
+            correlation=self.correlation,
+        )
+        reason = first_denial(self._rules, rule_input, adds)
+        if reason is not None:
+            code = reason.partition(":")[0]
+            if code == "WARMUP":
+                self.triggers[f"warmup_drop:{check.order.symbol}"] += 1
+            elif code == "NEAR_LIQUIDATION":
+                self.triggers[reason.split(":")[1].strip()] += 1  # near_liquidation_long|short
+        return reason
 
 
 def _adds_risk(check: OrderCheck) -> bool:
