@@ -436,3 +436,17 @@ def test_position_breach_when_prices_run_then_engine_trims_through_the_order_pat
     ]
     assert engine.portfolio.quantity("SPY") == Decimal(16)
     assert engine.gate.counts["position_breach_reduce"] == 1
+
+
+def test_rule_table_when_config_switches_rules_off_then_they_are_not_evaluated() -> None:
+    from tradeloop.risk import rules
+
+    plain = {row.rule.__name__ for row in rules.active_rules(UNLIMITED_RISK)}
+    assert {"kill_switch", "halted", "order_notional", "buying_power"} <= plain
+    assert not {"trading_hours", "correlation", "daily_trades", "near_liquidation"} & plain
+    busy = UNLIMITED_RISK.model_copy(
+        update={"trading_hours": ("10:00", "15:30"), "max_daily_trades": 3}
+    )
+    names = [row.rule.__name__ for row in rules.active_rules(busy)]
+    assert names.index("kill_switch") == 0  # checked first, for every order
+    assert names.index("trading_hours") < names.index("daily_trades") < names.index("buying_power")
