@@ -50,8 +50,9 @@ def resume(
 
     Exit codes: 0 resumed (or nothing was halted).
     """
+    from tradeloop.domain.enums import TradingState
     from tradeloop.ops.trading_control import resume as release
-    from tradeloop.risk.gate import JsonRiskStateStore, TradingState
+    from tradeloop.risk.gate import JsonRiskStateStore
 
     with handled_errors():
         app = build_app(load_settings(), config)

@@ -10,7 +10,6 @@
     │   ├── EntitlementError   a provider refused us (400/401/403)
     │   ├── GovernanceHalt     governance forbids the action (symbol quarantined, ...)
     │   ├── GateRejected       a model failed its promotion gate
-    │   ├── RiskRejected       a pre-trade risk check or the kill switch denied an order
     │   └── TradingRefused     a session will not trade (reconciliation, live gate)
     └── RetryableError         try again later (timeouts, rate limits, 5xx)
         ├── StorageUnavailable the database cannot be reached now
@@ -56,10 +55,6 @@ class GateRejected(OperatorError):
     def __init__(self, message: str, outcome: object = None) -> None:
         super().__init__(message)
         self.outcome = outcome
-
-
-class RiskRejected(OperatorError):
-    """A pre-trade check or the kill switch denied an order."""
 
 
 class RetryableError(TradeloopError):

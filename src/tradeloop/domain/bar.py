@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 import polars as pl
-
-from tradeloop.domain.validation import (
-    require_non_negative,
-    require_positive,
-    require_symbol,
-)
 
 BAR_SCHEMA: Final[dict[str, pl.DataType]] = {
     "symbol": pl.String(),
@@ -29,34 +22,6 @@ BAR_SCHEMA: Final[dict[str, pl.DataType]] = {
 
 BAR_KEY: Final[tuple[str, ...]] = ("symbol", "ts", "bar_interval_sec")
 DAILY_SEC: Final[int] = 86_400
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """One OHLCV bar; invalid prices or an inconsistent OHLC raise at construction."""
-
-    symbol: str
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    bar_interval_sec: int
-    adj_close: float | None = None
-    source: str = "unknown"
-
-    def __post_init__(self) -> None:
-        require_symbol(self.symbol)
-        for name in ("open", "high", "low", "close"):
-            require_positive(f"Bar.{name} ({self.symbol} @ {self.ts})", getattr(self, name))
-        require_non_negative(f"Bar.volume ({self.symbol} @ {self.ts})", self.volume)
-        require_positive("Bar.bar_interval_sec", self.bar_interval_sec)
-        if not self.low <= min(self.open, self.close) <= max(self.open, self.close) <= self.high:
-            raise ValueError(
-                f"Bar {self.symbol} @ {self.ts}: OHLC inconsistent "
-                f"(open={self.open}, high={self.high}, low={self.low}, close={self.close})"
-            )
 
 
 def empty_bars() -> pl.DataFrame:

@@ -22,24 +22,12 @@ class TimeInForce(StrEnum):
     IOC = "IOC"  # immediate or cancel: what the next bar cannot fill is canceled
 
 
-class OrderStatus(StrEnum):
-    SUBMITTED = "SUBMITTED"
-    FILLED = "FILLED"
-    REJECTED = "REJECTED"
-    CANCELED = "CANCELED"
-
-
-class TradingMode(StrEnum):
-    BACKTEST = "backtest"
-    PAPER = "paper"
-    SIMULATE = "simulate"
-    LIVE = "live"
-
-
 class TradingState(StrEnum):
+    """An account's trading state, kept by the risk gate."""
+
     ACTIVE = "ACTIVE"
-    REDUCING = "REDUCING"
-    HALTED = "HALTED"
+    REDUCING = "REDUCING"  # only orders that shrink exposure
+    HALTED = "HALTED"  # no new orders; cancels allowed
 
 
 class SymbolState(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tradeloop.domain.money import quantize_money
 from tradeloop.domain.orders import OrderFilled
 
 
@@ -85,11 +86,13 @@ class Portfolio:
         closing = min(abs(signed), abs(position.quantity))
         direction = Decimal(1) if position.quantity > 0 else Decimal(-1)
         # Closing everything releases the whole cost basis: no division, so a round trip's
-        # realized PnL equals its cash flows exactly; partial closes release a share.
+        # realized PnL equals its cash flows exactly; partial closes release a share at
+        # money precision (a 28-digit quotient would make later sums round, and the trade's
+        # PnL would miss its cash flows in the last digit).
         released = (
             position.cost
             if closing == abs(position.quantity)
-            else position.cost * closing / abs(position.quantity)
+            else quantize_money(position.cost * closing / abs(position.quantity))
         )
         position.realized += direction * closing * fill.price - released
         remaining = position.quantity + signed

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, write_to_textfile
 
-from tradeloop.risk.gate import RiskGate, TradingState
+from tradeloop.domain.enums import TradingState
+from tradeloop.risk.gate import RiskGate
 
 
 def write_risk_metrics(gate: RiskGate, account: str, path: Path) -> Path:

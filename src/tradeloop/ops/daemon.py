@@ -33,6 +33,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tradeloop.core.time import iso_from_ns
+from tradeloop.domain.enums import TradingState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.session import bar_views
@@ -43,7 +44,7 @@ from tradeloop.monitor.trading_metrics import TradingTracker
 from tradeloop.ops.paper_run import FeedSpec, feed_frame
 from tradeloop.ops.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
 from tradeloop.ops.strategy_plans import StrategyPlan
-from tradeloop.risk.gate import RiskGate, TradingState
+from tradeloop.risk.gate import RiskGate
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,9 @@ from sqlalchemy import Engine
 from tradeloop.core.errors import TradingRefused
 from tradeloop.core.ids import natural_key_id
 from tradeloop.core.time import iso_from_ns
-from tradeloop.domain.enums import Side
+from tradeloop.domain.enums import Side, TradingState
 from tradeloop.domain.orders import CLOSE_ALL_REASON, SubmitOrder
 from tradeloop.ops.paper_trading import PaperStart
-from tradeloop.risk.gate import TradingState
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.store.sql.audit import record_audit_event
 

@@ -32,24 +32,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.errors import DataError
+from tradeloop.domain.enums import TradingState
 from tradeloop.domain.orders import CLOSE_ALL_REASON, SubmitOrder
 from tradeloop.risk.config import RiskConfig, _minutes
 from tradeloop.risk.correlation import RollingCorrelation
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.risk.rules import Correlation, RuleInput, active_rules, first_denial
-
-
-class TradingState(StrEnum):
-    ACTIVE = "ACTIVE"
-    REDUCING = "REDUCING"  # only orders that shrink exposure
-    HALTED = "HALTED"  # no new orders; cancels allowed
 
 
 @dataclass(slots=True)

@@ -44,6 +44,19 @@ FILLS = st.lists(
     ],
     mark=Decimal("1.00"),
 )
+@example(  # partial covers of a short whose cost does not divide: 72.14 / 72 per unit
+    fills=[
+        (Side.BUY, 1, Decimal("1.00"), Decimal("0.00")),
+        (Side.SELL, 1, Decimal("1.00"), Decimal("0.00")),
+        (Side.SELL, 14, Decimal("1.01"), Decimal("0.00")),
+        (Side.SELL, 17, Decimal("1.00"), Decimal("0.00")),
+        (Side.SELL, 41, Decimal("1.00"), Decimal("0.00")),
+        (Side.BUY, 1, Decimal("1.00"), Decimal("0.00")),
+        (Side.BUY, 31, Decimal("1.00"), Decimal("0.00")),
+        (Side.BUY, 40, Decimal("1.00"), Decimal("0.00")),
+    ],
+    mark=Decimal("1.00"),
+)
 def test_equity_when_any_fills_then_cash_flows_and_pnl_reconcile(fills, mark) -> None:  # type: ignore[no-untyped-def]
     start = Decimal("100000")
     portfolio = Portfolio(cash=start)

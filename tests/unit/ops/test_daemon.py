@@ -185,8 +185,9 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
 
 
 def test_var_limit_when_breached_then_reducing_and_lifted_only_by_itself(tmp_path: Path) -> None:
+    from tradeloop.domain.enums import TradingState
     from tradeloop.ops.daemon import JsonLines, _apply_var_limit
-    from tradeloop.risk.gate import RiskGate, TradingState
+    from tradeloop.risk.gate import RiskGate
 
     gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
     errors = JsonLines(tmp_path / "errors.jsonl")
@@ -210,8 +211,9 @@ def test_var_limit_when_breached_then_reducing_and_lifted_only_by_itself(tmp_pat
 
 
 def test_model_age_when_past_the_limit_then_reducing_with_the_reason(tmp_path: Path) -> None:
+    from tradeloop.domain.enums import TradingState
     from tradeloop.ops.daemon import _apply_model_age
-    from tradeloop.risk.gate import RiskGate, TradingState
+    from tradeloop.risk.gate import RiskGate
 
     gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
     said: list[str] = []
@@ -286,8 +288,9 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
 def test_daily_report_kill_switch_when_daemon_trades_ml_then_reducing_until_lifted(
     tmp_path: Path,
 ) -> None:
+    from tradeloop.domain.enums import TradingState
     from tradeloop.ops.daemon import _apply_report_state
-    from tradeloop.risk.gate import RiskGate, TradingState
+    from tradeloop.risk.gate import RiskGate
 
     gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
     said: list[str] = []

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from tradeloop.core.time import parse_ns
-from tradeloop.domain.enums import Side
+from tradeloop.domain.enums import Side, TradingState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.risk.config import RiskConfig
-from tradeloop.risk.gate import JsonRiskStateStore, OrderCheck, RiskGate, TradingState
+from tradeloop.risk.gate import JsonRiskStateStore, OrderCheck, RiskGate
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.testing.orders import UNLIMITED_RISK
 
