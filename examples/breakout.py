@@ -11,10 +11,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from tradeloop.domain.enums import Side
-from tradeloop.domain.orders import SubmitOrder
-from tradeloop.execution.bar_view import BarView
-from tradeloop.execution.strategy import StrategyContext, make_order
+from tradeloop import BarView, Side, StrategyContext, SubmitOrder, make_order
 
 
 class Breakout:

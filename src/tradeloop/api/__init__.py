@@ -1,1 +1,1 @@
-"""HTTP API (FastAPI app factory, one router per area)."""
+"""HTTP APIs on plain ASGI: the control API (``tradeloop serve api``)."""

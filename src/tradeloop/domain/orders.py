@@ -64,7 +64,8 @@ class SubmitOrder:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilled:
-    """Event: an order was filled (fully) at ``price`` with ``commission`` paid."""
+    """Event: ``quantity`` of an order was filled at ``price`` with ``commission`` paid
+    (one fill of possibly several: a partially filled order has one event per fill)."""
 
     client_order_id: str
     symbol: str

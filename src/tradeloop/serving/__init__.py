@@ -1,1 +1,2 @@
-"""Scoring with ONNX Runtime; shadow scoring and the prediction log come later."""
+"""Scoring: model sets served by ONNX Runtime (or compiled trees), shadow scoring, the
+prediction log writer, and the HTTP scorer with its guard."""
