@@ -9,10 +9,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tradeloop.testing.waiting import wait_until
 
 SYMBOLS = ["SPY", "AAPL", "EURUSD=X", "BTC-USD"]
 
@@ -149,11 +150,9 @@ def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_d
         )  # fmt: skip
         # Kill after a random number of group commits of this run, seen in the database.
         commits = rng.randint(1, 20)
-        deadline = time.monotonic() + 120
-        while _committed_by(database, child.pid) < 4 * commits:
-            assert child.poll() is None, "ingest ended before the kill"
-            assert time.monotonic() < deadline, "no commit seen in 120 s"
-            time.sleep(0.02)
+        wait_until(lambda: _committed_by(database, child.pid) >= 4 * commits,  # noqa: B023
+                   f"{commits} group commits of the ingest run", timeout_s=120,
+                   alive=lambda: child.poll() is None)  # noqa: B023  # fmt: skip
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
         with sqlite3.connect(database) as db:

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from tradeloop.features.touch_events import EVENT_SCHEMA
+from tradeloop.testing.waiting import wait_until
 
 TOKEN = "e2e-token-not-secret"
 # Every command runs on a wall clock pinned here (then ticking): the synthetic month of bars,
@@ -240,9 +241,7 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
         assert refused_reload.status_code == 409
         assert "checksum" in refused_reload.json()["error"]
         served = len(statuses)  # the load goes on against the model still loaded
-        deadline = time.monotonic() + 60
-        while len(statuses) < served + 20 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(statuses) >= served + 20, "20 more scored requests")
         stop.set()
         worker.join()
         assert len(statuses) > 50

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from sqlalchemy import Engine, insert
 from tradeloop.ops.backup import create_backup, prune, restore_drill, snapshots
 from tradeloop.ops.config import BackupConfig
 from tradeloop.store.sql.tables import audit_event
+from tradeloop.testing.waiting import wait_until
 
 CONFIG = BackupConfig()
 
@@ -53,10 +53,7 @@ def test_backup_when_database_is_written_meanwhile_then_snapshot_consistent_and_
     writer = threading.Thread(target=_write_events, args=(engine, stop))
     writer.start()
     try:
-        deadline = time.monotonic() + 30
-        while _events(engine) < 100:  # the writer is well under way
-            assert time.monotonic() < deadline, "the writer never wrote"
-            time.sleep(0.01)
+        wait_until(lambda: _events(engine) >= 100, "100 events written meanwhile", 30)
         snapshot = create_backup(engine, home, CONFIG)
     finally:
         stop.set()

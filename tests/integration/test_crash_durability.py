@@ -18,6 +18,7 @@ from tradeloop.core.bus import Message
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
+from tradeloop.testing.waiting import wait_until
 
 ROWS = 200_000
 
@@ -47,10 +48,7 @@ def _wait_for_line(process: subprocess.Popen[str], expected: str, timeout_s: flo
 
 def _wait_idle(bus: RedisStreamsBus, topic: str, group: str, idle_ms: int) -> None:
     """Until the pending entry has been idle ``idle_ms`` by Redis's own clock."""
-    deadline = time.monotonic() + 30
-    while bus.pending_idle_ms(topic, group) < idle_ms:
-        assert time.monotonic() < deadline, "the pending entry never went idle"
-        time.sleep(0.01)
+    wait_until(lambda: bus.pending_idle_ms(topic, group) >= idle_ms, "the entry idle", 30)
 
 
 def test_bar_upsert_when_killed_mid_transaction_then_all_or_nothing(tmp_path: Path) -> None:
@@ -73,11 +71,8 @@ def test_bar_upsert_when_killed_mid_transaction_then_all_or_nothing(tmp_path: Pa
     _wait_for_line(child, "writing")
     # Inside the transaction: its pages spill into the WAL long before it commits.
     wal = db.with_name(db.name + "-wal")
-    deadline = time.monotonic() + 60
-    while not (wal.exists() and wal.stat().st_size > 4 << 20):
-        assert child.poll() is None, "the writer ended before the kill"
-        assert time.monotonic() < deadline, "no write seen in 60 s"
-        time.sleep(0.01)
+    wait_until(lambda: wal.exists() and wal.stat().st_size > 4 << 20, "4 MiB in the WAL",
+               alive=lambda: child.poll() is None)  # fmt: skip
     os.kill(child.pid, signal.SIGKILL)
     out, _ = child.communicate(timeout=30)
     assert "done" not in out  # the kill landed before the commit
