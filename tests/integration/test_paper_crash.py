@@ -27,6 +27,7 @@ from tradeloop.adapters.bundled.provider import BundledProvider
 from tradeloop.bootstrap import open_database
 from tradeloop.settings import load_settings
 from tradeloop.store.sql.bar_store import SqlBarStore
+from tradeloop.testing.waiting import wait_until
 
 KILLS = 50
 RANGE = ("--start", "2005-01-01", "--end", "2013-03-01")
@@ -152,13 +153,14 @@ def test_paper_account_when_killed_50_times_then_same_as_uninterrupted(tmp_path:
         # random few milliseconds later: the kills land all over the order path, and always
         # while the run is trading, however loaded the machine is.
         target = _order_count(home, "crashed") + rng.randint(1, 4)
-        while _order_count(home, "crashed") < target:
-            if run.process.poll() is not None:
-                break
-            time.sleep(0.005)
-        if run.process.poll() is not None:
+        wait_until(
+            lambda: run.process.poll() is not None or _order_count(home, "crashed") >= target,  # noqa: B023
+            f"{target} journaled orders", timeout_s=120, interval_s=0.005,
+        )  # fmt: skip
+        if run.process.poll() is not None:  # the run completed: nothing left to kill
             run.finish()
             break
+        # Not a wait: a random offset so kills land at every point of the order path.
         time.sleep(rng.uniform(0.0, 0.02))
         run.process.send_signal(signal.SIGKILL)
         run.process.wait(timeout=30)
