@@ -7,13 +7,16 @@ vectorbt, and a minimal hand-written Numba loop (no risk checks: the speed ceili
 All fill at the next bar's open with 0.1 % commission, 20 units, 100,000 cash.
 
     .venv/bin/pip install 'vectorbt>=1.2,<1.3'   # the peer not in our dependencies
-    .venv/bin/python benchmarks/bench_engine_peers.py [--event-bars 100000] [--runs 3]
+    .venv/bin/python benchmarks/bench_engine_peers.py [--event-bars 100000] [--runs 3] [--rss]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import time
 import warnings
 from decimal import Decimal
@@ -57,19 +60,23 @@ def tiled(n: int) -> pl.DataFrame:
     )
 
 
-def ours_event(bars: pl.DataFrame, tmp: Path) -> float:
+# Every rule evaluated on every order; the ones that depend on the equity path (daily
+# loss, loss streak, trimming a position grown past its limit) off, since the peers have
+# none and must make the same trades.
+PEER_RULES = RiskConfig(
+    max_position_notional_usd=1e15,
+    max_order_notional_usd=1e15,
+    max_gross_leverage=10,
+    daily_loss_limit=None,
+    loss_streak_max=None,
+    position_breach_tolerance=None,
+)
+
+
+def ours_event(bars: pl.DataFrame, tmp: Path, risk: RiskConfig = PEER_RULES) -> float:
+    """``risk``: the peers' rule set, or ``RiskConfig()`` (what a user runs by default:
+    the daily loss limit, the loss streak and the breach trim watch every bar too)."""
     config = ExecutionConfig(initial_cash_usd=CASH, commission_rate=FEE)
-    # Every rule evaluated on every order; the ones that depend on the equity path (daily
-    # loss, loss streak, trimming a position grown past its limit) off, since the peers
-    # have none and must make the same trades.
-    risk = RiskConfig(
-        max_position_notional_usd=1e15,
-        max_order_notional_usd=1e15,
-        max_gross_leverage=10,
-        daily_loss_limit=None,
-        loss_streak_max=None,
-        position_breach_tolerance=None,
-    )
     engine = simulated_engine(config, risk, KillSwitch(tmp / "KILL_SWITCH"))
     result = run_backtest(
         SmaCrossStrategy.with_indicators(bars, FAST, SLOW),
@@ -200,13 +207,46 @@ def timed(runs: int, action: Any) -> tuple[float, Any]:
     return statistics.median(times), value
 
 
+def rss_increment_mb(name: str, bars: int) -> float:
+    """Peak resident memory one engine run adds, in MB: the run in a fresh interpreter
+    (``--rss-child``), its peak RSS minus its RSS once the bars are loaded."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss-child", name, "--event-bars", str(bars)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _rss_child(name: str, bars: int) -> None:
+    import resource
+    import tempfile
+
+    event = tiled(bars)
+    page = os.sysconf("SC_PAGE_SIZE")
+    with open("/proc/self/statm") as statm:
+        start = int(statm.read().split()[1]) * page
+    if name == "tradeloop":
+        ours_event(event, Path(tempfile.mkdtemp()), RiskConfig())
+    else:
+        backtesting_py(event)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print((peak - start) / 1e6)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--event-bars", type=int, default=100_000)
     parser.add_argument("--fast-bars", type=int, default=1_000_000)
     parser.add_argument("--sweep-bars", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rss", action="store_true", help="also peak RSS per event engine")
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rss_child:
+        _rss_child(args.rss_child, args.event_bars)
+        return
     import tempfile
 
     tmp = Path(tempfile.mkdtemp())
@@ -215,15 +255,20 @@ def main() -> None:
     results = {}
     for name, action in (
         ("tradeloop", lambda: ours_event(event, tmp)),
+        ("tradeloop default", lambda: ours_event(event, tmp, RiskConfig())),
         ("backtesting.py", lambda: backtesting_py(event)),
         ("backtrader", lambda: backtrader(event)),
     ):
         seconds, final = timed(args.runs if name != "backtrader" else 1, action)
         results[name] = (seconds, final)
-        print(f"  {name:<15} {event.height / seconds:>12,.0f} bars/s   final equity {final:,.2f}")
-    ours = results["tradeloop"][0]
-    for peer in ("backtesting.py", "backtrader"):
-        print(f"  tradeloop vs {peer}: {results[peer][0] / ours:.1f}x")
+        print(f"  {name:<17} {event.height / seconds:>12,.0f} bars/s   final equity {final:,.2f}")
+    if args.rss:
+        print("peak RSS added by one run (fresh interpreter, bars loaded first):")
+        for name in ("tradeloop", "backtesting.py"):
+            print(f"  {name:<17} {rss_increment_mb(name, event.height):>8,.0f} MB")
+    for ours in ("tradeloop", "tradeloop default"):
+        for peer in ("backtesting.py", "backtrader"):
+            print(f"  {ours} vs {peer}: {results[peer][0] / results[ours][0]:.1f}x")
 
     big = tiled(args.fast_bars)
     o, c = big["open"].to_numpy(), big["close"].to_numpy()

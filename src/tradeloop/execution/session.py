@@ -24,6 +24,7 @@ from tradeloop.domain.orders import OrderFilled, OrderRejected, SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.engine import TradingEngine
 from tradeloop.execution.portfolio import ClosedTrade
+from tradeloop.execution.quiet_bars import QuietBars
 from tradeloop.execution.strategy import Strategy, StrategyContext
 from tradeloop.execution.venue import to_decimal
 
@@ -194,12 +195,13 @@ def run_backtest(
     """Replay ``bars`` (any symbols) in ts order through ``engine`` on its SimClock.
 
     Every bar where something can happen takes the full step: bars the strategy marks with
-    ``active_bars(bars)`` (all of them if it has no such method, with ``sparse`` off, or
-    when a risk rule watches every bar's equity: the daily loss limits) and every bar
-    while an order rests at the venue. On the other bars nothing can trade,
-    so they are not visited one by one: the equity curve is computed at the end, in NumPy,
-    from the cash and positions recorded after each step and every symbol's latest close.
-    Trades and equity are the same either way (tested).
+    ``active_bars(bars)`` (all of them if it has no such method, or with ``sparse`` off),
+    every bar while an order rests at the venue, and a bar where a position may have grown
+    past the breach trim's tolerance. On the other bars nothing can trade, so they are not
+    visited one by one: the risk rules that watch every bar (daily loss, correlation) see
+    them in bulk (``execution.quiet_bars``), and the equity curve is computed at the end, in
+    NumPy, from the cash and positions recorded after each step and every symbol's latest
+    close. Trades, denials and equity are the same either way (tested).
     """
     with _fewer_gc_pauses():
         return _run_backtest(bars, strategy, engine, run_id, extra_columns, on_progress, sparse)
@@ -232,7 +234,7 @@ def _run_backtest(
     portfolio = engine.portfolio
     initial_cash = portfolio.cash
     marker = getattr(strategy, "active_bars", None)
-    if sparse and callable(marker) and not engine.gate.watches_every_bar:
+    if sparse and callable(marker):
         active = np.asarray(marker(ordered), dtype=bool)
     else:
         active = np.ones(n, dtype=bool)
@@ -250,6 +252,9 @@ def _run_backtest(
         ]
     )
     close = np.ascontiguousarray(matrix[:, 3])
+    quiet = None
+    if not active.all() and engine.gate.watches_every_bar:
+        quiet = QuietBars(engine.gate, portfolio, names, codes, rows_of, ts, close)
     ledger = _LedgerTrail(names.size)
     ledger.record(0, float(initial_cash), {})
     active_rows = np.flatnonzero(active)
@@ -283,7 +288,8 @@ def _run_backtest(
             continue  # an order rests: every bar may fill it
         while next_active < active_rows.size and active_rows[next_active] < i:
             next_active += 1
-        i = max(i, int(active_rows[next_active]) if next_active < active_rows.size else n)
+        target = max(i, int(active_rows[next_active]) if next_active < active_rows.size else n)
+        i = quiet.show(i, target) if quiet is not None else target
         if on_progress is not None:
             on_progress(i, n)
     for code, rows in enumerate(rows_of):  # the final marks, for the exact final equity

@@ -19,8 +19,13 @@ class RollingCorrelation:
     def observe(self, symbol: str, ts: int, close: float) -> None:
         series = self._closes.setdefault(symbol, OrderedDict())
         series[ts] = close
-        while len(series) > 4 * (self.window + 1):  # room for gaps in the other symbols
+        while len(series) > self.memory:
             series.popitem(last=False)
+
+    @property
+    def memory(self) -> int:
+        """Closes kept per symbol: the window, with room for gaps in the other symbols."""
+        return 4 * (self.window + 1)
 
     def __call__(self, a: str, b: str, ts: int) -> float | None:
         first, second = self._closes.get(a), self._closes.get(b)

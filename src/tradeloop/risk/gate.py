@@ -26,15 +26,19 @@ they are saved on every change, so a restart keeps a tripped daily cap or a cool
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
 
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.errors import DataError
@@ -44,6 +48,8 @@ from tradeloop.risk.config import RiskConfig, _minutes
 from tradeloop.risk.correlation import RollingCorrelation
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.risk.rules import Correlation, RuleInput, active_rules, first_denial
+
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 @dataclass(slots=True)
@@ -138,18 +144,38 @@ class RiskGate:
         self.session_start_ns: int | None = None
         self.venue_failures = 0
         self._zone = ZoneInfo(config.trading_timezone)
+        self._day_span: tuple[int, int, str] = (0, 0, "")  # [lo, hi) ns of the last day
         self._first_day = None if opened_ns is None else self._local_day(opened_ns)
+        self._day_names: tuple[int, str] = (-1 << 62, "")  # the last day number named
         self._rules = active_rules(config)  # the rules this config switches on, in order
         hours = config.trading_hours
         self._hours = None if hours is None else (_minutes(hours[0]), _minutes(hours[1]))
 
     def _local_day(self, ts: int) -> str:
-        return datetime.fromtimestamp(ts / 1e9, UTC).astimezone(self._zone).date().isoformat()
+        lo, hi, name = self._day_span
+        if lo <= ts < hi:  # most calls fall in the day asked last
+            return name
+        # whole seconds: a float of the ns count could round the last ns into the next day
+        day = datetime.fromtimestamp(ts // 1_000_000_000, UTC).astimezone(self._zone).date()
+        start, end = (
+            int(datetime.combine(d, time(), tzinfo=self._zone).timestamp()) * 1_000_000_000
+            for d in (day, day + timedelta(days=1))
+        )
+        self._day_span = (start, end, day.isoformat())
+        return self._day_span[2]
+
+    def local_day_numbers(self, ts: np.ndarray) -> np.ndarray:
+        """The trading day (days since 1970-01-01 in ``trading_timezone``) of every ``ts``,
+        in one pass; the day ``on_equity`` rolls on."""
+        stamps = pl.Series(ts // 1_000_000_000 * 1_000_000_000, dtype=pl.Int64)
+        local = stamps.cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(self._zone.key)
+        return local.dt.date().cast(pl.Int32).to_numpy()
 
     @property
     def watches_every_bar(self) -> bool:
-        """True when a rule must see every bar (the daily loss limits watch equity, the
-        correlation limit every close): a backtest must then not skip quiet bars."""
+        """True when a rule looks at bars where nothing trades (the daily loss limits watch
+        equity, the correlation limit every close, the breach trim every position value):
+        a backtest that skips quiet bars shows them through ``execution.quiet_bars``."""
         config = self.config
         return (
             config.daily_loss_limit is not None
@@ -190,6 +216,15 @@ class RiskGate:
         if self.tracker is not None:
             self.tracker.observe(symbol, ts, close)
 
+    def observe_closes(self, symbol: str, ts: np.ndarray, closes: np.ndarray) -> None:
+        """``observe_close`` for a run of one symbol's bars (in ts order): only the tail
+        the tracker keeps is shown, with the same result."""
+        if self.tracker is None:
+            return
+        keep = self.tracker.memory
+        for stamp, close in zip(ts[-keep:].tolist(), closes[-keep:].tolist(), strict=True):
+            self.tracker.observe(symbol, stamp, close)
+
     # -- state ------------------------------------------------------------------------------
 
     def _save(self) -> None:
@@ -225,6 +260,64 @@ class RiskGate:
             return
         self.triggers["daily_cap"] += 1
         self._save()
+
+    def on_equity_span(
+        self,
+        ts: np.ndarray,
+        days: np.ndarray,
+        equity: np.ndarray,
+        exact: Callable[[int], Decimal],
+    ) -> None:
+        """``on_equity`` for a run of bars in one pass, with the same outcome as calling it
+        bar by bar: ``days`` from ``local_day_numbers(ts)``, ``equity`` the float curve,
+        ``exact(k)`` the Decimal equity at bar ``k``. The float curve only screens: the day's
+        start and every bar within 1e-9 of a limit are decided on the exact value."""
+        n = ts.size
+        if n == 0:
+            return
+        if self.session_start_ns is None:
+            self.session_start_ns = int(ts[0])
+        if days[0] == days[-1]:  # days never decrease: the whole run is one day
+            segments: list[tuple[int, int]] = [(0, n)]
+        else:
+            bounds = [0, *(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist(), n]
+            segments = list(itertools.pairwise(bounds))
+        for first, end in segments:
+            day = self._day_name(int(days[first]))
+            if day != self.state.day:
+                self.on_equity(int(ts[first]), exact(int(first)))
+                first += 1
+            state = self.state
+            if state.daily_halt or state.day_start_equity <= 0 or first >= end:
+                continue
+            start = state.day_start_equity
+            limit, cap = self.config.daily_loss_limit, self.config.daily_loss_cap_usd
+            threshold = min(
+                limit * start if limit is not None else np.inf, cap if cap is not None else np.inf
+            )
+            loss = start - equity[first:end]
+            near = np.flatnonzero(loss >= threshold - 1e-9 * max(abs(start), threshold))
+            for k in near:
+                self.on_equity(int(ts[first + k]), exact(int(first + k)))
+                if self.state.daily_halt:
+                    break
+
+    def _day_name(self, number: int) -> str:
+        if self._day_names[0] != number:
+            name = date.fromordinal(_EPOCH_DAY.toordinal() + number).isoformat()
+            self._day_names = (number, name)
+        return self._day_names[1]
+
+    def breach_screen(self, values: np.ndarray, equity: np.ndarray) -> np.ndarray:
+        """Bars where ``breach_reduction`` may cut (|position value| past the tolerance),
+        screened on floats with a 1e-9 margin so no real breach is missed."""
+        config = self.config
+        if not self._trims_breaches:
+            return np.zeros(values.size, dtype=bool)
+        assert config.max_position_size is not None
+        assert config.position_breach_tolerance is not None
+        bound = equity * config.max_position_size * (1 + config.position_breach_tolerance)
+        return (equity > 0) & (values > 0) & (values >= bound * (1 - 1e-9))
 
     def on_trade_closed(self, pnl: Decimal, ts: int) -> None:
         """Count losing round trips; ``loss_streak_max`` in a row starts a cooldown."""

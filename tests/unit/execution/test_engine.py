@@ -120,3 +120,61 @@ def test_sparse_backtest_when_quiet_bars_skipped_then_same_as_every_bar(tmp_path
     np.testing.assert_allclose(
         quick.equity["gross_exposure"], full.equity["gross_exposure"], rtol=1e-9, atol=1e-12
     )
+
+
+def test_sparse_backtest_when_default_risk_rules_watch_every_bar_then_same_as_every_bar(
+    tmp_path: Path,
+) -> None:
+    """The daily loss limit, the breach trim and the correlation limit look at bars where
+    nothing trades; skipping those bars must not change a single decision."""
+    import numpy as np
+    import polars as pl
+
+    from tradeloop.execution.session import run_backtest
+    from tradeloop.execution.strategy import SmaCrossStrategy
+    from tradeloop.risk.config import RiskConfig
+    from tradeloop.testing.stubs import stub_bars
+
+    bars = pl.concat(
+        [
+            stub_bars(s, 900, seed=k + 7, price=50.0 + 40 * k, bar_interval_sec=3600)
+            for k, s in enumerate(("AAA", "BBB", "CCC"))
+        ]
+    ).filter(~((pl.col("symbol") == "BBB") & (pl.col("ts") % 7 == 0)))  # ragged: gaps
+    prepared = SmaCrossStrategy.with_indicators(bars, 3, 8)
+    risk = RiskConfig(
+        daily_loss_limit=0.004,
+        position_breach_tolerance=0.002,
+        max_correlation=0.9,
+        correlation_window=5,
+        loss_streak_max=3,
+    )
+    results, gates = [], []
+    for sparse in (True, False):
+        engine = simulated_engine(
+            ExecutionConfig(commission_rate=0.001), risk, KillSwitch(tmp_path / "KS")
+        )
+        strategy = SmaCrossStrategy(None, Decimal("0.19"))
+        results.append(
+            run_backtest(
+                prepared,
+                strategy,
+                engine,
+                run_id="r",
+                extra_columns=strategy.COLUMNS,
+                sparse=sparse,
+            )
+        )
+        gates.append(engine.gate)
+    quick, full = results
+    assert gates[1].triggers["daily_cap"] > 3  # the data trips every rule under test
+    assert gates[1].counts["position_breach_reduce"] > 3
+    assert gates[1].counts["DAILY_CAP"] > 0
+    assert quick.trades == full.trades
+    assert quick.fills == full.fills
+    assert quick.rejected == full.rejected
+    assert gates[0].state == gates[1].state
+    assert gates[0].triggers == gates[1].triggers
+    assert gates[0].counts == gates[1].counts
+    assert quick.final_equity == full.final_equity
+    np.testing.assert_allclose(quick.equity["equity"], full.equity["equity"], rtol=1e-12)

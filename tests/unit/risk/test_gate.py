@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tradeloop.core.time import parse_ns
 from tradeloop.domain.enums import Side, TradingState
@@ -331,7 +333,7 @@ def test_venue_failures_when_in_a_row_then_halted_until_resumed(tmp_path: Path) 
     assert engine.rejected[-1].reason.startswith("HALTED")
 
 
-def test_sparse_backtest_when_daily_loss_rule_on_then_every_bar_is_stepped(tmp_path: Path) -> None:
+def test_gate_when_daily_loss_rule_on_then_it_watches_quiet_bars_too(tmp_path: Path) -> None:
     gate = _gate(tmp_path, daily_loss_limit=0.05)
     assert gate.watches_every_bar
     assert not _gate(tmp_path).watches_every_bar
@@ -450,3 +452,43 @@ def test_rule_table_when_config_switches_rules_off_then_they_are_not_evaluated()
     names = [row.rule.__name__ for row in rules.active_rules(busy)]
     assert names.index("kill_switch") == 0  # checked first, for every order
     assert names.index("trading_hours") < names.index("daily_trades") < names.index("buying_power")
+
+
+@settings(max_examples=60, deadline=None)
+# noon on New York's 23-hour spring-forward day, then 00:30 the next day
+@example(zone="America/New_York", stamps=[1_615_737_600 * 10**9, 1_615_782_600 * 10**9])
+@given(
+    zone=st.sampled_from(["America/New_York", "Europe/London", "Australia/Lord_Howe", "UTC"]),
+    stamps=st.lists(
+        st.one_of(
+            st.integers(1_600_000_000 * 10**9, 1_700_000_000 * 10**9),
+            # within a second of a local midnight or a DST change, where days are decided
+            st.sampled_from([1_615_705_200, 1_636_264_800, 1_648_342_800, 1_667_091_600]).map(
+                lambda s: s * 10**9 - 1
+            ),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_trading_day_when_asked_per_bar_or_in_bulk_then_the_calendar_day_in_its_zone(
+    zone: str, stamps: list[int]
+) -> None:
+    """The day the daily loss limit rolls on: the cached per-bar answer and the bulk one
+    used for skipped bars both equal the calendar date in the trading zone."""
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+
+    gate = RiskGate(
+        UNLIMITED_RISK.model_copy(update={"trading_timezone": zone}),
+        KillSwitch(Path("/nonexistent/KILL_SWITCH")),
+    )
+    ordered = sorted(stamps)
+    numbers = gate.local_day_numbers(np.array(ordered, dtype=np.int64))
+    for ts, number in zip(ordered, numbers.tolist(), strict=True):
+        day = datetime.fromtimestamp(ts // 10**9, UTC).astimezone(ZoneInfo(zone)).date()
+        gate.on_equity(ts, Decimal(1000))
+        assert gate.state.day == day.isoformat()
+        assert number == day.toordinal() - date(1970, 1, 1).toordinal()
