@@ -54,9 +54,12 @@ def run_ours(bars: pl.DataFrame, kill_switch_dir: Path) -> float:
     config = ExecutionConfig(initial_cash_usd=CASH, commission_rate=COMMISSION)
     engine = simulated_engine(config, UNLIMITED_RISK, KillSwitch(kill_switch_dir / "KILL_SWITCH"))
     result = run_backtest(
-        frame, SmaCrossStrategy(Decimal(UNITS)), engine, run_id="bench",
+        frame,
+        SmaCrossStrategy(Decimal(UNITS)),
+        engine,
+        run_id="bench",
         extra_columns=SmaCrossStrategy.COLUMNS,
-    )  # fmt: skip
+    )
     return float(result.final_equity)
 
 
@@ -73,10 +76,12 @@ def main() -> None:
     args = parser.parse_args()
     bars = BundledProvider().history("^GSPC")
     frame = pd.DataFrame(
-        {name.capitalize(): bars[name].to_numpy() for name in ("open", "high", "low", "close",
-                                                               "volume")},
+        {
+            name.capitalize(): bars[name].to_numpy()
+            for name in ("open", "high", "low", "close", "volume")
+        },
         index=pd.to_datetime(bars["ts"].to_numpy(), unit="ns"),
-    )  # fmt: skip
+    )
     ours, peer = [], []
     with TemporaryDirectory() as tmp:
         equity_ours, equity_peer = run_ours(bars, Path(tmp)), run_peer(frame)  # warm-up

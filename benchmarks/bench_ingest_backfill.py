@@ -59,8 +59,10 @@ def generate(symbols: int) -> pl.DataFrame:
 
 
 def naive(bars: pl.DataFrame, path: Path) -> float:
-    frames = {symbol: frame.to_pandas() for symbol, frame in
-              bars.partition_by("symbol", as_dict=True, maintain_order=True).items()}  # fmt: skip
+    frames = {
+        symbol: frame.to_pandas()
+        for symbol, frame in bars.partition_by("symbol", as_dict=True, maintain_order=True).items()
+    }
     started = time.perf_counter()
     connection = sqlite3.connect(path)
     for (symbol,), frame in frames.items():
@@ -103,12 +105,26 @@ def ours(bars: pl.DataFrame, url: str, tmp: Path) -> float:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     upgrade(engine)
     symbols = sorted(set(bars["symbol"].to_list()))
-    config = IngestConfig(priority=("fake",), capabilities={"fake": {
-        "stocks": True, "fx": True, "crypto": True, "commodities": True,
-        "max_history_days": 36500, "requires_entitlement": False}})  # fmt: skip
+    config = IngestConfig(
+        priority=("fake",),
+        capabilities={
+            "fake": {
+                "stocks": True,
+                "fx": True,
+                "crypto": True,
+                "commodities": True,
+                "max_history_days": 36500,
+                "requires_entitlement": False,
+            }
+        },
+    )
     provider = FakeProvider(bars, name="fake")
-    ingestor = Ingestor(store=SqlIngestStore(engine), config=config, quality=QualityConfig(),
-                        guard=LiveGuard(tmp / "TRADING_MODE"))  # fmt: skip
+    ingestor = Ingestor(
+        store=SqlIngestStore(engine),
+        config=config,
+        quality=QualityConfig(),
+        guard=LiveGuard(tmp / "TRADING_MODE"),
+    )
     entries = tuple(UniverseEntry(s, AssetClass.STOCKS) for s in symbols)
     plan = IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF)
     fetcher = partial(fetch_symbol, providers={"fake": provider}, config=config, entitled={})
@@ -129,8 +145,11 @@ def main() -> None:
     args = parser.parse_args()
     bars = generate(args.symbols)
     print(f"rows: {bars.height:,} ({args.symbols} symbols), runs: {args.runs}")
-    results: dict[str, list[float]] = {"naive to_sql": [], "bare executemany": [],
-                                       "tradeloop sqlite": []}  # fmt: skip
+    results: dict[str, list[float]] = {
+        "naive to_sql": [],
+        "bare executemany": [],
+        "tradeloop sqlite": [],
+    }
     if args.pg:
         results["tradeloop postgresql"] = []
     for run in range(args.runs):
@@ -146,11 +165,15 @@ def main() -> None:
         print(f"{name:<22} median {seconds:7.2f} s  ({bars.height / seconds:>9,.0f} rows/s)")
     ours_s = medians["tradeloop sqlite"]
     print(f"tradeloop vs naive:  {medians['naive to_sql'] / ours_s:.2f}x faster (target >= 5x)")
-    print(f"tradeloop vs bare:   {ours_s / medians['bare executemany']:.2f}x the time "
-          "(target <= 1.5x)")  # fmt: skip
+    print(
+        f"tradeloop vs bare:   {ours_s / medians['bare executemany']:.2f}x the time "
+        "(target <= 1.5x)"
+    )
     if args.pg:
-        print(f"postgresql vs sqlite: {medians['tradeloop postgresql'] / ours_s:.2f}x the time "
-              "(target <= 2x)")  # fmt: skip
+        print(
+            f"postgresql vs sqlite: {medians['tradeloop postgresql'] / ours_s:.2f}x the time "
+            "(target <= 2x)"
+        )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,11 @@ def naive_events(bars: pd.DataFrame, tolerance_bps: float = 5.0) -> list[dict[st
     tol = tolerance_bps / 1e4
     for _symbol, frame in bars.groupby("symbol"):
         frame = frame.sort_values("ts")
-        sessions = pd.to_datetime(frame["ts"], unit="ns", utc=True).dt.tz_convert(
-            "America/New_York").dt.date.to_numpy()  # fmt: skip
+        sessions = (
+            pd.to_datetime(frame["ts"], unit="ns", utc=True)
+            .dt.tz_convert("America/New_York")
+            .dt.date.to_numpy()
+        )
         prior: dict[str, float] | None = None
         day_high = day_low = day_close = None
         current = None
@@ -53,8 +56,14 @@ def naive_events(bars: pd.DataFrame, tolerance_bps: float = 5.0) -> list[dict[st
             if session != current:
                 if current is not None:
                     p = (day_high + day_low + day_close) / 3
-                    prior = {"P": p, "R1": 2 * p - day_low, "S1": 2 * p - day_high,
-                             "PDH": day_high, "PDL": day_low, "PDC": day_close}  # fmt: skip
+                    prior = {
+                        "P": p,
+                        "R1": 2 * p - day_low,
+                        "S1": 2 * p - day_high,
+                        "PDH": day_high,
+                        "PDL": day_low,
+                        "PDC": day_close,
+                    }
                 current, day_high, day_low = session, row["high"], row["low"]
                 touching = {}
             day_high, day_low = max(day_high, row["high"]), min(day_low, row["low"])
@@ -69,8 +78,9 @@ def naive_events(bars: pd.DataFrame, tolerance_bps: float = 5.0) -> list[dict[st
                     gains = [max(b - a, 0) for a, b in itertools.pairwise(window)]
                     losses = [max(a - b, 0) for a, b in itertools.pairwise(window)]
                     rsi = 100 - 100 / (1 + (np.mean(gains) / max(np.mean(losses), 1e-12)))
-                    events.append({"level": level, "distance": (row["close"] - level) / level,
-                                   "rsi": rsi})  # fmt: skip
+                    events.append(
+                        {"level": level, "distance": (row["close"] - level) / level, "rsi": rsi}
+                    )
                 touching[name] = hit
     return events
 
@@ -100,16 +110,24 @@ def main() -> None:
     label = statistics.median(label_times)
     ours_rate = bars.height / detect
     naive_rate = len(sample) / naive_seconds
-    print(f"bars: {bars.height:,} ({args.symbols} symbols x 1 year of 1-minute bars), "
-          f"runs: {args.runs}")  # fmt: skip
+    print(
+        f"bars: {bars.height:,} ({args.symbols} symbols x 1 year of 1-minute bars), "
+        f"runs: {args.runs}"
+    )
     print(f"events: {events.height:,}; labels: {labels.height:,}")
     print(f"levels + touches + features: median {detect:.2f} s  ({ours_rate:,.0f} bars/s)")
-    print(f"label maturation:            median {label:.2f} s  "
-          f"({events.height / label:,.0f} events/s)")  # fmt: skip
-    print(f"pandas row loop ({len(sample):,} bars, {len(naive):,} events): {naive_seconds:.2f} s "
-          f"({naive_rate:,.0f} bars/s)")  # fmt: skip
-    print(f"ratio (tradeloop / pandas loop, bars/s): {ours_rate / naive_rate:.0f}x "
-          "(target >= 50x; target >= 2,000,000 bars/s)")  # fmt: skip
+    print(
+        f"label maturation:            median {label:.2f} s  "
+        f"({events.height / label:,.0f} events/s)"
+    )
+    print(
+        f"pandas row loop ({len(sample):,} bars, {len(naive):,} events): {naive_seconds:.2f} s "
+        f"({naive_rate:,.0f} bars/s)"
+    )
+    print(
+        f"ratio (tradeloop / pandas loop, bars/s): {ours_rate / naive_rate:.0f}x "
+        "(target >= 50x; target >= 2,000,000 bars/s)"
+    )
 
 
 if __name__ == "__main__":

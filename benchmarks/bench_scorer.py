@@ -72,8 +72,8 @@ def prepare(home: Path) -> dict[str, Any]:
     """Train + register + promote the benchmark forest; return what the peers need."""
     os.environ["TRADELOOP_HOME"] = str(home)
     from tradeloop.bootstrap import build_app
-    from tradeloop.ops.model_training import register_event_models
     from tradeloop.settings import load_settings
+    from tradeloop.usecases.model_training import register_event_models
 
     app = build_app(load_settings())
     registry = app.registry()

@@ -207,8 +207,13 @@ def test_dates_when_future_reversed_or_out_of_range_then_exit_2_before_any_work(
     environment["TRADELOOP_HOME"] = str(home)
     result = subprocess.run(
         [sys.executable, "-m", "tradeloop.testing.pinned_clock", "2026-06-03T18:00:00Z", *args],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 2, result.stderr
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr

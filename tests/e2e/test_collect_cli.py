@@ -22,20 +22,47 @@ def _run(root: Path, *args: str, at: str = PINNED, **env: str) -> subprocess.Com
     environment |= {"TRADELOOP_HOME": str(root / "var"), **env}
     return subprocess.run(
         [sys.executable, "-m", "tradeloop.testing.pinned_clock", at, *args],
-        cwd=root, env=environment, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_collect_labels_export_when_offline_then_training_view_ready(tmp_path: Path) -> None:
-    first = _run(tmp_path, "collect", "--source", "synthetic", "--symbols", "SPY", "--range",
-                 "30d", "--once", "--json")  # fmt: skip
+    first = _run(
+        tmp_path,
+        "collect",
+        "--source",
+        "synthetic",
+        "--symbols",
+        "SPY",
+        "--range",
+        "30d",
+        "--once",
+        "--json",
+    )
     assert first.returncode == 0, first.stderr
     health = json.loads(first.stdout)
     assert health["status"] == "ok"
     assert health["bars_today"] > 5_000
     assert health["events_today"] > 100
-    again = json.loads(_run(tmp_path, "collect", "--source", "synthetic", "--symbols", "SPY",
-                            "--range", "30d", "--once", "--json").stdout)  # fmt: skip
+    again = json.loads(
+        _run(
+            tmp_path,
+            "collect",
+            "--source",
+            "synthetic",
+            "--symbols",
+            "SPY",
+            "--range",
+            "30d",
+            "--once",
+            "--json",
+        ).stdout
+    )
     assert (again["bars_today"], again["events_today"]) == (0, 0)  # resumed, nothing twice
 
     labels = json.loads(_run(tmp_path, "labels", "build", "--json").stdout)
@@ -62,13 +89,24 @@ def test_collect_labels_export_when_offline_then_training_view_ready(tmp_path: P
 
 def test_collect_when_live_collector_env_set_then_it_overrides_config(tmp_path: Path) -> None:
     # The bundled EURUSD=X hours end on 2018-02-07: collect as if it were the day after.
-    env = {"LIVE_COLLECTOR_SOURCE": "bundled", "LIVE_COLLECTOR_SYMBOLS": "EURUSD=X",
-           "LIVE_COLLECTOR_RANGE": "120d"}  # fmt: skip
+    env = {
+        "LIVE_COLLECTOR_SOURCE": "bundled",
+        "LIVE_COLLECTOR_SYMBOLS": "EURUSD=X",
+        "LIVE_COLLECTOR_RANGE": "120d",
+    }
     result = _run(tmp_path, "collect", "--once", "--json", at="2018-02-08T12:00:00Z", **env)
     assert result.returncode == 2  # bundled EURUSD=X is hourly; 1m asked: a clear error
     assert "bar_interval_sec=3600" in json.loads(result.stdout)["last_error"]
-    hourly = _run(tmp_path, "collect", "--once", "--json", "--interval", "1h",
-                  at="2018-02-08T12:00:00Z", **env)  # fmt: skip
+    hourly = _run(
+        tmp_path,
+        "collect",
+        "--once",
+        "--json",
+        "--interval",
+        "1h",
+        at="2018-02-08T12:00:00Z",
+        **env,
+    )
     assert hourly.returncode == 0, hourly.stderr
     health = json.loads(hourly.stdout)
     assert health["source"] == "bundled"

@@ -59,11 +59,31 @@ def test_daemon_when_kill_switch_appears_mid_run_then_no_order_after_next_tick(
     environment["TRADELOOP_HOME"] = str(home)
     out = (tmp_path / "daemon.out").open("w")
     daemon = subprocess.Popen(
-        [*CLI, "daemon", "--account", "d", "--tickers", "GOOG",
-         "--fast", "2", "--slow", "5", "--start", "2011-01-01", "--tick-interval", "0.2",
-         "--heartbeat", "0.5", "--data-refresh", "600"],
-        cwd=tmp_path, env=environment, stdout=out, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            *CLI,
+            "daemon",
+            "--account",
+            "d",
+            "--tickers",
+            "GOOG",
+            "--fast",
+            "2",
+            "--slow",
+            "5",
+            "--start",
+            "2011-01-01",
+            "--tick-interval",
+            "0.2",
+            "--heartbeat",
+            "0.5",
+            "--data-refresh",
+            "600",
+        ],
+        cwd=tmp_path,
+        env=environment,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     log = tmp_path / "daemon.out"
     try:
         assert _wait(lambda: "HEARTBEAT" in log.read_text()), log.read_text()
@@ -109,15 +129,36 @@ def test_daemon_intraday_when_refreshing_then_collector_stores_bars_and_forecast
 ) -> None:
     home = tmp_path / "var"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
-    environment.update({"TRADELOOP_HOME": str(home), "LIVE_COLLECTOR_SOURCE": "synthetic",
-                        "LIVE_COLLECTOR_RANGE": "3d"})  # fmt: skip
+    environment.update(
+        {
+            "TRADELOOP_HOME": str(home),
+            "LIVE_COLLECTOR_SOURCE": "synthetic",
+            "LIVE_COLLECTOR_RANGE": "3d",
+        }
+    )
     out = (tmp_path / "daemon.out").open("w")
     daemon = subprocess.Popen(
-        [*CLI, "daemon", "--account", "i", "--tickers", "SPY",
-         "--interval", "5m", "--tick-interval", "0.2", "--heartbeat", "0.5",
-         "--data-refresh", "0.02"],
-        cwd=tmp_path, env=environment, stdout=out, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            *CLI,
+            "daemon",
+            "--account",
+            "i",
+            "--tickers",
+            "SPY",
+            "--interval",
+            "5m",
+            "--tick-interval",
+            "0.2",
+            "--heartbeat",
+            "0.5",
+            "--data-refresh",
+            "0.02",
+        ],
+        cwd=tmp_path,
+        env=environment,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     live = home / "logs" / "live.jsonl"
     try:
         assert _wait(lambda: live.exists() and '"forecast"' in live.read_text()), (
@@ -151,9 +192,15 @@ def test_forecast_cli_on_stored_history(tmp_path: Path) -> None:
     environment["TRADELOOP_HOME"] = str(home)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*CLI, "forecast", *args],
-                              cwd=tmp_path, env=environment, capture_output=True, text=True,
-                              timeout=120, check=False)  # fmt: skip
+        return subprocess.run(
+            [*CLI, "forecast", *args],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     made = cli("--tickers", "GOOG", "--horizons", "1,5,20", "--json")
     assert made.returncode == 0, made.stderr

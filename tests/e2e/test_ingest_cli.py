@@ -31,8 +31,13 @@ def _run(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedPr
     environment["TRADELOOP_HOME"] = str(root / "var")
     return subprocess.run(
         [sys.executable, "-m", "tradeloop.cli", *args],
-        cwd=root, env=environment, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_ingest_verify_repair_when_offline_then_governed_history(tmp_path: Path) -> None:
@@ -56,8 +61,9 @@ def test_ingest_verify_repair_when_offline_then_governed_history(tmp_path: Path)
     assert report["ok"] is True
     assert report["checks"]["governance"]["counts"]["ACTIVE"] == 4
 
-    repair = _run(root, "repair", "--symbol", "AAPL", "--from", "2024-01-02", "--to",
-                  "2024-01-31", "--json")  # fmt: skip
+    repair = _run(
+        root, "repair", "--symbol", "AAPL", "--from", "2024-01-02", "--to", "2024-01-31", "--json"
+    )
     assert repair.returncode == 0, repair.stderr
     assert json.loads(repair.stdout)["symbols"][0]["state"] == "ACTIVE"
 
@@ -129,7 +135,7 @@ def _committed_by(database: Path, pid: int) -> int:
                 ).fetchone()[0]
             )
     except sqlite3.OperationalError:  # the schema is still being created
-        return -1  # fmt: skip
+        return -1
 
 
 @pytest.mark.slow
@@ -146,13 +152,19 @@ def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_d
     for _ in range(6):
         child = subprocess.Popen(
             [sys.executable, "-m", "tradeloop.cli", "ingest", "--end", "2024-06-28"],
-            cwd=root, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            cwd=root,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         # Kill after a random number of group commits of this run, seen in the database.
         commits = rng.randint(1, 20)
-        wait_until(lambda: _committed_by(database, child.pid) >= 4 * commits,  # noqa: B023
-                   f"{commits} group commits of the ingest run", timeout_s=120,
-                   alive=lambda: child.poll() is None)  # noqa: B023  # fmt: skip
+        wait_until(
+            lambda: _committed_by(database, child.pid) >= 4 * commits,  # noqa: B023  # called before child changes
+            f"{commits} group commits of the ingest run",
+            timeout_s=120,
+            alive=lambda: child.poll() is None,  # noqa: B023  # called before child changes
+        )
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
         with sqlite3.connect(database) as db:
@@ -173,7 +185,8 @@ def test_ingest_when_killed_repeatedly_then_rerun_leaves_complete_unduplicated_d
         counts = dict(db.execute("SELECT symbol, count(*) FROM price_history GROUP BY symbol"))
         duplicates = db.execute(
             "SELECT count(*) FROM (SELECT symbol, ts FROM price_history GROUP BY symbol, ts "
-            "HAVING count(*) > 1)").fetchone()[0]  # fmt: skip
+            "HAVING count(*) > 1)"
+        ).fetchone()[0]
         states = dict(db.execute("SELECT symbol, state FROM symbol_governance"))
     assert counts == dict.fromkeys(symbols, 1260)
     assert duplicates == 0
@@ -185,9 +198,11 @@ def test_ingest_when_cluster_address_given_then_fetches_run_there(tmp_path: Path
     from distributed import LocalCluster
 
     root = _project(tmp_path, ["SPY", "QQQ"])
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:  # fmt: skip
-        result = _run(root, "ingest", "--end", "2024-06-28", "--cluster",
-                      cluster.scheduler_address, "--json")  # fmt: skip
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        result = _run(
+            root, "ingest", "--end", "2024-06-28", "--cluster", cluster.scheduler_address, "--json"
+        )
     assert result.returncode == 0, result.stderr
     assert {s["state"] for s in json.loads(result.stdout)["symbols"]} == {"ACTIVE"}

@@ -21,8 +21,13 @@ def _run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-m", "tradeloop.cli", *args],
-        cwd=root, env=environment, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _ingested_spy(root: Path) -> None:
@@ -37,8 +42,23 @@ def test_live_when_venue_configured_then_orders_reach_it_and_fills_reconcile(
     tmp_path: Path,
 ) -> None:
     _ingested_spy(tmp_path)
-    live = ("run", "--mode", "live", "--feed", "live", "--account", "l", "--tickers", "SPY",
-            "--fast", "3", "--slow", "8", "--run-once", "--json")  # fmt: skip
+    live = (
+        "run",
+        "--mode",
+        "live",
+        "--feed",
+        "live",
+        "--account",
+        "l",
+        "--tickers",
+        "SPY",
+        "--fast",
+        "3",
+        "--slow",
+        "8",
+        "--run-once",
+        "--json",
+    )
 
     unset = _run(tmp_path, *live)
     assert unset.returncode == 2
@@ -48,8 +68,13 @@ def test_live_when_venue_configured_then_orders_reach_it_and_fills_reconcile(
     assert "real money" in replay.stderr
 
     with FakeAlpaca() as fake:
-        env = {"EXCHANGE_VENUE": "alpaca", "EXCHANGE_MODE": "paper", "EXCHANGE_BASE_URL": fake.url,
-               "ALPACA_API_KEY_ID": KEY, "ALPACA_API_SECRET_KEY": SECRET}  # fmt: skip
+        env = {
+            "EXCHANGE_VENUE": "alpaca",
+            "EXCHANGE_MODE": "paper",
+            "EXCHANGE_BASE_URL": fake.url,
+            "ALPACA_API_KEY_ID": KEY,
+            "ALPACA_API_SECRET_KEY": SECRET,
+        }
         first = _run(tmp_path, *live, **env)
         assert first.returncode == 0, first.stderr
         assert json.loads(first.stdout)["orders_sent"] == 0  # history only: trades from now on
@@ -82,11 +107,30 @@ def test_live_on_bybit_when_testnet_configured_then_orders_signed_and_fills_reco
         "ingest:\n  offline: true\nvenues:\n  bybit_v5:\n    post_only: false\n"
     )
     assert _run(tmp_path, "ingest", "--end", "2024-03-28").returncode == 0
-    live = ("run", "--mode", "live", "--feed", "live", "--account", "b", "--tickers", "BTCUSDT",
-            "--fast", "3", "--slow", "8", "--run-once", "--json")  # fmt: skip
+    live = (
+        "run",
+        "--mode",
+        "live",
+        "--feed",
+        "live",
+        "--account",
+        "b",
+        "--tickers",
+        "BTCUSDT",
+        "--fast",
+        "3",
+        "--slow",
+        "8",
+        "--run-once",
+        "--json",
+    )
     with FakeBybit(equity="50000") as fake:
-        env = {"EXCHANGE_VENUE": "bybit_v5", "EXCHANGE_MODE": "paper",
-               "EXCHANGE_BASE_URL": fake.url, "BYBIT_API_KEY": BYBIT_KEY}  # fmt: skip
+        env = {
+            "EXCHANGE_VENUE": "bybit_v5",
+            "EXCHANGE_MODE": "paper",
+            "EXCHANGE_BASE_URL": fake.url,
+            "BYBIT_API_KEY": BYBIT_KEY,
+        }
         missing = _run(tmp_path, *live, **env)
         assert missing.returncode == 2
         assert "BYBIT_API_SECRET" in missing.stderr
@@ -114,19 +158,46 @@ def test_live_when_broker_refuses_keys_or_is_unreachable_then_one_line_and_exit_
     tmp_path: Path,
 ) -> None:
     _ingested_spy(tmp_path)
-    live = ("run", "--mode", "live", "--feed", "live", "--account", "l", "--tickers", "SPY",
-            "--run-once")  # fmt: skip
+    live = (
+        "run",
+        "--mode",
+        "live",
+        "--feed",
+        "live",
+        "--account",
+        "l",
+        "--tickers",
+        "SPY",
+        "--run-once",
+    )
     with FakeAlpaca() as fake:
-        refused = _run(tmp_path, *live, EXCHANGE_VENUE="alpaca", EXCHANGE_BASE_URL=fake.url,
-                       ALPACA_API_KEY_ID=KEY, ALPACA_API_SECRET_KEY="not-the-secret")  # fmt: skip
+        refused = _run(
+            tmp_path,
+            *live,
+            EXCHANGE_VENUE="alpaca",
+            EXCHANGE_BASE_URL=fake.url,
+            ALPACA_API_KEY_ID=KEY,
+            ALPACA_API_SECRET_KEY="not-the-secret",
+        )
     assert refused.returncode == 3
     assert "alpaca account: HTTP 401" in refused.stderr
     assert "Fix: check ALPACA_API_KEY_ID / ALPACA_API_SECRET_KEY" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert "not-the-secret" not in refused.stderr
-    down = _run(tmp_path, "daemon", "--mode", "live", "--account", "d", "--tickers", "SPY",
-                EXCHANGE_VENUE="alpaca", EXCHANGE_BASE_URL="http://127.0.0.1:9",
-                ALPACA_API_KEY_ID=KEY, ALPACA_API_SECRET_KEY=SECRET)  # fmt: skip
+    down = _run(
+        tmp_path,
+        "daemon",
+        "--mode",
+        "live",
+        "--account",
+        "d",
+        "--tickers",
+        "SPY",
+        EXCHANGE_VENUE="alpaca",
+        EXCHANGE_BASE_URL="http://127.0.0.1:9",
+        ALPACA_API_KEY_ID=KEY,
+        ALPACA_API_SECRET_KEY=SECRET,
+    )
     assert down.returncode == 3
     assert "alpaca GET /v2/account: connection failed" in down.stderr
     assert len(down.stderr.strip().splitlines()) == 1

@@ -129,8 +129,23 @@ def test_paper_when_run_twice_then_second_run_continues_the_account(tmp_path: Pa
 def test_paper_when_account_holds_two_symbols_then_it_restarts(tmp_path: Path) -> None:
     _store(tmp_path, "GOOG")
     _store(tmp_path, "^GSPC")
-    base = ("run", "--mode", "paper", "--account", "pair", "--tickers", "GOOG,^GSPC", "--fast",
-            "2", "--slow", "5", "--start", "2012-01-01", "--json", "--run-once")  # fmt: skip
+    base = (
+        "run",
+        "--mode",
+        "paper",
+        "--account",
+        "pair",
+        "--tickers",
+        "GOOG,^GSPC",
+        "--fast",
+        "2",
+        "--slow",
+        "5",
+        "--start",
+        "2012-01-01",
+        "--json",
+        "--run-once",
+    )
     first = _run(tmp_path, *base, "--end", "2012-06-29")
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["fills"] > 10

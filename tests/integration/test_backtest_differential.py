@@ -257,7 +257,13 @@ def test_sma_cross_when_open_gaps_beyond_cash_then_canceled_like_both_peers(
         assert float(mine.pnl) == pytest.approx(peer["PnL"], rel=1e-9, abs=1e-9)
     assert float(ours.final_equity) == pytest.approx(peer_equity, rel=1e-9)
     assert float(ours.final_equity) == pytest.approx(bt_equity, rel=1e-9)
-    fast = sma_cross(bars["open"].to_numpy(), bars["close"].to_numpy(), FAST, SLOW, units,
-                     FastCosts(commission_rate=COMMISSION, initial_cash=cash))  # fmt: skip
+    fast = sma_cross(
+        bars["open"].to_numpy(),
+        bars["close"].to_numpy(),
+        FAST,
+        SLOW,
+        units,
+        FastCosts(commission_rate=COMMISSION, initial_cash=cash),
+    )
     assert len(fast.pnl) == len(ours.trades)
     assert fast.final_equity == pytest.approx(float(ours.final_equity), rel=1e-9)

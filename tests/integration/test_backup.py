@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert
 
-from tradeloop.ops.backup import create_backup, prune, restore_drill, snapshots
 from tradeloop.ops.config import BackupConfig
 from tradeloop.store.sql.tables import audit_event
 from tradeloop.testing.waiting import wait_until
+from tradeloop.usecases.backup import create_backup, prune, restore_drill, snapshots
 
 CONFIG = BackupConfig()
 
@@ -31,10 +31,19 @@ def _write_events(engine: Engine, stop: threading.Event) -> None:
     n = 0
     while not stop.is_set():
         with engine.begin() as connection:
-            connection.execute(insert(audit_event), [
-                {"kind": "load", "subject": f"s{n}-{i}", "payload_json": "{}", "actor": "t",
-                 "ts_event": n} for i in range(20)
-            ])  # fmt: skip
+            connection.execute(
+                insert(audit_event),
+                [
+                    {
+                        "kind": "load",
+                        "subject": f"s{n}-{i}",
+                        "payload_json": "{}",
+                        "actor": "t",
+                        "ts_event": n,
+                    }
+                    for i in range(20)
+                ],
+            )
         n += 1
 
 
@@ -75,10 +84,13 @@ def _sqlite_snapshot(tmp_path: Path) -> tuple[Engine, Path, Path]:
     engine = open_engine(f"sqlite:///{home / 'tradeloop.db'}")
     upgrade(engine)
     with engine.begin() as connection:
-        connection.execute(insert(audit_event), [
-            {"kind": "k", "subject": str(i), "payload_json": "{}", "actor": "t", "ts_event": i}
-            for i in range(2000)
-        ])  # fmt: skip
+        connection.execute(
+            insert(audit_event),
+            [
+                {"kind": "k", "subject": str(i), "payload_json": "{}", "actor": "t", "ts_event": i}
+                for i in range(2000)
+            ],
+        )
     return engine, home, create_backup(engine, home, CONFIG).path
 
 
@@ -177,9 +189,15 @@ def test_cli_restore_drill_when_broken_then_exit_1_and_recorded(tmp_path: Path) 
     env["TRADELOOP_HOME"] = str(tmp_path / "var")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "tradeloop.cli", *args], env=env,
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                              check=False)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "tradeloop.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     made = cli("backup", "--json")
     assert made.returncode == 0, made.stderr
@@ -203,26 +221,48 @@ def test_restore_puts_the_snapshot_back_and_keeps_the_previous_state_aside(
 ) -> None:
     from sqlalchemy import func, select
 
-    from tradeloop.ops.backup import restore_snapshot
+    from tradeloop.usecases.backup import restore_snapshot
 
     home = _home(tmp_path)
     with engine.begin() as connection:
-        connection.execute(insert(audit_event), [
-            {"kind": "before", "subject": str(i), "payload_json": "{}", "actor": "t",
-             "ts_event": i} for i in range(50)
-        ])  # fmt: skip
+        connection.execute(
+            insert(audit_event),
+            [
+                {
+                    "kind": "before",
+                    "subject": str(i),
+                    "payload_json": "{}",
+                    "actor": "t",
+                    "ts_event": i,
+                }
+                for i in range(50)
+            ],
+        )
     snapshot = create_backup(engine, home, CONFIG)
     with engine.begin() as connection:
-        connection.execute(insert(audit_event), [
-            {"kind": "after", "subject": str(i), "payload_json": "{}", "actor": "t",
-             "ts_event": i} for i in range(30)
-        ])  # fmt: skip
+        connection.execute(
+            insert(audit_event),
+            [
+                {
+                    "kind": "after",
+                    "subject": str(i),
+                    "payload_json": "{}",
+                    "actor": "t",
+                    "ts_event": i,
+                }
+                for i in range(30)
+            ],
+        )
     (home / "paper" / "main" / "cursor.json").write_text("{}")
     done = restore_snapshot(engine, home, CONFIG, snapshot.path, model_name="m")
     with engine.connect() as connection:
-        kinds = dict(list(connection.execute(
-            select(audit_event.c.kind, func.count()).group_by(audit_event.c.kind)
-        )))  # fmt: skip
+        kinds = dict(
+            list(
+                connection.execute(
+                    select(audit_event.c.kind, func.count()).group_by(audit_event.c.kind)
+                )
+            )
+        )
     assert kinds == {"before": 50}
     assert not (home / "paper" / "main" / "cursor.json").exists()
     assert (done.aside / "paper" / "main" / "cursor.json").exists()
@@ -241,9 +281,15 @@ def test_restore_cli_refuses_without_confirm_while_trading_and_on_a_bad_snapshot
     env["TRADELOOP_HOME"] = str(home)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "tradeloop.cli", *args], env=env,
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                              check=False)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "tradeloop.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     snapshot = json.loads(cli("backup", "--json").stdout)["snapshot"]
     assert cli("restore", "--snapshot", snapshot).returncode == 2  # no --confirm

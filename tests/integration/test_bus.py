@@ -67,8 +67,9 @@ def test_message_when_payload_not_finite_then_refused() -> None:
 def test_redis_bus_when_a_handler_always_fails_then_dead_lettered_and_the_rest_flows(
     redis_url: str,
 ) -> None:
-    bus = RedisStreamsBus(redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}", claim_idle_ms=0,
-                          max_deliveries=3)  # fmt: skip
+    bus = RedisStreamsBus(
+        redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}", claim_idle_ms=0, max_deliveries=3
+    )
     try:
         bus.publish(Message("signals", {"n": 0}, message_id="poison"))
         for n in range(1, 4):

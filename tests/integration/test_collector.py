@@ -15,11 +15,11 @@ from tradeloop.core.errors import RetryableError
 from tradeloop.core.time import NS_PER_DAY, parse_ns
 from tradeloop.data.ports import BarRequest
 from tradeloop.features.config import PivotConfig
-from tradeloop.ops.collector import Collector, CollectorConfig, HealthServer
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.event_store import SqlEventStore
 from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.migrate import upgrade
+from tradeloop.usecases.collector import Collector, CollectorConfig, HealthServer
 
 NOW = parse_ns("2024-03-15T21:00:00")
 
@@ -46,11 +46,18 @@ def _collector(tmp_path: Path, provider: object, clock: list[int], **config: obj
     engine = open_engine(f"sqlite:///{tmp_path / 'c.db'}")
     upgrade(engine)
     store = SqlIngestStore(engine)
-    settings = CollectorConfig(source="test", symbols=("SPY",), poll_sec=45, range_days=10,
-                               **config)  # type: ignore[arg-type]  # fmt: skip
-    return Collector(provider=provider, bars=store, events=SqlEventStore(engine),  # type: ignore[arg-type]
-                     last_bar_ts=store.last_bar_ts, config=settings, pivots=PivotConfig(),
-                     clock_ns=lambda: clock[0])  # fmt: skip
+    settings = CollectorConfig(
+        source="test", symbols=("SPY",), poll_sec=45, range_days=10, **config
+    )  # type: ignore[arg-type]
+    return Collector(
+        provider=provider,
+        bars=store,
+        events=SqlEventStore(engine),  # type: ignore[arg-type]
+        last_bar_ts=store.last_bar_ts,
+        config=settings,
+        pivots=PivotConfig(),
+        clock_ns=lambda: clock[0],
+    )
 
 
 def test_collector_when_restarted_then_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
@@ -100,8 +107,9 @@ def test_health_server_when_polled_then_serves_health_and_metrics(tmp_path: Path
     clock = [NOW]
     collector = _collector(tmp_path, SyntheticProvider(3), clock)
     collector.poll()
-    server = HealthServer("127.0.0.1", 0, lambda: collector.health.snapshot(clock[0]),
-                          collector.metrics)  # fmt: skip
+    server = HealthServer(
+        "127.0.0.1", 0, lambda: collector.health.snapshot(clock[0]), collector.metrics
+    )
     server.start()
     try:
         host, port = server.address
@@ -133,25 +141,34 @@ def test_replay_when_clock_advances_then_bars_appear_as_if_live() -> None:
 
 
 def test_sanitize_when_provider_sends_bad_rows_then_dropped_counted_never_stored() -> None:
-    from tradeloop.ops.collector import sanitize_bars
     from tradeloop.testing import stub_bars
+    from tradeloop.usecases.collector import sanitize_bars
 
     start = parse_ns("2024-03-11T14:30:00")
     bars = stub_bars("SPY", 30, start_ns=start, bar_interval_sec=60)
-    broken = pl.concat([
-        bars.slice(10, 20),                                   # out of order: later rows first
-        bars.slice(0, 10),
-        bars.slice(5, 1),                                     # a duplicate key
-        bars.slice(29, 1).with_columns(pl.col("ts") + 60 * 10**9),   # still forming
-        bars.slice(0, 1).with_columns(pl.col("ts") - 3600 * 10**9),  # before the window
-    ])  # fmt: skip
+    broken = pl.concat(
+        [
+            bars.slice(10, 20),  # out of order: later rows first
+            bars.slice(0, 10),
+            bars.slice(5, 1),  # a duplicate key
+            bars.slice(29, 1).with_columns(pl.col("ts") + 60 * 10**9),  # still forming
+            bars.slice(0, 1).with_columns(pl.col("ts") - 3600 * 10**9),  # before the window
+        ]
+    )
     broken = broken.with_columns(
         pl.when(pl.col("ts") == bars["ts"][12]).then(-1.0).otherwise(pl.col("low")).alias("low"),
         pl.when(pl.col("ts") == bars["ts"][3]).then(0.0).otherwise("volume").alias("volume"),
     )
     clean, issues = sanitize_bars(broken, start_ns=start, now_ns=int(bars["ts"][29]) + 60 * 10**9)
-    assert issues == {"out_of_order": 3, "duplicates": 1, "forming": 1, "before_window": 1,
-                      "invalid": 1, "zero_volume": 1, "gaps": 1}  # fmt: skip
+    assert issues == {
+        "out_of_order": 3,
+        "duplicates": 1,
+        "forming": 1,
+        "before_window": 1,
+        "invalid": 1,
+        "zero_volume": 1,
+        "gaps": 1,
+    }
     assert clean.height == 29
     assert clean["ts"].is_sorted()
 
@@ -165,8 +182,10 @@ def test_collector_when_dst_changes_then_sessions_follow_new_york(tmp_path: Path
     stored = collector.bars.load_bars("SPY", 60)
     opens = (
         stored.with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")).alias("t"))
-        .group_by(pl.col("t").dt.date().alias("day")).agg(pl.col("t").min()).sort("day")
-    )  # fmt: skip
+        .group_by(pl.col("t").dt.date().alias("day"))
+        .agg(pl.col("t").min())
+        .sort("day")
+    )
     hours = {row[0].isoformat(): row[1].hour for row in opens.iter_rows()}
     assert hours["2024-03-08"] == 14
     assert hours["2024-03-11"] == 13
@@ -188,8 +207,10 @@ def test_collector_when_scoring_enabled_then_predictions_logged_and_outage_survi
     engine = collector.events._engine
 
     def answer() -> Reply:
-        return Reply(200, {"model_version_id": "m1", "alias": "active", "is_preview": False,
-                           "predictions": []})  # fmt: skip
+        return Reply(
+            200,
+            {"model_version_id": "m1", "alias": "active", "is_preview": False, "predictions": []},
+        )
 
     with FakeHttpServer() as scorer_server:
         scorer_server.script("/score", Reply(503, {"error": "loading"}))

@@ -71,8 +71,11 @@ def test_bar_upsert_when_killed_mid_transaction_then_all_or_nothing(tmp_path: Pa
     _wait_for_line(child, "writing")
     # Inside the transaction: its pages spill into the WAL long before it commits.
     wal = db.with_name(db.name + "-wal")
-    wait_until(lambda: wal.exists() and wal.stat().st_size > 4 << 20, "4 MiB in the WAL",
-               alive=lambda: child.poll() is None)  # fmt: skip
+    wait_until(
+        lambda: wal.exists() and wal.stat().st_size > 4 << 20,
+        "4 MiB in the WAL",
+        alive=lambda: child.poll() is None,
+    )
     os.kill(child.pid, signal.SIGKILL)
     out, _ = child.communicate(timeout=30)
     assert "done" not in out  # the kill landed before the commit

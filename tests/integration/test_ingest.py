@@ -27,12 +27,12 @@ from tradeloop.data.raw_archive import RawArchive
 from tradeloop.data.universe import Universe, UniverseEntry
 from tradeloop.domain.asset_class import AssetClass, classify_symbol
 from tradeloop.domain.enums import SymbolState
-from tradeloop.ops.governance_gate import require_tradeable
 from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.tables import price_history
 from tradeloop.testing import stub_bars
 from tradeloop.testing.http_server import FakeHttpServer, Reply
 from tradeloop.testing.payloads import polygon_aggs
+from tradeloop.usecases.governance_gate import require_tradeable
 
 AS_OF = parse_ns("2024-06-28")
 OFFLINE = IngestConfig(priority=("synthetic",))
@@ -43,27 +43,39 @@ def _universe(*symbols: str) -> Universe:
 
 
 def _ingestor(engine: Engine, tmp_path: Path, config: IngestConfig = OFFLINE) -> Ingestor:
-    return Ingestor(store=SqlIngestStore(engine), config=config, quality=QualityConfig(),
-                    guard=LiveGuard(tmp_path / "TRADING_MODE"))  # fmt: skip
+    return Ingestor(
+        store=SqlIngestStore(engine),
+        config=config,
+        quality=QualityConfig(),
+        guard=LiveGuard(tmp_path / "TRADING_MODE"),
+    )
 
 
-def _fetcher(providers: dict[str, Provider], config: IngestConfig = OFFLINE,
-             entitled: dict[str, bool] | None = None):  # type: ignore[no-untyped-def]  # fmt: skip
+def _fetcher(
+    providers: dict[str, Provider],
+    config: IngestConfig = OFFLINE,
+    entitled: dict[str, bool] | None = None,
+):  # type: ignore[no-untyped-def]
     return partial(fetch_symbol, providers=providers, config=config, entitled=entitled or {})
 
 
 def _stored(engine: Engine, symbol: str) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(
-            select(func.count()).select_from(price_history).where(price_history.c.symbol == symbol)
-        ).scalar_one())  # fmt: skip
+        return int(
+            connection.execute(
+                select(func.count())
+                .select_from(price_history)
+                .where(price_history.c.symbol == symbol)
+            ).scalar_one()
+        )
 
 
 def test_deep_backfill_when_offline_then_1260_sessions_active_and_audited(
     engine: Engine, tmp_path: Path
 ) -> None:
-    plan = IngestPlan(IngestMode.DEEP_BACKFILL, _universe("SPY", "EURUSD=X", "BTC-USD").entries,
-                      AS_OF)  # fmt: skip
+    plan = IngestPlan(
+        IngestMode.DEEP_BACKFILL, _universe("SPY", "EURUSD=X", "BTC-USD").entries, AS_OF
+    )
     summary = _ingestor(engine, tmp_path).run(
         plan, fetcher=_fetcher({"synthetic": SyntheticProvider(3)})
     )
@@ -90,20 +102,28 @@ def test_rerun_and_incremental_when_repeated_then_no_duplicates_and_only_new_day
     provider = SyntheticProvider(3)
     entries = _universe("SPY").entries
     ingestor = _ingestor(engine, tmp_path)
-    ingestor.run(IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF),
-                 fetcher=_fetcher({"synthetic": provider}))  # fmt: skip
-    ingestor.run(IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF),
-                 fetcher=_fetcher({"synthetic": provider}))  # fmt: skip
+    ingestor.run(
+        IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF),
+        fetcher=_fetcher({"synthetic": provider}),
+    )
+    ingestor.run(
+        IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF),
+        fetcher=_fetcher({"synthetic": provider}),
+    )
     assert _stored(engine, "SPY") == 1260
     later = parse_ns("2024-07-12")
     tasks = ingestor.plan_tasks(IngestPlan(IngestMode.INCREMENTAL, entries, later))
     assert [(t.start_ns, t.end_ns) for t in tasks] == [(AS_OF + NS_PER_DAY, later + NS_PER_DAY)]
-    summary = ingestor.run(IngestPlan(IngestMode.INCREMENTAL, entries, later),
-                           fetcher=_fetcher({"synthetic": provider}))  # fmt: skip
+    summary = ingestor.run(
+        IngestPlan(IngestMode.INCREMENTAL, entries, later),
+        fetcher=_fetcher({"synthetic": provider}),
+    )
     assert summary.rows_written == 9  # 2024-07-01..12 less the 4th of July
     assert summary.outcomes[0].state is SymbolState.ACTIVE
-    up_to_date = ingestor.run(IngestPlan(IngestMode.INCREMENTAL, entries, later),
-                              fetcher=_fetcher({"synthetic": provider}))  # fmt: skip
+    up_to_date = ingestor.run(
+        IngestPlan(IngestMode.INCREMENTAL, entries, later),
+        fetcher=_fetcher({"synthetic": provider}),
+    )
     assert up_to_date.outcomes[0].decision == "UP_TO_DATE"
     assert up_to_date.rows_written == 0
 
@@ -114,8 +134,11 @@ def test_short_history_when_ingested_then_degraded_or_quarantined(
     bundled = BundledProvider()
     # Real history ending 2009-06-30: ^IXIC has it all; GOOG listed in August 2004, so
     # about 1,225 sessions (DEGRADED); EURUSD=X is bundled hourly only (QUARANTINED).
-    plan = IngestPlan(IngestMode.DEEP_BACKFILL, _universe("^IXIC", "GOOG", "EURUSD=X").entries,
-                      parse_ns("2009-06-30"))  # fmt: skip
+    plan = IngestPlan(
+        IngestMode.DEEP_BACKFILL,
+        _universe("^IXIC", "GOOG", "EURUSD=X").entries,
+        parse_ns("2009-06-30"),
+    )
     config = IngestConfig(priority=("bundled",))
     summary = _ingestor(engine, tmp_path, config).run(
         plan, fetcher=_fetcher({"bundled": bundled}, config)
@@ -136,8 +159,10 @@ def test_repair_when_range_given_then_only_that_range_refetched_idempotently(
     provider = SyntheticProvider(3)
     entries = _universe("SPY").entries
     ingestor = _ingestor(engine, tmp_path)
-    ingestor.run(IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF),
-                 fetcher=_fetcher({"synthetic": provider}))  # fmt: skip
+    ingestor.run(
+        IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF),
+        fetcher=_fetcher({"synthetic": provider}),
+    )
     with engine.begin() as connection:
         march = price_history.c.ts.between(parse_ns("2023-03-01"), parse_ns("2023-03-31"))
         connection.execute(price_history.delete().where(march))
@@ -159,8 +184,9 @@ def test_providers_when_first_refuses_then_next_used_and_refusal_sticks_for_the_
         server.script("/v8/finance/chart/SPY", Reply(401, {"finance": {"error": "Unauthorized"}}))
         server.script("/v8/finance/chart/QQQ", Reply(401, {"finance": {"error": "Unauthorized"}}))
         retry = RetryConfig(max_attempts=2, base_delay_ms=1, max_delay_ms=2, timeout_ms=2000)
-        yahoo = YahooProvider(HttpJsonClient("yahoo", server.url, retry=retry,
-                                             rate_per_minute=1000))  # fmt: skip
+        yahoo = YahooProvider(
+            HttpJsonClient("yahoo", server.url, retry=retry, rate_per_minute=1000)
+        )
         config = IngestConfig(priority=("yahoo", "synthetic"))
         providers: dict[str, Provider] = {"yahoo": yahoo, "synthetic": SyntheticProvider(3)}
         summary = _ingestor(engine, tmp_path, config).run(
@@ -199,14 +225,18 @@ def test_bad_payload_when_data_already_stored_then_nothing_lost_and_reason_audit
     good = SyntheticProvider(3)
     entries = _universe("SPY").entries
     ingestor = _ingestor(engine, tmp_path, IngestConfig(priority=("synthetic",)))
-    ingestor.run(IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF),
-                 fetcher=_fetcher({"synthetic": good}))  # fmt: skip
+    ingestor.run(
+        IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF), fetcher=_fetcher({"synthetic": good})
+    )
     with FakeHttpServer() as server:
         bars = stub_bars("SPY", 10, start_ns=start).with_columns(pl.lit(-5.0).alias("low"))
-        server.script("/v2/aggs/ticker/SPY/range/1/day/2024-06-29/2024-07-12",
-                      Reply(200, polygon_aggs("SPY", bars)))  # fmt: skip
-        polygon = PolygonProvider(HttpJsonClient("polygon", server.url, retry=RetryConfig(),
-                                                 rate_per_minute=100))  # fmt: skip
+        server.script(
+            "/v2/aggs/ticker/SPY/range/1/day/2024-06-29/2024-07-12",
+            Reply(200, polygon_aggs("SPY", bars)),
+        )
+        polygon = PolygonProvider(
+            HttpJsonClient("polygon", server.url, retry=RetryConfig(), rate_per_minute=100)
+        )
         config = IngestConfig(priority=("polygon",))
         summary = _ingestor(engine, tmp_path, config).run(
             IngestPlan(IngestMode.INCREMENTAL, entries, parse_ns("2024-07-12")),
@@ -224,9 +254,15 @@ def test_bad_payload_when_data_already_stored_then_nothing_lost_and_reason_audit
 def test_raw_archive_when_payload_has_credentials_then_stripped(tmp_path: Path) -> None:
     archive = RawArchive(tmp_path / "raw")
     archive.begin_run("run-1")
-    path = archive.save("EURUSD=X", "polygon", {
-        "next_url": "https://api.polygon.io/v2/aggs?cursor=abc&apiKey=SECRET1",
-        "request": {"api_key": "SECRET2", "token": "SECRET3"}, "results": [1, 2]})  # fmt: skip
+    path = archive.save(
+        "EURUSD=X",
+        "polygon",
+        {
+            "next_url": "https://api.polygon.io/v2/aggs?cursor=abc&apiKey=SECRET1",
+            "request": {"api_key": "SECRET2", "token": "SECRET3"},
+            "results": [1, 2],
+        },
+    )
     assert path == tmp_path / "raw" / "run-1" / "EURUSD=X_polygon.json.gz"
     text = gzip.decompress(path.read_bytes()).decode()
     assert "SECRET" not in text
@@ -261,9 +297,14 @@ def test_governance_gate_when_symbol_not_active_then_halt_block_logged(tmp_path:
     with pytest.raises(GovernanceHalt) as halt:
         require_tradeable(states, ["SPY", "AAPL", "MSFT"], 1260, log, AS_OF)
     block = log.read_text()
-    for line in ("[DATA_GOVERNANCE]", "Missing historical data detected", "Symbols affected: 2",
-                 "Required rows per symbol: 1260", "System halted intentionally",
-                 "MSFT: MISSING: never ingested"):  # fmt: skip
+    for line in (
+        "[DATA_GOVERNANCE]",
+        "Missing historical data detected",
+        "Symbols affected: 2",
+        "Required rows per symbol: 1260",
+        "System halted intentionally",
+        "MSFT: MISSING: never ingested",
+    ):
         assert line in block
         assert line in str(halt.value)
 
@@ -276,8 +317,12 @@ def test_universe_when_tickers_outside_then_clear_error() -> None:
 def test_fetch_symbol_when_alpaca_asked_for_5_years_then_skipped() -> None:
     task = FetchTask("AAPL", AssetClass.STOCKS, parse_ns("2019-06-01"), AS_OF, None)
     config = IngestConfig(priority=("alpaca", "synthetic"))
-    result = fetch_symbol(task, {"alpaca": SyntheticProvider(1), "synthetic": SyntheticProvider(2)},
-                          config, {"alpaca": True})  # fmt: skip
+    result = fetch_symbol(
+        task,
+        {"alpaca": SyntheticProvider(1), "synthetic": SyntheticProvider(2)},
+        config,
+        {"alpaca": True},
+    )
     assert result.provider == "synthetic"
     assert "max_history_days 730" in result.attempts[0].detail
 
@@ -287,8 +332,9 @@ def test_provider_when_unreachable_for_three_symbols_then_skipped_for_the_rest(
 ) -> None:
     retry = RetryConfig(max_attempts=2, base_delay_ms=1, max_delay_ms=2, timeout_ms=300)
     # Nothing listens on port 9: every request fails to connect.
-    dead = YahooProvider(HttpJsonClient("yahoo", "http://127.0.0.1:9", retry=retry,
-                                        rate_per_minute=1000))  # fmt: skip
+    dead = YahooProvider(
+        HttpJsonClient("yahoo", "http://127.0.0.1:9", retry=retry, rate_per_minute=1000)
+    )
     config = IngestConfig(priority=("yahoo", "synthetic"))
     symbols = ("A", "B", "C", "D", "E")
     summary = _ingestor(engine, tmp_path, config).run(

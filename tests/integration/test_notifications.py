@@ -26,9 +26,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tradeloop.adapters.notify.channels import Message
+from tradeloop.bootstrap.notifiers import build_channels
 from tradeloop.ops.config import NotifyConfig
-from tradeloop.ops.notifications import Notifier, build_channels, redact
 from tradeloop.settings import NotifySecrets
+from tradeloop.usecases.notifications import Notifier, redact
 
 SMTP_PASSWORD = "smtp-pa55-Word"
 HOOK = "/hooks/T000-secret-token-123"
@@ -45,18 +46,26 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(LOOPBACK)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -98,9 +107,15 @@ def tls(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
 def smtp_starttls(tls: tuple[Path, ssl.SSLContext]) -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
     port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=tls[1],
-                            require_starttls=True, authenticator=_authenticator,
-                            auth_require_tls=True)  # fmt: skip
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=tls[1],
+        require_starttls=True,
+        authenticator=_authenticator,
+        auth_require_tls=True,
+    )
     controller.start()
     yield inbox, port
     controller.stop()
@@ -141,8 +156,14 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _notifier(config: NotifyConfig, secrets: NotifySecrets, home: Path | None = None) -> Notifier:
-    known = [SMTP_PASSWORD, *(s.get_secret_value() for s in (secrets.webhook_url,
-             secrets.slack_webhook_url) if s is not None)]  # fmt: skip
+    known = [
+        SMTP_PASSWORD,
+        *(
+            s.get_secret_value()
+            for s in (secrets.webhook_url, secrets.slack_webhook_url)
+            if s is not None
+        ),
+    ]
     return Notifier(config, build_channels(config, secrets), known, home=home)
 
 
@@ -161,8 +182,13 @@ def test_email_via_starttls_with_login_is_delivered_redacted(
     smtp_starttls: tuple[Inbox, int], tls: tuple[Path, ssl.SSLContext]
 ) -> None:
     inbox, port = smtp_starttls
-    config = NotifyConfig(channels=("email",), email_to=("ops@example.com",), smtp_port=port,
-                          smtp_user="desk", smtp_ca_file=str(tls[0]))  # fmt: skip
+    config = NotifyConfig(
+        channels=("email",),
+        email_to=("ops@example.com",),
+        smtp_port=port,
+        smtp_user="desk",
+        smtp_ca_file=str(tls[0]),
+    )
     secrets = NotifySecrets(smtp_password=SMTP_PASSWORD)  # type: ignore[arg-type]
     delivery = _notifier(config, secrets).send(Message("ML daily: healthy", LEAKY))
     assert delivery.sent == ["email"], delivery.failed
@@ -177,9 +203,14 @@ def test_email_with_wrong_password_then_failed_and_reason_has_no_secret(
     smtp_starttls: tuple[Inbox, int], tls: tuple[Path, ssl.SSLContext], receiver: Receiver
 ) -> None:
     inbox, port = smtp_starttls
-    config = NotifyConfig(channels=("email",), failover_channels=("webhook",),
-                          email_to=("ops@example.com",), smtp_port=port, smtp_user="desk",
-                          smtp_ca_file=str(tls[0]))  # fmt: skip
+    config = NotifyConfig(
+        channels=("email",),
+        failover_channels=("webhook",),
+        email_to=("ops@example.com",),
+        smtp_port=port,
+        smtp_user="desk",
+        smtp_ca_file=str(tls[0]),
+    )
     secrets = NotifySecrets(smtp_password="wrong-one", webhook_url=receiver.url)  # type: ignore[arg-type]
     delivery = _notifier(config, secrets).send(Message("alert", "drill failed"))
     assert "email" in delivery.failed
@@ -194,8 +225,13 @@ def test_email_via_implicit_tls(tls: tuple[Path, ssl.SSLContext]) -> None:
     controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=tls[1])
     controller.start()
     try:
-        config = NotifyConfig(channels=("email",), email_to=("ops@example.com",), smtp_port=port,
-                              smtp_security="tls", smtp_ca_file=str(tls[0]))  # fmt: skip
+        config = NotifyConfig(
+            channels=("email",),
+            email_to=("ops@example.com",),
+            smtp_port=port,
+            smtp_security="tls",
+            smtp_ca_file=str(tls[0]),
+        )
         delivery = _notifier(config, NotifySecrets()).send(Message("t", "over TLS"))
     finally:
         controller.stop()
@@ -239,9 +275,13 @@ def test_webhook_and_slack_formats_and_no_secret_in_them(receiver: Receiver) -> 
 def test_failing_primary_then_failover_in_order_until_one_delivers(receiver: Receiver) -> None:
     broken = Receiver(fail=True)
     try:
-        config = NotifyConfig(channels=("slack",), failover_channels=("email", "webhook"),
-                              email_to=("ops@example.com",), smtp_port=_free_port(),
-                              timeout_s=2)  # fmt: skip
+        config = NotifyConfig(
+            channels=("slack",),
+            failover_channels=("email", "webhook"),
+            email_to=("ops@example.com",),
+            smtp_port=_free_port(),
+            timeout_s=2,
+        )
         secrets = NotifySecrets(slack_webhook_url=broken.url, webhook_url=receiver.url)  # type: ignore[arg-type]
         delivery = _notifier(config, secrets).send(Message("alert", "restore drill failed"))
     finally:
@@ -275,8 +315,9 @@ def test_channel_missing_what_it_needs_then_config_error() -> None:
     with pytest.raises(ConfigError, match="email_to"):
         build_channels(NotifyConfig(channels=("email",)), NotifySecrets())
     with pytest.raises(ConfigError, match="NOTIFY_SMTP_PASSWORD"):
-        build_channels(NotifyConfig(channels=("email",), email_to=("a@b",), smtp_user="u"),
-                       NotifySecrets())  # fmt: skip
+        build_channels(
+            NotifyConfig(channels=("email",), email_to=("a@b",), smtp_user="u"), NotifySecrets()
+        )
 
 
 def test_redact_shapes() -> None:

@@ -41,9 +41,23 @@ def _environment(home: Path) -> dict[str, str]:
 
 def _command(account: str) -> list[str]:
     return [
-        sys.executable, "-m", "tradeloop.cli", "run", "--mode", "paper", "--account", account,
-        "--tickers", "GOOG", "--fast", "2", "--slow", "5", *RANGE, "--run-once",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "tradeloop.cli",
+        "run",
+        "--mode",
+        "paper",
+        "--account",
+        account,
+        "--tickers",
+        "GOOG",
+        "--fast",
+        "2",
+        "--slow",
+        "5",
+        *RANGE,
+        "--run-once",
+    ]
 
 
 class PaperRun:
@@ -155,8 +169,10 @@ def test_paper_account_when_killed_50_times_then_same_as_uninterrupted(tmp_path:
         target = _order_count(home, "crashed") + rng.randint(1, 4)
         wait_until(
             lambda: run.process.poll() is not None or _order_count(home, "crashed") >= target,  # noqa: B023
-            f"{target} journaled orders", timeout_s=120, interval_s=0.005,
-        )  # fmt: skip
+            f"{target} journaled orders",
+            timeout_s=120,
+            interval_s=0.005,
+        )
         if run.process.poll() is not None:  # the run completed: nothing left to kill
             run.finish()
             break

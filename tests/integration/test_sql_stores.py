@@ -23,11 +23,24 @@ from tradeloop.testing import stub_bars
 from tradeloop.testing.event_models import TINY_CONFIG, stub_event_version
 
 RUNBOOK_TABLES = {
-    "price_history", "symbol_governance", "data_quality", "ingestion_audit",
-    "ingestion_audit_runs", "pivot_events", "event_labels", "prediction_log",
-    "daily_ml_metrics", "orders", "fills", "positions", "trades", "model_versions",
-    "model_aliases", "promotion_audit", "audit_event",
-}  # fmt: skip
+    "price_history",
+    "symbol_governance",
+    "data_quality",
+    "ingestion_audit",
+    "ingestion_audit_runs",
+    "pivot_events",
+    "event_labels",
+    "prediction_log",
+    "daily_ml_metrics",
+    "orders",
+    "fills",
+    "positions",
+    "trades",
+    "model_versions",
+    "model_aliases",
+    "promotion_audit",
+    "audit_event",
+}
 
 
 def test_upgrade_when_fresh_then_all_runbook_tables_and_repeatable(engine: Engine) -> None:
@@ -107,10 +120,14 @@ def test_registry_when_gate_fails_then_alias_unchanged_and_audited(
             text("SELECT alias, decision, actor FROM promotion_audit ORDER BY id")
         ).all()
     assert [tuple(r) for r in rows] == [
-        ("candidate", "PROMOTED", "train"), ("candidate", "PROMOTED", "train"),
-        ("candidate", "PROMOTED", "train"), ("active", "PROMOTED", "t"),
-        ("active", "REJECTED", "t"), ("active", "PROMOTED", "t"), ("active", "ROLLBACK", "ops"),
-    ]  # fmt: skip
+        ("candidate", "PROMOTED", "train"),
+        ("candidate", "PROMOTED", "train"),
+        ("candidate", "PROMOTED", "train"),
+        ("active", "PROMOTED", "t"),
+        ("active", "REJECTED", "t"),
+        ("active", "PROMOTED", "t"),
+        ("active", "ROLLBACK", "ops"),
+    ]
     assert registry.history(NAME, 1)[0].gate["reason"] == "precision dropped"
 
 
@@ -137,17 +154,41 @@ def test_prediction_log_when_event_scored_again_then_new_row_and_first_score_cou
     from tradeloop.store.sql.tables import event_labels, pivot_events
 
     with engine.begin() as connection:
-        connection.execute(pivot_events.insert(), [{
-            "event_id": "e1", "symbol": "SPY", "ts_event": 100, "level_type": "R1",
-            "level_price": 500.0, "bar_interval_sec": 60, "feature_version": "v",
-            "feature_schema_hash": "h", "ts_created": 100}])  # fmt: skip
-        connection.execute(event_labels.insert(), [{
-            "event_id": "e1", "horizon_bars": 5, "label": "held", "ts_matured": 400}])  # fmt: skip
+        connection.execute(
+            pivot_events.insert(),
+            [
+                {
+                    "event_id": "e1",
+                    "symbol": "SPY",
+                    "ts_event": 100,
+                    "level_type": "R1",
+                    "level_price": 500.0,
+                    "bar_interval_sec": 60,
+                    "feature_version": "v",
+                    "feature_schema_hash": "h",
+                    "ts_created": 100,
+                }
+            ],
+        )
+        connection.execute(
+            event_labels.insert(),
+            [{"event_id": "e1", "horizon_bars": 5, "label": "held", "ts_matured": 400}],
+        )
 
     def row(score: float, source: str, ts: int) -> dict[str, object]:
-        return {"event_id": "e1", "symbol": "SPY", "model_version_id": "m1", "target": "held",
-                "horizon": 5, "score": score, "is_preview": False, "is_shadow": False,
-                "quality_flags": "", "ts_scored": ts, "source": source}  # fmt: skip
+        return {
+            "event_id": "e1",
+            "symbol": "SPY",
+            "model_version_id": "m1",
+            "target": "held",
+            "horizon": 5,
+            "score": score,
+            "is_preview": False,
+            "is_shadow": False,
+            "quality_flags": "",
+            "ts_scored": ts,
+            "source": source,
+        }
 
     assert write_predictions(engine, [row(0.81, "scorer 127.0.0.1", 200)]) == 1
     # Someone scores the same event again (a retry, or another client): a row of its own.

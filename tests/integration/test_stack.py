@@ -32,8 +32,9 @@ def test_supervisor_restarts_a_crashing_component_with_doubling_backoff(tmp_path
     crash = Component("crasher", (PY, "-c", "import sys; sys.exit(3)"))
     steady = Component("steady", (PY, "-c", "import time; time.sleep(600)"))
     said: list[str] = []
-    supervisor = Supervisor([crash, steady], tmp_path, backoff_s=0.2, max_backoff_s=0.8,
-                            grace_s=5, echo=said.append)  # fmt: skip
+    supervisor = Supervisor(
+        [crash, steady], tmp_path, backoff_s=0.2, max_backoff_s=0.8, grace_s=5, echo=said.append
+    )
     started = time.monotonic()
     supervisor.run(lambda: time.monotonic() - started > 4.0, poll_s=0.05)
     state = read_stack(tmp_path / "run" / "stack.json")
@@ -82,12 +83,24 @@ def test_up_when_a_component_is_killed_then_restarted_and_sigterm_stops_all(
     env.update({"TRADELOOP_HOME": str(home), "TRADELOOP_API_TOKEN": "tok-for-tests-123"})
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PY, "-m", "tradeloop.cli", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        return subprocess.run(
+            [PY, "-m", "tradeloop.cli", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
-    stack = subprocess.Popen([PY, "-m", "tradeloop.cli", "up", "--only", "api,scheduler"],
-                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    stack = subprocess.Popen(
+        [PY, "-m", "tradeloop.cli", "up", "--only", "api,scheduler"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
@@ -104,8 +117,11 @@ def test_up_when_a_component_is_killed_then_restarted_and_sigterm_stops_all(
         assert set(components) == {"api", "scheduler"}
         # control: refused without the token, obeyed with it
         assert httpx.post(f"{base}/halt", json={"reason": "x"}).status_code == 401
-        halted = httpx.post(f"{base}/halt", json={"reason": "feed gap"},
-                            headers={"Authorization": "Bearer tok-for-tests-123"})  # fmt: skip
+        halted = httpx.post(
+            f"{base}/halt",
+            json={"reason": "feed gap"},
+            headers={"Authorization": "Bearer tok-for-tests-123"},
+        )
         assert halted.status_code == 200
         assert (home / "KILL_SWITCH").exists()
         assert "tradeloop_kill_switch 1" in httpx.get(f"{base}/metrics").text
@@ -114,8 +130,15 @@ def test_up_when_a_component_is_killed_then_restarted_and_sigterm_stops_all(
         assert rebound.status_code == 421  # the control API's DNS-rebinding guard
         # a crash: kill -9 the api; the supervisor brings it back and counts it
         os.kill(components["api"]["pid"], signal.SIGKILL)
-        assert _wait(lambda: (read_stack(home / "run" / "stack.json") or {})
-                     .get("components", {}).get("api", {}).get("restarts") == 1)  # fmt: skip
+        assert _wait(
+            lambda: (
+                (read_stack(home / "run" / "stack.json") or {})
+                .get("components", {})
+                .get("api", {})
+                .get("restarts")
+                == 1
+            )
+        )
         assert _wait(answers)
         health = cli("health", "--json")
         restarts = {c["name"]: c for c in json.loads(health.stdout)["checks"]}["restarts"]

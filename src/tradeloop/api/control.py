@@ -21,12 +21,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
-from tradeloop.ops.daily_report import latest_state
-from tradeloop.ops.trading_control import halt, kill_switch_reason, resume
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.serving.http_guard import HttpGuard
+from tradeloop.usecases.daily_report import latest_state
+from tradeloop.usecases.trading_control import AuditTrail, halt, kill_switch_reason, resume
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -39,13 +37,13 @@ class ControlApi:
         self,
         *,
         home: Path,
-        db: Engine,
+        audit: AuditTrail,
         kill_switch: KillSwitch,
         halt_log: Path,
         api_token: str | None,
     ) -> None:
         self.home = home
-        self.db = db
+        self.audit = audit
         self.kill_switch = kill_switch
         self.halt_log = halt_log
         self._token = api_token.encode() if api_token else None
@@ -70,8 +68,9 @@ class ControlApi:
         if method == "GET" and path == "/status":
             return await _json(send, 200, {**self.health(), "accounts": self.accounts()})
         if method == "GET" and path == "/metrics":
-            return await _send(send, 200, self.metrics().encode(),
-                               b"text/plain; version=0.0.4; charset=utf-8")  # fmt: skip
+            return await _send(
+                send, 200, self.metrics().encode(), b"text/plain; version=0.0.4; charset=utf-8"
+            )
         if method == "POST" and path in ("/halt", "/resume"):
             refusal = self._refusal(scope)
             if refusal is not None:
@@ -103,9 +102,9 @@ class ControlApi:
             reason = payload.get("reason")
             if not isinstance(reason, str) or not reason.strip():
                 return await _json(send, 422, {"error": "field reason: say why trading stops"})
-            halt(self.kill_switch, self.db, self.halt_log, reason, actor, now)
+            halt(self.kill_switch, self.audit, self.halt_log, reason, actor, now)
             return await _json(send, 200, {"halted": True, "reason": reason})
-        was = resume(self.kill_switch, self.db, self.halt_log, actor, now)
+        was = resume(self.kill_switch, self.audit, self.halt_log, actor, now)
         return await _json(send, 200, {"resumed": was is not None, "was": was})
 
     def health(self) -> dict[str, Any]:
@@ -137,8 +136,10 @@ class ControlApi:
                 parts.append(path.read_text())
             except OSError:
                 continue
-        lines = ["# HELP tradeloop_api_requests_total requests served, by route",
-                 "# TYPE tradeloop_api_requests_total counter"]  # fmt: skip
+        lines = [
+            "# HELP tradeloop_api_requests_total requests served, by route",
+            "# TYPE tradeloop_api_requests_total counter",
+        ]
         for key, count in sorted(self.requests.items()):
             method, _, route = key.partition(" ")
             lines.append(
@@ -180,9 +181,13 @@ async def _json(send: Send, status: int, payload: dict[str, Any]) -> None:
 
 
 async def _send(send: Send, status: int, body: bytes, kind: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", kind),
-                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -197,7 +202,7 @@ def create_app() -> HttpGuard:
     token = settings.api_token
     control = ControlApi(
         home=settings.home,
-        db=application.engine,
+        audit=application.audit_trail(),
         kill_switch=application.loop_deps().kill_switch,
         halt_log=settings.governance_halt_log,
         api_token=token.get_secret_value() if token else None,

@@ -30,15 +30,17 @@ def backup(
     Exit codes: 0 snapshot written, 2 it could not be (nothing half-written is left).
     """
     from tradeloop.monitor.backup_metrics import write_backup_metrics
-    from tradeloop.ops.backup import create_backup
-    from tradeloop.store.sql.audit import record_audit_event
+    from tradeloop.usecases.backup import create_backup
 
     with handled_errors():
         app = build_app(load_settings(), config)
         snapshot = create_backup(app.engine, app.settings.home, app.config.backup)
-        record_audit_event(app.engine, "backup", snapshot.path.name,
-                           {"files": snapshot.files, "bytes": snapshot.bytes,
-                            "pruned": list(snapshot.pruned)}, getpass.getuser())  # fmt: skip
+        app.audit(
+            "backup",
+            snapshot.path.name,
+            {"files": snapshot.files, "bytes": snapshot.bytes, "pruned": list(snapshot.pruned)},
+            getpass.getuser(),
+        )
         write_backup_metrics(
             app.settings.home / "metrics" / "backup.prom",
             last_backup_ns=snapshot.created_ns,
@@ -79,25 +81,36 @@ def restore_drill(
     input.
     """
     from tradeloop.monitor.backup_metrics import write_backup_metrics
-    from tradeloop.ops.backup import restore_drill as drill
-    from tradeloop.store.sql.audit import record_audit_event
+    from tradeloop.usecases.backup import restore_drill as drill
 
     with handled_errors():
         app = build_app(load_settings(), config)
-        result = drill(app.engine, app.settings.home, app.config.backup,
-                       model_name=app.config.scorer.model_name, snapshot=snapshot)  # fmt: skip
+        result = drill(
+            app.engine,
+            app.settings.home,
+            app.config.backup,
+            model_name=app.config.scorer.model_name,
+            snapshot=snapshot,
+        )
         kind = "restore_drill_ok" if result.ok else "restore_drill_failed"
         subject = result.snapshot.name if result.snapshot else "none"
-        record_audit_event(app.engine, kind, subject,
-                           {"problems": result.problems, "checks": result.checks},
-                           getpass.getuser())  # fmt: skip
-        write_backup_metrics(app.settings.home / "metrics" / "backup.prom",
-                             drill_ok=result.ok, drill_ns=time.time_ns())  # fmt: skip
+        app.audit(
+            kind, subject, {"problems": result.problems, "checks": result.checks}, getpass.getuser()
+        )
+        write_backup_metrics(
+            app.settings.home / "metrics" / "backup.prom",
+            drill_ok=result.ok,
+            drill_ns=time.time_ns(),
+        )
         if not result.ok:
             _alert(app, result)
     if as_json:
-        payload = {"ok": result.ok, "snapshot": str(result.snapshot),
-                   "problems": result.problems, "checks": result.checks}  # fmt: skip
+        payload = {
+            "ok": result.ok,
+            "snapshot": str(result.snapshot),
+            "problems": result.problems,
+            "checks": result.checks,
+        }
         print(json.dumps(payload, indent=2))
     else:
         console = Console(highlight=False)
@@ -113,13 +126,13 @@ def restore_drill(
 
 def _alert(app: Any, result: Any) -> None:
     """A failed drill is an alert: through notify.channels when configured."""
-    from tradeloop.cli.notify_cmd import send_report
+    from tradeloop.usecases.notifications import send_report
 
     text = f"Restore drill of {result.snapshot} FAILED:\n" + "\n".join(
         f"- {problem}" for problem in result.problems
     )
     try:
-        send_report(app, "tradeloop ALERT: restore drill failed", text, "crit")
+        send_report(app.notifier(), "tradeloop ALERT: restore drill failed", text, "crit")
     except Exception as exc:  # the exit code and the metric still say it
         Console(stderr=True).print(f"notify: alert not sent ({exc})")
 
@@ -144,8 +157,7 @@ def restore(
 
     from tradeloop.core.errors import ConfigError, TradingRefused
     from tradeloop.core.single_instance import exclusive
-    from tradeloop.ops.backup import restore_snapshot
-    from tradeloop.store.sql.audit import record_audit_event
+    from tradeloop.usecases.backup import restore_snapshot
 
     with handled_errors():
         if not confirm:
@@ -157,15 +169,22 @@ def restore(
                 f"a trading process is running ({app.settings.trading_mode_path}): stop it first"
             )
         with contextlib.ExitStack() as held:
-            for name, what in (("run/up.lock", "tradeloop up"), ("scheduler.lock", "scheduler"),
-                               ("retrain.lock", "retrain cycle")):  # fmt: skip
+            for name, what in (
+                ("run/up.lock", "tradeloop up"),
+                ("scheduler.lock", "scheduler"),
+                ("retrain.lock", "retrain cycle"),
+            ):
                 held.enter_context(exclusive(home / name, what))
-            done = restore_snapshot(app.engine, home, app.config.backup, snapshot.resolve(),
-                                    model_name=app.config.scorer.model_name)  # fmt: skip
+            done = restore_snapshot(
+                app.engine,
+                home,
+                app.config.backup,
+                snapshot.resolve(),
+                model_name=app.config.scorer.model_name,
+            )
         restored = build_app(load_settings(), config)
         detail = {"aside": str(done.aside), "rows": done.rows}
-        record_audit_event(restored.engine, "restore", done.snapshot.name, detail,
-                           getpass.getuser())  # fmt: skip
+        restored.audit("restore", done.snapshot.name, detail, getpass.getuser())
     Console(highlight=False).print(
         f"restored {done.snapshot} ({done.rows} rows); the previous state is in {done.aside}"
     )

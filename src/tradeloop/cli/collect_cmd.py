@@ -13,50 +13,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import App, build_app, build_providers, collector_config
+from tradeloop.bootstrap import build_app, collector_config
+from tradeloop.bootstrap.collector_source import collector_provider
 from tradeloop.cli.dates import parse_date
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.durations import parse_duration_sec
 from tradeloop.core.errors import ConfigError
-from tradeloop.core.time import NS_PER_DAY, iso_from_ns
-from tradeloop.data.ports import BarRequest, Provider
+from tradeloop.core.time import iso_from_ns
 from tradeloop.settings import load_settings
+from tradeloop.usecases.event_lake import build_labels
 
 ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600}
-
-
-def collector_provider(
-    app: App,
-    source: str,
-    symbols: tuple[str, ...],
-    interval: int,
-    range_days: float,
-    replay_source: str,
-    speed: float,
-) -> Provider:
-    providers = build_providers(app.provider_spec(None))
-    if source != "replay":
-        if source not in providers:
-            raise ConfigError(f"--source {source!r}: known sources {sorted(providers)} and replay")
-        return providers[source]
-    from tradeloop.adapters.replay import ReplayProvider
-
-    if replay_source not in providers:
-        raise ConfigError(f"--replay-source {replay_source!r}: known {sorted(providers)}")
-    now = time.time_ns()
-    start = now - int(range_days * NS_PER_DAY)
-    recorded = [
-        providers[replay_source].fetch_bars(BarRequest(symbol, start, now, interval))
-        for symbol in symbols
-    ]
-    bars = pl.concat(recorded)
-    if bars.is_empty():
-        raise ConfigError(f"--replay-source {replay_source}: no bars to replay in the range")
-    first = int(bars["ts"].min())  # type: ignore[arg-type]
-    return ReplayProvider(bars, start_ns=first, speed=speed, clock_ns=time.time_ns)
 
 
 def collect(
@@ -92,7 +62,7 @@ def collect(
 
       tradeloop collect --source replay --speed 600 --port 5004
     """
-    from tradeloop.ops.collector import Collector, HealthServer
+    from tradeloop.usecases.collector import Collector, HealthServer
 
     with handled_errors():
         app = build_app(load_settings(), config)
@@ -120,9 +90,14 @@ def collect(
                 f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
             )
         provider = collector_provider(
-            app, settings.source, settings.symbols, settings.bar_interval_sec,
-            settings.range_days, replay_source, settings.replay_speed,
-        )  # fmt: skip
+            app,
+            settings.source,
+            settings.symbols,
+            settings.bar_interval_sec,
+            settings.range_days,
+            replay_source,
+            settings.replay_speed,
+        )
         clock = getattr(provider, "now_ns", time.time_ns)
         store = app.ingest_store()
         scorer = None
@@ -137,9 +112,16 @@ def collect(
             def scorer(events: pl.DataFrame) -> int:
                 return log_predictions(app.engine, events, client.score(events))
 
-        collector = Collector(provider=provider, bars=store, events=app.event_store(),
-                              last_bar_ts=store.last_bar_ts, config=settings,
-                              pivots=app.config.pivots, clock_ns=clock, scorer=scorer)  # fmt: skip
+        collector = Collector(
+            provider=provider,
+            bars=store,
+            events=app.event_store(),
+            last_bar_ts=store.last_bar_ts,
+            config=settings,
+            pivots=app.config.pivots,
+            clock_ns=clock,
+            scorer=scorer,
+        )
         if once:
             results = collector.poll()
         else:
@@ -179,8 +161,9 @@ def collect(
         raise typer.Exit(2 if collector.health.last_error_needs_operator else 3)
 
 
-labels_app = typer.Typer(help="Event labels.\n\nExample:\n\n  tradeloop labels build",
-                         no_args_is_help=True)  # fmt: skip
+labels_app = typer.Typer(
+    help="Event labels.\n\nExample:\n\n  tradeloop labels build", no_args_is_help=True
+)
 
 
 @labels_app.command("build")
@@ -193,7 +176,7 @@ def labels_build(
     with handled_errors():
         as_of_ns = parse_date(as_of, "--as-of") if as_of else None
         app = build_app(load_settings(), config)
-        summary = build_labels(app, as_of_ns)
+        summary = build_labels(app.event_store(), app.ingest_store(), app.config.labels, as_of_ns)
     print(
         json.dumps(summary)
         if as_json
@@ -214,7 +197,7 @@ def export(
 
       tradeloop export --check
     """
-    from tradeloop.store.lake import check_lake
+    from tradeloop.usecases.event_lake import check_lake, export_events
 
     with handled_errors():
         app = build_app(load_settings(), config)
@@ -223,7 +206,7 @@ def export(
             problems = check_lake(lake)
             result: dict[str, Any] = {"ok": not problems, "problems": problems}
         else:
-            result = export_events(app)
+            result = export_events(app.event_store(), lake)
     print(json.dumps(result, indent=2, default=str) if as_json else _describe(result))
     if check and not result["ok"]:
         raise typer.Exit(1)
@@ -237,27 +220,3 @@ def _describe(result: dict[str, Any]) -> str:
         f"{result['partitions_written']} partition(s) written, "
         f"{result['partitions_unchanged']} unchanged; DuckDB at {result['duckdb']}"
     )
-
-
-def build_labels(app: App, as_of_ns: int | None = None) -> dict[str, int]:
-    """Mature every stored event's outcomes (idempotent); counts of events and labels."""
-    from tradeloop.labels.event_outcomes import label_events
-
-    events_store = app.event_store()
-    events = events_store.load_events()
-    total = 0
-    if events.height:
-        store = app.ingest_store()
-        for (symbol, interval), group in events.group_by(["symbol", "bar_interval_sec"]):
-            bars = store.load_bars(str(symbol), int(interval), as_of_ns=as_of_ns)
-            labels = label_events(group, bars, app.config.labels, as_of_ns=as_of_ns)
-            total += events_store.upsert_labels(labels)
-    return {"events": events.height, "labels_written": total}
-
-
-def export_events(app: App) -> dict[str, Any]:
-    """Export events and labels to the lake (incremental)."""
-    from tradeloop.store.lake import export_lake
-
-    store = app.event_store()
-    return export_lake(app.settings.home / "lake", store.load_events(), store.load_labels())

@@ -10,10 +10,9 @@ import typer
 from rich.console import Console
 from rich.syntax import Syntax
 
-from tradeloop.bootstrap import database_url, example_config_text, load_app_config
+from tradeloop.bootstrap import database_url, example_config_text, load_app_config, redact_url
 from tradeloop.cli.errors import handled_errors
 from tradeloop.settings import load_settings
-from tradeloop.store.sql.engine import redact_url
 
 REDACTED = "***"
 

@@ -29,13 +29,19 @@ def halt(
 
     Exit codes: 0 halted, 2 no reason given.
     """
-    from tradeloop.ops.trading_control import halt as engage
+    from tradeloop.usecases.trading_control import halt as engage
 
     with handled_errors():
         app = build_app(load_settings(), config)
         switch = app.loop_deps().kill_switch
-        engage(switch, app.engine, app.settings.governance_halt_log, reason, getpass.getuser(),
-               time.time_ns())  # fmt: skip
+        engage(
+            switch,
+            app.audit_trail(),
+            app.settings.governance_halt_log,
+            reason,
+            getpass.getuser(),
+            time.time_ns(),
+        )
     Console().print(f"HALTED: {switch.path} created; no new order passes. Resume: tradeloop resume")
 
 
@@ -51,8 +57,8 @@ def resume(
     Exit codes: 0 resumed (or nothing was halted).
     """
     from tradeloop.domain.enums import TradingState
-    from tradeloop.ops.trading_control import resume as release
     from tradeloop.risk.gate import JsonRiskStateStore
+    from tradeloop.usecases.trading_control import resume as release
 
     with handled_errors():
         app = build_app(load_settings(), config)
@@ -72,8 +78,13 @@ def resume(
             if state.trading_state is not TradingState.ACTIVE:
                 state.trading_state, state.state_reason = TradingState.ACTIVE, ""
                 store.save(state)
-        was = release(switch, app.engine, app.settings.governance_halt_log, getpass.getuser(),
-                      time.time_ns())  # fmt: skip
+        was = release(
+            switch,
+            app.audit_trail(),
+            app.settings.governance_halt_log,
+            getpass.getuser(),
+            time.time_ns(),
+        )
     if as_json:
         print(json.dumps({"kill_switch_was": was, "accounts_before": accounts}, indent=2))
         return
@@ -101,9 +112,9 @@ def close_all(
     Exit codes: 0 orders sent, 2 without --confirm, kill switch present, or the account
     refused to reconcile.
     """
-    from tradeloop.ops.paper_trading import PaperAccount, open_account
-    from tradeloop.ops.strategy_plans import sma_cross_plan
-    from tradeloop.ops.trading_control import close_all as flatten
+    from tradeloop.usecases.paper_trading import PaperAccount, open_account
+    from tradeloop.usecases.strategy_plans import sma_cross_plan
+    from tradeloop.usecases.trading_control import close_all as flatten
 
     with handled_errors():
         if not confirm:
@@ -122,8 +133,13 @@ def close_all(
             now_ns=time.time_ns(),
             actor=getpass.getuser(),
         )
-        done = flatten(opened, app.engine, app.settings.governance_halt_log, getpass.getuser(),
-                       time.time_ns())  # fmt: skip
+        done = flatten(
+            opened,
+            app.audit_trail(),
+            app.settings.governance_halt_log,
+            getpass.getuser(),
+            time.time_ns(),
+        )
     body = {
         "account": account,
         "sent": [f"{o.side} {o.quantity} {o.symbol}" for o in done.sent],

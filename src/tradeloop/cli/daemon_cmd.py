@@ -13,19 +13,19 @@ import typer
 from rich.console import Console
 
 from tradeloop.bootstrap import build_app
-from tradeloop.cli.dates import parse_date
-from tradeloop.cli.errors import handled_errors
-from tradeloop.cli.run_cmd import (
-    INTERVALS,
+from tradeloop.bootstrap.trading import (
     require_fresh_model,
     require_governed,
     require_live,
     strategy_plan,
 )
+from tradeloop.cli.dates import parse_date
+from tradeloop.cli.errors import handled_errors
+from tradeloop.cli.intervals import INTERVALS
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
-from tradeloop.ops.strategy_plans import STRATEGIES
 from tradeloop.settings import load_settings
+from tradeloop.usecases.strategy_plans import STRATEGIES
 
 
 def daemon(
@@ -79,10 +79,10 @@ def daemon(
     """
     from tradeloop.data.live_guard import LiveGuard
     from tradeloop.monitor.trading_metrics import TradingTracker
-    from tradeloop.ops.daemon import DaemonConfig, ScaledStrategy, run_daemon
-    from tradeloop.ops.daily_report import latest_state
-    from tradeloop.ops.paper_run import FeedSpec
-    from tradeloop.ops.paper_trading import PaperAccount, open_account
+    from tradeloop.usecases.daemon import DaemonConfig, ScaledStrategy, run_daemon
+    from tradeloop.usecases.daily_report import latest_state
+    from tradeloop.usecases.paper_run import FeedSpec
+    from tradeloop.usecases.paper_trading import PaperAccount, open_account
 
     console = Console(highlight=False)
     with handled_errors():
@@ -142,8 +142,10 @@ def daemon(
     guard.announce(mode)
     for line in opened.reconciliation.corrections:
         console.print(f"reconciled: {line}")
-    console.print(f"daemon: {mode} account {account} on {','.join(symbols)} {interval}; "
-                  f"tick {tick_interval:g} s; stop with SIGTERM or Ctrl-C")  # fmt: skip
+    console.print(
+        f"daemon: {mode} account {account} on {','.join(symbols)} {interval}; "
+        f"tick {tick_interval:g} s; stop with SIGTERM or Ctrl-C"
+    )
     try:
         stats = run_daemon(
             opened,
@@ -182,8 +184,10 @@ def daemon(
         )
     finally:
         guard.withdraw()
-    console.print(f"daemon stopped: {stats.cycles} ticks, {stats.orders_sent} orders sent, "
-                  f"{stats.orders_denied} denied, {stats.loop_errors} errors")  # fmt: skip
+    console.print(
+        f"daemon stopped: {stats.cycles} ticks, {stats.orders_sent} orders sent, "
+        f"{stats.orders_denied} denied, {stats.loop_errors} errors"
+    )
 
 
 def _refresh(app: Any, symbols: tuple[str, ...]) -> Any:
@@ -206,8 +210,8 @@ def _intraday_refresh(app: Any, symbols: tuple[str, ...], seconds: int) -> Any:
     collector config / LIVE_COLLECTOR_*): intraday bars and their touch events. Built on
     first use, so a source that cannot be reached is a logged refresh error, not a stop."""
     from tradeloop.bootstrap import collector_config
-    from tradeloop.cli.collect_cmd import collector_provider
-    from tradeloop.ops.collector import Collector
+    from tradeloop.bootstrap.collector_source import collector_provider
+    from tradeloop.usecases.collector import Collector
 
     made: dict[str, Any] = {}
 
@@ -216,13 +220,18 @@ def _intraday_refresh(app: Any, symbols: tuple[str, ...], seconds: int) -> Any:
             settings = collector_config(app.config).model_copy(
                 update={"symbols": symbols, "bar_interval_sec": seconds}
             )
-            provider = collector_provider(app, settings.source, symbols, seconds,
-                                          settings.range_days, "synthetic", 1.0)  # fmt: skip
+            provider = collector_provider(
+                app, settings.source, symbols, seconds, settings.range_days, "synthetic", 1.0
+            )
             store = app.ingest_store()
             made["collector"] = Collector(
-                provider=provider, bars=store, events=app.event_store(),
-                last_bar_ts=store.last_bar_ts, config=settings, pivots=app.config.pivots,
-            )  # fmt: skip
+                provider=provider,
+                bars=store,
+                events=app.event_store(),
+                last_bar_ts=store.last_bar_ts,
+                config=settings,
+                pivots=app.config.pivots,
+            )
         collector = made["collector"]
         collector.poll()
         if collector.health.last_error is not None:
@@ -250,15 +259,21 @@ def _forecaster(app: Any, symbols: tuple[str, ...], seconds: int, store: Any) ->
 
 def _var_check(app: Any, account: Any, store: Any) -> Any:
     """The breach text while the account's 1-day historical VaR is over the limit."""
-    from tradeloop.ops.risk_report import account_risk
+    from tradeloop.usecases.risk_report import account_risk
 
     risk = app.config.risk
 
     def check() -> str | None:
         report = account_risk(
-            app.engine, account, store.load_bars_many, level=risk.var_level, lookback=250,
-            interval_sec=86_400, now_ns=time.time_ns(), with_garch=False,
-        )  # fmt: skip
+            app.engine,
+            account,
+            store.load_bars_many,
+            level=risk.var_level,
+            lookback=250,
+            interval_sec=86_400,
+            now_ns=time.time_ns(),
+            with_garch=False,
+        )
         if not report.positions or report.equity <= 0:
             return None
         share = report.estimates[0].var / report.equity

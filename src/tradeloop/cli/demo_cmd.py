@@ -16,7 +16,7 @@ from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.core.time import iso_from_ns
 
 if TYPE_CHECKING:
-    from tradeloop.ops.loop import LoopResult
+    from tradeloop.usecases.loop import LoopResult
 from tradeloop.settings import load_settings
 
 
@@ -42,9 +42,12 @@ def _summary(result: LoopResult, console: Console) -> None:
         f"model {result.model_version_id}: OOS AUC {result.metrics['auc']:.4f} vs baseline "
         f"{result.baseline['auc']:.4f}, log loss {result.metrics['log_loss']:.4f} vs "
         f"{result.baseline['log_loss']:.4f}, ONNX parity {result.parity_max_abs:.1e} -> "
-        + ("[green]promoted to active[/]" if result.promoted else "[red]gate refused[/]: "
-           + "; ".join(result.gate_reasons))
-    )  # fmt: skip
+        + (
+            "[green]promoted to active[/]"
+            if result.promoted
+            else "[red]gate refused[/]: " + "; ".join(result.gate_reasons)
+        )
+    )
     console.print(f"as of {iso_from_ns(result.as_of_ns)}; took {result.seconds:.1f} s")
     console.print(f"report: {result.report_path}")
     console.print(f"model:  {result.model_path}")
@@ -66,7 +69,7 @@ def demo(
 
       tradeloop demo --quick --json
     """
-    from tradeloop.ops.loop import STAGES, run_loop
+    from tradeloop.usecases.loop import STAGES, run_loop
 
     console = Console(stderr=as_json)
     with handled_errors():
@@ -86,8 +89,9 @@ def demo(
             def on_progress(stage: str, done: int, total: int) -> None:
                 progress.update(tasks[stage], completed=done, total=total)
 
-            result = run_loop(app.loop_deps(), app.config.loop_settings(), quick=quick,
-                              progress=on_progress)  # fmt: skip
+            result = run_loop(
+                app.loop_deps(), app.config.loop_settings(), quick=quick, progress=on_progress
+            )
     if as_json:
         print(
             json.dumps(

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
-from tradeloop.cli.run_cmd import INTERVALS
+from tradeloop.cli.intervals import INTERVALS
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
 from tradeloop.settings import load_settings

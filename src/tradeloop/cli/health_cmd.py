@@ -62,9 +62,8 @@ def health(
 
 def run_checks(app: App) -> list[Check]:
     from tradeloop.ops import host_health as h
-    from tradeloop.ops.daily_report import stale_series
     from tradeloop.ops.service_probe import probe, service_urls
-    from tradeloop.store.sql.report_queries import last_bars
+    from tradeloop.usecases.daily_report import stale_series
 
     config = app.config.health
     home = app.settings.home
@@ -88,12 +87,15 @@ def run_checks(app: App) -> list[Check]:
     restarts = h.supervised_restarts(home / "run" / "stack.json")
     checks.append(h.restart_check(restarts, previous.get("restarts", {}), config))
     now = time.time_ns()
-    bars = last_bars(app.engine)
+    bars = app.last_bars()
     stale = stale_series(bars, now)
     checks.append(
-        h.Check("freshness", h.WARN if stale else h.OK,
-                f"{len(bars)} series, {len(stale)} stale" + (f": {stale[0]}" if stale else ""))
-    )  # fmt: skip
+        h.Check(
+            "freshness",
+            h.WARN if stale else h.OK,
+            f"{len(bars)} series, {len(stale)} stale" + (f": {stale[0]}" if stale else ""),
+        )
+    )
     registry = app.registry()
     scorer = app.config.scorer
     active = registry.resolve(scorer.model_name, "active")
@@ -104,8 +106,11 @@ def run_checks(app: App) -> list[Check]:
     checks.append(h.model_age_check(age, scorer.stale_warn_hours, scorer.stale_max_hours))
     killed = KillSwitch(app.settings.kill_switch_path).is_engaged()
     checks.append(
-        h.Check("kill_switch", h.WARN if killed else h.OK,
-                "var/KILL_SWITCH present: no new orders" if killed else "absent")
-    )  # fmt: skip
+        h.Check(
+            "kill_switch",
+            h.WARN if killed else h.OK,
+            "var/KILL_SWITCH present: no new orders" if killed else "absent",
+        )
+    )
     h.save_state(state_path, size, restarts)
     return checks

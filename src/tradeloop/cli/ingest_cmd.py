@@ -74,8 +74,15 @@ def _print_summary(summary: RunSummary, console: Console) -> None:
     colours = {"ACTIVE": "green", "DEGRADED": "yellow", "QUARANTINED": "red"}
     for o in summary.outcomes:
         colour = colours.get(o.state.value, "white")
-        table.add_row(o.symbol, o.decision, f"[{colour}]{o.state.value}[/]", o.provider or "-",
-                      str(o.quality.rows), f"{o.quality.score:.3f}", o.reason)  # fmt: skip
+        table.add_row(
+            o.symbol,
+            o.decision,
+            f"[{colour}]{o.state.value}[/]",
+            o.provider or "-",
+            str(o.quality.rows),
+            f"{o.quality.score:.3f}",
+            o.reason,
+        )
     console.print(table)
     console.print(f"{summary.rows_written} rows written in {summary.seconds:.1f} s")
     if summary.alert:
@@ -203,8 +210,9 @@ def repair(
         start, stop = _day(first or 0), _day(last or 0)  # both options are required
         app = build_app(load_settings(), config)
         _check_provider(app, provider)
-        plan = IngestPlan(IngestMode.REPAIR, app.universe().select((symbol,)), stop, start,
-                          provider)  # fmt: skip
+        plan = IngestPlan(
+            IngestMode.REPAIR, app.universe().select((symbol,)), stop, start, provider
+        )
         summary = _run(app, plan, None, None, as_json)
     _report(summary, as_json)
 
@@ -234,8 +242,11 @@ def verify(
     with handled_errors():
         app = build_app(load_settings(), config, read_only=True)
         universe = app.universe()
-        chosen = [name for name, on in zip(SECTIONS, (history, quality, governance, symbols),
-                                           strict=True) if on] or list(SECTIONS)  # fmt: skip
+        chosen = [
+            name
+            for name, on in zip(SECTIONS, (history, quality, governance, symbols), strict=True)
+            if on
+        ] or list(SECTIONS)
         report = verify_report(
             app.ingest_store().snapshot(),
             universe.symbols,

@@ -49,8 +49,8 @@ def daily(
     Exit codes: 0 report written (whatever its state; read it from --json), 1 written but
     --notify delivered it nowhere, 2 bad input (or --notify with no channel configured).
     """
-    from tradeloop.ops.daily_report import ModelFacts, build_daily_report, write_daily_report
     from tradeloop.ops.service_probe import probe, service_urls
+    from tradeloop.usecases.daily_report import ModelFacts, build_daily_report, write_daily_report
 
     with handled_errors():
         today = datetime.now(UTC).date()
@@ -89,18 +89,26 @@ def daily(
             risk_prom=app_.settings.home / "metrics" / "risk.prom",
             now_ns=time.time_ns(),
         )
-        written = write_daily_report(report, app_.settings.reports_dir, app_.engine,
-                                     app_.settings.home / "metrics" / "ml.prom")  # fmt: skip
+        written = write_daily_report(
+            report,
+            app_.settings.reports_dir,
+            app_.engine,
+            app_.settings.home / "metrics" / "ml.prom",
+        )
         delivery = None
         if notify:
-            from tradeloop.cli.notify_cmd import send_report
+            from tradeloop.usecases.notifications import send_report
 
-            delivery = send_report(app_, f"tradeloop ML daily {when}: {report.state}",
-                                   written[0].read_text(), report.state)  # fmt: skip
+            delivery = send_report(
+                app_.notifier(),
+                f"tradeloop ML daily {when}: {report.state}",
+                written[0].read_text(),
+                report.state,
+            )
             if delivery is None:
                 raise ConfigError("--notify: notify.channels is empty in the config")
     if as_json:
-        from tradeloop.ops.daily_report import report_json
+        from tradeloop.usecases.daily_report import report_json
 
         payload = {**report_json(report), "files": [str(p) for p in written]}
         if delivery is not None:
@@ -113,7 +121,7 @@ def daily(
             console.print(f"  - {reason}")
         console.print(f"written: {written[0]}")
         if delivery is not None:
-            from tradeloop.cli.notify_cmd import report as show
+            from tradeloop.cli.notify_output import show_delivery as show
 
             show(delivery, as_json=False)
     if delivery is not None and not delivery.delivered:

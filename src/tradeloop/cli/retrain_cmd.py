@@ -11,12 +11,14 @@ import typer
 from rich.console import Console
 
 from tradeloop.bootstrap import App, build_app, collector_config
-from tradeloop.cli.collect_cmd import build_labels, collector_provider, export_events
+from tradeloop.bootstrap.collector_source import collector_provider
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import DataError, GateRejected
 from tradeloop.core.time import iso_from_ns
-from tradeloop.ops.retrain import (
+from tradeloop.settings import load_governance_environment, load_settings
+from tradeloop.usecases.event_lake import build_labels, export_events
+from tradeloop.usecases.retrain import (
     FAILED,
     CycleResult,
     Step,
@@ -25,7 +27,6 @@ from tradeloop.ops.retrain import (
     render_cycle_report,
     run_cycle,
 )
-from tradeloop.settings import load_governance_environment, load_settings
 
 STATUS_STYLE = {
     "ok": "green",
@@ -37,7 +38,7 @@ STATUS_STYLE = {
 
 
 def _ingest(app: App, source: str | None, symbols: str | None) -> dict[str, Any]:
-    from tradeloop.ops.collector import Collector
+    from tradeloop.usecases.collector import Collector
 
     updates: dict[str, Any] = {}
     if source:
@@ -81,7 +82,7 @@ def _ingest(app: App, source: str | None, symbols: str | None) -> dict[str, Any]
 
 
 def _train(app: App) -> dict[str, Any]:
-    from tradeloop.ops.model_training import train_and_register
+    from tradeloop.usecases.model_training import train_and_register
 
     outcome = train_and_register(
         app.registry(), app.settings.home / "lake", app.config.event_models, allow_partial=False
@@ -155,8 +156,6 @@ def _reload(app: App, scorer_url: str) -> dict[str, Any]:
 
 
 def _record(app: App, result: CycleResult) -> None:
-    from tradeloop.store.sql.audit import record_audit_event
-
     reports = app.settings.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
     text = render_cycle_report(result)
@@ -169,7 +168,7 @@ def _record(app: App, result: CycleResult) -> None:
         "started_at": result.started_at,
         "finished_at": result.finished_at,
     }
-    record_audit_event(app.engine, "retrain_cycle", result.started_at, summary, "retrain")
+    app.audit("retrain_cycle", result.started_at, summary, "retrain")
 
 
 def retrain(
@@ -212,7 +211,7 @@ def retrain(
                 "labels",
                 lambda: {
                     "summary": "{labels_written} labels for {events} events".format(
-                        **build_labels(app)
+                        **build_labels(app.event_store(), app.ingest_store(), app.config.labels)
                     )
                 },
             ),
@@ -220,7 +219,7 @@ def retrain(
                 "export",
                 lambda: {
                     "summary": "{events} events, {labels} labels exported".format(
-                        **export_events(app)
+                        **export_events(app.event_store(), app.settings.home / "lake")
                     )
                 },
             ),
@@ -254,11 +253,11 @@ def retrain(
 def _notify(app: Any, status: str, console: Console) -> None:
     """Send the cycle's report (notify.on_retrain); a delivery problem never fails the
     cycle, it is said on the console and in the channels' failover."""
-    from tradeloop.cli.notify_cmd import send_report
+    from tradeloop.usecases.notifications import send_report
 
     try:
         report = (app.settings.reports_dir / "retrain_latest.md").read_text()
-        delivery = send_report(app, f"tradeloop retrain: {status}", report, status)
+        delivery = send_report(app.notifier(), f"tradeloop retrain: {status}", report, status)
     except Exception as exc:  # a misconfigured channel must not fail a finished cycle
         console.print(f"notify: not sent ({exc})")
         return

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
-from tradeloop.cli.run_cmd import INTERVALS
+from tradeloop.cli.intervals import INTERVALS
 from tradeloop.core.errors import ConfigError
 from tradeloop.settings import load_settings
 
@@ -37,8 +37,8 @@ def var(
 
     Exit codes: 0 reported, 2 unknown account or not enough history.
     """
-    from tradeloop.ops.paper_trading import PaperAccount
-    from tradeloop.ops.risk_report import account_risk
+    from tradeloop.usecases.paper_trading import PaperAccount
+    from tradeloop.usecases.risk_report import account_risk
 
     with handled_errors():
         if interval not in INTERVALS:
@@ -85,6 +85,11 @@ def var(
     for column in ("method", "VaR", "CVaR", "VaR % equity", "CVaR % equity"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for row in rows:
-        table.add_row(row["method"], f"{row['var']:,.2f}", f"{row['cvar']:,.2f}",
-                      f"{row['var_pct_equity']:.2%}", f"{row['cvar_pct_equity']:.2%}")  # fmt: skip
+        table.add_row(
+            row["method"],
+            f"{row['var']:,.2f}",
+            f"{row['cvar']:,.2f}",
+            f"{row['var_pct_equity']:.2%}",
+            f"{row['cvar_pct_equity']:.2%}",
+        )
     console.print(table)

@@ -15,17 +15,23 @@ from rich.console import Console
 from rich.table import Table
 
 from tradeloop.bootstrap import App, build_app
+from tradeloop.bootstrap.trading import (
+    require_fresh_model,
+    require_governed,
+    require_live,
+    strategy_plan,
+)
 from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import handled_errors
+from tradeloop.cli.intervals import INTERVALS
 from tradeloop.cli.symbols import parse_symbols
-from tradeloop.core.errors import ConfigError, DataError, TradingRefused
+from tradeloop.core.errors import ConfigError, DataError
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns
 from tradeloop.execution.config import ExecutionConfig
-from tradeloop.ops.strategy_plans import STRATEGIES, StrategyPlan
 from tradeloop.settings import load_settings
+from tradeloop.usecases.strategy_plans import STRATEGIES, StrategyPlan
 
-INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "1d": 86_400}
 MODES = ("backtest", "paper", "simulate", "live")
 
 
@@ -117,7 +123,7 @@ def run(
         if mode == "paper":
             require_governed(app, symbols, live=False)
         venue = require_live(app, symbols) if mode == "live" else None
-        from tradeloop.ops.paper_run import FeedSpec
+        from tradeloop.usecases.paper_run import FeedSpec
 
         spec = FeedSpec(
             symbols=symbols,
@@ -132,85 +138,6 @@ def run(
         _trade_feed(app, plan, execution, spec, mode, account, as_json, venue)
 
 
-def strategy_plan(
-    app: App, strategy: str, params: dict[str, Any], symbols: tuple[str, ...], seconds: int
-) -> StrategyPlan:
-    from tradeloop.features.touch_events import EVENT_SCHEMA
-    from tradeloop.ops.ml_signal_plan import ml_signal_plan
-    from tradeloop.ops.strategy_plans import sma_cross_plan, user_plan
-    from tradeloop.serving.loader import registry_loader
-
-    cap = app.config.risk.position_fraction_cap(len(symbols))
-    if strategy == "sma_cross":
-        return sma_cross_plan(params, len(symbols), cap)
-    if strategy != "ml_signal":
-        return user_plan(strategy)
-    name = app.config.scorer.model_name
-    served = registry_loader(app.registry(), name, EVENT_SCHEMA, shadow=False)()
-    if served.active is None:
-        candidate = served.aliases.get("candidate")
-        hint = f" (candidate {candidate} is not promoted)" if candidate else ""
-        raise ConfigError(
-            f"--strategy ml_signal needs an active {name} model{hint}: train and promote one "
-            "(tradeloop train; tradeloop models evaluate)"
-        )
-    return ml_signal_plan(
-        app.config.ml_signal,
-        served.active,
-        app.config.pivots,
-        seconds,
-        len(symbols),
-        cap,
-        risk=app.config.risk,
-    )
-
-
-def require_fresh_model(app: App, plan: StrategyPlan) -> None:
-    """Paper, simulate and live act on signals now: refused while the latest daily ML
-    report says kill-switch, and for a model past the scorer's stale_max_hours (as the
-    scorer refuses its signals)."""
-    if plan.model is None:
-        return
-    from tradeloop.ops.daily_report import latest_state
-
-    report = latest_state(app.settings.reports_dir)
-    if report is not None and report[0] == "kill-switch":
-        raise TradingRefused(
-            f"the daily ML report says kill-switch ({report[1]}): ML signals are refused "
-            "until a newer `tradeloop report daily` is no longer kill-switch (docs/runbook.md)"
-        )
-    age_hours = plan.model.age_seconds(time.time_ns()) / 3600
-    limit = app.config.scorer.stale_max_hours
-    if age_hours > limit:
-        raise TradingRefused(
-            f"model {plan.model.model_version_id} was trained on data ending {age_hours:.0f} h "
-            f"ago (scorer.stale_max_hours {limit:g}); retrain it (tradeloop retrain)"
-        )
-
-
-def require_live(app: App, symbols: tuple[str, ...]) -> Any:
-    """The live venue, once symbol governance allows every symbol (else GovernanceHalt,
-    logged in governance_halt.log) and a venue is configured (else TradingRefused)."""
-    require_governed(app, symbols, live=True)
-    return app.live_venue()
-
-
-def require_governed(app: App, symbols: tuple[str, ...], *, live: bool) -> None:
-    """The runbooks' data-governance gate before paper and live trading: a DEGRADED or
-    QUARANTINED symbol is never traded; live also needs every symbol governed ACTIVE,
-    paper accepts bars that never went through governed ingestion (collected ones)."""
-    from tradeloop.ops.governance_gate import require_tradeable
-
-    require_tradeable(
-        app.ingest_store().governance_states(),
-        symbols,
-        app.config.ingest.required_rows,
-        app.settings.governance_halt_log,
-        time.time_ns(),
-        allow_ungoverned=not live,
-    )
-
-
 def _backtest(
     app: App,
     plan: StrategyPlan,
@@ -223,7 +150,7 @@ def _backtest(
     as_json: bool,
 ) -> None:
     from tradeloop.execution.statistics import daily_pnl
-    from tradeloop.ops.backtest_run import run_strategy
+    from tradeloop.usecases.backtest_run import run_strategy
 
     end = end_ns if end_ns is not None else time.time_ns()
     store = app.ingest_store()
@@ -243,11 +170,9 @@ def _backtest(
         bar_interval_sec=seconds,
         benchmark_bars=bench,
     )
-    from tradeloop.store.sql.ledger import write_ledger
-
     result = outcome.result
     ts = result.equity["ts"].to_numpy()
-    write_ledger(app.engine, run_id, _closing_ledger(result), result.trades, int(ts[-1]))
+    app.write_ledger(run_id, _closing_ledger(result), result.trades, int(ts[-1]))
     columns = {"strategy": outcome.metrics, "buy and hold": outcome.buy_and_hold}
     curves = {
         "strategy": result.equity["equity"].to_numpy(),
@@ -349,8 +274,13 @@ def _trade_feed(
     as_json: bool,
     venue: Any = None,
 ) -> None:
-    from tradeloop.ops.paper_run import LiveStats, paper_stepper, run_live_feed, simulate_stepper
-    from tradeloop.ops.paper_trading import PaperAccount, open_account
+    from tradeloop.usecases.paper_run import (
+        LiveStats,
+        paper_stepper,
+        run_live_feed,
+        simulate_stepper,
+    )
+    from tradeloop.usecases.paper_trading import PaperAccount, open_account
 
     console = Console(stderr=as_json)
     stop = {"requested": False}
@@ -458,7 +388,7 @@ def _trade_feed(
         return
     from tradeloop.domain.asset_class import periods_per_year
     from tradeloop.execution.statistics import daily_pnl
-    from tradeloop.ops.backtest_run import curve_metrics
+    from tradeloop.usecases.backtest_run import curve_metrics
 
     ts = np.array([t for t, _ in stats.equity], dtype=np.int64)
     equity = np.array([e for _, e in stats.equity])

@@ -48,8 +48,9 @@ def scheduler(
     with handled_errors():
         app = build_app(load_settings(), config)
         settings = app.config.scheduler
-        jobs = timetable(settings, app.config.health.interval_sec,
-                         notify=bool(app.config.notify.channels))  # fmt: skip
+        jobs = timetable(
+            settings, app.config.health.interval_sec, notify=bool(app.config.notify.channels)
+        )
         if list_only:
             _show(jobs, as_json, console)
             return
@@ -79,10 +80,14 @@ def scheduler(
 def _show(jobs: list[Any], as_json: bool, console: Console) -> None:
     now = datetime.now(UTC)
     rows = [
-        {"job": job.name, "command": "tradeloop " + " ".join(job.argv), "trigger": str(job.trigger),
-         "next_run": (job.trigger.get_next_fire_time(None, now) or now).isoformat()}
+        {
+            "job": job.name,
+            "command": "tradeloop " + " ".join(job.argv),
+            "trigger": str(job.trigger),
+            "next_run": (job.trigger.get_next_fire_time(None, now) or now).isoformat(),
+        }
         for job in jobs
-    ]  # fmt: skip
+    ]
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -95,9 +100,11 @@ def _show(jobs: list[Any], as_json: bool, console: Console) -> None:
 
 
 def _alert(app: Any, job: str, why: str, console: Console) -> None:
-    from tradeloop.cli.notify_cmd import send_report
+    from tradeloop.usecases.notifications import send_report
 
     try:
-        send_report(app, f"tradeloop ALERT: scheduled {job} failed", f"{job}: {why}", "crit")
+        send_report(
+            app.notifier(), f"tradeloop ALERT: scheduled {job} failed", f"{job}: {why}", "crit"
+        )
     except Exception as exc:  # the scheduler keeps going; the log has the failure
         console.print(f"notify: alert not sent ({exc})")

@@ -80,8 +80,9 @@ def up(
 
             signal.signal(signal.SIGTERM, request_stop)
             signal.signal(signal.SIGINT, request_stop)
-            console.print(f"stack: {', '.join(c.name for c in components)}; "
-                          "stop with SIGTERM or Ctrl-C")  # fmt: skip
+            console.print(
+                f"stack: {', '.join(c.name for c in components)}; stop with SIGTERM or Ctrl-C"
+            )
             supervisor.run(lambda: stop["requested"])
     console.print("stack stopped")
 
@@ -114,8 +115,9 @@ def status(
         and all(c["status"] == "running" for c in components.values())
     )
     if as_json:
-        print(json.dumps({"up": up_running, "healthy": healthy, "components": components},
-                         indent=2))  # fmt: skip
+        print(
+            json.dumps({"up": up_running, "healthy": healthy, "components": components}, indent=2)
+        )
     else:
         console = Console(highlight=False)
         if stack is None:
@@ -126,8 +128,14 @@ def status(
             for column in ("component", "status", "pid", "restarts", "uptime s", "last exit"):
                 table.add_column(column)
             for name, c in components.items():
-                table.add_row(name, c["status"], str(c["pid"] or "-"), str(c["restarts"]),
-                              str(c["uptime_s"]), str(c["last_exit"]))  # fmt: skip
+                table.add_row(
+                    name,
+                    c["status"],
+                    str(c["pid"] or "-"),
+                    str(c["restarts"]),
+                    str(c["uptime_s"]),
+                    str(c["last_exit"]),
+                )
             console.print(table)
     if not healthy:
         raise typer.Exit(1)

@@ -39,7 +39,7 @@ def train(
 
       tradeloop models evaluate      # gates + promote candidate -> active
     """
-    from tradeloop.ops.model_training import summarize, train_and_register
+    from tradeloop.usecases.model_training import summarize, train_and_register
 
     with handled_errors():
         app = build_app(load_settings(), config)

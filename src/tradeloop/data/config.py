@@ -41,8 +41,15 @@ def _capabilities() -> dict[str, ProviderCapability]:
         "synthetic": (True, True, True, True, 36500, False, 10_000),
         "files": (True, True, True, True, 36500, False, 10_000),
     }
-    keys = ("stocks", "fx", "crypto", "commodities", "max_history_days",
-            "requires_entitlement", "rate_limit_per_minute")  # fmt: skip
+    keys = (
+        "stocks",
+        "fx",
+        "crypto",
+        "commodities",
+        "max_history_days",
+        "requires_entitlement",
+        "rate_limit_per_minute",
+    )
     return {
         name: ProviderCapability(**dict(zip(keys, row, strict=True))) for name, row in rows.items()
     }

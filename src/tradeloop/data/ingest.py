@@ -116,8 +116,14 @@ def fetch_symbol(
     )
     attempts = [Attempt(name, "SKIPPED", reason) for name, reason in route.skipped]
     if not route.candidates:
-        return FetchResult(task, None, None, tuple(attempts), NO_VALID_PROVIDER,
-                           f"{NO_VALID_PROVIDER}: {route.explanation}")  # fmt: skip
+        return FetchResult(
+            task,
+            None,
+            None,
+            tuple(attempts),
+            NO_VALID_PROVIDER,
+            f"{NO_VALID_PROVIDER}: {route.explanation}",
+        )
     request = BarRequest(task.symbol, task.start_ns, task.end_ns, DAILY_SEC)
     for name in route.candidates:
         try:
@@ -212,8 +218,9 @@ class Ingestor:
             if start > end:
                 continue
             self.guard.check_fetch(entry.symbol, (end - start) // NS_PER_DAY + 1)
-            tasks.append(FetchTask(entry.symbol, entry.asset_class, start, end + NS_PER_DAY,
-                                   plan.provider))  # fmt: skip
+            tasks.append(
+                FetchTask(entry.symbol, entry.asset_class, start, end + NS_PER_DAY, plan.provider)
+            )
         return tasks
 
     def run(
@@ -238,9 +245,13 @@ class Ingestor:
             else:
                 self._fetch_and_commit(summary, plan, fetcher, fetch_map)
         except BaseException:
-            self.store.finish_run(run_id, "ABORTED", rows_written=summary.rows_written,
-                                  symbols_ok=len(summary.outcomes) - len(summary.rejected),
-                                  symbols_rejected=len(summary.rejected))  # fmt: skip
+            self.store.finish_run(
+                run_id,
+                "ABORTED",
+                rows_written=summary.rows_written,
+                symbols_ok=len(summary.outcomes) - len(summary.rejected),
+                symbols_rejected=len(summary.rejected),
+            )
             raise
         summary.alert = self._rejection_alert(summary)
         summary.seconds = time.perf_counter() - started
@@ -263,10 +274,15 @@ class Ingestor:
         tasks = self.plan_tasks(plan)
         planned = {task.symbol for task in tasks}
         by_symbol = {entry.symbol: entry for entry in plan.entries}
-        self._commit_all(summary, plan, [
-            _Pending(entry, None, "UP_TO_DATE") for entry in plan.entries
-            if entry.symbol not in planned
-        ])  # fmt: skip
+        self._commit_all(
+            summary,
+            plan,
+            [
+                _Pending(entry, None, "UP_TO_DATE")
+                for entry in plan.entries
+                if entry.symbol not in planned
+            ],
+        )
         batch: list[_Pending] = []
         for result in self._results(tasks, fetcher, fetch_map):
             batch.append(_Pending(by_symbol[result.task.symbol], result, "OK"))
@@ -288,8 +304,14 @@ class Ingestor:
         disabled: dict[str, str] = {}
         failures: dict[str, int] = {}
         for task in tasks:
-            task = FetchTask(task.symbol, task.asset_class, task.start_ns, task.end_ns,
-                             task.provider_override, tuple(disabled.items()))  # fmt: skip
+            task = FetchTask(
+                task.symbol,
+                task.asset_class,
+                task.start_ns,
+                task.end_ns,
+                task.provider_override,
+                tuple(disabled.items()),
+            )
             result = fetcher(task)
             for attempt in result.attempts:
                 if attempt.outcome == "NOT_ENTITLED":
@@ -317,19 +339,24 @@ class Ingestor:
             return
         windows = {item.entry.symbol: self.window(item.entry, plan) for item in batch}
         stored = self.store.load_bars_many(
-            list(windows), DAILY_SEC,
-            min(start for start, _ in windows.values()), max(end for _, end in windows.values()),
-        )  # fmt: skip
+            list(windows),
+            DAILY_SEC,
+            min(start for start, _ in windows.values()),
+            max(end for _, end in windows.values()),
+        )
         fetched = [
             item.result.history.bars
             for item in batch
             if item.result is not None and item.result.history is not None
         ]
         bounds = pl.DataFrame(
-            {"symbol": list(windows), "w_start": [w[0] for w in windows.values()],
-             "w_end": [w[1] for w in windows.values()]},
+            {
+                "symbol": list(windows),
+                "w_start": [w[0] for w in windows.values()],
+                "w_end": [w[1] for w in windows.values()],
+            },
             schema={"symbol": pl.String, "w_start": pl.Int64, "w_end": pl.Int64},
-        )  # fmt: skip
+        )
         merged = (
             pl.concat([stored, *fetched])
             .unique(subset=["symbol", "ts", "bar_interval_sec"], keep="last", maintain_order=True)
@@ -350,8 +377,14 @@ class Ingestor:
         for outcome, _ in outcomes:
             summary.rows_written += written.get(outcome.symbol, 0)
             summary.outcomes.append(outcome)
-            log.info("ingest %s %s: %s %s (%s)", summary.run_id, outcome.symbol,
-                     outcome.decision, outcome.state.value, outcome.reason)  # fmt: skip
+            log.info(
+                "ingest %s %s: %s %s (%s)",
+                summary.run_id,
+                outcome.symbol,
+                outcome.decision,
+                outcome.state.value,
+                outcome.reason,
+            )
             self.on_symbol(outcome)
 
     def _decide(
@@ -399,8 +432,11 @@ class Ingestor:
         self.store.record_event(
             "alert_ingest_rejection_rate",
             summary.run_id,
-            {"rate_pct": rate, "rejected": [o.symbol for o in summary.rejected],
-             "as_of": iso_from_ns(int(time.time_ns()))},
+            {
+                "rate_pct": rate,
+                "rejected": [o.symbol for o in summary.rejected],
+                "as_of": iso_from_ns(int(time.time_ns())),
+            },
             "ingest",
-        )  # fmt: skip
+        )
         return message

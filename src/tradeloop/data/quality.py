@@ -138,10 +138,12 @@ def score_quality_many(
         schema={"symbol": pl.String, "ts": pl.Int64},
     )
     present = (
-        bars.select("symbol", "ts").unique()
+        bars.select("symbol", "ts")
+        .unique()
         .join(expected_frame, on=["symbol", "ts"], how="semi")
-        .group_by("symbol").len("in_calendar")
-    )  # fmt: skip
+        .group_by("symbol")
+        .len("in_calendar")
+    )
     log_move = pl.col("close").log().diff().abs().over("symbol", order_by="ts")
     stats = (
         bars.group_by("symbol")
@@ -156,11 +158,12 @@ def score_quality_many(
         )
         .join(
             bars.select("symbol", (log_move > config.extreme_spike_log_return).alias("jump"))
-            .group_by("symbol").agg(pl.col("jump").any().alias("spike")),
+            .group_by("symbol")
+            .agg(pl.col("jump").any().alias("spike")),
             on="symbol",
         )
         .join(present, on="symbol", how="left")
-    )  # fmt: skip
+    )
     for row in stats.iter_rows(named=True):
         symbol = row["symbol"]
         calendar = expected.get(symbol)

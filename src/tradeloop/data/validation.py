@@ -115,9 +115,10 @@ def _check_spacing(ordered: pl.DataFrame, source: str) -> None:
         seconds.min().alias("shortest"), pl.len().alias("gaps")
     )
     daily_like = summary.filter(
-        (pl.col("bar_interval_sec") < _DAY_SEC) & (pl.col("gaps") >= 20)
+        (pl.col("bar_interval_sec") < _DAY_SEC)
+        & (pl.col("gaps") >= 20)
         & (pl.col("shortest") >= _DAY_SEC - _LONG_BAR_SLACK_SEC)
-    )  # fmt: skip
+    )
     if not daily_like.is_empty():
         row = daily_like.row(0, named=True)
         raise DataError(

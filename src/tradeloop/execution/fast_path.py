@@ -219,8 +219,10 @@ def sma_cross_sweep(
     units_fixed = fixed_point(c)
     if needs_wide(units_fixed, int(fast.max()), int(slow.max())):
         # Prices x windows too large for int64 products: exact sides pair by pair instead.
-        runs = [_simulate(o, c, sma_sides(c, int(f), int(s)), *frictions, False)
-                for f, s in zip(fast, slow, strict=True)]  # fmt: skip
+        runs = [
+            _simulate(o, c, sma_sides(c, int(f), int(s)), *frictions, False)
+            for f, s in zip(fast, slow, strict=True)
+        ]
         return np.array([r[0] for r in runs]), np.array([r[1] for r in runs], np.int64)
     windows = np.unique(np.concatenate([fast, slow]))
     index = np.full(int(windows.max()) + 1, -1, np.int64)

@@ -160,8 +160,17 @@ def scan_touches(
     opening-range levels count only from ``or_end`` of their session on. Two passes (count,
     then fill) keep the compiled loop free of allocation."""
     empty = np.empty(0, dtype=np.int64)
-    arguments = (session_start, session_index, ts, high, low, levels, or_end, opening_range,
-                 tolerance)  # fmt: skip
+    arguments = (
+        session_start,
+        session_index,
+        ts,
+        high,
+        low,
+        levels,
+        or_end,
+        opening_range,
+        tolerance,
+    )
     total = _touch_pass(*arguments, empty, empty, empty, False)
     rows, ranks, counts = (np.empty(total, dtype=np.int64) for _ in range(3))
     _touch_pass(*arguments, rows, ranks, counts, True)

@@ -13,8 +13,22 @@ from tradeloop.core.time import NS_PER_SECOND
 from tradeloop.domain.asset_class import AssetClass, classify_symbol
 from tradeloop.features.config import PivotConfig
 
-PRIOR_SESSION_LEVELS = ("P", "R1", "R2", "R3", "S1", "S2", "S3", "H3", "H4", "L3", "L4",
-                        "PDH", "PDL", "PDC")  # fmt: skip
+PRIOR_SESSION_LEVELS = (
+    "P",
+    "R1",
+    "R2",
+    "R3",
+    "S1",
+    "S2",
+    "S3",
+    "H3",
+    "H4",
+    "L3",
+    "L4",
+    "PDH",
+    "PDL",
+    "PDC",
+)
 OPENING_RANGE_LEVELS = ("ORH", "ORL")
 LEVEL_TYPES = PRIOR_SESSION_LEVELS + OPENING_RANGE_LEVELS
 

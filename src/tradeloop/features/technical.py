@@ -40,8 +40,10 @@ TECHNICAL_FEATURES: dict[str, tuple[str, pl.Expr]] = {
         pl.col("close") / pl.col("close").rolling_mean(200) - 1,
     ),
     "rsi_14": ("wilder rsi(close,14)", _rsi(14)),
-    "atr_pct_14": ("wilder atr(14)/close", _true_range().ewm_mean(alpha=1 / 14, adjust=False)
-                   / pl.col("close")),
+    "atr_pct_14": (
+        "wilder atr(14)/close",
+        _true_range().ewm_mean(alpha=1 / 14, adjust=False) / pl.col("close"),
+    ),
     "vol_20": ("std(log returns,20)", _log_return(1).rolling_std(20)),
     "vol_ratio_5_60": (
         "std(ret,5)/std(ret,60)",
@@ -57,7 +59,7 @@ TECHNICAL_FEATURES: dict[str, tuple[str, pl.Expr]] = {
         ((pl.col("volume") + 1).log() - (pl.col("volume") + 1).log().rolling_mean(20))
         / (pl.col("volume") + 1).log().rolling_std(20),
     ),
-}  # fmt: skip
+}
 
 TECHNICAL_SCHEMA = FeatureSchema(
     version="technical-1",

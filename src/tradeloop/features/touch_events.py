@@ -43,17 +43,30 @@ EVENT_SCHEMA = FeatureSchema(
     definitions=tuple(EVENT_FEATURES.values()),
 )
 
-EVENT_COLUMNS = ("event_id", "symbol", "ts_event", "level_type", "level_price",
-                 "bar_interval_sec", "touch_price", "session")  # fmt: skip
+EVENT_COLUMNS = (
+    "event_id",
+    "symbol",
+    "ts_event",
+    "level_type",
+    "level_price",
+    "bar_interval_sec",
+    "touch_price",
+    "session",
+)
 
 
 def empty_events() -> pl.DataFrame:
     """An event frame with no rows."""
     schema: dict[str, pl.DataType] = {
-        "event_id": pl.String(), "symbol": pl.String(), "ts_event": pl.Int64(),
-        "level_type": pl.String(), "level_price": pl.Float64(), "bar_interval_sec": pl.Int64(),
-        "touch_price": pl.Float64(), "session": pl.Date(),
-    }  # fmt: skip
+        "event_id": pl.String(),
+        "symbol": pl.String(),
+        "ts_event": pl.Int64(),
+        "level_type": pl.String(),
+        "level_price": pl.Float64(),
+        "bar_interval_sec": pl.Int64(),
+        "touch_price": pl.Float64(),
+        "session": pl.Date(),
+    }
     return pl.DataFrame(schema={**schema, **dict.fromkeys(EVENT_SCHEMA.names, pl.Float64())})
 
 
@@ -63,8 +76,10 @@ def _boundaries(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         (
             (pl.col("symbol") != pl.col("symbol").shift(1))
             | (pl.col("session") != pl.col("session").shift(1))
-        ).fill_null(True).alias("session"),
-    )  # fmt: skip
+        )
+        .fill_null(True)
+        .alias("session"),
+    )
     return flags["symbol"].to_numpy(), flags["session"].to_numpy()
 
 
@@ -74,11 +89,20 @@ def bar_features(bars: pl.DataFrame) -> pl.DataFrame:
     frame = bars.sort("symbol", "ts")
     symbol_start, session_start = _boundaries(frame)
     state = bar_state(
-        symbol_start, session_start, frame["ts"].to_numpy(),
+        symbol_start,
+        session_start,
+        frame["ts"].to_numpy(),
         *(frame[c].to_numpy().astype(np.float64) for c in ("high", "low", "close", "volume")),
-    )  # fmt: skip
-    names = ("atr_bps", "rsi_14", "volume_z_20", "session_high", "session_low",
-             "session_first_ts", "trend_slope_bps")  # fmt: skip
+    )
+    names = (
+        "atr_bps",
+        "rsi_14",
+        "volume_z_20",
+        "session_high",
+        "session_low",
+        "session_first_ts",
+        "trend_slope_bps",
+    )
     return frame.with_columns(
         pl.Series(name, values, nan_to_null=True) for name, values in zip(names, state, strict=True)
     )
@@ -125,15 +149,24 @@ def detect_touch_events(bars: pl.DataFrame, config: PivotConfig) -> pl.DataFrame
     or_end = levels["or_end"].fill_null(np.iinfo(np.int64).max).to_numpy()
     opening = np.array([t in OPENING_RANGE_LEVELS for t in LEVEL_TYPES])
     rows, ranks, touches = scan_touches(
-        session_start, session_index, ts, high, low, matrix, or_end, opening,
+        session_start,
+        session_index,
+        ts,
+        high,
+        low,
+        matrix,
+        or_end,
+        opening,
         config.touch_tolerance_bps / 1e4,
-    )  # fmt: skip
+    )
     if rows.size == 0:
         return empty_events()
     s = session_index[rows]
     level_price = np.round(matrix[s, ranks], 6)
-    level_of = {name: levels[name].to_numpy().astype(np.float64) for name in
-                ("s_open", "pc", "PDH", "PDL", "PDC")}  # fmt: skip
+    level_of = {
+        name: levels[name].to_numpy().astype(np.float64)
+        for name in ("s_open", "pc", "PDH", "PDL", "PDC")
+    }
     touch_close = close[rows]
     ts_event = sessions["ts_close"].to_numpy()[rows]
     span = session_high[rows] - session_low[rows]

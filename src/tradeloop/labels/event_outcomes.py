@@ -23,11 +23,17 @@ import polars as pl
 from tradeloop.labels.config import EventLabelConfig
 
 LABEL_SCHEMA = {
-    "event_id": pl.String, "horizon_bars": pl.Int64, "return_bps": pl.Float64,
-    "mfe_bps": pl.Float64, "mae_bps": pl.Float64, "label": pl.String,
-    "hit_target": pl.Boolean, "hit_stop": pl.Boolean, "bars_to_barrier": pl.Int64,
+    "event_id": pl.String,
+    "horizon_bars": pl.Int64,
+    "return_bps": pl.Float64,
+    "mfe_bps": pl.Float64,
+    "mae_bps": pl.Float64,
+    "label": pl.String,
+    "hit_target": pl.Boolean,
+    "hit_stop": pl.Boolean,
+    "bars_to_barrier": pl.Int64,
     "ts_matured": pl.Int64,
-}  # fmt: skip
+}
 
 
 def label_events(

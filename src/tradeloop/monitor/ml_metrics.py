@@ -24,10 +24,18 @@ def write_ml_metrics(
     rollbacks: int,
 ) -> Path:
     registry = CollectorRegistry()
-    psi = Gauge("psi_feature", "PSI of a feature, training window vs report window",
-                ["feature"], registry=registry)  # fmt: skip
-    ks = Gauge("ks_feature", "KS statistic of a feature, training vs report window",
-               ["feature"], registry=registry)  # fmt: skip
+    psi = Gauge(
+        "psi_feature",
+        "PSI of a feature, training window vs report window",
+        ["feature"],
+        registry=registry,
+    )
+    ks = Gauge(
+        "ks_feature",
+        "KS statistic of a feature, training vs report window",
+        ["feature"],
+        registry=registry,
+    )
     for d in drift:
         if d.psi is not None:
             psi.labels(d.feature).set(d.psi)
@@ -46,17 +54,22 @@ def write_ml_metrics(
             figure = getattr(h, field)
             if figure is not None:
                 gauge.labels(f"{h.target}@{h.horizon}").set(figure)
-    health = Gauge("tradeloop_ml_health_state", "1 for the report's state", ["state"],
-                   registry=registry)  # fmt: skip
+    health = Gauge(
+        "tradeloop_ml_health_state", "1 for the report's state", ["state"], registry=registry
+    )
     for name in STATES:
         health.labels(name).set(1 if name == state else 0)
-    age = Gauge("tradeloop_model_age_hours", "hours since the model's training data ended",
-                registry=registry)  # fmt: skip
+    age = Gauge(
+        "tradeloop_model_age_hours",
+        "hours since the model's training data ended",
+        registry=registry,
+    )
     if model_age_hours is not None:
         age.set(model_age_hours)
     Counter("rollback", "model rollbacks recorded", registry=registry).inc(rollbacks)
-    Gauge("tradeloop_ml_report_timestamp_seconds", "when the daily report ran",
-          registry=registry).set(time.time())  # fmt: skip
+    Gauge(
+        "tradeloop_ml_report_timestamp_seconds", "when the daily report ran", registry=registry
+    ).set(time.time())
     path.parent.mkdir(parents=True, exist_ok=True)
     write_to_textfile(str(path), registry)
     return path

@@ -119,8 +119,9 @@ class TradingTracker:
         registry = CollectorRegistry()
         labels = ["account", "route"]
         key = (account, self.route)
-        Counter("trades_opened", "orders opening or adding to a position", labels,
-                registry=registry).labels(*key).inc(self.opened)  # fmt: skip
+        Counter(
+            "trades_opened", "orders opening or adding to a position", labels, registry=registry
+        ).labels(*key).inc(self.opened)
         rolling = {
             "winrate_rolling": (self.winrate, "share of the last closed trades that won"),
             "fill_rate_rolling": (self.fill_rate, "share of the last orders that got a fill"),
@@ -133,23 +134,44 @@ class TradingTracker:
             gauge = Gauge(name, text, labels, registry=registry)
             if value is not None:
                 gauge.labels(*key).set(value)
-        Gauge("trades_per_hour", "orders opened in the last hour", labels,
-              registry=registry).labels(*key).set(len(self.opened_at))  # fmt: skip
-        switches = Counter("mode_switch", "trading-state and safe-mode switches",
-                           ["account", "from", "to"], registry=registry)  # fmt: skip
+        Gauge(
+            "trades_per_hour", "orders opened in the last hour", labels, registry=registry
+        ).labels(*key).set(len(self.opened_at))
+        switches = Counter(
+            "mode_switch",
+            "trading-state and safe-mode switches",
+            ["account", "from", "to"],
+            registry=registry,
+        )
         for (before, after), count in sorted(self.switches.items()):
             switches.labels(account, before, after).inc(count)
-        backpressure = Counter("backpressure", "ticks over max_queue_len, by mode",
-                               ["account", "mode"], registry=registry)  # fmt: skip
+        backpressure = Counter(
+            "backpressure",
+            "ticks over max_queue_len, by mode",
+            ["account", "mode"],
+            registry=registry,
+        )
         for mode, count in sorted(loop.get("backpressure_total", {}).items()):
             backpressure.labels(account, mode).inc(count)
-        Gauge("tradeloop_daemon_heartbeat_timestamp_seconds", "time of the last heartbeat",
-              ["account"], registry=registry).labels(account).set(time.time())  # fmt: skip
+        Gauge(
+            "tradeloop_daemon_heartbeat_timestamp_seconds",
+            "time of the last heartbeat",
+            ["account"],
+            registry=registry,
+        ).labels(account).set(time.time())
         for name in ("cycles", "model_errors", "arima_fb", "loop_errors", "refresh_errors"):
-            Counter(f"tradeloop_daemon_{name}", f"daemon {name.replace('_', ' ')}", ["account"],
-                    registry=registry).labels(account).inc(loop.get(name, 0))  # fmt: skip
-        Gauge("tradeloop_daemon_safe_mode", "1 while safe mode scales new risk", ["account"],
-              registry=registry).labels(account).set(1 if loop.get("safe_mode") else 0)  # fmt: skip
+            Counter(
+                f"tradeloop_daemon_{name}",
+                f"daemon {name.replace('_', ' ')}",
+                ["account"],
+                registry=registry,
+            ).labels(account).inc(loop.get(name, 0))
+        Gauge(
+            "tradeloop_daemon_safe_mode",
+            "1 while safe mode scales new risk",
+            ["account"],
+            registry=registry,
+        ).labels(account).set(1 if loop.get("safe_mode") else 0)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_to_textfile(str(path), registry)
         return path

@@ -1,1 +1,2 @@
-"""Orchestration: the end-to-end loop, schedules, retrain, backups, supervised stack."""
+"""Operational infrastructure: the supervised stack, the scheduler, service units, host
+health, service probes, the Dask fan-out and the scorer client; their configuration."""

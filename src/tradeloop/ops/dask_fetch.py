@@ -17,12 +17,15 @@ def dask_fetch_map(*, workers: int | None = None, address: str | None = None) ->
         raise ValueError("give exactly one of workers or address")
     cluster = (
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
             host="127.0.0.1",
         )
         if workers is not None
         else None
-    )  # fmt: skip
+    )
     client = Client(cluster if cluster is not None else address, timeout="30s")
     try:
 

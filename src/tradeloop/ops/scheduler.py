@@ -59,15 +59,37 @@ def timetable(
         hour, _, minute = at.partition(":")
         day = report_day(at)
         report = ("report", "daily", "--date", day, "--json", *send)
-        jobs.append(Job(f"report@{at}", report,
-                        CronTrigger(day_of_week=config.report_weekdays, hour=int(hour),
-                                    minute=int(minute), timezone=zone)))  # fmt: skip
-    jobs.append(Job("backup", ("backup", "--json"),
-                    CronTrigger(hour=config.backup_hour, minute=config.backup_minute,
-                                timezone=zone)))  # fmt: skip
-    jobs.append(Job("restore-drill", ("restore-drill", "--json"),
-                    CronTrigger(day_of_week=config.drill_weekday, hour=config.drill_hour,
-                                minute=config.drill_minute, timezone=zone)))  # fmt: skip
+        jobs.append(
+            Job(
+                f"report@{at}",
+                report,
+                CronTrigger(
+                    day_of_week=config.report_weekdays,
+                    hour=int(hour),
+                    minute=int(minute),
+                    timezone=zone,
+                ),
+            )
+        )
+    jobs.append(
+        Job(
+            "backup",
+            ("backup", "--json"),
+            CronTrigger(hour=config.backup_hour, minute=config.backup_minute, timezone=zone),
+        )
+    )
+    jobs.append(
+        Job(
+            "restore-drill",
+            ("restore-drill", "--json"),
+            CronTrigger(
+                day_of_week=config.drill_weekday,
+                hour=config.drill_hour,
+                minute=config.drill_minute,
+                timezone=zone,
+            ),
+        )
+    )
     seconds = health_seconds or config.health_every_seconds
     jobs.append(
         Job("health", ("health", "--json"), IntervalTrigger(seconds=seconds, timezone=zone))
@@ -129,9 +151,12 @@ class JobRunner:
         started = time.monotonic()
         when = datetime.now(UTC)
         child = subprocess.Popen(  # noqa: S603
-            [self.python, "-m", "tradeloop.cli", *job.argv], env=self.env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [self.python, "-m", "tradeloop.cli", *job.argv],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self._children.add(child)
         try:
             stdout, stderr = child.communicate(timeout=self.config.job_timeout_seconds)
@@ -144,8 +169,15 @@ class JobRunner:
             self._children.discard(child)
         seconds = round(time.monotonic() - started, 2)
         last_line = (output.splitlines() or [""])[-1][:300]
-        self.record({"job": job.name, "event": "ran", "exit_code": code, "seconds": seconds,
-                     "output": last_line})  # fmt: skip
+        self.record(
+            {
+                "job": job.name,
+                "event": "ran",
+                "exit_code": code,
+                "seconds": seconds,
+                "output": last_line,
+            }
+        )
         runs = {k: v.isoformat() for k, v in self.last_runs().items()}
         runs[job.name] = when.isoformat()
         write_atomic(self.state_path, json.dumps(runs, indent=1, sort_keys=True))
@@ -176,10 +208,16 @@ def install(
             runner.record({"job": job.name, "event": "missed", "count": missed, "action": action})
             said.append(f"{job.name}: {missed} run(s) missed while down; {action}")
         scheduler.add_job(
-            runner.run, job.trigger, args=[job], id=job.name, name=job.name,
-            coalesce=True, max_instances=1, misfire_grace_time=runner.config.misfire_grace_seconds,
+            runner.run,
+            job.trigger,
+            args=[job],
+            id=job.name,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=runner.config.misfire_grace_seconds,
             **({"next_run_time": now} if run_now else {}),
-        )  # fmt: skip
+        )
 
     def on_missed(event: JobEvent) -> None:
         late = f"later than misfire_grace_seconds; was due {event.scheduled_run_time}"

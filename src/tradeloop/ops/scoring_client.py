@@ -29,8 +29,14 @@ from tradeloop.store.sql.prediction_log import write_predictions
 
 
 class ScorerClient:
-    def __init__(self, base_url: str, *, timeout_s: float = 5.0, token: str | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 5.0,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else None
         self._client = httpx.Client(
             base_url=base_url, timeout=timeout_s, transport=transport, headers=headers
@@ -61,8 +67,9 @@ class ScorerClient:
         if response.status_code >= 500:
             raise RetryableError(f"scorer answered HTTP {response.status_code}")
         if response.status_code != 200:
-            raise DataError(f"scorer refused the events: HTTP {response.status_code} "
-                            f"{response.text[:200]}")  # fmt: skip
+            raise DataError(
+                f"scorer refused the events: HTTP {response.status_code} {response.text[:200]}"
+            )
         try:
             answer: dict[str, Any] = response.json()
             answer["predictions"]

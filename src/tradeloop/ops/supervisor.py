@@ -108,9 +108,12 @@ class Supervisor:
         if child.log is None:
             child.log = (logs / f"{child.component.name}.log").open("ab")
         child.process = subprocess.Popen(  # noqa: S603
-            list(child.component.argv), env=self.env, stdout=child.log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            list(child.component.argv),
+            env=self.env,
+            stdout=child.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         child.started = time.monotonic()
         self.echo(f"{child.component.name} started (pid {child.process.pid})")
 

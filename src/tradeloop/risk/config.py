@@ -119,8 +119,12 @@ class RiskConfig(FrozenConfig):
     def _fractions_within_leverage(self) -> RiskConfig:
         # A position (or the book) can never hold more of equity than the leverage cap
         # lets it: a larger limit would be a typo (2 meant as 2 %), never a real setting.
-        for name in ("max_position_size", "first_day_position_size", "max_portfolio_heat",
-                     "max_sector_exposure"):  # fmt: skip
+        for name in (
+            "max_position_size",
+            "first_day_position_size",
+            "max_portfolio_heat",
+            "max_sector_exposure",
+        ):
             value = getattr(self, name)
             if value is not None and value > self.max_gross_leverage:
                 raise ValueError(

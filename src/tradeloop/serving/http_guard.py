@@ -81,8 +81,12 @@ class HttpGuard:
         host = host_name(headers.get(b"host", b"").decode("latin-1"))
         if not self._allowed(host, local):
             self.refused["host"] += 1
-            await _refuse(send, 421, f"Host {host or '(none)'!r} is not served here; use "
-                          "localhost, or add the name to allowed_hosts in the config")  # fmt: skip
+            await _refuse(
+                send,
+                421,
+                f"Host {host or '(none)'!r} is not served here; use "
+                "localhost, or add the name to allowed_hosts in the config",
+            )
             return
         origin = headers.get(b"origin")
         if origin is not None:

@@ -77,8 +77,10 @@ def export_lake(root: Path, events: pl.DataFrame, labels: pl.DataFrame) -> dict[
     root.mkdir(parents=True, exist_ok=True)
     manifest_path = root / MANIFEST
     previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    old_files = {**previous.get("events", {}).get("files", {}),
-                 **previous.get("labels", {}).get("files", {})}  # fmt: skip
+    old_files = {
+        **previous.get("events", {}).get("files", {}),
+        **previous.get("labels", {}).get("files", {}),
+    }
     if not labels.is_empty() and not events.is_empty():
         labels = labels.join(events.select("event_id", "symbol", "session"), on="event_id")
     event_files, written_e, same_e = _write_table(root, "events", events, old_files)

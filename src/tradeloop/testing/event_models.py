@@ -7,8 +7,8 @@ import polars as pl
 
 from tradeloop.features.touch_events import EVENT_SCHEMA
 from tradeloop.models.event_config import EventTrainConfig
-from tradeloop.ops.model_training import TrainOutcome, register_event_models
 from tradeloop.registry.registry import ModelRegistry
+from tradeloop.usecases.model_training import TrainOutcome, register_event_models
 
 TINY_CONFIG = EventTrainConfig(
     targets=("held", "mfe_bps"),

@@ -178,8 +178,11 @@ class FakeAlpaca:
                 return _reply(request, 404, {"code": 40410000, "message": "order not found"})
             return _reply(request, 200, order.view())
         if method == "GET" and path == "/v2/orders":
-            views = [o.view() for o in self.orders.values()
-                     if o.status in ("new", "accepted", "partially_filled")]  # fmt: skip
+            views = [
+                o.view()
+                for o in self.orders.values()
+                if o.status in ("new", "accepted", "partially_filled")
+            ]
             return _reply(request, 200, views)
         if path.startswith("/v2/orders/"):
             order_id = path.rsplit("/", 1)[1]

@@ -184,8 +184,9 @@ class InMemoryIngestStore(InMemoryBarStore, InMemoryIngestAudit):
                 rows = self.upsert_bars(history.bars) if history.bars.height else 0
                 self.actions.append(history.actions)
                 self.metadata[outcome.symbol] = dict(history.metadata)
-            self.record_symbol(run_id, outcome.quality, outcome.provider or "-",
-                               outcome.state, outcome.reason)  # fmt: skip
+            self.record_symbol(
+                run_id, outcome.quality, outcome.provider or "-", outcome.state, outcome.reason
+            )
             self.reasons[outcome.symbol] = outcome.reason
             written[outcome.symbol] = rows
         return written

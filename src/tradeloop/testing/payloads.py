@@ -38,65 +38,100 @@ def yahoo_chart(
     if splits:
         events["splits"] = {
             str(ts // NS_PER_SECOND + _YAHOO_OPEN_S): {
-                "date": ts // NS_PER_SECOND + _YAHOO_OPEN_S, "numerator": num,
-                "denominator": den, "splitRatio": f"{num}:{den}"}
+                "date": ts // NS_PER_SECOND + _YAHOO_OPEN_S,
+                "numerator": num,
+                "denominator": den,
+                "splitRatio": f"{num}:{den}",
+            }
             for ts, (num, den) in splits.items()
-        }  # fmt: skip
+        }
     if dividends:
         events["dividends"] = {
             str(ts // NS_PER_SECOND + _YAHOO_OPEN_S): {
-                "date": ts // NS_PER_SECOND + _YAHOO_OPEN_S, "amount": amount}
+                "date": ts // NS_PER_SECOND + _YAHOO_OPEN_S,
+                "amount": amount,
+            }
             for ts, amount in dividends.items()
-        }  # fmt: skip
+        }
     return {
         "chart": {
             "result": [
                 {
                     "meta": {
-                        "currency": "USD", "symbol": symbol, "exchangeName": "NMS",
-                        "instrumentType": "EQUITY", "exchangeTimezoneName": "America/New_York",
-                        "timezone": "EST", "gmtoffset": -18000, "dataGranularity": "1d",
+                        "currency": "USD",
+                        "symbol": symbol,
+                        "exchangeName": "NMS",
+                        "instrumentType": "EQUITY",
+                        "exchangeTimezoneName": "America/New_York",
+                        "timezone": "EST",
+                        "gmtoffset": -18000,
+                        "dataGranularity": "1d",
                     },
                     "timestamp": stamps,
                     "events": events,
                     "indicators": {
-                        "quote": [{name: [row[name] for row in rows]
-                                   for name in ("open", "high", "low", "close", "volume")}],
+                        "quote": [
+                            {
+                                name: [row[name] for row in rows]
+                                for name in ("open", "high", "low", "close", "volume")
+                            }
+                        ],
                         "adjclose": [{"adjclose": [row["adj_close"] for row in rows]}],
                     },
                 }
             ],
             "error": None,
         }
-    }  # fmt: skip
+    }
 
 
 def polygon_aggs(ticker: str, bars: pl.DataFrame, *, next_url: str | None = None) -> dict[str, Any]:
     """``GET /v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}``."""
     results = [
-        {"v": row["volume"], "vw": (row["high"] + row["low"] + row["close"]) / 3,
-         "o": row["open"], "c": row["close"], "h": row["high"], "l": row["low"],
-         "t": (row["ts"] // NS_PER_SECOND + _MIDNIGHT_NY_S) * 1000, "n": 1000}
+        {
+            "v": row["volume"],
+            "vw": (row["high"] + row["low"] + row["close"]) / 3,
+            "o": row["open"],
+            "c": row["close"],
+            "h": row["high"],
+            "l": row["low"],
+            "t": (row["ts"] // NS_PER_SECOND + _MIDNIGHT_NY_S) * 1000,
+            "n": 1000,
+        }
         for row in _rows(bars)
-    ]  # fmt: skip
+    ]
     payload: dict[str, Any] = {
-        "ticker": ticker, "queryCount": len(results), "resultsCount": len(results),
-        "adjusted": True, "results": results, "status": "OK",
-        "request_id": "6a7e466379af0a71039d60cc78e72282", "count": len(results),
-    }  # fmt: skip
+        "ticker": ticker,
+        "queryCount": len(results),
+        "resultsCount": len(results),
+        "adjusted": True,
+        "results": results,
+        "status": "OK",
+        "request_id": "6a7e466379af0a71039d60cc78e72282",
+        "count": len(results),
+    }
     if next_url:
         payload["next_url"] = next_url
     return payload
 
 
-def alpaca_bars(symbol: str, bars: pl.DataFrame, *, next_page_token: str | None = None
-                ) -> dict[str, Any]:  # fmt: skip
+def alpaca_bars(
+    symbol: str, bars: pl.DataFrame, *, next_page_token: str | None = None
+) -> dict[str, Any]:
     """``GET /v2/stocks/bars?symbols={symbol}&timeframe=1Day``."""
     items = [
-        {"t": datetime.fromtimestamp(row["ts"] // NS_PER_SECOND + _MIDNIGHT_NY_S, tz=UTC)
-              .strftime("%Y-%m-%dT%H:%M:%SZ"),
-         "o": row["open"], "h": row["high"], "l": row["low"], "c": row["close"],
-         "v": row["volume"], "n": 1000, "vw": row["close"]}
+        {
+            "t": datetime.fromtimestamp(
+                row["ts"] // NS_PER_SECOND + _MIDNIGHT_NY_S, tz=UTC
+            ).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "o": row["open"],
+            "h": row["high"],
+            "l": row["low"],
+            "c": row["close"],
+            "v": row["volume"],
+            "n": 1000,
+            "vw": row["close"],
+        }
         for row in _rows(bars)
-    ]  # fmt: skip
+    ]
     return {"bars": {symbol: items}, "next_page_token": next_page_token}

@@ -66,9 +66,14 @@ def stub_fill(
     client_order_id: str = "o-1",
 ) -> OrderFilled:
     return OrderFilled(
-        client_order_id, symbol, side, Decimal(quantity), Decimal(price), Decimal(commission),
+        client_order_id,
+        symbol,
+        side,
+        Decimal(quantity),
+        Decimal(price),
+        Decimal(commission),
         ts_event,
-    )  # fmt: skip
+    )
 
 
 def stub_training_set(n: int = 1200, n_features: int = 3, seed: int = 3) -> TrainingSet:

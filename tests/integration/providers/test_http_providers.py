@@ -37,8 +37,9 @@ def server() -> Iterator[FakeHttpServer]:
 
 def _client(name: str, server: FakeHttpServer, sleeps: list[float] | None = None) -> HttpJsonClient:
     record = sleeps.append if sleeps is not None else (lambda _s: None)
-    return HttpJsonClient(name, server.url, retry=RETRY, rate_per_minute=10_000,
-                          sleep=record, rng=random.Random(1))  # fmt: skip
+    return HttpJsonClient(
+        name, server.url, retry=RETRY, rate_per_minute=10_000, sleep=record, rng=random.Random(1)
+    )
 
 
 def _same_bars(fetched: pl.DataFrame) -> None:
@@ -48,12 +49,19 @@ def _same_bars(fetched: pl.DataFrame) -> None:
 
 def test_yahoo_when_chart_ok_then_bars_actions_and_metadata(server: FakeHttpServer) -> None:
     split_ts, dividend_ts = int(BARS["ts"][10]), int(BARS["ts"][20])
-    server.script(YAHOO_PATH, Reply(200, yahoo_chart("AAPL", BARS, splits={split_ts: (4, 1)},
-                                                     dividends={dividend_ts: 0.205})))  # fmt: skip
+    server.script(
+        YAHOO_PATH,
+        Reply(
+            200,
+            yahoo_chart("AAPL", BARS, splits={split_ts: (4, 1)}, dividends={dividend_ts: 0.205}),
+        ),
+    )
     history = YahooProvider(_client("yahoo", server)).fetch_history(REQUEST)
     _same_bars(history.bars)
     assert history.actions.select("ts", "kind", "value").rows() == [
-        (split_ts, "split", 4.0), (dividend_ts, "dividend", 0.205)]  # fmt: skip
+        (split_ts, "split", 4.0),
+        (dividend_ts, "dividend", 0.205),
+    ]
     assert history.metadata["exchangeTimezoneName"] == "America/New_York"
     assert server.requests[0].query["interval"] == ["1d"]
 
@@ -62,19 +70,28 @@ def test_polygon_when_paginated_then_all_pages_joined_and_key_not_in_url(
     server: FakeHttpServer,
 ) -> None:
     page2 = "/v2/aggs/ticker/AAPL/range/1/day/2020-01-06/2020-04-14/page2"
-    server.script(POLYGON_PATH, Reply(200, polygon_aggs("AAPL", BARS.head(30),
-                                                        next_url=server.url + page2)))  # fmt: skip
+    server.script(
+        POLYGON_PATH, Reply(200, polygon_aggs("AAPL", BARS.head(30), next_url=server.url + page2))
+    )
     server.script(page2, Reply(200, polygon_aggs("AAPL", BARS.tail(30))))
-    client = HttpJsonClient("polygon", server.url, retry=RETRY, rate_per_minute=10_000,
-                            headers={"Authorization": "Bearer k3y"})  # fmt: skip
+    client = HttpJsonClient(
+        "polygon",
+        server.url,
+        retry=RETRY,
+        rate_per_minute=10_000,
+        headers={"Authorization": "Bearer k3y"},
+    )
     _same_bars(PolygonProvider(client).fetch_bars(REQUEST))
     assert all("k3y" not in str(r.query) for r in server.requests)
     assert server.requests[0].headers["Authorization"] == "Bearer k3y"
 
 
 def test_alpaca_when_paged_by_token_then_all_bars(server: FakeHttpServer) -> None:
-    server.script(ALPACA_PATH, Reply(200, alpaca_bars("AAPL", BARS.head(25), next_page_token="p2")),
-                  Reply(200, alpaca_bars("AAPL", BARS.tail(35))))  # fmt: skip
+    server.script(
+        ALPACA_PATH,
+        Reply(200, alpaca_bars("AAPL", BARS.head(25), next_page_token="p2")),
+        Reply(200, alpaca_bars("AAPL", BARS.tail(35))),
+    )
     _same_bars(AlpacaProvider(_client("alpaca", server)).fetch_bars(REQUEST))
     assert server.requests[1].query["page_token"] == ["p2"]
 
@@ -91,16 +108,23 @@ def test_client_when_entitlement_refused_then_not_retried(
 
 def test_client_when_429_with_retry_after_then_waits_that_long(server: FakeHttpServer) -> None:
     sleeps: list[float] = []
-    server.script(POLYGON_PATH, Reply(429, {"status": "ERROR"}, headers={"Retry-After": "7"}),
-                  Reply(200, polygon_aggs("AAPL", BARS)))  # fmt: skip
+    server.script(
+        POLYGON_PATH,
+        Reply(429, {"status": "ERROR"}, headers={"Retry-After": "7"}),
+        Reply(200, polygon_aggs("AAPL", BARS)),
+    )
     _same_bars(PolygonProvider(_client("polygon", server, sleeps)).fetch_bars(REQUEST))
     assert sleeps == [7.0]
 
 
 def test_client_when_500_then_backoff_and_success(server: FakeHttpServer) -> None:
     sleeps: list[float] = []
-    server.script(YAHOO_PATH, Reply(500, {"error": "boom"}), Reply(503, {"error": "busy"}),
-                  Reply(200, yahoo_chart("AAPL", BARS)))  # fmt: skip
+    server.script(
+        YAHOO_PATH,
+        Reply(500, {"error": "boom"}),
+        Reply(503, {"error": "busy"}),
+        Reply(200, yahoo_chart("AAPL", BARS)),
+    )
     _same_bars(YahooProvider(_client("yahoo", server, sleeps)).fetch_bars(REQUEST))
     assert len(sleeps) == 2
     assert 0.005 <= sleeps[0] <= 0.010
@@ -122,14 +146,31 @@ BAD_CASES = {
     "high below low": (None, "high below"),
     "duplicate dates": (None, "share a"),
     "wrong symbol": (Reply(200, yahoo_chart("MSFT", BARS)), "payload is for 'MSFT'"),
-    "no data": (Reply(404, {"chart": {"result": None, "error": {"code": "Not Found",
-                "description": "No data found, symbol may be delisted"}}}), "HTTP 404"),
-}  # fmt: skip
+    "no data": (
+        Reply(
+            404,
+            {
+                "chart": {
+                    "result": None,
+                    "error": {
+                        "code": "Not Found",
+                        "description": "No data found, symbol may be delisted",
+                    },
+                }
+            },
+        ),
+        "HTTP 404",
+    ),
+}
 
 
 def _corrupt(case: str) -> Reply:
-    column = {"NaN price": ("close", float("nan")), "zero price": ("low", 0.0),
-              "negative price": ("open", -1.0), "high below low": ("high", 1.0)}  # fmt: skip
+    column = {
+        "NaN price": ("close", float("nan")),
+        "zero price": ("low", 0.0),
+        "negative price": ("open", -1.0),
+        "high below low": ("high", 1.0),
+    }
     if case in column:
         name, value = column[case]
         bars = BARS.with_columns(

@@ -13,9 +13,13 @@ from tradeloop.data.ports import BarRequest
 
 @pytest.mark.parametrize(
     ("symbol", "rows", "interval"),
-    [("^GSPC", 5031, 86_400), ("^IXIC", 5031, 86_400), ("GOOG", 2148, 86_400),
-     ("EURUSD=X", 5000, 3600)],
-)  # fmt: skip
+    [
+        ("^GSPC", 5031, 86_400),
+        ("^IXIC", 5031, 86_400),
+        ("GOOG", 2148, 86_400),
+        ("EURUSD=X", 5000, 3600),
+    ],
+)
 def test_history_when_symbol_bundled_then_real_rows_served(
     symbol: str, rows: int, interval: int
 ) -> None:

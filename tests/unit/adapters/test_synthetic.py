@@ -23,8 +23,9 @@ def test_daily_when_any_seed_and_symbol_then_valid_ohlc_and_quality(seed: int, s
         BarRequest(symbol, parse_ns("2015-01-01"), parse_ns("2020-01-01"), 86_400)
     )
     validate_bars(bars, "synthetic")
-    sessions = expected_sessions(classify_symbol(symbol), parse_ns("2015-01-01"),
-                                 parse_ns("2019-12-31"))  # fmt: skip
+    sessions = expected_sessions(
+        classify_symbol(symbol), parse_ns("2015-01-01"), parse_ns("2019-12-31")
+    )
     assert bars["ts"].to_list() == sessions.tolist()
     assert score_quality(bars, expected=sessions).score == 1.0
 

@@ -24,10 +24,15 @@ def test_ingestor_when_batches_smaller_than_universe_then_every_symbol_decided_o
     config = IngestConfig(priority=("synthetic",), commit_batch_symbols=2)
     store = InMemoryIngestStore()
     entries = tuple(UniverseEntry(s, classify_symbol(s)) for s in ("A", "B", "C", "EURUSD=X", "E"))
-    ingestor = Ingestor(store=store, config=config, quality=QualityConfig(),
-                        guard=LiveGuard(tmp_path / "TRADING_MODE"))  # fmt: skip
-    fetcher = partial(fetch_symbol, providers={"synthetic": SyntheticProvider(2)}, config=config,
-                      entitled={})  # fmt: skip
+    ingestor = Ingestor(
+        store=store,
+        config=config,
+        quality=QualityConfig(),
+        guard=LiveGuard(tmp_path / "TRADING_MODE"),
+    )
+    fetcher = partial(
+        fetch_symbol, providers={"synthetic": SyntheticProvider(2)}, config=config, entitled={}
+    )
     summary = ingestor.run(IngestPlan(IngestMode.DEEP_BACKFILL, entries, AS_OF), fetcher=fetcher)
     assert [o.symbol for o in summary.outcomes] == ["A", "B", "C", "EURUSD=X", "E"]
     assert store.governance == dict.fromkeys(("A", "B", "C", "EURUSD=X", "E"), SymbolState.ACTIVE)

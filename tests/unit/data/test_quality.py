@@ -25,9 +25,11 @@ def _damaged(
     index = pl.int_range(pl.len())
     if spike_at is not None:
         bars = bars.with_columns(
-            [pl.when(index == spike_at).then(pl.col(c) * 3).otherwise(pl.col(c)).alias(c)
-             for c in ("open", "high", "low", "close")]
-        )  # fmt: skip
+            [
+                pl.when(index == spike_at).then(pl.col(c) * 3).otherwise(pl.col(c)).alias(c)
+                for c in ("open", "high", "low", "close")
+            ]
+        )
     if zero_at is not None:
         bars = bars.with_columns(
             pl.when(index == zero_at).then(0.0).otherwise(pl.col("low")).alias("low")

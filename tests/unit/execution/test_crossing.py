@@ -132,16 +132,26 @@ def test_sma_cross_when_price_sits_still_then_engine_and_fast_path_trade_only_re
         run_id="flat",
         extra_columns=SmaCrossStrategy.COLUMNS,
     )
-    fast = sma_cross(np.array(close), np.array(close), fast_w, slow_w, 10, FastCosts(
-        commission_rate=0.001, initial_cash=100_000.0))  # fmt: skip
+    fast = sma_cross(
+        np.array(close),
+        np.array(close),
+        fast_w,
+        slow_w,
+        10,
+        FastCosts(commission_rate=0.001, initial_cash=100_000.0),
+    )
     assert len(result.trades) == trips
     assert len(result.trades) == len(fast.pnl) > 5
     assert not any(t.entry_price == t.exit_price for t in result.trades)
     assert [t.ts_entry // DAY_NS for t in result.trades] == list(fast.entry_index)
     assert fast.final_equity == pytest.approx(float(result.final_equity), rel=1e-9)
     finals, counts = sma_cross_sweep(
-        np.array(close), np.array(close), np.array([fast_w]), np.array([slow_w]), 10,
+        np.array(close),
+        np.array(close),
+        np.array([fast_w]),
+        np.array([slow_w]),
+        10,
         FastCosts(commission_rate=0.001, initial_cash=100_000.0),
-    )  # fmt: skip
+    )
     assert counts[0] == len(fast.pnl)
     assert finals[0] == pytest.approx(fast.final_equity, rel=1e-12)

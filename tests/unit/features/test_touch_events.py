@@ -28,10 +28,12 @@ EVENTS = detect_touch_events(BARS, CONFIG)
 def _alter_after(bars: pl.DataFrame, ts_cut: int, factor: float) -> pl.DataFrame:
     later = pl.col("ts") >= ts_cut
     return bars.with_columns(
-        [pl.when(later).then(pl.col(c) * factor).otherwise(pl.col(c)).alias(c)
-         for c in ("open", "high", "low", "close")]
+        [
+            pl.when(later).then(pl.col(c) * factor).otherwise(pl.col(c)).alias(c)
+            for c in ("open", "high", "low", "close")
+        ]
         + [pl.when(later).then(pl.col("volume") * 3).otherwise(pl.col("volume")).alias("volume")]
-    )  # fmt: skip
+    )
 
 
 def test_levels_when_computed_then_classic_and_camarilla_formulas_of_prior_session() -> None:
@@ -98,8 +100,9 @@ def test_touches_when_price_stays_in_band_then_one_event_per_visit() -> None:
         for minute in range(60):
             price = base + (0.0 if 20 <= minute < 30 else 1.0)  # a 10-bar visit to 100
             t = ts + day * 86_400 * 10**9 + minute * 60 * 10**9
-            rows.append(("T", t, price, price + 0.01, price - 0.01, price, 1000.0, price,
-                         "test", 60))  # fmt: skip
+            rows.append(
+                ("T", t, price, price + 0.01, price - 0.01, price, 1000.0, price, "test", 60)
+            )
     bars = pl.DataFrame(rows, schema=BARS.schema, orient="row")
     events = detect_touch_events(bars, PivotConfig(touch_tolerance_bps=5))
     pdl = events.filter(pl.col("level_type") == "PDL")  # prior low 99.99 ~ the visit at 100
@@ -112,9 +115,13 @@ def test_atr_and_rsi_when_compared_with_pandas_reference_then_equal() -> None:
     reference = frame.to_pandas()
     prev_close = reference["close"].shift(1)
     true_range = pd.concat(
-        [reference["high"] - reference["low"], (reference["high"] - prev_close).abs(),
-         (reference["low"] - prev_close).abs()], axis=1,
-    ).max(axis=1)  # fmt: skip
+        [
+            reference["high"] - reference["low"],
+            (reference["high"] - prev_close).abs(),
+            (reference["low"] - prev_close).abs(),
+        ],
+        axis=1,
+    ).max(axis=1)
     atr = true_range.ewm(alpha=1 / 14, adjust=False).mean() / reference["close"] * 1e4
     change = reference["close"].diff()
     gain = change.clip(lower=0).ewm(alpha=1 / 14, adjust=False).mean()

@@ -32,8 +32,14 @@ def test_onnx_export_when_same_model_in_two_processes_then_same_bytes() -> None:
     digests = []
     for seed in ("1", "2"):
         environment = dict(os.environ, PYTHONHASHSEED=seed)
-        done = subprocess.run([sys.executable, "-c", EXPORT], env=environment,
-                              capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", EXPORT],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
         digests.append(done.stdout.split())
     assert digests[0] == digests[1]
     assert len(digests[0]) == 2

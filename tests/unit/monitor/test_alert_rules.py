@@ -19,9 +19,24 @@ ROOT = Path(__file__).parents[3]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboard.json"
 PROMQL_WORDS = {
-    "rate", "increase", "sum", "by", "max_over_time", "quantile_over_time", "time", "or",
-    "and", "offset", "up", "min", "max", "avg", "without", "on", "ignoring",
-}  # fmt: skip
+    "rate",
+    "increase",
+    "sum",
+    "by",
+    "max_over_time",
+    "quantile_over_time",
+    "time",
+    "or",
+    "and",
+    "offset",
+    "up",
+    "min",
+    "max",
+    "avg",
+    "without",
+    "on",
+    "ignoring",
+}
 
 
 def _promtool() -> str:
@@ -41,23 +56,42 @@ def _promtool() -> str:
 
 def test_rules_pass_promtool_check_and_their_unit_tests() -> None:
     promtool = _promtool()
-    checked = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True,
-                             text=True, check=False)  # fmt: skip
+    checked = subprocess.run(
+        [promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = subprocess.run([promtool, "test", "rules", "alerts_test.yml"], cwd=RULES.parent,
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    tested = subprocess.run(
+        [promtool, "test", "rules", "alerts_test.yml"],
+        cwd=RULES.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
 def test_rules_cover_the_runbooks_catalogue() -> None:
     names = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]}
-    assert {"WinRateDrop", "DriftDetected", "CalibrationOutOfSpec", "OnnxParityFailure",
-            "ThroughputSpike", "ExecutionDegradation"} <= names  # fmt: skip
+    assert {
+        "WinRateDrop",
+        "DriftDetected",
+        "CalibrationOutOfSpec",
+        "OnnxParityFailure",
+        "ThroughputSpike",
+        "ExecutionDegradation",
+    } <= names
     tested = (RULES.parent / "alerts_test.yml").read_text()
     untested = {n for n in names if f"alertname: {n}\n" not in tested}
     # ServiceDown is `up == 0` (Prometheus' own series); the others each fire in a test
-    assert untested <= {"ServiceDown", "ThroughputSpike", "StreakHalt", "DaemonSafeMode",
-                        "IngestRejectionRate", "CollectorFailing", "BackupStale"}  # fmt: skip
+    assert untested <= {
+        "ServiceDown",
+        "ThroughputSpike",
+        "StreakHalt",
+        "DaemonSafeMode",
+        "IngestRejectionRate",
+        "CollectorFailing",
+        "BackupStale",
+    }
 
 
 def _names(expr: str) -> set[str]:
@@ -96,18 +130,28 @@ def _exported(tmp_path: Path) -> set[str]:
     tracker.on_tick({"S": Decimal(11)}, "ACTIVE")
     tracker.write(tmp_path / "daemon.prom", "a", {"backpressure_total": {"halt": 1}})
     horizon = HorizonHealth("held", 5, 40, 10, 0.5, 0.6, 0.6, 0.2, 0.05, 0.01)
-    write_ml_metrics(tmp_path / "ml.prom", state="healthy", window=[horizon],
-                     drift=[FeatureDrift("f", 0.1, 0.1, 50, 50)], model_age_hours=3.0,
-                     rollbacks=0)  # fmt: skip
-    write_backup_metrics(tmp_path / "backup.prom", last_backup_ns=1, backup_bytes=1,
-                         drill_ok=True, drill_ns=1)  # fmt: skip
+    write_ml_metrics(
+        tmp_path / "ml.prom",
+        state="healthy",
+        window=[horizon],
+        drift=[FeatureDrift("f", 0.1, 0.1, 50, 50)],
+        model_age_hours=3.0,
+        rollbacks=0,
+    )
+    write_backup_metrics(
+        tmp_path / "backup.prom", last_backup_ns=1, backup_bytes=1, drill_ok=True, drill_ns=1
+    )
     names: set[str] = set()
     for path in tmp_path.glob("*.prom"):
         for family in text_string_to_metric_families(path.read_text()):
             names |= {s.name for s in family.samples}
     # the long-running services declare theirs in code; read the names from it
-    sources = ["serving/service.py", "ops/collector.py", "monitor/ingest_metrics.py",
-               "api/control.py"]  # fmt: skip
+    sources = [
+        "serving/service.py",
+        "ops/collector.py",
+        "monitor/ingest_metrics.py",
+        "api/control.py",
+    ]
     for source in sources:
         text = (ROOT / "src" / "tradeloop" / source).read_text()
         for kind, name in re.findall(r"(Counter|Gauge|Histogram)\(\s*\"([a-z_]+)\"", text):
@@ -134,6 +178,13 @@ def test_every_metric_in_rules_and_dashboard_is_exported(tmp_path: Path) -> None
 
 def test_dashboard_has_the_runbooks_panels() -> None:
     titles = {p["title"] for p in json.loads(DASHBOARD.read_text())["panels"]}
-    assert {"Win Rate by Route", "Markout & Fill Rate", "Score Distribution (Online)",
-            "Calibration", "Drift PSI / KS", "Rollouts & Mode Switches", "Data Health",
-            "Ingestion Audit"} <= titles  # fmt: skip
+    assert {
+        "Win Rate by Route",
+        "Markout & Fill Rate",
+        "Score Distribution (Online)",
+        "Calibration",
+        "Drift PSI / KS",
+        "Rollouts & Mode Switches",
+        "Data Health",
+        "Ingestion Audit",
+    } <= titles

@@ -65,9 +65,15 @@ def test_worst_of_checks() -> None:
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
     env["TRADELOOP_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "tradeloop.cli", "health", "--json", *args],
-                          env=env, cwd=home.parent, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tradeloop.cli", "health", "--json", *args],
+        env=env,
+        cwd=home.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_health_cli_exit_code_is_the_worst_check(tmp_path: Path) -> None:
@@ -83,8 +89,9 @@ def test_health_cli_exit_code_is_the_worst_check(tmp_path: Path) -> None:
     killed = json.loads(_cli(home, "--config", str(relaxed)).stdout)
     assert {c["name"]: c["status"] for c in killed["checks"]}["kill_switch"] == "warn"
     full_disk = tmp_path / "full.yaml"
-    full_disk.write_text("health:\n  check_services: false\n  disk_warn_pct: 0.001\n"
-                         "  disk_crit_pct: 0.002\n")  # fmt: skip
+    full_disk.write_text(
+        "health:\n  check_services: false\n  disk_warn_pct: 0.001\n  disk_crit_pct: 0.002\n"
+    )
     crit = _cli(home, "--config", str(full_disk))
     assert crit.returncode == 2
     assert json.loads(crit.stdout)["status"] == "crit"

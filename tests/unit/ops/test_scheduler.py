@@ -68,8 +68,9 @@ def test_install_when_runs_were_missed_then_run_once_now_or_skipped(tmp_path: Pa
         json.loads(x) for x in (tmp_path / "logs" / "scheduler.jsonl").read_text().splitlines()
     ]
     assert [e["action"] for e in logged if e["job"] == "backup"] == [
-        "running it once now", "skipped (catch_up off)",
-    ]  # fmt: skip
+        "running it once now",
+        "skipped (catch_up off)",
+    ]
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -80,11 +81,18 @@ def _env(home: Path) -> dict[str, str]:
 
 def test_job_runner_records_runs_and_reports_failures(tmp_path: Path) -> None:
     failures: list[tuple[str, str]] = []
-    runner = JobRunner(tmp_path, SchedulerConfig(), env=_env(tmp_path),
-                       on_failure=lambda job, why: failures.append((job, why)))  # fmt: skip
+    runner = JobRunner(
+        tmp_path,
+        SchedulerConfig(),
+        env=_env(tmp_path),
+        on_failure=lambda job, why: failures.append((job, why)),
+    )
     assert runner.run(Job("backup", ("backup", "--json"), _jobs()["backup"].trigger)) == 0
-    drill = Job("restore-drill", ("restore-drill", "--json", "--snapshot", str(tmp_path / "x")),
-                _jobs()["restore-drill"].trigger)  # fmt: skip
+    drill = Job(
+        "restore-drill",
+        ("restore-drill", "--json", "--snapshot", str(tmp_path / "x")),
+        _jobs()["restore-drill"].trigger,
+    )
     assert runner.run(drill) == 1
     assert [job for job, _ in failures] == ["restore-drill"]
     assert set(runner.last_runs()) == {"backup", "restore-drill"}
@@ -103,8 +111,9 @@ def test_scheduler_catches_up_at_start_runs_alone_and_stops_on_sigterm(tmp_path:
     (home / "scheduler_state.json").write_text(json.dumps({"backup": last}))
     env = _env(home)
     command = [sys.executable, "-m", "tradeloop.cli", "scheduler"]
-    first = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    first = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     log = home / "logs" / "scheduler.jsonl"
     try:
         deadline = time.monotonic() + 120
@@ -112,9 +121,15 @@ def test_scheduler_catches_up_at_start_runs_alone_and_stops_on_sigterm(tmp_path:
             if log.exists() and '"job": "backup", "event": "ran"' in log.read_text():
                 break
             time.sleep(0.2)
-        second = subprocess.run([sys.executable, "-m", "tradeloop.cli", "scheduler"],
-                                cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=60, check=False)  # fmt: skip
+        second = subprocess.run(
+            [sys.executable, "-m", "tradeloop.cli", "scheduler"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert second.returncode == 2
         assert "another scheduler is running" in second.stderr
     finally:

@@ -21,9 +21,13 @@ def _target(tmp_path: Path) -> Target:
     exe.parent.mkdir()
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
-    return Target(executable=exe, workdir=tmp_path, home=tmp_path / "var",
-                  config=tmp_path / "tradeloop.yaml",
-                  secrets_file=tmp_path / "secrets.env")  # fmt: skip
+    return Target(
+        executable=exe,
+        workdir=tmp_path,
+        home=tmp_path / "var",
+        config=tmp_path / "tradeloop.yaml",
+        secrets_file=tmp_path / "secrets.env",
+    )
 
 
 def test_systemd_units_run_the_stack_scheduler_and_reports(tmp_path: Path) -> None:
@@ -45,8 +49,12 @@ def test_systemd_units_run_the_stack_scheduler_and_reports(tmp_path: Path) -> No
         folder.mkdir()
         for name, text in units.items():
             (folder / name).write_text(text)
-        verified = subprocess.run(["systemd-analyze", "verify", *map(str, folder.iterdir())],
-                                  capture_output=True, text=True, check=False)  # fmt: skip
+        verified = subprocess.run(
+            ["systemd-analyze", "verify", *map(str, folder.iterdir())],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert verified.returncode == 0, verified.stderr
 
 
@@ -56,8 +64,12 @@ def test_launchd_plists_keep_the_stack_alive_and_schedule_reports(tmp_path: Path
     }
     stack = plists["com.tradeloop.stack.plist"]
     assert stack["KeepAlive"] == {"SuccessfulExit": False}
-    assert stack["ProgramArguments"][:4] == [f"{tmp_path}/bin/tradeloop", "up", "--only",
-                                             "api,scorer,collector"]  # fmt: skip
+    assert stack["ProgramArguments"][:4] == [
+        f"{tmp_path}/bin/tradeloop",
+        "up",
+        "--only",
+        "api,scorer,collector",
+    ]
     morning = plists["com.tradeloop.report-0830.plist"]
     assert {(c["Weekday"], c["Hour"], c["Minute"]) for c in morning["StartCalendarInterval"]} == {
         (day, 8, 30) for day in range(1, 6)
@@ -70,12 +82,31 @@ def test_install_service_cli_never_writes_a_secret(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets.env"
     secrets.write_text("NOTIFY_SMTP_PASSWORD=very-secret-pw\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADELOOP_", "NOTIFY_"))}
-    env.update({"TRADELOOP_HOME": str(tmp_path / "var"), "TRADELOOP_SECRETS_FILE": str(secrets),
-                "NOTIFY_WEBHOOK_URL": "https://hooks.example/very-secret-path"})  # fmt: skip
+    env.update(
+        {
+            "TRADELOOP_HOME": str(tmp_path / "var"),
+            "TRADELOOP_SECRETS_FILE": str(secrets),
+            "NOTIFY_WEBHOOK_URL": "https://hooks.example/very-secret-path",
+        }
+    )
     for manager in ("systemd", "launchd"):
-        done = subprocess.run([sys.executable, "-m", "tradeloop.cli", "install-service", manager,
-                               "--dir", str(tmp_path / manager), "--json"], cwd=tmp_path,
-                              env=env, capture_output=True, text=True, check=False)  # fmt: skip
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tradeloop.cli",
+                "install-service",
+                manager,
+                "--dir",
+                str(tmp_path / manager),
+                "--json",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         written = [Path(p) for p in json.loads(done.stdout)["written"]]
         assert written
@@ -84,8 +115,9 @@ def test_install_service_cli_never_writes_a_secret(tmp_path: Path) -> None:
             assert "very-secret" not in text
             assert str(secrets) in text or path.suffix == ".timer"
     command = [sys.executable, "-m", "tradeloop.cli", "install-service", "upstart"]
-    bad = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                         check=False)  # fmt: skip
+    bad = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 2
     assert "systemd or launchd" in bad.stderr
 

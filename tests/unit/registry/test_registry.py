@@ -44,9 +44,10 @@ def test_load_when_manifest_edited_after_registration_then_refused_everywhere(
 
     registry = ModelRegistry(tmp_path, InMemoryModelRecords())
     version = registry.register(
-        "m", {"model.onnx": b"bytes"},
+        "m",
+        {"model.onnx": b"bytes"},
         {"feature_schema_hash": "abc", "metrics": {"auc": 0.51}, "trained_end_ns": 1},
-    )  # fmt: skip
+    )
     manifest_path = Path(version.path) / "manifest.json"
     edited = json.loads(manifest_path.read_text()) | {key: value}  # better metrics, fresher
     os.chmod(manifest_path, 0o644)
@@ -154,16 +155,19 @@ def test_promote_when_forced_then_applied_and_audit_keeps_reason_and_failures(
         registry.promote(NAME, second, "active", actor="t", force=True)
     with pytest.raises(GateRejected):
         registry.promote(NAME, second, "active", actor="t")
-    outcome = registry.promote(NAME, second, "active", actor="ops", force=True,
-                               reason="hotfix: mfe model broken")  # fmt: skip
+    outcome = registry.promote(
+        NAME, second, "active", actor="ops", force=True, reason="hotfix: mfe model broken"
+    )
     assert outcome.decision == "FORCED"
     assert outcome.gate.checks["keeps_active_coverage"] is False
     assert registry.resolve(NAME, "active") == second
     assert registry.resolve(NAME, "prev") == first
     record = registry.history(NAME, 1)[0]
     assert (record.decision, record.actor, record.gate["reason"]) == (
-        "FORCED", "ops", "hotfix: mfe model broken",
-    )  # fmt: skip
+        "FORCED",
+        "ops",
+        "hotfix: mfe model broken",
+    )
 
 
 def test_aliases_when_prev_set_directly_or_rollback_without_prev_then_refused(

@@ -158,8 +158,9 @@ def test_first_day_when_live_account_opened_today_then_smaller_position_limit(
 ) -> None:
     limits = {"max_position_size": 0.20, "first_day_position_size": 0.10}
     opened = NOON_ET - 3 * 3600 * 10**9  # 09:00 New York, the same trading day
-    gate = RiskGate(UNLIMITED_RISK.model_copy(update=limits), KillSwitch(tmp_path / "KS"),
-                    opened_ns=opened)  # fmt: skip
+    gate = RiskGate(
+        UNLIMITED_RISK.model_copy(update=limits), KillSwitch(tmp_path / "KS"), opened_ns=opened
+    )
     fifteen_percent = _check("15")  # 15 x 100 of 10,000 equity
     reason = gate.denial(fifteen_percent)
     assert reason is not None

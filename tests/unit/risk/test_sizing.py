@@ -28,8 +28,9 @@ def test_scalper_quantity_by_hand(
     price: str, free: str, leverage: str, cap: str | None, lot: str, expected: str
 ) -> None:
     limit = None if cap is None else D(cap)
-    got = scalper_quantity(D(price), D(free), leverage=D(leverage), notional_cap_usd=limit,
-                           lot_step=D(lot))  # fmt: skip
+    got = scalper_quantity(
+        D(price), D(free), leverage=D(leverage), notional_cap_usd=limit, lot_step=D(lot)
+    )
     assert got == D(expected)
 
 
@@ -38,8 +39,8 @@ def test_ml_strategy_with_scalper_sizing_sizes_from_cash_leverage_cap_and_lot() 
     from tradeloop.execution.config import MlSignalConfig
     from tradeloop.execution.ml_signal import MlSignalStrategy
     from tradeloop.execution.strategy import StrategyContext
-    from tradeloop.ops.ml_signal_plan import _sizer
     from tradeloop.risk.config import RiskConfig
+    from tradeloop.usecases.ml_signal_plan import _sizer
 
     risk = RiskConfig(notional_cap_usd=3000, lot_step=0.5, margin_leverage=5)
     config = MlSignalConfig(sizing="scalper")

@@ -15,13 +15,25 @@ async def _ok(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _call(guard: HttpGuard, host: str, *, server: str = "127.0.0.1", client: str = "127.0.0.1",
-          origin: str | None = None) -> tuple[int, dict[bytes, bytes], bytes]:  # fmt: skip
+def _call(
+    guard: HttpGuard,
+    host: str,
+    *,
+    server: str = "127.0.0.1",
+    client: str = "127.0.0.1",
+    origin: str | None = None,
+) -> tuple[int, dict[bytes, bytes], bytes]:
     headers = [(b"host", host.encode())]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
-    scope = {"type": "http", "method": "GET", "path": "/health", "headers": headers,
-             "server": (server, 5003), "client": (client, 40000)}  # fmt: skip
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/health",
+        "headers": headers,
+        "server": (server, 5003),
+        "client": (client, 40000),
+    }
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:

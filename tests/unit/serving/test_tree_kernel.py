@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from tradeloop.features.touch_events import EVENT_SCHEMA
-from tradeloop.ops.model_training import register_event_models
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.serving.model_set import load_model_set
 from tradeloop.serving.tree_kernel import compile_onnx_trees
 from tradeloop.testing import InMemoryModelRecords
 from tradeloop.testing.event_models import TINY_CONFIG, stub_event_frame
+from tradeloop.usecases.model_training import register_event_models
 
 
 def _models(tmp_path: Path, **config: object) -> tuple[dict[str, bytes], dict[str, object]]:

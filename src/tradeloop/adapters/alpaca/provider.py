@@ -76,11 +76,17 @@ class AlpacaProvider(RestProvider):
             ]
             columns = {
                 name: [row.get(key) for row in rows]
-                for name, key in (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"),
-                                  ("volume", "v"))
-            }  # fmt: skip
-            bars = bar_frame(request.symbol, ts, columns, source=self.name,
-                             bar_interval_sec=DAILY_SEC)  # fmt: skip
+                for name, key in (
+                    ("open", "o"),
+                    ("high", "h"),
+                    ("low", "l"),
+                    ("close", "c"),
+                    ("volume", "v"),
+                )
+            }
+            bars = bar_frame(
+                request.symbol, ts, columns, source=self.name, bar_interval_sec=DAILY_SEC
+            )
         except (KeyError, TypeError, ValueError, AttributeError, pl.exceptions.PolarsError) as exc:
             raise DataError(f"alpaca {request.symbol}: malformed bar ({exc!r})") from None
         bars = validate_bars(bars, f"alpaca {request.symbol}")

@@ -44,15 +44,19 @@ class BundledDataset:
 
 
 BUNDLED_DATASETS: dict[str, BundledDataset] = {
-    "^GSPC": BundledDataset("^GSPC", "arch.data.sp500", "sp500.csv.gz", "%m/%d/%Y", DAILY_SEC,
-                            5000, True),
-    "^IXIC": BundledDataset("^IXIC", "arch.data.nasdaq", "nasdaq.csv.gz", "%m/%d/%Y", DAILY_SEC,
-                            5000, True),
-    "GOOG": BundledDataset("GOOG", "backtesting.test", "GOOG.csv", "%Y-%m-%d", DAILY_SEC,
-                           2100, False),
-    "EURUSD=X": BundledDataset("EURUSD=X", "backtesting.test", "EURUSD.csv",
-                               "%Y-%m-%d %H:%M:%S", 3600, 4900, False),
-}  # fmt: skip
+    "^GSPC": BundledDataset(
+        "^GSPC", "arch.data.sp500", "sp500.csv.gz", "%m/%d/%Y", DAILY_SEC, 5000, True
+    ),
+    "^IXIC": BundledDataset(
+        "^IXIC", "arch.data.nasdaq", "nasdaq.csv.gz", "%m/%d/%Y", DAILY_SEC, 5000, True
+    ),
+    "GOOG": BundledDataset(
+        "GOOG", "backtesting.test", "GOOG.csv", "%Y-%m-%d", DAILY_SEC, 2100, False
+    ),
+    "EURUSD=X": BundledDataset(
+        "EURUSD=X", "backtesting.test", "EURUSD.csv", "%Y-%m-%d %H:%M:%S", 3600, 4900, False
+    ),
+}
 
 
 def read_bundled(dataset: BundledDataset, path: Path) -> pl.DataFrame:

@@ -47,8 +47,9 @@ class FilesProvider:
     def symbols(self) -> tuple[str, ...]:
         if not self.directory.is_dir():
             return ()
-        return tuple(sorted(p.stem for p in self.directory.iterdir()
-                            if p.suffix in (".csv", ".parquet")))  # fmt: skip
+        return tuple(
+            sorted(p.stem for p in self.directory.iterdir() if p.suffix in (".csv", ".parquet"))
+        )
 
     def fetch_bars(self, request: BarRequest) -> pl.DataFrame:
         path = self._path(request.symbol)
@@ -84,12 +85,17 @@ class FilesProvider:
             return pl.col("ts").cast(pl.Int64, strict=True)
         if "date" in raw.columns:
             return (
-                pl.col("date").cast(pl.String).str.strptime(pl.Date, "%Y-%m-%d", strict=True)
-                .cast(pl.Datetime("ns", "UTC")).dt.epoch("ns")
-            )  # fmt: skip
+                pl.col("date")
+                .cast(pl.String)
+                .str.strptime(pl.Date, "%Y-%m-%d", strict=True)
+                .cast(pl.Datetime("ns", "UTC"))
+                .dt.epoch("ns")
+            )
         if "datetime" in raw.columns:
             return (
-                pl.col("datetime").cast(pl.String)
-                .str.to_datetime(time_zone="UTC", strict=True, time_unit="ns").dt.epoch("ns")
-            )  # fmt: skip
+                pl.col("datetime")
+                .cast(pl.String)
+                .str.to_datetime(time_zone="UTC", strict=True, time_unit="ns")
+                .dt.epoch("ns")
+            )
         raise pl.exceptions.ColumnNotFoundError("need a date, datetime or ts column")

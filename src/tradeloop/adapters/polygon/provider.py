@@ -67,8 +67,11 @@ class PolygonProvider(RestProvider):
             url, params = payload.get("next_url"), None
         if self._archive is not None:
             self._archive.save(request.symbol, self.name, pages)
-        return History(self._to_bars(request, rows), pl.DataFrame(schema=ACTIONS_SCHEMA), {
-            "provider_ticker": ticker})  # fmt: skip
+        return History(
+            self._to_bars(request, rows),
+            pl.DataFrame(schema=ACTIONS_SCHEMA),
+            {"provider_ticker": ticker},
+        )
 
     def _to_bars(self, request: BarRequest, rows: list[dict[str, Any]]) -> pl.DataFrame:
         if not rows:
@@ -77,12 +80,16 @@ class PolygonProvider(RestProvider):
             ts = [session_day_ns(float(row["t"]) / 1000) for row in rows]
             columns = {
                 name: [row.get(key) for row in rows]
-                for name, key in (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"),
-                                  ("volume", "v"))
-            }  # fmt: skip
+                for name, key in (
+                    ("open", "o"),
+                    ("high", "h"),
+                    ("low", "l"),
+                    ("close", "c"),
+                    ("volume", "v"),
+                )
+            }
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"polygon {request.symbol}: malformed bar ({exc!r})") from None
-        bars = bar_frame(request.symbol, ts, columns, source=self.name,
-                         bar_interval_sec=DAILY_SEC)  # fmt: skip
+        bars = bar_frame(request.symbol, ts, columns, source=self.name, bar_interval_sec=DAILY_SEC)
         bars = validate_bars(bars, f"polygon {request.symbol}")
         return bars.filter((pl.col("ts") >= request.start_ns) & (pl.col("ts") < request.end_ns))

@@ -101,16 +101,23 @@ class RedisStreamsBus:
         # 2. Entries abandoned by a dead consumer of the group.
         if len(entries) < max_messages:
             claimed: Any = self._client.xautoclaim(
-                stream, group, consumer, self.claim_idle_ms, "0-0",
+                stream,
+                group,
+                consumer,
+                self.claim_idle_ms,
+                "0-0",
                 count=max_messages - len(entries),
-            )  # fmt: skip
+            )
             entries += [entry for entry in claimed[1] if entry and entry[1]]
         # 3. New entries.
         if len(entries) < max_messages:
             fresh: Any = self._client.xreadgroup(
-                group, consumer, {stream: ">"}, count=max_messages - len(entries),
+                group,
+                consumer,
+                {stream: ">"},
+                count=max_messages - len(entries),
                 block=self.block_ms or None,
-            )  # fmt: skip
+            )
             entries += [entry for _, batch in fresh for entry in batch]
         done_key, failures_key = self._done_key(topic, group), self._failures_key(topic, group)
         handled = 0

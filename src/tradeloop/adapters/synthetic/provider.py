@@ -172,9 +172,11 @@ class SyntheticProvider:
         open_, close = np.exp(log_open), np.exp(log_close)
         surprise = np.abs(intraday) / np.maximum(sigma, 1e-12)
         volume = np.round(
-            base_volume * (sigma / base_vol) ** 0.5 * (0.6 + 0.4 * surprise)
+            base_volume
+            * (sigma / base_vol) ** 0.5
+            * (0.6 + 0.4 * surprise)
             * np.exp(rng.normal(0.0, 0.25, n))
-        )  # fmt: skip
+        )
         ts = (days.astype("datetime64[ns]").astype(np.int64)).astype(np.int64)
         return pl.DataFrame(
             {
@@ -210,8 +212,11 @@ class SyntheticProvider:
             keep = (ts >= request.start_ns) & (ts < request.end_ns)
             if not keep.any():
                 continue
-            frames.append(self._session(request.symbol, session_day, row, ts, profile, interval)
-                          .filter(pl.Series(keep)))  # fmt: skip
+            frames.append(
+                self._session(request.symbol, session_day, row, ts, profile, interval).filter(
+                    pl.Series(keep)
+                )
+            )
         if not frames:
             return empty_bars()
         return pl.concat(frames)
@@ -240,9 +245,11 @@ class SyntheticProvider:
         highs = opens * np.exp(np.maximum(up, np.maximum(bar_ret, 0.0)))
         lows = opens * np.exp(np.minimum(down, np.minimum(bar_ret, 0.0)))
         volume = np.round(
-            daily_row["volume"] * profile * np.exp(rng.normal(0.0, 0.3, steps))
+            daily_row["volume"]
+            * profile
+            * np.exp(rng.normal(0.0, 0.3, steps))
             * (0.7 + 0.3 * np.abs(bar_ret) / np.maximum(step_sigma, 1e-12))
-        )  # fmt: skip
+        )
         return pl.DataFrame(
             {
                 "symbol": [symbol] * steps,

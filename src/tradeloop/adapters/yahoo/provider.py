@@ -22,8 +22,14 @@ from tradeloop.data.validation import validate_bars
 from tradeloop.domain.bar import DAILY_SEC, bar_frame
 
 YAHOO_INTERVALS = {60: "1m", 300: "5m", 900: "15m", 1800: "30m", 3600: "60m", DAILY_SEC: "1d"}
-_METADATA_KEYS = ("currency", "exchangeName", "instrumentType", "exchangeTimezoneName",
-                  "longName", "shortName")  # fmt: skip
+_METADATA_KEYS = (
+    "currency",
+    "exchangeName",
+    "instrumentType",
+    "exchangeTimezoneName",
+    "longName",
+    "shortName",
+)
 
 
 class YahooProvider(RestProvider):
@@ -86,17 +92,23 @@ class YahooProvider(RestProvider):
             if any(len(values) != len(stamps) for values in columns.values()):
                 raise ValueError("indicator arrays and timestamps differ in length")
             keep = [
-                i for i in range(len(stamps))
+                i
+                for i in range(len(stamps))
                 if any(columns[name][i] is not None for name in ("open", "high", "low", "close"))
-            ]  # fmt: skip
+            ]
             if request.bar_interval_sec == DAILY_SEC:
                 ts = [session_day_ns(float(stamps[i]), timezone) for i in keep]
             else:  # intraday bars keep their open time
                 ts = [int(stamps[i]) * NS_PER_SECOND for i in keep]
             selected = {name: [values[i] for i in keep] for name, values in columns.items()}
             selected["volume"] = [0.0 if v is None else v for v in selected["volume"]]
-            bars = bar_frame(request.symbol, ts, selected, source=self.name,
-                             bar_interval_sec=request.bar_interval_sec)  # fmt: skip
+            bars = bar_frame(
+                request.symbol,
+                ts,
+                selected,
+                source=self.name,
+                bar_interval_sec=request.bar_interval_sec,
+            )
         except (KeyError, IndexError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
             raise DataError(f"yahoo {request.symbol}: malformed chart ({exc!r})") from None
         if bars.is_empty():
@@ -109,12 +121,25 @@ class YahooProvider(RestProvider):
         try:
             for item in (events.get("splits") or {}).values():
                 ratio = float(item["numerator"]) / float(item["denominator"])
-                rows.append({"symbol": symbol, "ts": session_day_ns(float(item["date"]), timezone),
-                             "kind": "split", "value": ratio, "source": self.name})  # fmt: skip
+                rows.append(
+                    {
+                        "symbol": symbol,
+                        "ts": session_day_ns(float(item["date"]), timezone),
+                        "kind": "split",
+                        "value": ratio,
+                        "source": self.name,
+                    }
+                )
             for item in (events.get("dividends") or {}).values():
-                rows.append({"symbol": symbol, "ts": session_day_ns(float(item["date"]), timezone),
-                             "kind": "dividend", "value": float(item["amount"]),
-                             "source": self.name})  # fmt: skip
+                rows.append(
+                    {
+                        "symbol": symbol,
+                        "ts": session_day_ns(float(item["date"]), timezone),
+                        "kind": "dividend",
+                        "value": float(item["amount"]),
+                        "source": self.name,
+                    }
+                )
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             raise DataError(f"yahoo {symbol}: malformed corporate action ({exc!r})") from None
         return pl.DataFrame(rows, schema=ACTIONS_SCHEMA).sort("ts", "kind")

@@ -25,3 +25,13 @@ def record_audit_event(
                 payload_json=json.dumps(payload, sort_keys=True, default=str),
             )
         )
+
+
+class SqlAuditTrail:
+    """``record_audit_event`` as the use cases' ``AuditTrail`` port."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None:
+        record_audit_event(self.engine, kind, subject, payload, actor)

@@ -53,10 +53,20 @@ def _upsert_sqlite(connection: Connection, rows: pl.DataFrame) -> None:
         cursor.close()
 
 
-_PG_TYPES = {"symbol": "text", "ts": "int8", "open": "float8", "high": "float8",
-             "low": "float8", "close": "float8", "volume": "float8", "adj_close": "float8",
-             "source": "text", "bar_interval_sec": "int4", "run_id": "text",
-             "ts_ingested": "int8"}  # fmt: skip
+_PG_TYPES = {
+    "symbol": "text",
+    "ts": "int8",
+    "open": "float8",
+    "high": "float8",
+    "low": "float8",
+    "close": "float8",
+    "volume": "float8",
+    "adj_close": "float8",
+    "source": "text",
+    "bar_interval_sec": "int4",
+    "run_id": "text",
+    "ts_ingested": "int8",
+}
 _PG_STAGE = "tradeloop_stage_price_history"
 _PG_MERGE = (
     f"INSERT INTO price_history ({', '.join(_COLUMNS)}) "  # noqa: S608

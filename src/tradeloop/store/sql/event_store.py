@@ -33,30 +33,43 @@ class SqlEventStore:
             ids = events["event_id"].to_list()
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
-                known |= set(connection.execute(
-                    select(pivot_events.c.event_id).where(pivot_events.c.event_id.in_(chunk))
-                ).scalars())  # fmt: skip
+                known |= set(
+                    connection.execute(
+                        select(pivot_events.c.event_id).where(pivot_events.c.event_id.in_(chunk))
+                    ).scalars()
+                )
         events = events.filter(~pl.col("event_id").is_in(list(known)))
         if events.is_empty():
             return events
         now = time.time_ns()
         rows = [
             {
-                "event_id": row["event_id"], "symbol": row["symbol"],
-                "ts_event": row["ts_event"], "level_type": row["level_type"],
-                "level_price": row["level_price"], "bar_interval_sec": row["bar_interval_sec"],
-                "touch_price": row["touch_price"], "session": str(row["session"]),
+                "event_id": row["event_id"],
+                "symbol": row["symbol"],
+                "ts_event": row["ts_event"],
+                "level_type": row["level_type"],
+                "level_price": row["level_price"],
+                "bar_interval_sec": row["bar_interval_sec"],
+                "touch_price": row["touch_price"],
+                "session": str(row["session"]),
                 "features_json": json.dumps(
-                    {name: row[name] for name in EVENT_SCHEMA.names}, allow_nan=False),
+                    {name: row[name] for name in EVENT_SCHEMA.names}, allow_nan=False
+                ),
                 "feature_version": EVENT_SCHEMA.version,
-                "feature_schema_hash": EVENT_SCHEMA.schema_hash, "ts_created": now,
+                "feature_schema_hash": EVENT_SCHEMA.schema_hash,
+                "ts_created": now,
             }
             for row in events.iter_rows(named=True)
-        ]  # fmt: skip
+        ]
         with self._engine.begin() as connection:
             for start in range(0, len(rows), _CHUNK):
-                upsert(connection, pivot_events, rows[start : start + _CHUNK], ["event_id"],
-                       update=False)  # fmt: skip
+                upsert(
+                    connection,
+                    pivot_events,
+                    rows[start : start + _CHUNK],
+                    ["event_id"],
+                    update=False,
+                )
         return events
 
     def upsert_labels(self, labels: pl.DataFrame) -> int:
@@ -66,8 +79,12 @@ class SqlEventStore:
         rows = labels.to_dicts()
         with self._engine.begin() as connection:
             for start in range(0, len(rows), _CHUNK):
-                upsert(connection, event_labels, rows[start : start + _CHUNK],
-                       ["event_id", "horizon_bars"])  # fmt: skip
+                upsert(
+                    connection,
+                    event_labels,
+                    rows[start : start + _CHUNK],
+                    ["event_id", "horizon_bars"],
+                )
         return len(rows)
 
     def load_events(self, symbol: str | None = None) -> pl.DataFrame:
@@ -80,10 +97,12 @@ class SqlEventStore:
         if not rows:
             return pl.DataFrame()
         expanded: list[dict[str, Any]] = [
-            {**{k: v for k, v in row.items() if k != "features_json"},
-             **json.loads(row["features_json"])}
+            {
+                **{k: v for k, v in row.items() if k != "features_json"},
+                **json.loads(row["features_json"]),
+            }
             for row in rows
-        ]  # fmt: skip
+        ]
         return pl.DataFrame(expanded, infer_schema_length=None)
 
     def load_labels(self) -> pl.DataFrame:

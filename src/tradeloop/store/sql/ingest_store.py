@@ -63,23 +63,37 @@ class SqlIngestStore(SqlBarStore):
                 stamped = pl.concat(actions).with_columns(pl.lit(run_id).alias("run_id"))
                 upsert(connection, corporate_actions, stamped.to_dicts(), ["symbol", "ts", "kind"])
             metadata_rows = [
-                {"symbol": o.symbol, "asset_class": o.asset_class, "provider": o.provider,
-                 "metadata_json": json.dumps(h.metadata, sort_keys=True), "ts_updated": now}
-                for o, h in items if h is not None
-            ]  # fmt: skip
+                {
+                    "symbol": o.symbol,
+                    "asset_class": o.asset_class,
+                    "provider": o.provider,
+                    "metadata_json": json.dumps(h.metadata, sort_keys=True),
+                    "ts_updated": now,
+                }
+                for o, h in items
+                if h is not None
+            ]
             upsert(connection, symbol_metadata, metadata_rows, ["symbol"])
             upsert(
                 connection,
                 data_quality,
-                [{"symbol": o.symbol, "run_id": run_id, "rows": o.quality.rows,
-                  "missing_dates_pct": o.quality.missing_dates_pct,
-                  "duplicate_pct": o.quality.duplicate_pct,
-                  "zero_negative_flag": o.quality.zero_negative_flag,
-                  "extreme_spike_flag": o.quality.extreme_spike_flag,
-                  "score": o.quality.score, "accepted": o.quality.accepted, "ts_scored": now}
-                 for o, _ in items],
+                [
+                    {
+                        "symbol": o.symbol,
+                        "run_id": run_id,
+                        "rows": o.quality.rows,
+                        "missing_dates_pct": o.quality.missing_dates_pct,
+                        "duplicate_pct": o.quality.duplicate_pct,
+                        "zero_negative_flag": o.quality.zero_negative_flag,
+                        "extreme_spike_flag": o.quality.extreme_spike_flag,
+                        "score": o.quality.score,
+                        "accepted": o.quality.accepted,
+                        "ts_scored": now,
+                    }
+                    for o, _ in items
+                ],
                 ["symbol", "run_id"],
-            )  # fmt: skip
+            )
             symbols = [o.symbol for o, _ in items]
             previous = dict(
                 connection.execute(
@@ -91,35 +105,65 @@ class SqlIngestStore(SqlBarStore):
             upsert(
                 connection,
                 symbol_governance,
-                [{"symbol": o.symbol, "state": o.state.value, "reason": o.reason,
-                  "rows": o.quality.rows, "quality_score": o.quality.score,
-                  "provider": o.provider, "ts_updated": now}
-                 for o, _ in items],
+                [
+                    {
+                        "symbol": o.symbol,
+                        "state": o.state.value,
+                        "reason": o.reason,
+                        "rows": o.quality.rows,
+                        "quality_score": o.quality.score,
+                        "provider": o.provider,
+                        "ts_updated": now,
+                    }
+                    for o, _ in items
+                ],
                 ["symbol"],
-            )  # fmt: skip
+            )
             changes = [
-                {"kind": "symbol_state_changed", "subject": o.symbol, "actor": "ingest",
-                 "ts_event": now,
-                 "payload_json": json.dumps({"from": previous.get(o.symbol),
-                                             "to": o.state.value, "reason": o.reason,
-                                             "run_id": run_id})}
-                for o, _ in items if previous.get(o.symbol) != o.state.value
-            ]  # fmt: skip
+                {
+                    "kind": "symbol_state_changed",
+                    "subject": o.symbol,
+                    "actor": "ingest",
+                    "ts_event": now,
+                    "payload_json": json.dumps(
+                        {
+                            "from": previous.get(o.symbol),
+                            "to": o.state.value,
+                            "reason": o.reason,
+                            "run_id": run_id,
+                        }
+                    ),
+                }
+                for o, _ in items
+                if previous.get(o.symbol) != o.state.value
+            ]
             if changes:
                 connection.execute(audit_event.insert(), changes)
             lines = []
             for outcome, _ in items:
                 lines += [
-                    {"run_id": run_id, "symbol": outcome.symbol, "provider": attempt.provider,
-                     "decision": attempt.outcome, "rows": attempt.rows,
-                     "detail": attempt.detail, "ts_event": now}
+                    {
+                        "run_id": run_id,
+                        "symbol": outcome.symbol,
+                        "provider": attempt.provider,
+                        "decision": attempt.outcome,
+                        "rows": attempt.rows,
+                        "detail": attempt.detail,
+                        "ts_event": now,
+                    }
                     for attempt in outcome.attempts
-                ]  # fmt: skip
+                ]
                 lines.append(
-                    {"run_id": run_id, "symbol": outcome.symbol, "provider": outcome.provider,
-                     "decision": outcome.decision, "rows": written[outcome.symbol],
-                     "detail": f"{outcome.state.value}: {outcome.reason}", "ts_event": now}
-                )  # fmt: skip
+                    {
+                        "run_id": run_id,
+                        "symbol": outcome.symbol,
+                        "provider": outcome.provider,
+                        "decision": outcome.decision,
+                        "rows": written[outcome.symbol],
+                        "detail": f"{outcome.state.value}: {outcome.reason}",
+                        "ts_event": now,
+                    }
+                )
             connection.execute(ingestion_audit.insert(), lines)
         return written
 
@@ -225,11 +269,18 @@ class SqlIngestStore(SqlBarStore):
             upsert(
                 connection,
                 ingestion_audit_runs,
-                [{"run_id": run_id, "mode": mode, "status": "RUNNING",
-                  "symbols_requested": symbols_requested, "ts_started": now,
-                  "owner": f"{host}:{os.getpid()}"}],
+                [
+                    {
+                        "run_id": run_id,
+                        "mode": mode,
+                        "status": "RUNNING",
+                        "symbols_requested": symbols_requested,
+                        "ts_started": now,
+                        "owner": f"{host}:{os.getpid()}",
+                    }
+                ],
                 ["run_id"],
-            )  # fmt: skip
+            )
 
     def record_symbol(
         self,
@@ -245,28 +296,49 @@ class SqlIngestStore(SqlBarStore):
             upsert(
                 connection,
                 data_quality,
-                [{"symbol": report.symbol, "run_id": run_id, "rows": report.rows,
-                  "missing_dates_pct": report.missing_dates_pct,
-                  "duplicate_pct": report.duplicate_pct,
-                  "zero_negative_flag": report.zero_negative_flag,
-                  "extreme_spike_flag": report.extreme_spike_flag,
-                  "score": report.score, "accepted": report.accepted, "ts_scored": now}],
+                [
+                    {
+                        "symbol": report.symbol,
+                        "run_id": run_id,
+                        "rows": report.rows,
+                        "missing_dates_pct": report.missing_dates_pct,
+                        "duplicate_pct": report.duplicate_pct,
+                        "zero_negative_flag": report.zero_negative_flag,
+                        "extreme_spike_flag": report.extreme_spike_flag,
+                        "score": report.score,
+                        "accepted": report.accepted,
+                        "ts_scored": now,
+                    }
+                ],
                 ["symbol", "run_id"],
-            )  # fmt: skip
+            )
             upsert(
                 connection,
                 symbol_governance,
-                [{"symbol": report.symbol, "state": state.value, "reason": reason,
-                  "rows": report.rows, "quality_score": report.score, "provider": provider,
-                  "ts_updated": now}],
+                [
+                    {
+                        "symbol": report.symbol,
+                        "state": state.value,
+                        "reason": reason,
+                        "rows": report.rows,
+                        "quality_score": report.score,
+                        "provider": provider,
+                        "ts_updated": now,
+                    }
+                ],
                 ["symbol"],
-            )  # fmt: skip
+            )
             connection.execute(
                 ingestion_audit.insert().values(
-                    run_id=run_id, symbol=report.symbol, provider=provider,
-                    decision=state.value, rows=report.rows, detail=reason, ts_event=now,
+                    run_id=run_id,
+                    symbol=report.symbol,
+                    provider=provider,
+                    decision=state.value,
+                    rows=report.rows,
+                    detail=reason,
+                    ts_event=now,
                 )
-            )  # fmt: skip
+            )
 
     def finish_run(self, run_id: str, status: str, **counts: int) -> None:
         with self._engine.begin() as connection:
@@ -285,10 +357,13 @@ class SqlIngestStore(SqlBarStore):
         with self._engine.begin() as connection:
             connection.execute(
                 audit_event.insert().values(
-                    kind=kind, subject=subject, actor=actor, ts_event=time.time_ns(),
+                    kind=kind,
+                    subject=subject,
+                    actor=actor,
+                    ts_event=time.time_ns(),
                     payload_json=json.dumps(payload, sort_keys=True, default=str),
                 )
-            )  # fmt: skip
+            )
 
 
 def _latest_quality_query() -> Any:

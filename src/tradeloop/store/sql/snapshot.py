@@ -112,8 +112,19 @@ def _dump_postgres(engine: Engine, target_dir: Path, pg_dump: str) -> DatabaseDu
                 if name in present
             }
             # The snapshot lives as long as this transaction: dump while it is open.
-            _run([pg_dump, "--format=custom", "--no-owner", "--no-privileges",
-                  f"--snapshot={snapshot}", f"--file={target}", uri], env, "pg_dump")  # fmt: skip
+            _run(
+                [
+                    pg_dump,
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    f"--file={target}",
+                    uri,
+                ],
+                env,
+                "pg_dump",
+            )
     return DatabaseDump("postgresql", target.name, counts)
 
 
@@ -160,8 +171,18 @@ def _check_postgres(dump: Path, engine: Engine, pg_restore: str) -> RestoreCheck
     try:
         uri, env = _libpq(scratch_url.render_as_string(hide_password=False))
         try:
-            _run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error",
-                  f"--dbname={uri}", str(dump)], env, "pg_restore")  # fmt: skip
+            _run(
+                [
+                    pg_restore,
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    f"--dbname={uri}",
+                    str(dump),
+                ],
+                env,
+                "pg_restore",
+            )
         except DataError as exc:
             return RestoreCheck({}, [str(exc)], {})
         restored = open_engine(scratch_url.render_as_string(hide_password=False))
@@ -206,6 +227,18 @@ def pg_restore_into(engine: Engine, dump: Path, pg_restore: str = "pg_restore") 
     """Replace the database's tradeloop tables with the dump's, in one transaction."""
     uri, env = _libpq(engine.url.render_as_string(hide_password=False))
     engine.dispose()
-    _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges",
-          "--single-transaction", "--exit-on-error", f"--dbname={uri}", str(dump)], env,
-         "pg_restore")  # fmt: skip
+    _run(
+        [
+            pg_restore,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--dbname={uri}",
+            str(dump),
+        ],
+        env,
+        "pg_restore",
+    )

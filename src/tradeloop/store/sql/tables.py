@@ -138,8 +138,12 @@ pivot_events = Table(
 event_labels = Table(
     "event_labels",
     metadata,
-    Column("event_id", String(16), ForeignKey("pivot_events.event_id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "event_id",
+        String(16),
+        ForeignKey("pivot_events.event_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("horizon_bars", Integer, primary_key=True),
     Column("return_bps", Float),
     Column("mfe_bps", Float),
@@ -149,7 +153,7 @@ event_labels = Table(
     Column("label", String(16)),
     Column("bars_to_barrier", Integer),
     Column("ts_matured", BigInteger, nullable=False),
-)  # fmt: skip
+)
 
 prediction_log = Table(
     "prediction_log",
@@ -168,9 +172,10 @@ prediction_log = Table(
     # Who asked for the score ("scorer <client address>", "retrain", ...). Insert-only: a
     # second score of an event is another row; readers take the first (lowest id).
     Column("source", String(64), nullable=False, server_default=""),
-    Index("ix_prediction_log_key", "event_id", "model_version_id", "target", "horizon",
-          "is_shadow"),
-)  # fmt: skip
+    Index(
+        "ix_prediction_log_key", "event_id", "model_version_id", "target", "horizon", "is_shadow"
+    ),
+)
 
 daily_ml_metrics = Table(
     "daily_ml_metrics",
@@ -216,15 +221,19 @@ fills = Table(
     "fills",
     metadata,
     Column("fill_id", String(64), primary_key=True),
-    Column("client_order_id", String(64),
-           ForeignKey("orders.client_order_id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "client_order_id",
+        String(64),
+        ForeignKey("orders.client_order_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("symbol", String(32), nullable=False),
     Column("side", String(4), nullable=False),
     Column("quantity", MONEY, nullable=False),
     Column("price", MONEY, nullable=False),
     Column("commission", MONEY, nullable=False),
     Column("ts_event", BigInteger, nullable=False),
-)  # fmt: skip
+)
 
 positions = Table(
     "positions",
@@ -270,10 +279,14 @@ model_aliases = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("alias", String(32), primary_key=True),
-    Column("model_version_id", String(64),
-           ForeignKey("model_versions.model_version_id"), nullable=False),
+    Column(
+        "model_version_id",
+        String(64),
+        ForeignKey("model_versions.model_version_id"),
+        nullable=False,
+    ),
     Column("ts_updated", BigInteger, nullable=False),
-)  # fmt: skip
+)
 
 promotion_audit = Table(
     "promotion_audit",

@@ -156,8 +156,14 @@ def build_daily_report(
             reference = q.event_feature_matrix(db, names, model.data_start_ns, model.trained_end_ns)
             live = q.event_feature_matrix(db, names, window_start, end_ns)
             drift = feature_drift(names, reference, live)
-    verdict = judge(window, age, services, config,
-                    stale_warn_hours=stale_warn_hours, stale_max_hours=stale_max_hours)  # fmt: skip
+    verdict = judge(
+        window,
+        age,
+        services,
+        config,
+        stale_warn_hours=stale_warn_hours,
+        stale_max_hours=stale_max_hours,
+    )
     history = q.daily_metrics_history(db, (day - timedelta(days=90)).isoformat())
     equity = _equity_curve(q.account_trades_until(db, end_ns))
     trades_today = q.closed_trades(db, start_ns, end_ns)
@@ -306,9 +312,14 @@ def write_daily_report(
     if metrics_path is not None:
         from tradeloop.monitor.ml_metrics import write_ml_metrics
 
-        write_ml_metrics(metrics_path, state=report.state, window=report.window,
-                         drift=report.drift, model_age_hours=report.model_age_hours,
-                         rollbacks=q.rollback_count(db))  # fmt: skip
+        write_ml_metrics(
+            metrics_path,
+            state=report.state,
+            window=report.window,
+            drift=report.drift,
+            model_age_hours=report.model_age_hours,
+            rollbacks=q.rollback_count(db),
+        )
     return [*written, *plots.values()]
 
 
@@ -399,8 +410,12 @@ def render_markdown(report: DailyReport) -> str:
             lines.append("")
         shifted = [d for d in report.drift if d.psi is not None]
         if shifted:
-            lines += ["### Feature drift (training window vs report window)", "",
-                      "| feature | PSI | KS |", "|---|---:|---:|"]  # fmt: skip
+            lines += [
+                "### Feature drift (training window vs report window)",
+                "",
+                "| feature | PSI | KS |",
+                "|---|---:|---:|",
+            ]
             for shift in sorted(shifted, key=lambda d: -(d.psi or 0))[:15]:
                 lines.append(f"| {shift.feature} | {_fmt(shift.psi)} | {_fmt(shift.ks)} |")
             lines.append("")
@@ -466,11 +481,22 @@ def _plots(report: DailyReport, folder: Path, stem: str) -> dict[str, Path]:
         axis.legend(fontsize=7)
         save(figure, "calibration", "calibration curve")
     current = pl.DataFrame(
-        [{"day": report.day.isoformat(), "target": h.target, "horizon": h.horizon,
-          "precision": h.precision} for h in report.window],
-        schema={"day": pl.String, "target": pl.String, "horizon": pl.Int64,
-                "precision": pl.Float64},
-    )  # fmt: skip
+        [
+            {
+                "day": report.day.isoformat(),
+                "target": h.target,
+                "horizon": h.horizon,
+                "precision": h.precision,
+            }
+            for h in report.window
+        ],
+        schema={
+            "day": pl.String,
+            "target": pl.String,
+            "horizon": pl.Int64,
+            "precision": pl.Float64,
+        },
+    )
     history = pl.concat(
         [
             report.history.filter(pl.col("day") != report.day.isoformat()).select(current.columns),
@@ -482,8 +508,12 @@ def _plots(report: DailyReport, folder: Path, stem: str) -> dict[str, Path]:
         for (target, horizon), rows in history.sort("day").group_by(
             ["target", "horizon"], maintain_order=True
         ):
-            axis.plot(rows["day"].to_list(), rows["precision"].to_list(), marker=".",
-                      label=f"{target}@{horizon}")  # fmt: skip
+            axis.plot(
+                rows["day"].to_list(),
+                rows["precision"].to_list(),
+                marker=".",
+                label=f"{target}@{horizon}",
+            )
         axis.set(ylabel="precision", title="precision by horizon")
         axis.tick_params(axis="x", labelrotation=45, labelsize=6)
         axis.legend(fontsize=7)

@@ -11,15 +11,15 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tradeloop.execution.config import ExecutionConfig
-from tradeloop.ops.daemon import DaemonConfig, ScaledStrategy, run_daemon
-from tradeloop.ops.paper_run import FeedSpec
-from tradeloop.ops.paper_trading import PaperAccount, open_account
-from tradeloop.ops.strategy_plans import sma_cross_plan
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.testing.orders import UNLIMITED_RISK
 from tradeloop.testing.stubs import stub_bars
+from tradeloop.usecases.daemon import DaemonConfig, ScaledStrategy, run_daemon
+from tradeloop.usecases.paper_run import FeedSpec
+from tradeloop.usecases.paper_trading import PaperAccount, open_account
+from tradeloop.usecases.strategy_plans import sma_cross_plan
 
 
 def _db(tmp_path: Path) -> Engine:
@@ -46,9 +46,15 @@ def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_cle
     scaled = ScaledStrategy(plan.strategy)
     account = PaperAccount.under(tmp_path / "paper", "d")
     opened = open_account(
-        account, db=db, strategy=scaled, execution=ExecutionConfig(), risk=UNLIMITED_RISK,
-        kill_switch=KillSwitch(tmp_path / "KS"), now_ns=0, actor="t",
-    )  # fmt: skip
+        account,
+        db=db,
+        strategy=scaled,
+        execution=ExecutionConfig(),
+        risk=UNLIMITED_RISK,
+        kill_switch=KillSwitch(tmp_path / "KS"),
+        now_ns=0,
+        actor="t",
+    )
     visible = {"rows": 60}  # bars arrive over time: 60 at first, all after the failures
     ticks = {"n": 0}
 
@@ -63,12 +69,21 @@ def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_cle
 
     echoed: list[str] = []
     stats = run_daemon(
-        opened, account, flaky, scaled,
+        opened,
+        account,
+        flaky,
+        scaled,
         FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
-        load, db=db, config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
-        logs=tmp_path / "logs", refresh=None, should_stop=stop, echo=echoed.append,
-        now_ns=lambda: 2_000_000_000_000_000_000, sleep=lambda s: None,
-    )  # fmt: skip
+        load,
+        db=db,
+        config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
+        logs=tmp_path / "logs",
+        refresh=None,
+        should_stop=stop,
+        echo=echoed.append,
+        now_ns=lambda: 2_000_000_000_000_000_000,
+        sleep=lambda s: None,
+    )
     assert stats.loop_errors == 7
     assert stats.model_errors == 7
     assert any("SAFE MODE on" in line for line in echoed)
@@ -95,9 +110,15 @@ def test_daemon_when_a_ticker_has_no_data_then_it_says_so_every_heartbeat(
     plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
     account = PaperAccount.under(tmp_path / "paper", "d")
     opened = open_account(
-        account, db=db, strategy=plan.strategy, execution=ExecutionConfig(),
-        risk=UNLIMITED_RISK, kill_switch=KillSwitch(tmp_path / "KS"), now_ns=0, actor="t",
-    )  # fmt: skip
+        account,
+        db=db,
+        strategy=plan.strategy,
+        execution=ExecutionConfig(),
+        risk=UNLIMITED_RISK,
+        kill_switch=KillSwitch(tmp_path / "KS"),
+        now_ns=0,
+        actor="t",
+    )
     ticks = {"n": 0}
 
     def stop() -> bool:
@@ -106,13 +127,23 @@ def test_daemon_when_a_ticker_has_no_data_then_it_says_so_every_heartbeat(
 
     echoed: list[str] = []
     stats = run_daemon(
-        opened, account, plan, ScaledStrategy(plan.strategy),
-        FeedSpec(symbols=("NOPE", "TEST"), interval_sec=86_400, start_ns=0, end_ns=None,
-                 feed="live"),
-        lambda *_: bars, db=db, config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
-        logs=tmp_path / "logs", refresh=None, should_stop=stop, echo=echoed.append,
-        now_ns=lambda: 2_000_000_000_000_000_000, sleep=lambda s: None,
-    )  # fmt: skip
+        opened,
+        account,
+        plan,
+        ScaledStrategy(plan.strategy),
+        FeedSpec(
+            symbols=("NOPE", "TEST"), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"
+        ),
+        lambda *_: bars,
+        db=db,
+        config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
+        logs=tmp_path / "logs",
+        refresh=None,
+        should_stop=stop,
+        echo=echoed.append,
+        now_ns=lambda: 2_000_000_000_000_000_000,
+        sleep=lambda s: None,
+    )
     assert stats.no_data == ("NOPE",)
     warnings = [line for line in echoed if line.startswith("NO DATA")]
     assert warnings == [
@@ -159,9 +190,15 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
     scaled = ScaledStrategy(plan.strategy)
     account = PaperAccount.under(tmp_path / "paper", "b")
     opened = open_account(
-        account, db=db, strategy=scaled, execution=ExecutionConfig(), risk=UNLIMITED_RISK,
-        kill_switch=KillSwitch(tmp_path / "KS"), now_ns=0, actor="t",
-    )  # fmt: skip
+        account,
+        db=db,
+        strategy=scaled,
+        execution=ExecutionConfig(),
+        risk=UNLIMITED_RISK,
+        kill_switch=KillSwitch(tmp_path / "KS"),
+        now_ns=0,
+        actor="t",
+    )
     loads = {"n": 0}
 
     def load(*args: object) -> pl.DataFrame:
@@ -170,14 +207,21 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
 
     echoed: list[str] = []
     stats = run_daemon(
-        opened, account, plan, scaled,
+        opened,
+        account,
+        plan,
+        scaled,
         FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
-        load, db=db,
+        load,
+        db=db,
         config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, max_queue_len=50),
-        logs=tmp_path / "logs", refresh=None, should_stop=lambda: loads["n"] >= 5,
+        logs=tmp_path / "logs",
+        refresh=None,
+        should_stop=lambda: loads["n"] >= 5,
         echo=echoed.append,
-        now_ns=lambda: 2_000_000_000_000_000_000, sleep=lambda s: None,
-    )  # fmt: skip
+        now_ns=lambda: 2_000_000_000_000_000_000,
+        sleep=lambda s: None,
+    )
     assert stats.backpressure == {"halt": 1}
     assert stats.dropped > 0
     assert stats.orders_sent == 0  # flat before: the backlog could only have opened risk
@@ -186,8 +230,8 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
 
 def test_var_limit_when_breached_then_reducing_and_lifted_only_by_itself(tmp_path: Path) -> None:
     from tradeloop.domain.enums import TradingState
-    from tradeloop.ops.daemon import JsonLines, _apply_var_limit
     from tradeloop.risk.gate import RiskGate
+    from tradeloop.usecases.daemon import JsonLines, _apply_var_limit
 
     gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
     errors = JsonLines(tmp_path / "errors.jsonl")
@@ -212,8 +256,8 @@ def test_var_limit_when_breached_then_reducing_and_lifted_only_by_itself(tmp_pat
 
 def test_model_age_when_past_the_limit_then_reducing_with_the_reason(tmp_path: Path) -> None:
     from tradeloop.domain.enums import TradingState
-    from tradeloop.ops.daemon import _apply_model_age
     from tradeloop.risk.gate import RiskGate
+    from tradeloop.usecases.daemon import _apply_model_age
 
     gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
     said: list[str] = []
@@ -237,9 +281,15 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
     scaled = ScaledStrategy(plan.strategy)
     account = PaperAccount.under(tmp_path / "paper", "f")
     opened = open_account(
-        account, db=db, strategy=scaled, execution=ExecutionConfig(), risk=UNLIMITED_RISK,
-        kill_switch=KillSwitch(tmp_path / "KS"), now_ns=0, actor="t",
-    )  # fmt: skip
+        account,
+        db=db,
+        strategy=scaled,
+        execution=ExecutionConfig(),
+        risk=UNLIMITED_RISK,
+        kill_switch=KillSwitch(tmp_path / "KS"),
+        now_ns=0,
+        actor="t",
+    )
     closes = bars["close"].to_numpy()
     calls = {"n": 0}
 
@@ -261,15 +311,23 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
 
     echoed: list[str] = []
     stats = run_daemon(
-        opened, account, plan, scaled,
+        opened,
+        account,
+        plan,
+        scaled,
         FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
-        lambda *a: bars, db=db,
+        lambda *a: bars,
+        db=db,
         # refresh cadence 0: a forecast round on every tick
         config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, data_refresh_minutes=0.0),
-        logs=tmp_path / "logs", refresh=None, forecast=forecast,  # type: ignore[arg-type]
-        should_stop=stop, echo=echoed.append,
-        now_ns=lambda: 2_000_000_000_000_000_000, sleep=lambda s: None,
-    )  # fmt: skip
+        logs=tmp_path / "logs",
+        refresh=None,
+        forecast=forecast,  # type: ignore[arg-type]
+        should_stop=stop,
+        echo=echoed.append,
+        now_ns=lambda: 2_000_000_000_000_000_000,
+        sleep=lambda s: None,
+    )
     assert calls["n"] == 3
     assert stats.forecasts == 6
     assert stats.arima_fb == 4  # STUCK and SHORT, twice; GOOD converged
@@ -279,8 +337,10 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
     events = [json.loads(x) for x in (tmp_path / "logs" / "live.jsonl").read_text().splitlines()]
     made = [e for e in events if e["event"] == "forecast"]
     assert {(e["symbol"], e["method"]) for e in made} == {
-        ("GOOD", "arima"), ("STUCK", "ewma"), ("SHORT", "ewma"),
-    }  # fmt: skip
+        ("GOOD", "arima"),
+        ("STUCK", "ewma"),
+        ("SHORT", "ewma"),
+    }
     assert all(len(e["log_returns"]) == 3 for e in made)
     assert "statsmodels blew up" in (tmp_path / "logs" / "errors.jsonl").read_text()
 
@@ -289,8 +349,8 @@ def test_daily_report_kill_switch_when_daemon_trades_ml_then_reducing_until_lift
     tmp_path: Path,
 ) -> None:
     from tradeloop.domain.enums import TradingState
-    from tradeloop.ops.daemon import _apply_report_state
     from tradeloop.risk.gate import RiskGate
+    from tradeloop.usecases.daemon import _apply_report_state
 
     gate = RiskGate(UNLIMITED_RISK, KillSwitch(tmp_path / "KS"))
     said: list[str] = []
@@ -311,7 +371,7 @@ def test_ml_plan_when_latest_report_is_kill_switch_then_refused_to_start(tmp_pat
 
     import pytest
 
-    from tradeloop.cli.run_cmd import require_fresh_model
+    from tradeloop.bootstrap.trading import require_fresh_model
     from tradeloop.core.errors import TradingRefused
 
     reports = tmp_path / "reports"
@@ -320,12 +380,20 @@ def test_ml_plan_when_latest_report_is_kill_switch_then_refused_to_start(tmp_pat
         settings=SimpleNamespace(reports_dir=reports),
         config=SimpleNamespace(scorer=SimpleNamespace(stale_max_hours=168.0)),
     )
-    plan = SimpleNamespace(model=SimpleNamespace(age_seconds=lambda now: 3600.0,
-                                                 model_version_id="v1"))  # fmt: skip
+    plan = SimpleNamespace(
+        model=SimpleNamespace(age_seconds=lambda now: 3600.0, model_version_id="v1")
+    )
     require_fresh_model(app, plan)  # type: ignore[arg-type]  # no report yet: allowed
     latest = reports / "ml_daily_latest.json"
-    latest.write_text(json.dumps({"day": "2026-11-20", "state": "kill-switch",
-                                  "reasons": ["precision down on every horizon"]}))  # fmt: skip
+    latest.write_text(
+        json.dumps(
+            {
+                "day": "2026-11-20",
+                "state": "kill-switch",
+                "reasons": ["precision down on every horizon"],
+            }
+        )
+    )
     with pytest.raises(TradingRefused, match="kill-switch"):
         require_fresh_model(app, plan)  # type: ignore[arg-type]
     latest.write_text(json.dumps({"day": "2026-11-21", "state": "degrading", "reasons": ["x"]}))

@@ -11,7 +11,10 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from tradeloop.monitor.ml_health import ReportConfig
-from tradeloop.ops.daily_report import (
+from tradeloop.store.sql.engine import open_engine
+from tradeloop.store.sql.migrate import upgrade
+from tradeloop.store.sql.tables import daily_ml_metrics, event_labels, pivot_events, prediction_log
+from tradeloop.usecases.daily_report import (
     Classifier,
     ModelFacts,
     build_daily_report,
@@ -19,9 +22,6 @@ from tradeloop.ops.daily_report import (
     latest_state,
     write_daily_report,
 )
-from tradeloop.store.sql.engine import open_engine
-from tradeloop.store.sql.migrate import upgrade
-from tradeloop.store.sql.tables import daily_ml_metrics, event_labels, pivot_events, prediction_log
 
 DAY = date(2026, 11, 20)
 START, END = day_bounds(DAY)
@@ -68,20 +68,44 @@ def _events(
         ts = start + int(span * i / n)
         event_id = f"{prefix}{i:05d}"
         features = {"dist_bps": float(rng.normal(shift, 1)), "atr_bps": float(rng.normal(0, 1))}
-        events.append({"event_id": event_id, "symbol": "SPY", "ts_event": ts,
-                       "level_type": "R1", "level_price": 100.0 + i, "bar_interval_sec": 60,
-                       "features_json": json.dumps(features), "feature_version": "v",
-                       "feature_schema_hash": "h", "ts_created": ts})  # fmt: skip
+        events.append(
+            {
+                "event_id": event_id,
+                "symbol": "SPY",
+                "ts_event": ts,
+                "level_type": "R1",
+                "level_price": 100.0 + i,
+                "bar_interval_sec": 60,
+                "features_json": json.dumps(features),
+                "feature_version": "v",
+                "feature_schema_hash": "h",
+                "ts_created": ts,
+            }
+        )
         for horizon in (5, 15):
             p = float(rng.uniform(0.3, 0.9))
             rate = hit_rate_when_confident if p >= 0.6 else p
             held = bool(rng.random() < rate)
             label = "held" if held else "broke"
-            labels.append({"event_id": event_id, "horizon_bars": horizon, "label": label,
-                           "ts_matured": ts + HOUR})  # fmt: skip
-            predictions.append({"event_id": event_id, "symbol": "SPY", "model_version_id": "v1",
-                                "target": "held", "horizon": horizon, "score": p,
-                                "ts_scored": ts})  # fmt: skip
+            labels.append(
+                {
+                    "event_id": event_id,
+                    "horizon_bars": horizon,
+                    "label": label,
+                    "ts_matured": ts + HOUR,
+                }
+            )
+            predictions.append(
+                {
+                    "event_id": event_id,
+                    "symbol": "SPY",
+                    "model_version_id": "v1",
+                    "target": "held",
+                    "horizon": horizon,
+                    "score": p,
+                    "ts_scored": ts,
+                }
+            )
     with db.begin() as connection:
         connection.execute(insert(pivot_events), events)
         connection.execute(insert(event_labels), labels)
@@ -90,9 +114,16 @@ def _events(
 
 def _report(db: Engine, model: ModelFacts | None, services: dict[str, bool] = UP, **kw: object):  # type: ignore[no-untyped-def]
     return build_daily_report(
-        db, day=DAY, model=model, config=ReportConfig(**kw), stale_warn_hours=72,  # type: ignore[arg-type]
-        stale_max_hours=168, services=services, risk_prom=None, now_ns=END + HOUR,
-    )  # fmt: skip
+        db,
+        day=DAY,
+        model=model,
+        config=ReportConfig(**kw),
+        stale_warn_hours=72,  # type: ignore[arg-type]
+        stale_max_hours=168,
+        services=services,
+        risk_prom=None,
+        now_ns=END + HOUR,
+    )
 
 
 def test_state_when_model_performs_as_trained_then_healthy(tmp_path: Path) -> None:
@@ -154,9 +185,12 @@ def test_state_when_precision_collapses_on_one_horizon_only_then_degrading(tmp_p
     db = _db(tmp_path)
     _events(db, 400, hit_rate_when_confident=0.35)
     model = _model()
-    fine = ModelFacts(**{**{f: getattr(model, f) for f in model.__dataclass_fields__},
-                         "classifiers": (Classifier("held", 5, 0.6, 0.70),
-                                         Classifier("held", 15, 0.6, 0.40))})  # fmt: skip
+    fine = ModelFacts(
+        **{
+            **{f: getattr(model, f) for f in model.__dataclass_fields__},
+            "classifiers": (Classifier("held", 5, 0.6, 0.70), Classifier("held", 15, 0.6, 0.40)),
+        }
+    )
     report = _report(db, fine)
     assert report.state == "degrading", report.verdict.reasons
 
@@ -172,15 +206,27 @@ def test_state_when_model_too_old_then_kill_switch(tmp_path: Path) -> None:
 def test_report_files_history_and_latest_state_when_written_twice(tmp_path: Path) -> None:
     db = _db(tmp_path)
     _events(db, 400, hit_rate_when_confident=0.75)
-    _events(db, 200, hit_rate_when_confident=0.75, seed=3, shift=3.0, start=START,
-            span=20 * HOUR, prefix="late")  # fmt: skip
+    _events(
+        db,
+        200,
+        hit_rate_when_confident=0.75,
+        seed=3,
+        shift=3.0,
+        start=START,
+        span=20 * HOUR,
+        prefix="late",
+    )
     report = _report(db, _model())
     folder = tmp_path / "reports"
     written = write_daily_report(report, folder, db)
     names = {p.name for p in written}
-    assert {"ml_daily_2026-11-20.md", "ml_daily_2026-11-20.json",
-            "ml_daily_2026-11-20_calibration.png", "ml_daily_2026-11-20_precision.png",
-            "ml_daily_2026-11-20_drift.png"} <= names  # fmt: skip
+    assert {
+        "ml_daily_2026-11-20.md",
+        "ml_daily_2026-11-20.json",
+        "ml_daily_2026-11-20_calibration.png",
+        "ml_daily_2026-11-20_precision.png",
+        "ml_daily_2026-11-20_drift.png",
+    } <= names
     text = (folder / "ml_daily_latest.md").read_text()
     for section in (
         "## Model health",

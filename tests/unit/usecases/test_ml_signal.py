@@ -20,13 +20,13 @@ from tradeloop.execution.session import run_backtest
 from tradeloop.execution.strategy import StrategyContext
 from tradeloop.features.config import PivotConfig
 from tradeloop.features.touch_events import EVENT_SCHEMA
-from tradeloop.ops.ml_signal_plan import ml_signal_plan, score_bars
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.serving.loader import registry_loader
 from tradeloop.testing.event_models import TINY_CONFIG, stub_event_version
 from tradeloop.testing.fakes import InMemoryModelRecords
 from tradeloop.testing.orders import UNLIMITED_RISK
+from tradeloop.usecases.ml_signal_plan import ml_signal_plan, score_bars
 
 MIN5 = 300
 STEP = MIN5 * 1_000_000_000

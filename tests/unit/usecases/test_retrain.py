@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tradeloop.ops.retrain import (
+from tradeloop.usecases.retrain import (
     CycleBusy,
     CycleResult,
     Step,
@@ -111,7 +111,7 @@ def test_lock_when_another_process_holds_it_then_busy_with_holder(tmp_path: Path
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from tradeloop.ops.retrain import "
+            "import sys, time; from pathlib import Path; from tradeloop.usecases.retrain import "
             "cycle_lock\nwith cycle_lock(Path(sys.argv[1])):\n print('held', flush=True)\n "
             "time.sleep(30)",
             str(lock),

@@ -36,12 +36,12 @@ from tradeloop.models.config import TrainConfig
 from tradeloop.models.onnx_export import ONNX_TARGET_OPSET, check_parity, export_lightgbm
 from tradeloop.models.train import build_training_set, train_walk_forward
 from tradeloop.monitor.backtest_report import Benchmark, ReportInput, write_backtest_report
-from tradeloop.ops.backtest_run import hold_curve
 from tradeloop.ops.config import LoopConfig
 from tradeloop.registry.registry import MODEL_FILE, ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.serving.scorer import OnnxScorer
+from tradeloop.usecases.backtest_run import hold_curve
 
 Progress = Callable[[str, int, int], None]
 STAGES = ("ingest", "features", "train", "register", "backtest", "report")
@@ -136,9 +136,12 @@ def _ingest(
         except DataError as exc:
             failures[symbol] = str(exc)
             deps.audit.record_symbol(
-                run_id, empty_quality_report(symbol), deps.provider.name,
-                SymbolState.QUARANTINED, str(exc),
-            )  # fmt: skip
+                run_id,
+                empty_quality_report(symbol),
+                deps.provider.name,
+                SymbolState.QUARANTINED,
+                str(exc),
+            )
             progress("ingest", number, len(loop.symbols))
             continue
         report = score_quality(bars, settings.quality)
@@ -227,8 +230,9 @@ def run_loop(
     version = deps.registry.register(loop.model_name, {MODEL_FILE: onnx_bytes}, manifest)
     gate_reasons: tuple[str, ...] = ()
     try:
-        deps.registry.promote(loop.model_name, version.model_version_id, "active", actor="demo",
-                              reason="demo loop")  # fmt: skip
+        deps.registry.promote(
+            loop.model_name, version.model_version_id, "active", actor="demo", reason="demo loop"
+        )
         promoted = True
     except GateRejected as exc:
         promoted = False
@@ -247,8 +251,14 @@ def run_loop(
     )
     # Sized within the risk limits (max_position_size, heat): otherwise every entry is denied.
     exposure = min(loop.exposure_fraction, settings.risk.position_fraction_cap(1))
-    strategy_run = _backtest(deps, settings, trade_bars, run_id, RiskOffStrategy(
-        loop.exit_probability, exposure), report_progress)  # fmt: skip
+    strategy_run = _backtest(
+        deps,
+        settings,
+        trade_bars,
+        run_id,
+        RiskOffStrategy(loop.exit_probability, exposure),
+        report_progress,
+    )
     benchmark_run = _backtest(
         deps, settings, trade_bars, run_id + "-bh", _BuyAndHold(exposure), None
     )
@@ -323,11 +333,16 @@ def run_loop(
     deps.audit.record_event(
         "loop_completed",
         run_id,
-        {"model_version_id": version.model_version_id, "promoted": promoted,
-         "strategy": strategy_stats, "buy_and_hold": benchmark_stats,
-         "buy_and_hold_full": full_stats, "exposure_fraction": exposure},
+        {
+            "model_version_id": version.model_version_id,
+            "promoted": promoted,
+            "strategy": strategy_stats,
+            "buy_and_hold": benchmark_stats,
+            "buy_and_hold_full": full_stats,
+            "exposure_fraction": exposure,
+        },
         "demo",
-    )  # fmt: skip
+    )
     return LoopResult(
         run_id=run_id,
         as_of_ns=as_of_ns,

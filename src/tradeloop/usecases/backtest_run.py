@@ -14,9 +14,9 @@ from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
 from tradeloop.execution.session import BacktestResult, run_backtest
 from tradeloop.execution.statistics import max_drawdown, run_metrics, sharpe_ratio, sortino_ratio
-from tradeloop.ops.strategy_plans import StrategyPlan
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
 @dataclass(frozen=True, slots=True)

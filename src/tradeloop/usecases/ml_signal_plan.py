@@ -15,10 +15,10 @@ from tradeloop.execution.strategy import StrategyContext
 from tradeloop.features.config import PivotConfig
 from tradeloop.features.touch_events import detect_touch_events
 from tradeloop.models.event_models import feature_matrix
-from tradeloop.ops.strategy_plans import StrategyPlan
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.sizing import scalper_quantity
 from tradeloop.serving.model_set import ModelSet, ServedModel
+from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
 def _model_for(models: ModelSet, target: str, horizon: int) -> ServedModel:

@@ -41,10 +41,10 @@ from tradeloop.execution.strategy import Strategy, StrategyContext
 from tradeloop.models.forecaster import Forecast
 from tradeloop.monitor.risk_metrics import write_risk_metrics
 from tradeloop.monitor.trading_metrics import TradingTracker
-from tradeloop.ops.paper_run import FeedSpec, feed_frame
-from tradeloop.ops.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
-from tradeloop.ops.strategy_plans import StrategyPlan
 from tradeloop.risk.gate import RiskGate
+from tradeloop.usecases.paper_run import FeedSpec, feed_frame
+from tradeloop.usecases.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
+from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +177,10 @@ def run_daemon(
                 stats.orders_denied += 1
             order = decision.order
             verdict = "sent" if decision.sent else f"denied: {decision.denial}"
-            echo(f"{iso_from_ns(bar.ts)} {order.symbol} {order.side} {order.quantity} "
-                 f"({order.reason}) {verdict}")  # fmt: skip
+            echo(
+                f"{iso_from_ns(bar.ts)} {order.symbol} {order.side} {order.quantity} "
+                f"({order.reason}) {verdict}"
+            )
 
     while not should_stop():
         tick = time.monotonic()
@@ -198,8 +200,9 @@ def run_daemon(
         if plan.model is not None and report_state is not None:
             _apply_report_state(engine.gate, report_state(), echo)
         if plan.model is not None and config.stale_max_hours is not None:
-            _apply_model_age(engine.gate, plan.model.age_seconds(now_ns()) / 3600,
-                             config.stale_max_hours, echo)  # fmt: skip
+            _apply_model_age(
+                engine.gate, plan.model.age_seconds(now_ns()) / 3600, config.stale_max_hours, echo
+            )
         stats.cycles += 1
         try:
             engine.halt_if_killed(engine.clock.now_ns())
@@ -225,9 +228,18 @@ def run_daemon(
                 current = PaperStart(
                     start.session, start.journal, cursor, start.reconciliation, start.settled
                 )
-                cursor = trade_bars(current, account, bar_views(prepared, plan.columns),
-                                    db=db, on_step=record, should_stop=should_stop,
-                                    warm_up=warm) or cursor  # fmt: skip
+                cursor = (
+                    trade_bars(
+                        current,
+                        account,
+                        bar_views(prepared, plan.columns),
+                        db=db,
+                        on_step=record,
+                        should_stop=should_stop,
+                        warm_up=warm,
+                    )
+                    or cursor
+                )
                 warm = False
             if pressured:
                 scaled.scale = config.safe_mode_scale if stats.safe_mode else None
@@ -250,16 +262,24 @@ def run_daemon(
                 stats.safe_mode, scaled.scale = True, config.safe_mode_scale
                 if tracker is not None:
                     tracker.switch("normal", "safe")
-                echo(f"SAFE MODE on: {stats.consecutive_errors} failing ticks in a row; "
-                     f"new risk scaled x{config.safe_mode_scale}")  # fmt: skip
+                echo(
+                    f"SAFE MODE on: {stats.consecutive_errors} failing ticks in a row; "
+                    f"new risk scaled x{config.safe_mode_scale}"
+                )
         if tracker is not None:
             _feed_tracker(tracker, start, seen)
         if tick - last_beat >= config.heartbeat_seconds:
             last_beat = tick
             line = _heartbeat(stats, spec, now_ns())
             echo(line)
-            live.write({"ts": iso_from_ns(now_ns()), "event": "heartbeat", "line": line,
-                        **_counters(stats)})  # fmt: skip
+            live.write(
+                {
+                    "ts": iso_from_ns(now_ns()),
+                    "event": "heartbeat",
+                    "line": line,
+                    **_counters(stats),
+                }
+            )
             if metrics is not None:
                 write_risk_metrics(engine.gate, account.name, metrics)
                 if tracker is not None:
@@ -315,8 +335,9 @@ def _forecast(
     for symbol, result in made.items():
         stats.forecasts += 1
         stats.arima_fb += int(result.fell_back)
-        live.write({"ts": iso_from_ns(now), "event": "forecast", "symbol": symbol,
-                    **result.as_dict()})  # fmt: skip
+        live.write(
+            {"ts": iso_from_ns(now), "event": "forecast", "symbol": symbol, **result.as_dict()}
+        )
 
 
 def _apply_var_limit(

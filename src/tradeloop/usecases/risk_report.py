@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 
 from tradeloop.core.errors import ConfigError, DataError
 from tradeloop.execution.portfolio import Portfolio
-from tradeloop.ops.paper_trading import PaperAccount
 from tradeloop.risk.var import RiskEstimate, garch, historical, parametric, portfolio_pnl
 from tradeloop.store.sql.order_journal import SqlOrderJournal
+from tradeloop.usecases.paper_trading import PaperAccount
 
 BarLoader = Callable[[list[str], int, int, int], pl.DataFrame]
 

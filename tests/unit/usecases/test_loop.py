@@ -15,10 +15,10 @@ from tradeloop.core.time import parse_ns
 from tradeloop.data.ports import Provider
 from tradeloop.domain.enums import SymbolState
 from tradeloop.ops.config import LoopConfig
-from tradeloop.ops.loop import LoopDeps, LoopSettings, run_loop
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.testing import InMemoryBarStore, InMemoryIngestAudit, InMemoryModelRecords
+from tradeloop.usecases.loop import LoopDeps, LoopSettings, run_loop
 
 
 def _deps(tmp_path: Path, provider: Provider | None = None) -> LoopDeps:
@@ -84,8 +84,9 @@ def test_loop_when_kill_switch_engaged_then_no_trade_happens(tmp_path: Path) -> 
 
 def test_loop_when_synthetic_provider_then_any_symbols_work(tmp_path: Path) -> None:
     deps = _deps(tmp_path, SyntheticProvider(seed=5))
-    config = LoopConfig(provider="synthetic", symbols=("AAA", "BBB"), as_of="2020-12-31",
-                        history_start="2005-01-01")  # fmt: skip
+    config = LoopConfig(
+        provider="synthetic", symbols=("AAA", "BBB"), as_of="2020-12-31", history_start="2005-01-01"
+    )
     result = run_loop(deps, LoopSettings(loop=config))
     assert result.symbols == ("AAA", "BBB")
     assert pl.Series(list(result.quality.values())).min() >= 0.6

@@ -26,8 +26,8 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.session import StepResult, TradingSession, bar_views
-from tradeloop.ops.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
-from tradeloop.ops.strategy_plans import StrategyPlan
+from tradeloop.usecases.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
+from tradeloop.usecases.strategy_plans import StrategyPlan
 
 Feed = Literal["replay", "live"]
 

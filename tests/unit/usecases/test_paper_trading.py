@@ -16,8 +16,6 @@ from tradeloop.domain.order_lifecycle import ManagedOrder, OrderState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.session import bar_views
-from tradeloop.ops.paper_trading import PaperAccount, PaperStart, open_account, trade_bars
-from tradeloop.ops.strategy_plans import sma_cross_plan
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
@@ -25,6 +23,8 @@ from tradeloop.store.sql.order_journal import SqlOrderJournal
 from tradeloop.store.sql.tables import audit_event, positions, trades
 from tradeloop.testing.orders import UNLIMITED_RISK
 from tradeloop.testing.stubs import stub_bars
+from tradeloop.usecases.paper_trading import PaperAccount, PaperStart, open_account, trade_bars
+from tradeloop.usecases.strategy_plans import sma_cross_plan
 
 EXECUTION = ExecutionConfig(initial_cash_usd=100_000, commission_rate=0.001)
 DAY = 86_400_000_000_000

@@ -11,22 +11,13 @@ database password) and anything shaped like ``password=...`` / ``token: ...`` /
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from pydantic import SecretStr
-
-from tradeloop.adapters.notify.channels import (
-    Channel,
-    DeliveryFailed,
-    EmailChannel,
-    Message,
-    SlackChannel,
-    WebhookChannel,
-)
-from tradeloop.core.errors import ConfigError
+from tradeloop.adapters.notify.channels import Channel, DeliveryFailed, Message
+from tradeloop.core.time import iso_from_ns
 from tradeloop.ops.config import NotifyConfig
 
 SHAPES = (
@@ -59,46 +50,6 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 
 def _mask(match: re.Match[str]) -> str:
     return match.group(1) + "***" + (match.group(2) if match.lastindex == 2 else "")
-
-
-class ChannelSecrets(Protocol):
-    """The secret parts of the channels (``settings.NotifySecrets``)."""
-
-    @property
-    def smtp_password(self) -> SecretStr | None: ...
-
-    @property
-    def webhook_url(self) -> SecretStr | None: ...
-
-    @property
-    def slack_webhook_url(self) -> SecretStr | None: ...
-
-
-def build_channels(config: NotifyConfig, secrets: ChannelSecrets) -> dict[str, Channel]:
-    """The channels the config names, each checked for what it needs."""
-    wanted = set(config.channels) | set(config.failover_channels)
-    made: dict[str, Channel] = {}
-    if "email" in wanted:
-        if not config.email_to:
-            raise ConfigError("notify: the email channel needs notify.email_to (recipients)")
-        password = secrets.smtp_password.get_secret_value() if secrets.smtp_password else None
-        if config.smtp_user and password is None:
-            raise ConfigError("notify.smtp_user is set: put its password in NOTIFY_SMTP_PASSWORD")
-        made["email"] = EmailChannel(
-            host=config.smtp_host, port=config.smtp_port, sender=config.email_from,
-            recipients=config.email_to, security=config.smtp_security, user=config.smtp_user,
-            password=password, ca_file=config.smtp_ca_file, timeout_s=config.timeout_s,
-        )  # fmt: skip
-    http: list[tuple[str, str, SecretStr | None, type[WebhookChannel | SlackChannel]]] = [
-        ("webhook", "NOTIFY_WEBHOOK_URL", secrets.webhook_url, WebhookChannel),
-        ("slack", "NOTIFY_SLACK_WEBHOOK_URL", secrets.slack_webhook_url, SlackChannel),
-    ]
-    for name, variable, secret, kind in http:
-        if name in wanted:
-            if secret is None:
-                raise ConfigError(f"notify: the {name} channel needs {variable}")
-            made[name] = kind(secret.get_secret_value(), config.timeout_s)
-    return made
 
 
 def log_tails(home: Path, config: NotifyConfig) -> str:
@@ -166,3 +117,12 @@ class Notifier:
             return False
         delivery.sent.append(name)
         return True
+
+
+def send_report(notifier: Notifier, title: str, text: str, state: str = "") -> Delivery | None:
+    """Send ``text`` if notifications are configured (None when they are not)."""
+    if not notifier.enabled:
+        return None
+    return notifier.send(
+        Message(title=title, text=text, state=state, ts=iso_from_ns(time.time_ns()))
+    )

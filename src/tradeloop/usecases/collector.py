@@ -35,8 +35,15 @@ log = logging.getLogger("tradeloop.collector")
 _LOOKBACK_NS = 5 * NS_PER_DAY
 # Events kept for re-scoring while the scorer is down (the newest win).
 _MAX_UNSCORED = 10_000
-DATA_ISSUES = ("out_of_order", "duplicates", "forming", "before_window", "invalid",
-               "zero_volume", "gaps")  # fmt: skip
+DATA_ISSUES = (
+    "out_of_order",
+    "duplicates",
+    "forming",
+    "before_window",
+    "invalid",
+    "zero_volume",
+    "gaps",
+)
 
 
 class CollectorConfig(FrozenConfig):
@@ -108,14 +115,20 @@ class CollectorHealth:
             "last_error": self.last_error,
             "polls": self.polls,
             "data_issues": dict(self.data_issues),
-            "scoring": {"predictions_logged": self.predictions_logged,
-                        "errors": self.scoring_errors, "last_error": self.last_scoring_error},
+            "scoring": {
+                "predictions_logged": self.predictions_logged,
+                "errors": self.scoring_errors,
+                "last_error": self.last_scoring_error,
+            },
             "symbols": {
-                name: {"last_bar_ts": s.last_bar_ts, "bars_today": s.bars_today,
-                       "events_today": s.events_today}
+                name: {
+                    "last_bar_ts": s.last_bar_ts,
+                    "bars_today": s.bars_today,
+                    "events_today": s.events_today,
+                }
                 for name, s in self.symbols.items()
             },
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +157,9 @@ def sanitize_bars(
     ts = fetched["ts"]
     issues["out_of_order"] = int((ts.diff() < 0).sum() or 0)
     frame = fetched.sort("ts", maintain_order=True)
-    unique = frame.unique(subset=["symbol", "ts", "bar_interval_sec"], keep="last",
-                          maintain_order=True)  # fmt: skip
+    unique = frame.unique(
+        subset=["symbol", "ts", "bar_interval_sec"], keep="last", maintain_order=True
+    )
     issues["duplicates"] = frame.height - unique.height
     close_ns = pl.col("ts") + pl.col("bar_interval_sec") * NS_PER_SECOND
     forming = unique.filter(close_ns > now_ns).height
@@ -154,10 +168,11 @@ def sanitize_bars(
     prices = ("open", "high", "low", "close")
     sane = (
         pl.all_horizontal([pl.col(c).is_finite() & (pl.col(c) > 0) for c in prices])
-        & pl.col("volume").is_finite() & (pl.col("volume") >= 0)
+        & pl.col("volume").is_finite()
+        & (pl.col("volume") >= 0)
         & (pl.col("high") >= pl.max_horizontal("open", "close", "low"))
         & (pl.col("low") <= pl.min_horizontal("open", "close"))
-    ).fill_null(False)  # fmt: skip
+    ).fill_null(False)
     clean = frame.filter(sane)
     issues["forming"], issues["before_window"] = forming, before
     issues["invalid"] = frame.height - clean.height
@@ -211,8 +226,13 @@ def poll_symbol(
 class HealthServer:
     """``GET /health`` (JSON) and ``GET /metrics`` (Prometheus) on a background thread."""
 
-    def __init__(self, host: str, port: int, health: Callable[[], dict[str, Any]],
-                 metrics: Callable[[], bytes]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        health: Callable[[], dict[str, Any]],
+        metrics: Callable[[], bytes],
+    ) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.split("?")[0] == "/health":
@@ -274,16 +294,26 @@ class Collector:
         self.clock_ns = clock_ns
         self.health = CollectorHealth(source=config.source, poll_sec=config.poll_sec)
         self.registry = CollectorRegistry()
-        self._polls = Counter("tradeloop_collector_polls", "polls done", ["outcome"],
-                              registry=self.registry)  # fmt: skip
-        self._bars = Counter("tradeloop_collector_bars", "bars stored", ["symbol"],
-                             registry=self.registry)  # fmt: skip
-        self._events = Counter("tradeloop_collector_events", "events inserted", ["symbol"],
-                               registry=self.registry)  # fmt: skip
-        self._issues = Counter("tradeloop_collector_data_issues", "provider data problems",
-                               ["kind"], registry=self.registry)  # fmt: skip
-        self._errors = Gauge("tradeloop_collector_consecutive_errors", "failed polls in a row",
-                             registry=self.registry)  # fmt: skip
+        self._polls = Counter(
+            "tradeloop_collector_polls", "polls done", ["outcome"], registry=self.registry
+        )
+        self._bars = Counter(
+            "tradeloop_collector_bars", "bars stored", ["symbol"], registry=self.registry
+        )
+        self._events = Counter(
+            "tradeloop_collector_events", "events inserted", ["symbol"], registry=self.registry
+        )
+        self._issues = Counter(
+            "tradeloop_collector_data_issues",
+            "provider data problems",
+            ["kind"],
+            registry=self.registry,
+        )
+        self._errors = Gauge(
+            "tradeloop_collector_consecutive_errors",
+            "failed polls in a row",
+            registry=self.registry,
+        )
         self._stop = threading.Event()
 
     def poll(self) -> list[PollResult]:
@@ -316,8 +346,9 @@ class Collector:
             self.health.last_error = f"{type(exc).__name__}: {exc}"
             self.health.last_error_needs_operator = isinstance(exc, OperatorError)
             self._polls.labels("error").inc()
-            log.warning("collector poll failed (%d in a row): %s",
-                        self.health.consecutive_errors, exc)  # fmt: skip
+            log.warning(
+                "collector poll failed (%d in a row): %s", self.health.consecutive_errors, exc
+            )
         else:
             self.health.consecutive_errors = 0
             self.health.last_error = None

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import Any, Protocol
 
 from tradeloop.core.errors import TradingRefused
 from tradeloop.core.ids import natural_key_id
 from tradeloop.core.time import iso_from_ns
 from tradeloop.domain.enums import Side, TradingState
 from tradeloop.domain.orders import CLOSE_ALL_REASON, SubmitOrder
-from tradeloop.ops.paper_trading import PaperStart
 from tradeloop.risk.kill_switch import KillSwitch
-from tradeloop.store.sql.audit import record_audit_event
+from tradeloop.usecases.paper_trading import PaperStart
+
+
+class AuditTrail(Protocol):
+    """Where operator actions are recorded (``store.sql.audit.SqlAuditTrail``)."""
+
+    def record(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None: ...
 
 
 def log_control(halt_log: Path, now_ns: int, action: str, actor: str, detail: str) -> None:
@@ -26,13 +30,18 @@ def log_control(halt_log: Path, now_ns: int, action: str, actor: str, detail: st
 
 
 def halt(
-    kill_switch: KillSwitch, db: Engine, halt_log: Path, reason: str, actor: str, now_ns: int
+    kill_switch: KillSwitch,
+    audit: AuditTrail,
+    halt_log: Path,
+    reason: str,
+    actor: str,
+    now_ns: int,
 ) -> None:
     """Create the kill-switch file: every mode denies new orders from its next check."""
     if not reason.strip():
         raise TradingRefused("halt needs --reason TEXT: the log must say why trading stopped")
     kill_switch.engage(f"{iso_from_ns(now_ns)} {actor}: {reason}")
-    record_audit_event(db, "halt", "KILL_SWITCH", {"reason": reason}, actor)
+    audit.record("halt", "KILL_SWITCH", {"reason": reason}, actor)
     log_control(halt_log, now_ns, "HALT", actor, reason)
 
 
@@ -46,14 +55,14 @@ def kill_switch_reason(kill_switch: KillSwitch) -> str | None:
 
 
 def resume(
-    kill_switch: KillSwitch, db: Engine, halt_log: Path, actor: str, now_ns: int
+    kill_switch: KillSwitch, audit: AuditTrail, halt_log: Path, actor: str, now_ns: int
 ) -> str | None:
     """Remove the kill-switch file; returns the reason it had (None if it was absent)."""
     reason = kill_switch_reason(kill_switch)
     if reason is None:
         return None
     kill_switch.release()
-    record_audit_event(db, "resume", "KILL_SWITCH", {"was": reason}, actor)
+    audit.record("resume", "KILL_SWITCH", {"was": reason}, actor)
     log_control(halt_log, now_ns, "RESUME", actor, f"kill switch removed (was: {reason})")
     return reason
 
@@ -67,7 +76,9 @@ class CloseAll:
     canceled: list[str]
 
 
-def close_all(start: PaperStart, db: Engine, halt_log: Path, actor: str, now_ns: int) -> CloseAll:
+def close_all(
+    start: PaperStart, audit: AuditTrail, halt_log: Path, actor: str, now_ns: int
+) -> CloseAll:
     """Cancel resting orders and send a market order closing every position of a paper
     account (filled on its next bar); trading goes REDUCING, so nothing reopens risk until
     ``tradeloop resume``. It works while the kill switch is present too (halt, then close
@@ -104,8 +115,7 @@ def close_all(start: PaperStart, db: Engine, halt_log: Path, actor: str, now_ns:
         else:
             sent.append(order)  # sent before by an earlier close-all at this bar
     detail = f"{len(sent)} closing order(s), {len(canceled)} canceled, {len(denied)} denied"
-    record_audit_event(
-        db,
+    audit.record(
         "close_all",
         start.session.run_id,
         {"sent": [o.client_order_id for o in sent], "denied": denied, "canceled": canceled},

@@ -44,7 +44,6 @@ from tradeloop.labels.config import EventLabelConfig
 from tradeloop.models.config import ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.monitor.ml_health import ReportConfig
-from tradeloop.ops.collector import CollectorConfig
 from tradeloop.ops.config import (
     ApiConfig,
     BackupConfig,
@@ -66,19 +65,22 @@ from tradeloop.settings import (
     load_credentials,
     load_governance_environment,
 )
+from tradeloop.store.sql.audit import SqlAuditTrail
 from tradeloop.store.sql.bar_store import SqlBarStore
-from tradeloop.store.sql.engine import open_engine, redact_url, sqlite_url
+from tradeloop.store.sql.engine import open_engine, sqlite_url
+from tradeloop.store.sql.engine import redact_url as redact_url  # the faces show URLs
 from tradeloop.store.sql.event_store import SqlEventStore
 from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.migrate import current_revision, head_revision, upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
+from tradeloop.usecases.collector import CollectorConfig
 
 if TYPE_CHECKING:
-    from tradeloop.ops.loop import LoopDeps, LoopSettings
     from tradeloop.serving.http_guard import HttpGuard
     from tradeloop.serving.prediction_writer import (
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
     )
+    from tradeloop.usecases.loop import LoopDeps, LoopSettings
 
 DEFAULT_CONFIG_NAME = "tradeloop.yaml"
 
@@ -117,7 +119,7 @@ class AppConfig(FrozenConfig):
     scorer: ScorerConfig = Field(default_factory=ScorerConfig)
 
     def loop_settings(self) -> LoopSettings:
-        from tradeloop.ops.loop import LoopSettings
+        from tradeloop.usecases.loop import LoopSettings
 
         return LoopSettings(
             loop=self.loop,
@@ -218,8 +220,11 @@ def collector_config(config: AppConfig) -> CollectorConfig:
         updates["poll_sec"] = environment.poll_sec
     if environment.score_enabled is not None:
         updates["score_enabled"] = environment.score_enabled
-    return parse_config(CollectorConfig, {**config.collector.model_dump(), **updates},
-                        "collector config + LIVE_COLLECTOR_* environment")  # fmt: skip
+    return parse_config(
+        CollectorConfig,
+        {**config.collector.model_dump(), **updates},
+        "collector config + LIVE_COLLECTOR_* environment",
+    )
 
 
 def governance_config(config: AppConfig) -> GovernanceConfig:
@@ -245,8 +250,11 @@ def governance_config(config: AppConfig) -> GovernanceConfig:
                 f"MODEL_GOV_REQUIRED_HORIZONS={environment.required_horizons!r}: expected "
                 "bars as integers, e.g. 5,15,60"
             ) from None
-    return parse_config(GovernanceConfig, {**config.governance.model_dump(), **updates},
-                        "governance config + MODEL_GOV_* environment")  # fmt: skip
+    return parse_config(
+        GovernanceConfig,
+        {**config.governance.model_dump(), **updates},
+        "governance config + MODEL_GOV_* environment",
+    )
 
 
 def make_provider(name: str, config: AppConfig) -> Provider:
@@ -278,8 +286,15 @@ _PROVIDER_CACHE: dict[int, dict[str, Provider]] = {}
 
 def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
     """Every provider this configuration can use, keyed by name (cached per process)."""
-    key = hash((spec.ingest.model_dump_json(), spec.synthetic_seed, spec.raw_root, spec.run_id,
-                spec.credentials.model_dump_json()))  # fmt: skip
+    key = hash(
+        (
+            spec.ingest.model_dump_json(),
+            spec.synthetic_seed,
+            spec.raw_root,
+            spec.run_id,
+            spec.credentials.model_dump_json(),
+        )
+    )
     if key in _PROVIDER_CACHE:
         return _PROVIDER_CACHE[key]
     archive = RawArchive(Path(spec.raw_root)) if spec.ingest.archive_raw else None
@@ -296,15 +311,29 @@ def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
     credentials = spec.credentials
     rest: dict[str, tuple[type[Any], dict[str, str]]] = {
         "yahoo": (YahooProvider, {"User-Agent": "tradeloop/" + __version__}),
-        "polygon": (PolygonProvider, {"Authorization": "Bearer " + (
-            credentials.polygon_api_key.get_secret_value() if credentials.polygon_api_key
-            else "")}),
-        "alpaca": (AlpacaProvider, {
-            "APCA-API-KEY-ID": credentials.alpaca_api_key_id.get_secret_value()
-            if credentials.alpaca_api_key_id else "",
-            "APCA-API-SECRET-KEY": credentials.alpaca_api_secret_key.get_secret_value()
-            if credentials.alpaca_api_secret_key else ""}),
-    }  # fmt: skip
+        "polygon": (
+            PolygonProvider,
+            {
+                "Authorization": "Bearer "
+                + (
+                    credentials.polygon_api_key.get_secret_value()
+                    if credentials.polygon_api_key
+                    else ""
+                )
+            },
+        ),
+        "alpaca": (
+            AlpacaProvider,
+            {
+                "APCA-API-KEY-ID": credentials.alpaca_api_key_id.get_secret_value()
+                if credentials.alpaca_api_key_id
+                else "",
+                "APCA-API-SECRET-KEY": credentials.alpaca_api_secret_key.get_secret_value()
+                if credentials.alpaca_api_secret_key
+                else "",
+            },
+        ),
+    }
     for name, (adapter, headers) in rest.items():
         base_url = spec.ingest.endpoints.get(name)
         capability = spec.ingest.capabilities.get(name)
@@ -335,7 +364,7 @@ class App:
     engine: Engine
 
     def loop_deps(self) -> LoopDeps:
-        from tradeloop.ops.loop import LoopDeps
+        from tradeloop.usecases.loop import LoopDeps
 
         return LoopDeps(
             provider=make_provider(self.config.loop.provider, self.config),
@@ -377,8 +406,12 @@ class App:
         return functools.partial(fetch_with_spec, self.provider_spec(run_id))
 
     def registry(self) -> ModelRegistry:
-        return ModelRegistry(self.settings.models_dir, SqlModelRecords(self.engine),
-                             governance_config(self.config), self.config.gate)  # fmt: skip
+        return ModelRegistry(
+            self.settings.models_dir,
+            SqlModelRecords(self.engine),
+            governance_config(self.config),
+            self.config.gate,
+        )
 
     def live_venue(self) -> Any:
         """The real venue ``EXCHANGE_VENUE`` / ``EXCHANGE_MODE`` name, with credentials
@@ -436,16 +469,57 @@ class App:
     def notifier(self, log: Any = None) -> Any:
         """The configured notification channels (none configured: a notifier that is not
         ``enabled``); ConfigError when a channel lacks what it needs."""
-        from tradeloop.ops.notifications import Notifier, build_channels
+        from tradeloop.bootstrap.notifiers import build_channels
         from tradeloop.settings import load_notify_secrets, secret_values
+        from tradeloop.usecases.notifications import Notifier
 
         config = self.config.notify
         channels = build_channels(config, load_notify_secrets())
-        return Notifier(config, channels, secret_values(), home=self.settings.home,
-                        log=log or (lambda line: None))  # fmt: skip
+        return Notifier(
+            config,
+            channels,
+            secret_values(),
+            home=self.settings.home,
+            log=log or (lambda line: None),
+        )
 
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))
+
+    def audit_trail(self) -> SqlAuditTrail:
+        return SqlAuditTrail(self.engine)
+
+    def audit(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None:
+        """One row of the audit trail (``audit_event``)."""
+        self.audit_trail().record(kind, subject, payload, actor)
+
+    def write_ledger(self, run_id: str, ledger: Any, trades: Any, ts: int) -> None:
+        """A finished run's closing positions and round trips, for the reports."""
+        from tradeloop.store.sql.ledger import write_ledger
+
+        write_ledger(self.engine, run_id, ledger, trades, ts)
+
+    def last_bars(self) -> Any:
+        """The newest stored bar per symbol and interval (freshness checks)."""
+        from tradeloop.store.sql.report_queries import last_bars
+
+        return last_bars(self.engine)
+
+
+def upgrade_database(settings: Settings) -> tuple[str, str]:
+    """Apply every pending migration (safe to repeat): (the redacted URL, the revision)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    url = database_url(settings)
+    return redact_url(url), upgrade(open_engine(url))
+
+
+def database_revisions(settings: Settings) -> tuple[str, str | None, str] | None:
+    """(the redacted URL, its revision, the newest this version ships); None while the
+    embedded database does not exist yet. Only reads: nothing is created."""
+    url = database_url(settings)
+    if settings.db_url is None and not settings.db_path.exists():
+        return None
+    return redact_url(url), current_revision(open_engine(url)), head_revision()
 
 
 def build_scorer(app: App, config: ScorerConfig) -> tuple[HttpGuard, PredictionWriter | None]:

@@ -191,9 +191,12 @@ def open_account(
     portfolio = Portfolio.replayed(cash, fills)
     if live is None:
         exchange = load_exchange(
-            account.exchange_path, exchange_model(execution, risk), clock.now_ns,
-            id_prefix=account.run_id, cash=lambda: portfolio.cash,
-        )  # fmt: skip
+            account.exchange_path,
+            exchange_model(execution, risk),
+            clock.now_ns,
+            id_prefix=account.run_id,
+            cash=lambda: portfolio.cash,
+        )
         venue = PersistedExchange(exchange, account.exchange_path)
 
         def venue_positions() -> dict[str, Decimal]:

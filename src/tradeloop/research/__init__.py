@@ -1,1 +1,0 @@
-"""Experiment specs, runner, sweeps, job queue."""

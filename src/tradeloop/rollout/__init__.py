@@ -1,1 +1,0 @@
-"""Shadow and canary routing, guard rails and rollback."""
