@@ -416,55 +416,10 @@ class App:
     def live_venue(self) -> Any:
         """The real venue ``EXCHANGE_VENUE`` / ``EXCHANGE_MODE`` name, with credentials
         from the environment or the secrets file; TradingRefused when none is usable."""
-        from tradeloop.core.errors import TradingRefused
+        from tradeloop.bootstrap.venues import live_venue
         from tradeloop.settings import load_credentials, load_venue_environment
 
-        venue = load_venue_environment()
-        if venue.venue is None:
-            raise TradingRefused(
-                "live trading needs a venue: set EXCHANGE_VENUE=alpaca or bybit_v5 (and "
-                "EXCHANGE_MODE=paper for the venue's paper/testnet endpoint, or real)"
-            )
-        credentials = load_credentials()
-        if venue.venue == "bybit_v5":
-            if credentials.bybit_api_key is None or credentials.bybit_api_secret is None:
-                raise TradingRefused(
-                    "EXCHANGE_VENUE=bybit_v5 needs BYBIT_API_KEY and BYBIT_API_SECRET "
-                    "(environment or TRADELOOP_SECRETS_FILE)"
-                )
-            try:
-                from tradeloop.adapters.venues.bybit import BybitVenue
-            except ImportError:
-                raise TradingRefused(
-                    "EXCHANGE_VENUE=bybit_v5 needs ccxt: pip install 'tradeloop[crypto]'"
-                ) from None
-            options = self.config.venues.bybit_v5
-            return BybitVenue(
-                credentials.bybit_api_key.get_secret_value(),
-                credentials.bybit_api_secret.get_secret_value(),
-                mode=venue.mode,
-                base_url=venue.base_url,
-                category=options.category,
-                settle_coin=options.settle_coin,
-                symbols=options.symbols,
-                post_only=options.post_only,
-                maker_only=options.maker_only,
-                reduce_only=options.reduce_only,
-                timeout_s=options.timeout_s,
-                recv_window_ms=options.recv_window_ms,
-            )
-        from tradeloop.adapters.venues.alpaca import ENDPOINTS, AlpacaVenue
-
-        if credentials.alpaca_api_key_id is None or credentials.alpaca_api_secret_key is None:
-            raise TradingRefused(
-                "EXCHANGE_VENUE=alpaca needs ALPACA_API_KEY_ID and ALPACA_API_SECRET_KEY "
-                "(environment or TRADELOOP_SECRETS_FILE)"
-            )
-        return AlpacaVenue(
-            venue.base_url or ENDPOINTS[venue.mode],
-            credentials.alpaca_api_key_id.get_secret_value(),
-            credentials.alpaca_api_secret_key.get_secret_value(),
-        )
+        return live_venue(load_venue_environment(), load_credentials(), self.config.venues)
 
     def notifier(self, log: Any = None) -> Any:
         """The configured notification channels (none configured: a notifier that is not
