@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
+from tradeloop.core.clock import Clock, WallClock
 from tradeloop.core.time import iso_from_ns
 from tradeloop.domain.enums import TradingState
 from tradeloop.domain.orders import SubmitOrder
@@ -133,173 +134,263 @@ class JsonLines:
             out.write(json.dumps(record, default=str) + "\n")
 
 
-def run_daemon(
-    start: PaperStart,
-    account: PaperAccount,
-    plan: StrategyPlan,
-    scaled: ScaledStrategy,
-    spec: FeedSpec,
-    load: Callable[[tuple[str, ...], int, int, int], pl.DataFrame],
-    *,
-    db: Engine,
-    config: DaemonConfig,
-    logs: Path,
-    refresh: Callable[[], None] | None,
-    metrics: Path | None = None,
-    var_check: Callable[[], str | None] | None = None,
-    forecast: Callable[[], dict[str, Forecast]] | None = None,
-    report_state: Callable[[], tuple[str, str] | None] | None = None,
-    tracker: TradingTracker | None = None,
-    should_stop: Callable[[], bool],
-    echo: Callable[[str], None],
-    now_ns: Callable[[], int] = time.time_ns,
-    sleep: Callable[[float], None] = time.sleep,
-) -> DaemonStats:
-    """Tick until ``should_stop``; returns what the daemon did."""
-    stats = DaemonStats(started_ns=now_ns())
-    live, errors = JsonLines(logs / "live.jsonl"), JsonLines(logs / "errors.jsonl")
-    cursor: Cursor | None = start.cursor
-    warm = True
-    last_refresh = last_beat = last_var = last_forecast = -1e18
-    engine = start.session.engine
-    seen = {"fills": len(engine.fills), "closed": len(engine.portfolio.closed_trades)}
+@dataclass(frozen=True, slots=True)
+class DaemonAccount:
+    """What the daemon trades: an opened account, its strategy plan (wrapped for safe mode
+    and backpressure), the feed and where its bars are loaded from."""
 
-    def record(bar: BarView, step: Any) -> None:
+    start: PaperStart
+    account: PaperAccount
+    plan: StrategyPlan
+    scaled: ScaledStrategy
+    spec: FeedSpec
+    load: Callable[[tuple[str, ...], int, int, int], pl.DataFrame]
+    db: Engine
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonTasks:
+    """The periodic work beside trading, each optional: incremental ingestion, the VaR
+    limit, forecasts, the daily report's state, the trading metrics and their file."""
+
+    refresh: Callable[[], None] | None = None
+    var_check: Callable[[], str | None] | None = None
+    forecast: Callable[[], dict[str, Forecast]] | None = None
+    report_state: Callable[[], tuple[str, str] | None] | None = None
+    tracker: TradingTracker | None = None
+    metrics: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonWorld:
+    """What the loop reads and writes outside the account: the clock (wall time for
+    stamps, a monotonic one for intervals), logs, the console, the stop signal."""
+
+    logs: Path
+    should_stop: Callable[[], bool]
+    echo: Callable[[str], None]
+    clock: Clock = field(default_factory=WallClock)
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass(slots=True)
+class PeriodicTask:
+    """``action`` every ``every_s`` seconds of the monotonic clock (first on the first tick)."""
+
+    every_s: float
+    action: Callable[[], None]
+    last: float = -1e18
+
+    def run_if_due(self, now: float) -> None:
+        if now - self.last >= self.every_s:
+            self.last = now
+            self.action()
+
+
+class TradingDaemon:
+    """The account on the wall clock: periodic tasks, then one tick (the bars stored since
+    the cursor stepped through the one order path), then a heartbeat when due."""
+
+    def __init__(
+        self, traded: DaemonAccount, config: DaemonConfig, tasks: DaemonTasks, world: DaemonWorld
+    ) -> None:
+        self.traded, self.config, self.tasks, self.world = traded, config, tasks, world
+        self.stats = DaemonStats(started_ns=world.clock.now_ns())
+        self.live = JsonLines(world.logs / "live.jsonl")
+        self.errors = JsonLines(world.logs / "errors.jsonl")
+        self.cursor: Cursor | None = traded.start.cursor
+        self.warm = True
+        engine = traded.start.session.engine
+        self.engine = engine
+        self.seen = {"fills": len(engine.fills), "closed": len(engine.portfolio.closed_trades)}
+        every = config.data_refresh_minutes * 60
+        self.periodic = [
+            PeriodicTask(every, action)
+            for hook, action in (
+                (tasks.refresh, self._refresh),
+                (tasks.var_check, self._var),
+                (tasks.forecast, self._forecast),
+            )
+            if hook is not None
+        ]
+        self.heartbeat = PeriodicTask(config.heartbeat_seconds, self._heartbeat)
+
+    def run(self) -> DaemonStats:
+        """Tick until ``should_stop``; returns what the daemon did."""
+        world = self.world
+        while not world.should_stop():
+            started = world.monotonic()
+            for task in self.periodic:
+                task.run_if_due(started)
+            self._guards()
+            self.stats.cycles += 1
+            try:
+                self._tick()
+            except Exception as exc:
+                self._failed(exc)
+            if self.tasks.tracker is not None:
+                _feed_tracker(self.tasks.tracker, self.traded.start, self.seen)
+            self.heartbeat.run_if_due(started)
+            self._wait(self.config.tick_interval - (world.monotonic() - started))
+        self._stop()
+        return self.stats
+
+    def _refresh(self) -> None:
+        assert self.tasks.refresh is not None
+        try:
+            self.tasks.refresh()
+        except Exception as exc:  # data trouble never stops decisions on stored data
+            self.stats.refresh_errors += 1
+            _log_error(self.errors, "refresh", exc)
+
+    def _var(self) -> None:
+        assert self.tasks.var_check is not None
+        _apply_var_limit(self.engine.gate, self.tasks.var_check, self.errors, self.world.echo)
+
+    def _forecast(self) -> None:
+        assert self.tasks.forecast is not None
+        now = self.world.clock.now_ns()
+        _forecast(self.tasks.forecast, self.stats, self.live, self.errors, now)
+
+    def _guards(self) -> None:
+        """An ML plan's model: the daily report's kill-switch and the model's age."""
+        model, gate, echo = self.traded.plan.model, self.engine.gate, self.world.echo
+        if model is None:
+            return
+        if self.tasks.report_state is not None:
+            _apply_report_state(gate, self.tasks.report_state(), echo)
+        if self.config.stale_max_hours is not None:
+            age = model.age_seconds(self.world.clock.now_ns()) / 3600
+            _apply_model_age(gate, age, self.config.stale_max_hours, echo)
+
+    def _tick(self) -> None:
+        traded, stats, scaled = self.traded, self.stats, self.traded.scaled
+        self.engine.halt_if_killed(self.engine.clock.now_ns())
+        frame = feed_frame(traded.load, traded.spec, self.world.clock.now_ns())
+        _note_missing_symbols(stats, traded.spec, frame, self.world.echo)
+        if self.cursor is None and not frame.is_empty():
+            last = frame.sort("ts", "symbol").row(-1, named=True)
+            self.cursor = (last["ts"], last["symbol"])  # a new account trades from now on
+        stepped_before = stats.bars
+        try:
+            prepared = traded.plan.prepare(frame) if not frame.is_empty() else frame
+        except Exception:
+            stats.model_errors += 1  # scoring failed: counted, the tick is an error
+            raise
+        pressured = self._backpressure(_waiting(prepared, self.cursor))
+        if not prepared.is_empty():
+            start = traded.start
+            current = PaperStart(
+                start.session, start.journal, self.cursor, start.reconciliation, start.settled
+            )
+            views = bar_views(prepared, traded.plan.columns)
+            stepped = trade_bars(
+                current,
+                traded.account,
+                views,
+                db=traded.db,
+                on_step=self._record,
+                should_stop=self.world.should_stop,
+                warm_up=self.warm,
+            )
+            self.cursor = stepped or self.cursor
+            self.warm = False
+        if pressured:
+            scaled.scale = self.config.safe_mode_scale if stats.safe_mode else None
+        stats.dropped = scaled.dropped
+        stats.consecutive_errors = 0
+        if stats.safe_mode and stats.bars > stepped_before:
+            stats.safe_mode, scaled.scale = False, None
+            self.world.echo("SAFE MODE off: bars stepped without errors")
+            if self.tasks.tracker is not None:
+                self.tasks.tracker.switch("safe", "normal")
+
+    def _backpressure(self, backlog: int) -> bool:
+        """More bars waiting than ``max_queue_len`` (not on the warm-up tick): the backlog
+        opens no risk (halt) or half of it (degrade). True while it applies."""
+        config = self.config
+        if backlog <= config.max_queue_len or self.warm:
+            return False
+        mode = config.backpressure
+        self.stats.backpressure[mode] = self.stats.backpressure.get(mode, 0) + 1
+        self.world.echo(f"BACKPRESSURE {mode}: {backlog} bars waiting (max {config.max_queue_len})")
+        self.traded.scaled.scale = Decimal(0) if mode == "halt" else Decimal("0.5")
+        return True
+
+    def _record(self, bar: BarView, step: Any) -> None:
+        stats, tracker = self.stats, self.tasks.tracker
         stats.bars += 1
         stats.fills += step.fills
         for decision in step.decisions:
+            order = decision.order
             if decision.sent:
                 stats.orders_sent += 1
                 if tracker is not None:
-                    held = engine.portfolio.quantity(decision.order.symbol)
-                    tracker.on_sent(decision.order, held)
+                    tracker.on_sent(order, self.engine.portfolio.quantity(order.symbol))
             else:
                 stats.orders_denied += 1
-            order = decision.order
             verdict = "sent" if decision.sent else f"denied: {decision.denial}"
-            echo(
+            self.world.echo(
                 f"{iso_from_ns(bar.ts)} {order.symbol} {order.side} {order.quantity} "
                 f"({order.reason}) {verdict}"
             )
 
-    while not should_stop():
-        tick = time.monotonic()
-        if refresh is not None and tick - last_refresh >= config.data_refresh_minutes * 60:
-            last_refresh = tick
-            try:
-                refresh()
-            except Exception as exc:  # data trouble never stops decisions on stored data
-                stats.refresh_errors += 1
-                _log_error(errors, "refresh", exc)
-        if var_check is not None and tick - last_var >= config.data_refresh_minutes * 60:
-            last_var = tick
-            _apply_var_limit(engine.gate, var_check, errors, echo)
-        if forecast is not None and tick - last_forecast >= config.data_refresh_minutes * 60:
-            last_forecast = tick
-            _forecast(forecast, stats, live, errors, now_ns())
-        if plan.model is not None and report_state is not None:
-            _apply_report_state(engine.gate, report_state(), echo)
-        if plan.model is not None and config.stale_max_hours is not None:
-            _apply_model_age(
-                engine.gate, plan.model.age_seconds(now_ns()) / 3600, config.stale_max_hours, echo
+    def _failed(self, exc: Exception) -> None:
+        """A failing tick: logged with its trace, said once per new reason; more than
+        ``safe_mode_errors`` in a row switch safe mode on."""
+        stats, config, echo = self.stats, self.config, self.world.echo
+        stats.loop_errors += 1
+        stats.consecutive_errors += 1
+        _log_error(self.errors, "tick", exc)
+        line = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        if line != stats.last_error:  # each new reason once, not every tick
+            stats.last_error = line
+            echo(f"TICK ERROR: {line} (details in {self.world.logs / 'errors.jsonl'})")
+        if stats.consecutive_errors > config.safe_mode_errors and not stats.safe_mode:
+            stats.safe_mode, self.traded.scaled.scale = True, config.safe_mode_scale
+            if self.tasks.tracker is not None:
+                self.tasks.tracker.switch("normal", "safe")
+            echo(
+                f"SAFE MODE on: {stats.consecutive_errors} failing ticks in a row; "
+                f"new risk scaled x{config.safe_mode_scale}"
             )
-        stats.cycles += 1
-        try:
-            engine.halt_if_killed(engine.clock.now_ns())
-            frame = feed_frame(load, spec, now_ns())
-            _note_missing_symbols(stats, spec, frame, echo)
-            if cursor is None and not frame.is_empty():
-                last = frame.sort("ts", "symbol").row(-1, named=True)
-                cursor = (last["ts"], last["symbol"])  # a new account trades from now on
-            stepped_before = stats.bars
-            try:
-                prepared = plan.prepare(frame) if not frame.is_empty() else frame
-            except Exception:
-                stats.model_errors += 1  # scoring failed: counted, the tick is an error
-                raise
-            backlog = _waiting(prepared, cursor)
-            pressured = backlog > config.max_queue_len and not warm
-            if pressured:
-                mode = config.backpressure
-                stats.backpressure[mode] = stats.backpressure.get(mode, 0) + 1
-                echo(f"BACKPRESSURE {mode}: {backlog} bars waiting (max {config.max_queue_len})")
-                scaled.scale = Decimal(0) if mode == "halt" else Decimal("0.5")
-            if not prepared.is_empty():
-                current = PaperStart(
-                    start.session, start.journal, cursor, start.reconciliation, start.settled
-                )
-                cursor = (
-                    trade_bars(
-                        current,
-                        account,
-                        bar_views(prepared, plan.columns),
-                        db=db,
-                        on_step=record,
-                        should_stop=should_stop,
-                        warm_up=warm,
-                    )
-                    or cursor
-                )
-                warm = False
-            if pressured:
-                scaled.scale = config.safe_mode_scale if stats.safe_mode else None
-            stats.dropped = scaled.dropped
-            stats.consecutive_errors = 0
-            if stats.safe_mode and stats.bars > stepped_before:
-                stats.safe_mode, scaled.scale = False, None
-                echo("SAFE MODE off: bars stepped without errors")
-                if tracker is not None:
-                    tracker.switch("safe", "normal")
-        except Exception as exc:
-            stats.loop_errors += 1
-            stats.consecutive_errors += 1
-            _log_error(errors, "tick", exc)
-            line = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            if line != stats.last_error:  # each new reason once, not every tick
-                stats.last_error = line
-                echo(f"TICK ERROR: {line} (details in {logs / 'errors.jsonl'})")
-            if stats.consecutive_errors > config.safe_mode_errors and not stats.safe_mode:
-                stats.safe_mode, scaled.scale = True, config.safe_mode_scale
-                if tracker is not None:
-                    tracker.switch("normal", "safe")
-                echo(
-                    f"SAFE MODE on: {stats.consecutive_errors} failing ticks in a row; "
-                    f"new risk scaled x{config.safe_mode_scale}"
-                )
+
+    def _heartbeat(self) -> None:
+        now = self.world.clock.now_ns()
+        line = _heartbeat(self.stats, self.traded.spec, now)
+        self.world.echo(line)
+        record = {"ts": iso_from_ns(now), "event": "heartbeat", "line": line}
+        self.live.write({**record, **_counters(self.stats)})
+        self._write_metrics()
+
+    def _write_metrics(self) -> None:
+        metrics, tracker = self.tasks.metrics, self.tasks.tracker
+        if metrics is None:
+            return
+        name = self.traded.account.name
+        write_risk_metrics(self.engine.gate, name, metrics)
         if tracker is not None:
-            _feed_tracker(tracker, start, seen)
-        if tick - last_beat >= config.heartbeat_seconds:
-            last_beat = tick
-            line = _heartbeat(stats, spec, now_ns())
-            echo(line)
-            live.write(
-                {
-                    "ts": iso_from_ns(now_ns()),
-                    "event": "heartbeat",
-                    "line": line,
-                    **_counters(stats),
-                }
-            )
-            if metrics is not None:
-                write_risk_metrics(engine.gate, account.name, metrics)
-                if tracker is not None:
-                    tracker.write(metrics.parent / "daemon.prom", account.name, _counters(stats))
-        remaining = config.tick_interval - (time.monotonic() - tick)
-        while remaining > 0 and not should_stop():
-            sleep(min(remaining, 0.2))
+            tracker.write(metrics.parent / "daemon.prom", name, _counters(self.stats))
+
+    def _wait(self, remaining: float) -> None:
+        while remaining > 0 and not self.world.should_stop():
+            self.world.sleep(min(remaining, 0.2))
             remaining -= 0.2
-    if config.cancel_on_exit:
-        for status in engine.venue.open_orders():
-            canceled = engine.venue.cancel(status.client_order_id)
-            if canceled is not None:
-                engine.orders.on_status(canceled)
-                echo(f"canceled on exit: {status.client_order_id}")
-    if metrics is not None:  # the last denials since the last heartbeat are counted too
-        write_risk_metrics(engine.gate, account.name, metrics)
-        if tracker is not None:
-            tracker.write(metrics.parent / "daemon.prom", account.name, _counters(stats))
-    live.write({"ts": iso_from_ns(now_ns()), "event": "stopped", **_counters(stats)})
-    return stats
+
+    def _stop(self) -> None:
+        """Resting orders canceled if asked (through the order manager, so the journal
+        agrees); the last metrics and a ``stopped`` line written."""
+        engine = self.engine
+        if self.config.cancel_on_exit:
+            for status in engine.venue.open_orders():
+                canceled = engine.venue.cancel(status.client_order_id)
+                if canceled is not None:
+                    engine.orders.on_status(canceled)
+                    self.world.echo(f"canceled on exit: {status.client_order_id}")
+        self._write_metrics()  # the denials since the last heartbeat are counted too
+        now = iso_from_ns(self.world.clock.now_ns())
+        self.live.write({"ts": now, "event": "stopped", **_counters(self.stats)})
 
 
 VAR_REASON = "VaR limit"

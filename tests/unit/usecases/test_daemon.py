@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,10 +17,28 @@ from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.testing.orders import UNLIMITED_RISK
 from tradeloop.testing.stubs import stub_bars
-from tradeloop.usecases.daemon import DaemonConfig, ScaledStrategy, run_daemon
+from tradeloop.usecases.daemon import (
+    DaemonAccount,
+    DaemonConfig,
+    DaemonTasks,
+    DaemonWorld,
+    ScaledStrategy,
+    TradingDaemon,
+)
 from tradeloop.usecases.paper_run import FeedSpec
 from tradeloop.usecases.paper_trading import PaperAccount, open_account
 from tradeloop.usecases.strategy_plans import sma_cross_plan
+
+
+class _Fixed:
+    """The wall clock the daemon reads, pinned."""
+
+    def now_ns(self) -> int:
+        return 2_000_000_000_000_000_000
+
+
+def _world(logs: Path, should_stop: Callable[[], bool], echo: Callable[[str], None]) -> DaemonWorld:
+    return DaemonWorld(logs, should_stop, echo, clock=_Fixed(), sleep=lambda s: None)
 
 
 def _db(tmp_path: Path) -> Engine:
@@ -68,22 +87,20 @@ def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_cle
         return ticks["n"] > 40
 
     echoed: list[str] = []
-    stats = run_daemon(
-        opened,
-        account,
-        flaky,
-        scaled,
-        FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
-        load,
-        db=db,
-        config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
-        logs=tmp_path / "logs",
-        refresh=None,
-        should_stop=stop,
-        echo=echoed.append,
-        now_ns=lambda: 2_000_000_000_000_000_000,
-        sleep=lambda s: None,
-    )
+    stats = TradingDaemon(
+        DaemonAccount(
+            opened,
+            account,
+            flaky,
+            scaled,
+            FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
+            load,
+            db,
+        ),
+        DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
+        DaemonTasks(),
+        _world(tmp_path / "logs", stop, echoed.append),
+    ).run()
     assert stats.loop_errors == 7
     assert stats.model_errors == 7
     assert any("SAFE MODE on" in line for line in echoed)
@@ -126,24 +143,22 @@ def test_daemon_when_a_ticker_has_no_data_then_it_says_so_every_heartbeat(
         return ticks["n"] > 3
 
     echoed: list[str] = []
-    stats = run_daemon(
-        opened,
-        account,
-        plan,
-        ScaledStrategy(plan.strategy),
-        FeedSpec(
-            symbols=("NOPE", "TEST"), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"
+    stats = TradingDaemon(
+        DaemonAccount(
+            opened,
+            account,
+            plan,
+            ScaledStrategy(plan.strategy),
+            FeedSpec(
+                symbols=("NOPE", "TEST"), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"
+            ),
+            lambda *_: bars,
+            db,
         ),
-        lambda *_: bars,
-        db=db,
-        config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
-        logs=tmp_path / "logs",
-        refresh=None,
-        should_stop=stop,
-        echo=echoed.append,
-        now_ns=lambda: 2_000_000_000_000_000_000,
-        sleep=lambda s: None,
-    )
+        DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
+        DaemonTasks(),
+        _world(tmp_path / "logs", stop, echoed.append),
+    ).run()
     assert stats.no_data == ("NOPE",)
     warnings = [line for line in echoed if line.startswith("NO DATA")]
     assert warnings == [
@@ -206,22 +221,20 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
         return bars.head(20 if loads["n"] < 3 else 200)  # then 180 at once: a backlog
 
     echoed: list[str] = []
-    stats = run_daemon(
-        opened,
-        account,
-        plan,
-        scaled,
-        FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
-        load,
-        db=db,
-        config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, max_queue_len=50),
-        logs=tmp_path / "logs",
-        refresh=None,
-        should_stop=lambda: loads["n"] >= 5,
-        echo=echoed.append,
-        now_ns=lambda: 2_000_000_000_000_000_000,
-        sleep=lambda s: None,
-    )
+    stats = TradingDaemon(
+        DaemonAccount(
+            opened,
+            account,
+            plan,
+            scaled,
+            FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
+            load,
+            db,
+        ),
+        DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, max_queue_len=50),
+        DaemonTasks(),
+        _world(tmp_path / "logs", lambda: loads["n"] >= 5, echoed.append),
+    ).run()
     assert stats.backpressure == {"halt": 1}
     assert stats.dropped > 0
     assert stats.orders_sent == 0  # flat before: the backlog could only have opened risk
@@ -310,24 +323,21 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
         return ticks["n"] > 3
 
     echoed: list[str] = []
-    stats = run_daemon(
-        opened,
-        account,
-        plan,
-        scaled,
-        FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
-        lambda *a: bars,
-        db=db,
+    stats = TradingDaemon(
+        DaemonAccount(
+            opened,
+            account,
+            plan,
+            scaled,
+            FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
+            lambda *a: bars,
+            db,
+        ),
         # refresh cadence 0: a forecast round on every tick
-        config=DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, data_refresh_minutes=0.0),
-        logs=tmp_path / "logs",
-        refresh=None,
-        forecast=forecast,  # type: ignore[arg-type]
-        should_stop=stop,
-        echo=echoed.append,
-        now_ns=lambda: 2_000_000_000_000_000_000,
-        sleep=lambda s: None,
-    )
+        DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, data_refresh_minutes=0.0),
+        DaemonTasks(forecast=forecast),  # type: ignore[arg-type]
+        _world(tmp_path / "logs", stop, echoed.append),
+    ).run()
     assert calls["n"] == 3
     assert stats.forecasts == 6
     assert stats.arima_fb == 4  # STUCK and SHORT, twice; GOOD converged
