@@ -74,34 +74,6 @@ def test_send_signs_the_request_and_the_fake_checks_it(fake: FakeBybit) -> None:
     assert (body["side"], body["orderType"], body["qty"]) == ("Buy", "Market", "0.5")
 
 
-def test_send_when_answer_times_out_then_in_flight_and_settled_without_a_second_order(
-    fake: FakeBybit,
-) -> None:
-    manager = _manager(_venue(fake, timeout_s=0.3))
-    fake.slow_next_post(1.0)
-    order = manager.submit(_order())
-    assert order.state is OrderState.SUBMITTED  # never REJECTED on a timeout
-    assert order.reason.startswith("unconfirmed")
-    [settled] = manager.settle()
-    assert settled.state is OrderState.ACCEPTED
-    assert settled.venue_order_id == "bb-1"
-    assert len(fake.orders) == 1
-
-
-def test_order_briefly_not_found_then_resent_with_same_id_and_venue_keeps_one(
-    fake: FakeBybit,
-) -> None:
-    manager = _manager(_venue(fake, timeout_s=0.3))
-    fake.slow_next_post(1.0)
-    manager.submit(_order())
-    fake.hide_next_lookups(2)  # realtime and history both lag the write side
-    [settled] = manager.settle()  # not found -> re-sent -> 110072 -> looked up
-    assert settled.state is OrderState.SUBMITTED
-    assert settled.venue_order_id == "bb-1"
-    assert fake.creates == 2
-    assert len(fake.orders) == 1
-
-
 def test_disconnect_after_the_venue_took_the_order_then_unknown_and_one_order(
     fake: FakeBybit,
 ) -> None:
