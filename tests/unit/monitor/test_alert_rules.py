@@ -148,7 +148,7 @@ def _exported(tmp_path: Path) -> set[str]:
     # the long-running services declare theirs in code; read the names from it
     sources = [
         "serving/service.py",
-        "ops/collector.py",
+        "usecases/collector.py",
         "monitor/ingest_metrics.py",
         "api/control.py",
     ]
