@@ -13,7 +13,6 @@ All fill at the next bar's open with 0.1 % commission, 20 units, 100,000 cash.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -220,19 +219,25 @@ def rss_increment_mb(name: str, bars: int) -> float:
 
 
 def _rss_child(name: str, bars: int) -> None:
-    import resource
     import tempfile
 
     event = tiled(bars)
-    page = os.sysconf("SC_PAGE_SIZE")
-    with open("/proc/self/statm") as statm:
-        start = int(statm.read().split()[1]) * page
+    # Reset the kernel's peak-RSS mark (VmHWM) so the peak of loading the bars is not
+    # counted: what remains is the run's own peak over its starting RSS.
+    Path("/proc/self/clear_refs").write_text("5")
+    start = _status_kb("VmRSS")
     if name == "tradeloop":
         ours_event(event, Path(tempfile.mkdtemp()), RiskConfig())
     else:
         backtesting_py(event)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print((peak - start) / 1e6)
+    print((_status_kb("VmHWM") - start) / 1024)
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def main() -> None:

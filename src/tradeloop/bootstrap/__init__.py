@@ -43,7 +43,7 @@ from tradeloop.features.config import PivotConfig
 from tradeloop.labels.config import EventLabelConfig
 from tradeloop.models.config import ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
-from tradeloop.monitor.ml_health import ReportConfig
+from tradeloop.monitor.report_config import ReportConfig
 from tradeloop.ops.config import (
     ApiConfig,
     BackupConfig,
@@ -73,7 +73,7 @@ from tradeloop.store.sql.event_store import SqlEventStore
 from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.migrate import current_revision, head_revision, upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
-from tradeloop.usecases.collector import CollectorConfig
+from tradeloop.usecases.collector_config import CollectorConfig
 
 if TYPE_CHECKING:
     from tradeloop.serving.http_guard import HttpGuard

@@ -19,15 +19,14 @@ from typing import Any
 
 import polars as pl
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from pydantic import Field
 
-from tradeloop.core.config import FrozenConfig
 from tradeloop.core.errors import OperatorError, TradeloopError
 from tradeloop.core.time import NS_PER_DAY, NS_PER_SECOND
 from tradeloop.data.ports import BarRequest, BarStore, Provider
 from tradeloop.features.config import PivotConfig
 from tradeloop.features.touch_events import detect_touch_events
 from tradeloop.store.sql.event_store import SqlEventStore
+from tradeloop.usecases.collector_config import CollectorConfig as CollectorConfig
 
 log = logging.getLogger("tradeloop.collector")
 
@@ -44,22 +43,6 @@ DATA_ISSUES = (
     "zero_volume",
     "gaps",
 )
-
-
-class CollectorConfig(FrozenConfig):
-    """The collector's defaults (the runbook's: yahoo, SPY, 45 s)."""
-
-    source: str = Field("yahoo", description="yahoo | synthetic | replay | bundled | files")
-    symbols: tuple[str, ...] = Field(("SPY",), min_length=1, description="symbols to poll")
-    poll_sec: float = Field(45.0, gt=0, description="seconds between polls")
-    range_days: float = Field(1.0, gt=0, le=3650, description="look-back of each poll, days")
-    bar_interval_sec: int = Field(60, gt=0, description="bar size polled")
-    host: str = Field("127.0.0.1", description="bind address of /health and /metrics")
-    port: int = Field(5004, ge=0, le=65535, description="port of /health and /metrics")
-    max_backoff_sec: float = Field(300.0, gt=0, description="longest wait after failures")
-    replay_speed: float = Field(600.0, gt=0, description="replay: market seconds per second")
-    score_enabled: bool = Field(False, description="post new events to the scorer")
-    scorer_url: str = Field("http://127.0.0.1:5003", description="base URL of the scorer")
 
 
 @dataclass(slots=True)
