@@ -6,23 +6,20 @@ import json
 import signal
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import build_app, collector_config
-from tradeloop.bootstrap.collector_source import collector_provider
 from tradeloop.cli.dates import parse_date
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.durations import parse_duration_sec
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
-from tradeloop.settings import load_settings
-from tradeloop.usecases.event_lake import build_labels
 
 ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -62,6 +59,9 @@ def collect(
 
       tradeloop collect --source replay --speed 600 --port 5004
     """
+    from tradeloop.bootstrap import build_app, collector_config
+    from tradeloop.bootstrap.collector_source import collector_provider
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.collector import Collector, HealthServer
 
     with handled_errors():
@@ -173,6 +173,10 @@ def labels_build(
     as_json: JsonOption = False,
 ) -> None:
     """Mature every stored event's outcomes at the configured horizons (idempotent)."""
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.event_lake import build_labels
+
     with handled_errors():
         as_of_ns = parse_date(as_of, "--as-of") if as_of else None
         app = build_app(load_settings(), config)
@@ -197,6 +201,8 @@ def export(
 
       tradeloop export --check
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.event_lake import check_lake, export_events
 
     with handled_errors():

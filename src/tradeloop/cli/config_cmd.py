@@ -10,9 +10,7 @@ import typer
 from rich.console import Console
 from rich.syntax import Syntax
 
-from tradeloop.bootstrap import database_url, example_config_text, load_app_config, redact_url
 from tradeloop.cli.errors import handled_errors
-from tradeloop.settings import load_settings
 
 REDACTED = "***"
 
@@ -26,6 +24,9 @@ app = typer.Typer(
 
 
 def _effective(config_path: Path | None) -> dict[str, Any]:
+    from tradeloop.bootstrap import database_url, load_app_config, redact_url
+    from tradeloop.settings import load_settings
+
     settings = load_settings()
     config, source = load_app_config(config_path or settings.config)
     return {
@@ -65,6 +66,8 @@ def show(
 @app.command("validate")
 def validate(file: Annotated[Path, typer.Argument(help="YAML config file to check")]) -> None:
     """Check a config file; exit 2 with the key path, value and fix when it is wrong."""
+    from tradeloop.bootstrap import load_app_config
+
     with handled_errors():
         load_app_config(file)
     print(f"{file}: OK")
@@ -73,4 +76,6 @@ def validate(file: Annotated[Path, typer.Argument(help="YAML config file to chec
 @app.command("example")
 def example() -> None:
     """Print a documented config with every key at its default (start a tradeloop.yaml)."""
+    from tradeloop.bootstrap import example_config_text
+
     print(example_config_text(), end="")

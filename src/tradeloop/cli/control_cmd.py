@@ -11,10 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
 
 
 def halt(
@@ -29,6 +27,8 @@ def halt(
 
     Exit codes: 0 halted, 2 no reason given.
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.trading_control import halt as engage
 
     with handled_errors():
@@ -56,8 +56,10 @@ def resume(
 
     Exit codes: 0 resumed (or nothing was halted).
     """
+    from tradeloop.bootstrap import build_app
     from tradeloop.domain.enums import TradingState
     from tradeloop.risk.gate import JsonRiskStateStore
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.trading_control import resume as release
 
     with handled_errors():
@@ -112,6 +114,8 @@ def close_all(
     Exit codes: 0 orders sent, 2 without --confirm, kill switch present, or the account
     refused to reconcile.
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.paper_trading import PaperAccount, open_account
     from tradeloop.usecases.strategy_plans import sma_cross_plan
     from tradeloop.usecases.trading_control import close_all as flatten

@@ -9,14 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.dates import parse_date
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.intervals import INTERVALS
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
-from tradeloop.usecases.strategy_plans import STRATEGIES
 
 
 def daemon(
@@ -68,7 +65,10 @@ def daemon(
     Exit codes: 0 stopped on a signal, 2 bad input or refused to start (reconciliation,
     live gate).
     """
+    from tradeloop.bootstrap import build_app
     from tradeloop.bootstrap.daemon import DaemonRequest, build_daemon
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.strategy_plans import STRATEGIES
 
     console = Console(highlight=False)
     stop = {"requested": False}

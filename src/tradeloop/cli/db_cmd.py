@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tradeloop.bootstrap import database_revisions, database_url, redact_url, upgrade_database
 from tradeloop.cli.errors import handled_errors
-from tradeloop.settings import load_settings
 
 app = typer.Typer(
     help="Database migrations.\n\nExamples:\n\n  tradeloop db upgrade\n\n"
@@ -18,6 +16,9 @@ app = typer.Typer(
 @app.command("upgrade")
 def upgrade_command() -> None:
     """Apply every pending migration (safe to repeat)."""
+    from tradeloop.bootstrap import upgrade_database
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         url, revision = upgrade_database(load_settings())
     print(f"{url}: at revision {revision}")
@@ -26,6 +27,9 @@ def upgrade_command() -> None:
 @app.command("status")
 def status() -> None:
     """Show the database's revision and the newest one this version ships."""
+    from tradeloop.bootstrap import database_revisions, database_url, redact_url
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         settings = load_settings()
         revisions = database_revisions(settings)

@@ -11,13 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.core.time import iso_from_ns
 
 if TYPE_CHECKING:
     from tradeloop.usecases.loop import LoopResult
-from tradeloop.settings import load_settings
 
 
 def _summary(result: LoopResult, console: Console) -> None:
@@ -69,6 +67,8 @@ def demo(
 
       tradeloop demo --quick --json
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.loop import STAGES, run_loop
 
     console = Console(stderr=as_json)

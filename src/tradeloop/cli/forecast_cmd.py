@@ -12,12 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.intervals import INTERVALS
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
 
 
 def forecast(
@@ -42,7 +40,9 @@ def forecast(
 
     Exit codes: 0 forecast, 2 bad input or no stored bars for a symbol.
     """
+    from tradeloop.bootstrap import build_app
     from tradeloop.models.forecaster import forecast_returns
+    from tradeloop.settings import load_settings
 
     with handled_errors():
         if interval not in INTERVALS:

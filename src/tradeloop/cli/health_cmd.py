@@ -6,17 +6,16 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import App, build_app, collector_config
+if TYPE_CHECKING:
+    from tradeloop.bootstrap import App
+    from tradeloop.ops.host_health import Check
 from tradeloop.cli.errors import handled_errors
-from tradeloop.ops.host_health import Check
-from tradeloop.risk.kill_switch import KillSwitch
-from tradeloop.settings import load_settings
 
 STYLE = {"ok": "green", "warn": "yellow", "crit": "bold red"}
 
@@ -37,7 +36,9 @@ def health(
 
     Exit codes: 0 ok, 1 warn, 2 crit (or bad input).
     """
+    from tradeloop.bootstrap import build_app
     from tradeloop.ops.host_health import RANK, worst
+    from tradeloop.settings import load_settings
 
     with handled_errors():
         app = build_app(load_settings(), config)
@@ -61,8 +62,11 @@ def health(
 
 
 def run_checks(app: App) -> list[Check]:
+    from tradeloop.bootstrap import collector_config
     from tradeloop.ops import host_health as h
+    from tradeloop.ops.host_health import Check
     from tradeloop.ops.service_probe import probe, service_urls
+    from tradeloop.risk.kill_switch import KillSwitch
     from tradeloop.usecases.daily_report import stale_series
 
     config = app.config.health

@@ -6,26 +6,24 @@ import json
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tradeloop.bootstrap import App, build_app
+if TYPE_CHECKING:
+    from tradeloop.bootstrap import App
+    from tradeloop.data.ingest import IngestPlan, RunSummary
+    from tradeloop.data.ports import SymbolOutcome
 from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import NS_PER_DAY, iso_from_ns
-from tradeloop.data.ingest import IngestMode, IngestPlan, RunSummary
-from tradeloop.data.ports import SymbolOutcome
-from tradeloop.data.verification import SECTIONS, verify_report
-from tradeloop.monitor.ingest_metrics import write_ingest_metrics
-from tradeloop.ops.dask_fetch import dask_fetch_map
-from tradeloop.settings import load_settings
+from tradeloop.data.ingest_mode import IngestMode
 
 ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -92,6 +90,9 @@ def _print_summary(summary: RunSummary, console: Console) -> None:
 def _run(
     app: App, plan: IngestPlan, workers: int | None, cluster: str | None, as_json: bool
 ) -> RunSummary:
+    from tradeloop.monitor.ingest_metrics import write_ingest_metrics
+    from tradeloop.ops.dask_fetch import dask_fetch_map
+
     console = Console(stderr=True)
     run_id = new_run_id("ingest")
     with ExitStack() as stack:
@@ -169,6 +170,10 @@ def ingest(
 
       tradeloop ingest --mode deep_backfill --provider synthetic --end 2024-12-31 --workers 2
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.data.ingest import IngestPlan
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         if mode is IngestMode.REPAIR:
             raise ConfigError("--mode repair: use `tradeloop repair --symbol S --from D --to D`")
@@ -205,6 +210,10 @@ def repair(
 
       tradeloop repair --symbol AAPL --from 2022-01-01 --to 2022-06-01
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.data.ingest import IngestPlan
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         first, last = parse_range(from_, to, ("--from", "--to"))
         start, stop = _day(first or 0), _day(last or 0)  # both options are required
@@ -239,6 +248,10 @@ def verify(
 
       tradeloop verify --strict && tradeloop demo
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.data.verification import SECTIONS, verify_report
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         app = build_app(load_settings(), config, read_only=True)
         universe = app.universe()

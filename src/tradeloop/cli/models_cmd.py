@@ -5,20 +5,19 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import App, build_app
+if TYPE_CHECKING:
+    from tradeloop.bootstrap import App
+    from tradeloop.registry.gates import GateResult
+    from tradeloop.registry.registry import Promotion
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.core.errors import ConfigError, DataError, GateRejected
 from tradeloop.core.time import iso_from_ns
-from tradeloop.registry.gates import GateResult
-from tradeloop.registry.governance import model_entries
-from tradeloop.registry.registry import Promotion
-from tradeloop.settings import load_governance_environment, load_settings
 
 app = typer.Typer(
     help=(
@@ -70,6 +69,10 @@ def list_versions(
     name: NameOption = DEFAULT_NAME, as_json: JsonOption = False, config: ConfigOption = None
 ) -> None:
     """Every version of a model, oldest first, with the aliases pointing at it."""
+    from tradeloop.bootstrap import build_app
+    from tradeloop.registry.governance import model_entries
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         application = build_app(load_settings(), config, read_only=True)
         registry = application.registry()
@@ -116,6 +119,9 @@ def show(
     config: ConfigOption = None,
 ) -> None:
     """A version's manifest (verified against its checksums) and its model card."""
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         application = build_app(load_settings(), config, read_only=True)
         version_id = _resolve(application, name, ref)
@@ -166,6 +172,8 @@ def _report(
     version_id: str,
     alias: str,
 ) -> None:
+    from tradeloop.registry.registry import Promotion
+
     if error is not None and isinstance(error.outcome, Promotion):
         outcome = error.outcome
     assert outcome is not None
@@ -187,6 +195,9 @@ def _report(
 def _promote(
     name: str, ref: str, alias: str, force: bool, reason: str, as_json: bool, config: Path | None
 ) -> None:
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_governance_environment, load_settings
+
     with handled_errors():
         application = build_app(load_settings(), config)
         version_id = _resolve(application, name, ref)
@@ -244,6 +255,9 @@ def rollback(
     config: ConfigOption = None,
 ) -> None:
     """Repoint ``active`` to ``prev`` (the version active before the last promotion)."""
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         application = build_app(load_settings(), config)
         registry = application.registry()
@@ -265,6 +279,10 @@ def diff(
     config: ConfigOption = None,
 ) -> None:
     """Compare two versions: settings that differ and every model's metrics side by side."""
+    from tradeloop.bootstrap import build_app
+    from tradeloop.registry.governance import model_entries
+    from tradeloop.settings import load_settings
+
     with handled_errors():
         application = build_app(load_settings(), config)
         ids = [_resolve(application, name, ref) for ref in (left, right)]

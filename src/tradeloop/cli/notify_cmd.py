@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.notify_output import show_delivery
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
 
 app = typer.Typer(help="Notifications.", no_args_is_help=True)
 
@@ -31,6 +29,8 @@ def send_test(
     Exit codes: 0 delivered somewhere, 1 delivered nowhere, 2 no channel configured or a
     channel misses what it needs.
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.notifications import send_report
 
     with handled_errors():

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from tradeloop.usecases.notifications import Delivery
+if TYPE_CHECKING:
+    from tradeloop.usecases.notifications import Delivery
 
 
 def show_delivery(delivery: Delivery, as_json: bool) -> None:

@@ -11,10 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tradeloop.bootstrap import build_app, collector_config
 from tradeloop.cli.errors import handled_errors
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
 
 app = typer.Typer(help="Reports.", no_args_is_help=True)
 
@@ -49,7 +47,9 @@ def daily(
     Exit codes: 0 report written (whatever its state; read it from --json), 1 written but
     --notify delivered it nowhere, 2 bad input (or --notify with no channel configured).
     """
+    from tradeloop.bootstrap import build_app, collector_config
     from tradeloop.ops.service_probe import probe, service_urls
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.daily_report import ModelFacts, build_daily_report, write_daily_report
 
     with handled_errors():

@@ -5,28 +5,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from tradeloop.bootstrap import App, build_app, collector_config
-from tradeloop.bootstrap.collector_source import collector_provider
+if TYPE_CHECKING:
+    from tradeloop.bootstrap import App
+    from tradeloop.usecases.retrain import CycleResult, StepOutcome
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import DataError, GateRejected
 from tradeloop.core.time import iso_from_ns
-from tradeloop.settings import load_governance_environment, load_settings
-from tradeloop.usecases.event_lake import build_labels, export_events
-from tradeloop.usecases.retrain import (
-    FAILED,
-    CycleResult,
-    Step,
-    StepOutcome,
-    StepRefused,
-    render_cycle_report,
-    run_cycle,
-)
 
 STATUS_STYLE = {
     "ok": "green",
@@ -38,6 +28,8 @@ STATUS_STYLE = {
 
 
 def _ingest(app: App, source: str | None, symbols: str | None) -> dict[str, Any]:
+    from tradeloop.bootstrap import collector_config
+    from tradeloop.bootstrap.collector_source import collector_provider
     from tradeloop.usecases.collector import Collector
 
     updates: dict[str, Any] = {}
@@ -99,6 +91,9 @@ def _train(app: App) -> dict[str, Any]:
 
 
 def _evaluate(app: App, name: str) -> dict[str, Any]:
+    from tradeloop.settings import load_governance_environment
+    from tradeloop.usecases.retrain import StepRefused
+
     registry = app.registry()
     candidate = registry.resolve(name, "candidate")
     if candidate is None:
@@ -156,6 +151,8 @@ def _reload(app: App, scorer_url: str) -> dict[str, Any]:
 
 
 def _record(app: App, result: CycleResult) -> None:
+    from tradeloop.usecases.retrain import render_cycle_report
+
     reports = app.settings.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
     text = render_cycle_report(result)
@@ -193,7 +190,11 @@ def retrain(
 
     Exit codes: 0 ok or warnings, 1 a step failed, 2 bad input or another cycle running.
     """
+    from tradeloop.bootstrap import build_app
     from tradeloop.models.event_models import EVENT_MODELS_NAME
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.event_lake import build_labels, export_events
+    from tradeloop.usecases.retrain import FAILED, Step, run_cycle
 
     console = Console(stderr=True)
 

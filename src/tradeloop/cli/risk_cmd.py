@@ -12,11 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.intervals import INTERVALS
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
 
 app = typer.Typer(help="Risk reports.", no_args_is_help=True)
 
@@ -37,6 +35,8 @@ def var(
 
     Exit codes: 0 reported, 2 unknown account or not enough history.
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.paper_trading import PaperAccount
     from tradeloop.usecases.risk_report import account_risk
 

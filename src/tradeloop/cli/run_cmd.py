@@ -7,20 +7,18 @@ import json
 import signal
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
+    from tradeloop.bootstrap import App
+    from tradeloop.execution.config import ExecutionConfig
+    from tradeloop.usecases.strategy_plans import StrategyPlan
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import App, build_app
-from tradeloop.bootstrap.trading import (
-    require_fresh_model,
-    require_governed,
-    require_live,
-    strategy_plan,
-)
 from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.intervals import INTERVALS
@@ -28,9 +26,6 @@ from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError, DataError
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns
-from tradeloop.execution.config import ExecutionConfig
-from tradeloop.settings import load_settings
-from tradeloop.usecases.strategy_plans import STRATEGIES, StrategyPlan
 
 MODES = ("backtest", "paper", "simulate", "live")
 
@@ -85,6 +80,16 @@ def run(
     Exit codes: 0 ran, 2 bad input or the session refused to trade (reconciliation,
     live gate), 3 transient failure.
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.trading import (
+        require_fresh_model,
+        require_governed,
+        require_live,
+        strategy_plan,
+    )
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.strategy_plans import STRATEGIES
+
     with handled_errors():
         if mode not in MODES:
             raise ConfigError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
@@ -274,6 +279,8 @@ def _trade_feed(
     as_json: bool,
     venue: Any = None,
 ) -> None:
+    import numpy as np
+
     from tradeloop.usecases.paper_run import (
         LiveStats,
         paper_stepper,

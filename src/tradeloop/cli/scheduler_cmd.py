@@ -12,9 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
-from tradeloop.settings import load_settings
 
 
 def scheduler(
@@ -41,8 +39,10 @@ def scheduler(
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from tradeloop.bootstrap import build_app
     from tradeloop.core.single_instance import exclusive
     from tradeloop.ops.scheduler import JobRunner, install, timetable
+    from tradeloop.settings import load_settings
 
     console = Console(highlight=False)
     with handled_errors():

@@ -10,10 +10,8 @@ from typing import Annotated
 
 import typer
 
-from tradeloop.bootstrap import build_app, build_scorer
 from tradeloop.cli.errors import handled_errors
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
 
 app = typer.Typer(help="Long-running services.", no_args_is_help=True)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -37,6 +35,9 @@ def scorer(
       curl -s -XPOST localhost:5003/reload -H "Authorization: Bearer $TRADELOOP_API_TOKEN"
     """
     import uvicorn
+
+    from tradeloop.bootstrap import build_app, build_scorer
+    from tradeloop.settings import load_settings
 
     with handled_errors():
         application = build_app(load_settings(), config)
@@ -107,6 +108,9 @@ def api(
     import os
 
     import uvicorn
+
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
 
     with handled_errors():
         application = build_app(load_settings(), config)

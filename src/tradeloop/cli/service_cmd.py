@@ -13,11 +13,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
 
 DEFAULT_DIRS = {
     "systemd": Path("~/.config/systemd/user"),
@@ -48,7 +46,9 @@ def install_service(
 
     Exit codes: 0 written, 2 unknown manager or unusable paths.
     """
+    from tradeloop.bootstrap import build_app
     from tradeloop.ops.service_units import Target, launchd_plists, systemd_units
+    from tradeloop.settings import load_settings
 
     with handled_errors():
         if manager not in DEFAULT_DIRS:

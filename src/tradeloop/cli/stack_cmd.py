@@ -12,10 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import handled_errors
 from tradeloop.core.errors import ConfigError
-from tradeloop.settings import load_settings
 
 COMPONENTS = ("api", "scorer", "collector", "scheduler")
 COMMANDS = {
@@ -56,8 +54,10 @@ def up(
     """
     import shlex
 
+    from tradeloop.bootstrap import build_app
     from tradeloop.core.single_instance import exclusive
     from tradeloop.ops.supervisor import Component, Supervisor
+    from tradeloop.settings import load_settings
 
     console = Console(highlight=False)
     with handled_errors():
@@ -99,7 +99,9 @@ def status(
     Exit codes: 0 every component running, 1 the stack is down or a component is not
     running.
     """
+    from tradeloop.bootstrap import build_app
     from tradeloop.ops.supervisor import alive, read_stack
+    from tradeloop.settings import load_settings
 
     with handled_errors():
         app = build_app(load_settings(), config)

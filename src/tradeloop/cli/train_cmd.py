@@ -11,9 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from tradeloop.bootstrap import build_app
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
-from tradeloop.settings import load_settings
 
 
 def train(
@@ -39,6 +37,8 @@ def train(
 
       tradeloop models evaluate      # gates + promote candidate -> active
     """
+    from tradeloop.bootstrap import build_app
+    from tradeloop.settings import load_settings
     from tradeloop.usecases.model_training import summarize, train_and_register
 
     with handled_errors():

@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 import polars as pl
@@ -24,6 +23,7 @@ from tradeloop.core.time import NS_PER_DAY, iso_from_ns
 from tradeloop.data.calendars import expected_sessions, session_window_start
 from tradeloop.data.config import IngestConfig, QualityConfig
 from tradeloop.data.governance import decide_state
+from tradeloop.data.ingest_mode import IngestMode as IngestMode
 from tradeloop.data.live_guard import LiveGuard
 from tradeloop.data.ports import (
     Attempt,
@@ -43,13 +43,6 @@ from tradeloop.domain.bar import DAILY_SEC
 log = logging.getLogger("tradeloop.ingest")
 
 UNREACHABLE_AFTER = 3
-
-
-class IngestMode(StrEnum):
-    DEEP_BACKFILL = "deep_backfill"
-    INCREMENTAL = "incremental"
-    VERIFY = "verify"
-    REPAIR = "repair"
 
 
 @dataclass(frozen=True, slots=True)
