@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import signal
 import time
@@ -281,13 +280,7 @@ def _trade_feed(
 ) -> None:
     import numpy as np
 
-    from tradeloop.usecases.paper_run import (
-        LiveStats,
-        paper_stepper,
-        run_live_feed,
-        simulate_stepper,
-    )
-    from tradeloop.usecases.paper_trading import PaperAccount, open_account
+    from tradeloop.bootstrap.trade_feed import FeedRequest, open_feed
 
     console = Console(stderr=as_json)
     stop = {"requested": False}
@@ -297,13 +290,6 @@ def _trade_feed(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    store = app.ingest_store()
-
-    def load(symbols: tuple[str, ...], seconds: int, start_ns: int, end_ns: int) -> Any:
-        return store.load_bars_many(list(symbols), seconds, start_ns, end_ns)
-
-    stats = LiveStats()
-    kill_switch = app.loop_deps().kill_switch
 
     def on_step(bar: Any, step: Any) -> None:
         if as_json:
@@ -316,57 +302,16 @@ def _trade_feed(
                 f"({order.reason}) {verdict}"
             )
 
-    if mode in ("paper", "live"):
-        if mode == "live":
-            account = PaperAccount.under(app.settings.home / "live", account_name, live=True)
-        else:
-            account = PaperAccount.under(app.settings.paper_dir, account_name)
-        opened = open_account(
-            account,
-            db=app.engine,
-            strategy=plan.strategy,
-            execution=execution,
-            risk=app.config.risk,
-            kill_switch=kill_switch,
-            now_ns=time.time_ns(),
-            actor=getpass.getuser(),
-            live=venue,
-        )
-        for line in opened.reconciliation.corrections:
-            console.print(f"reconciled: {line}")
-        console.print(
-            f"{mode}: trading account {account.name} (cursor "
-            f"{iso_from_ns(opened.cursor[0]) if opened.cursor else 'new'}, "
-            f"{opened.settled} in-flight orders settled)",
-            highlight=False,
-        )
-        session = opened.session
-        stepper = paper_stepper(
-            opened, account, app.engine, stats, on_step, lambda: stop["requested"]
-        )
-        cursor = run_live_feed(
-            opened.cursor,
-            plan,
-            spec,
-            load,
-            step_bars=stepper,
-            should_stop=lambda: stop["requested"],
-        )
-        run_id = account.run_id
-    else:
-        from tradeloop.execution.engine import simulated_engine
-        from tradeloop.execution.session import TradingSession
-
-        run_id = new_run_id("simulate")
-        session = TradingSession(
-            simulated_engine(execution, app.config.risk, kill_switch), plan.strategy, run_id
-        )
-        log_path = app.settings.logs_dir / "simulate.jsonl"
-        stepper = simulate_stepper(session, log_path, stats, on_step, lambda: stop["requested"])
-        console.print(f"simulate: deciding on {','.join(spec.symbols)}; decisions -> {log_path}")
-        cursor = run_live_feed(
-            None, plan, spec, load, step_bars=stepper, should_stop=lambda: stop["requested"]
-        )
+    feed = open_feed(
+        app,
+        FeedRequest(plan, execution, spec, mode, account_name, venue),
+        on_step=on_step,
+        should_stop=lambda: stop["requested"],
+    )
+    for line in feed.banner:
+        console.print(line, highlight=False)
+    cursor = feed.run()
+    session, stats, run_id = feed.session, feed.stats, feed.run_id
     portfolio = session.engine.portfolio
     details = {
         "run_id": run_id,

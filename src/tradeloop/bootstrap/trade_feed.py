@@ -1,0 +1,134 @@
+"""``tradeloop run --mode paper|simulate|live`` composed: the account opened and
+reconciled (paper, live) or an in-memory one (simulate), the stepper that records what it
+did, and the feed of stored bars on the wall clock."""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tradeloop.bootstrap import App
+from tradeloop.core.ids import new_run_id
+from tradeloop.core.time import iso_from_ns
+from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.engine import simulated_engine
+from tradeloop.execution.session import TradingSession
+from tradeloop.usecases.paper_run import (
+    FeedSpec,
+    LiveStats,
+    StepBars,
+    paper_stepper,
+    run_live_feed,
+    simulate_stepper,
+)
+from tradeloop.usecases.paper_trading import Cursor, PaperAccount, open_account
+from tradeloop.usecases.strategy_plans import StrategyPlan
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRequest:
+    plan: StrategyPlan
+    execution: ExecutionConfig
+    spec: FeedSpec
+    mode: str  # paper, simulate or live
+    account: str
+    venue: Any = None  # the live venue (live mode)
+
+
+@dataclass(slots=True)
+class OpenFeed:
+    """A feed ready to run: what to print first, and the session it steps."""
+
+    banner: list[str]
+    session: TradingSession
+    stats: LiveStats
+    run_id: str
+    start: Cursor | None
+    stepper: StepBars
+    plan: StrategyPlan
+    spec: FeedSpec
+    load: Callable[[tuple[str, ...], int, int, int], Any]
+    should_stop: Callable[[], bool]
+
+    def run(self) -> Cursor | None:
+        """Step the feed's bars until it ends or ``should_stop``; the last cursor."""
+        return run_live_feed(
+            self.start,
+            self.plan,
+            self.spec,
+            self.load,
+            step_bars=self.stepper,
+            should_stop=self.should_stop,
+        )
+
+
+def open_feed(
+    app: App,
+    request: FeedRequest,
+    *,
+    on_step: Callable[[Any, Any], None],
+    should_stop: Callable[[], bool],
+) -> OpenFeed:
+    """Refuses (an account that does not reconcile) before anything trades."""
+    store = app.ingest_store()
+
+    def load(symbols: tuple[str, ...], seconds: int, start_ns: int, end_ns: int) -> Any:
+        return store.load_bars_many(list(symbols), seconds, start_ns, end_ns)
+
+    stats = LiveStats()
+    kill_switch = app.loop_deps().kill_switch
+    plan, mode = request.plan, request.mode
+    if mode == "simulate":
+        run_id = new_run_id("simulate")
+        engine = simulated_engine(request.execution, app.config.risk, kill_switch)
+        session = TradingSession(engine, plan.strategy, run_id)
+        log_path = app.settings.logs_dir / "simulate.jsonl"
+        symbols = ",".join(request.spec.symbols)
+        return OpenFeed(
+            [f"simulate: deciding on {symbols}; decisions -> {log_path}"],
+            session,
+            stats,
+            run_id,
+            None,
+            simulate_stepper(session, log_path, stats, on_step, should_stop),
+            plan,
+            request.spec,
+            load,
+            should_stop,
+        )
+    if mode == "live":
+        account = PaperAccount.under(app.settings.home / "live", request.account, live=True)
+    else:
+        account = PaperAccount.under(app.settings.paper_dir, request.account)
+    opened = open_account(
+        account,
+        db=app.engine,
+        strategy=plan.strategy,
+        execution=request.execution,
+        risk=app.config.risk,
+        kill_switch=kill_switch,
+        now_ns=time.time_ns(),
+        actor=getpass.getuser(),
+        live=request.venue,
+    )
+    cursor = iso_from_ns(opened.cursor[0]) if opened.cursor else "new"
+    banner = [f"reconciled: {line}" for line in opened.reconciliation.corrections]
+    banner.append(
+        f"{mode}: trading account {account.name} (cursor {cursor}, "
+        f"{opened.settled} in-flight orders settled)"
+    )
+    return OpenFeed(
+        banner,
+        opened.session,
+        stats,
+        account.run_id,
+        opened.cursor,
+        paper_stepper(opened, account, app.engine, stats, on_step, should_stop),
+        plan,
+        request.spec,
+        load,
+        should_stop,
+    )
