@@ -119,6 +119,7 @@ def _files(tmp_path: Path) -> Iterator[Harness]:
     )
 
 
+REMOTE = ("yahoo", "polygon", "alpaca", "json_bars")
 HARNESSES: dict[str, Callable[[Path], Iterator[Harness]]] = {
     "bundled": _bundled,
     "synthetic": _synthetic,
@@ -133,6 +134,12 @@ HARNESSES: dict[str, Callable[[Path], Iterator[Harness]]] = {
 @pytest.fixture(params=sorted(HARNESSES))
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     yield from HARNESSES[request.param](tmp_path)
+
+
+@pytest.fixture(params=sorted(REMOTE))
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """The providers that read an answer from across a network."""
+    yield from _http(request.param, tmp_path)
 
 
 def test_provider_when_range_has_bars_then_bar_schema_sorted_and_inside_the_range(
@@ -164,10 +171,9 @@ def test_provider_names_itself_and_what_it_serves(harness: Harness) -> None:
 
 
 def test_provider_when_answer_malformed_then_data_error_naming_the_symbol(
-    harness: Harness,
+    remote: Harness,
 ) -> None:
-    if harness.wrong_payload is None:
-        pytest.skip("no remote answer to malform")
-    harness.wrong_payload()
-    with pytest.raises(DataError, match=harness.request.symbol):
-        harness.provider.fetch_bars(harness.request)
+    assert remote.wrong_payload is not None
+    remote.wrong_payload()
+    with pytest.raises(DataError, match=remote.request.symbol):
+        remote.provider.fetch_bars(remote.request)
