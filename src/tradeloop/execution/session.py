@@ -23,6 +23,8 @@ from tradeloop.domain.order_lifecycle import client_order_id
 from tradeloop.domain.orders import OrderFilled, OrderRejected, SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.engine import TradingEngine
+from tradeloop.execution.frames import sorted_by
+from tradeloop.execution.ledger_curves import ledger_curves
 from tradeloop.execution.portfolio import ClosedTrade
 from tradeloop.execution.quiet_bars import QuietBars
 from tradeloop.execution.strategy import Strategy, StrategyContext
@@ -228,7 +230,7 @@ def _run_backtest(
     on_progress: Callable[[int, int], None] | None,
     sparse: bool,
 ) -> BacktestResult:
-    ordered = bars.sort("ts", "symbol")
+    ordered = sorted_by(bars, "ts", "symbol")
     n = ordered.height
     session = TradingSession(engine, strategy, run_id)
     portfolio = engine.portfolio
@@ -245,13 +247,8 @@ def _run_backtest(
     numeric = [n for n in extra_columns if ordered[n].dtype.is_numeric()]
     others = [(n, _column(ordered[n])) for n in extra_columns if n not in numeric]
     # One float row per visited bar: OHLCV then the numeric extras (NaN where null).
-    matrix = np.column_stack(
-        [
-            ordered[c].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            for c in (*BAR_COLUMNS[2:], *numeric)
-        ]
-    )
-    close = np.ascontiguousarray(matrix[:, 3])
+    float_rows = _FloatRows(ordered.select(*BAR_COLUMNS[2:], *numeric))
+    close = np.ascontiguousarray(ordered["close"].cast(pl.Float64).to_numpy())
     quiet = None
     if not active.all() and engine.gate.watches_every_bar:
         quiet = QuietBars(engine.gate, portfolio, names, codes, rows_of, ts, close)
@@ -267,7 +264,7 @@ def _run_backtest(
                 code = int(np.searchsorted(names, held))
                 last = rows_of[code][np.searchsorted(rows_of[code], i, side="right") - 1]
                 session.marks[held] = to_decimal(close[last])
-        row = matrix[i].tolist()
+        row = float_rows.row(i)
         extra = {name: None if v != v else v for name, v in zip(numeric, row[5:], strict=True)}
         for name, get in others:
             extra[name] = get(i)
@@ -311,6 +308,30 @@ def _run_backtest(
     )
 
 
+class _FloatRows:
+    """Rows of a numeric frame as Python floats (NaN where null), converted one block of
+    rows at a time: a backtest visits rows in order, and a float matrix of every row at
+    once would cost 8 bytes x rows x columns of memory."""
+
+    BLOCK = 65_536
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self.start = -1
+        self.block = np.empty((0, frame.width))
+
+    def row(self, i: int) -> list[float]:
+        start = i - i % self.BLOCK
+        if start != self.start:
+            part = self.frame.slice(start, self.BLOCK)
+            self.block = np.column_stack(
+                [part[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in part.columns]
+            )
+            self.start = start
+        values: list[float] = self.block[i - start].tolist()
+        return values
+
+
 def _column(series: pl.Series) -> Callable[[int], Any]:
     """Row accessor of an extra column: Python values, None where null."""
     nulls = series.is_null().to_numpy()
@@ -323,7 +344,7 @@ def _column(series: pl.Series) -> Callable[[int], Any]:
 
 class _LedgerTrail:
     """Cash and positions from each row on (they change only at fills), turned into the
-    per-bar equity and gross exposure curves in one vectorised pass."""
+    per-bar equity and gross exposure curves in one compiled pass."""
 
     def __init__(self, symbols: int) -> None:
         self.symbols = symbols
@@ -339,20 +360,4 @@ class _LedgerTrail:
         self.quantities.append(quantities)
 
     def curves(self, codes: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = codes.size
-        starts = np.asarray(self.rows, dtype=np.int64)
-        # Which record applies at each row: the last one recorded at or before it.
-        which = np.searchsorted(starts, np.arange(n), side="right") - 1
-        equity = np.asarray(self.cash)[which]
-        gross = np.zeros(n)
-        positions = np.arange(n)
-        for code in range(self.symbols):
-            quantity = np.array([q.get(code, 0.0) for q in self.quantities])[which]
-            if not quantity.any():
-                continue
-            seen = np.maximum.accumulate(np.where(codes == code, positions, -1))
-            mark = np.where(seen >= 0, close[np.maximum(seen, 0)], 0.0)
-            equity = equity + quantity * mark
-            gross += np.abs(quantity * mark)
-        exposure = np.where(equity > 0, gross / np.where(equity > 0, equity, 1.0), 0.0)
-        return equity, exposure
+        return ledger_curves(codes, close, self.rows, self.cash, self.quantities, self.symbols)

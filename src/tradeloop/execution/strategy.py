@@ -15,6 +15,7 @@ from tradeloop.domain.enums import Side
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.crossing import sma_sides
+from tradeloop.execution.frames import sorted_by
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +77,12 @@ class SmaCrossStrategy:
         """``bars`` (sorted by symbol, ts) plus the columns the strategy reads."""
         if not 0 < fast < slow:
             raise ValueError(f"need 0 < fast < slow, got fast={fast}, slow={slow}")
-        ordered = bars.sort("symbol", "ts")
-        symbols = ordered["symbol"].to_numpy()
-        close = ordered["close"].to_numpy().astype(np.float64)
+        ordered = sorted_by(bars, "symbol", "ts")
+        close = ordered["close"].cast(pl.Float64).to_numpy()
         sides = np.full(close.size, np.nan)
-        bounds = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1], True])
+        # where the symbol changes, without a Python string per row
+        changes = ordered.select(pl.col("symbol").rle_id().diff().fill_null(1) != 0)
+        bounds = np.append(np.flatnonzero(changes.to_series().to_numpy()), close.size)
         for first, end in itertools.pairwise(bounds):
             sides[first:end] = sma_sides(close[first:end], fast, slow)
         with_sma = ordered.with_columns(

@@ -167,9 +167,14 @@ class RiskGate:
     def local_day_numbers(self, ts: np.ndarray) -> np.ndarray:
         """The trading day (days since 1970-01-01 in ``trading_timezone``) of every ``ts``,
         in one pass; the day ``on_equity`` rolls on."""
-        stamps = pl.Series(ts // 1_000_000_000 * 1_000_000_000, dtype=pl.Int64)
-        local = stamps.cast(pl.Datetime("ns", "UTC")).dt.convert_time_zone(self._zone.key)
-        return local.dt.date().cast(pl.Int32).to_numpy()
+        days = np.empty(ts.size, np.int32)
+        step = 1 << 18  # in slices: the conversion's temporaries stay a few MB
+        for first in range(0, ts.size, step):
+            part = ts[first : first + step] // 1_000_000_000 * 1_000_000_000
+            local = pl.Series(part, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
+            zoned = local.dt.convert_time_zone(self._zone.key).dt.date().cast(pl.Int32)
+            days[first : first + step] = zoned.to_numpy()
+        return days
 
     @property
     def watches_every_bar(self) -> bool:
