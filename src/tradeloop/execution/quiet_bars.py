@@ -46,14 +46,16 @@ class QuietBars:
         resume at: ``end``, or an earlier row where the breach trim may fire."""
         if end <= first:
             return end
-        rows = np.arange(first, end)
-        codes = self.codes[first:end]
         cash = self.portfolio.cash
         held = {
             int(np.searchsorted(self.names, symbol)): position.quantity
             for symbol, position in self.portfolio.positions.items()
             if position.quantity
         }
+        if self.names.size == 1:
+            return self._show_one(first, end, cash, held.get(0))
+        rows = np.arange(first, end)
+        codes = self.codes[first:end]
         equity = np.full(rows.size, float(cash))
         values = np.zeros(rows.size)
         last_rows: dict[int, np.ndarray] = {}
@@ -83,4 +85,28 @@ class QuietBars:
             for code in np.unique(codes[:count]):
                 mine = rows[:count][codes[:count] == code]
                 self.gate.observe_closes(str(self.names[code]), self.ts[mine], self.close[mine])
+        return stop
+
+    def _show_one(self, first: int, end: int, cash: Decimal, quantity: Decimal | None) -> int:
+        """``show`` for a table of one symbol: every row is its own mark."""
+        closes = self.close[first:end]
+        if quantity is None:
+            equity = np.full(end - first, float(cash))
+            stop = end
+        else:
+            value = float(quantity) * closes
+            equity = float(cash) + value
+            breaches = np.flatnonzero(self.gate.breach_screen(np.abs(value), equity))
+            stop = int(first + breaches[0]) if breaches.size else end
+
+        def exact(k: int) -> Decimal:
+            if quantity is None:
+                return cash
+            return cash + quantity * to_decimal(self.close[first + k])
+
+        count = stop - first
+        self.gate.on_equity_span(self.ts[first:stop], self.days[first:stop], equity[:count], exact)
+        if self.gate.tracker is not None:
+            name = str(self.names[0])
+            self.gate.observe_closes(name, self.ts[first:stop], self.close[first:stop])
         return stop

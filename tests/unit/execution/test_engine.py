@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from tradeloop.domain.enums import Side
 from tradeloop.domain.order_lifecycle import OrderState
 from tradeloop.domain.orders import SubmitOrder
@@ -122,8 +124,9 @@ def test_sparse_backtest_when_quiet_bars_skipped_then_same_as_every_bar(tmp_path
     )
 
 
+@pytest.mark.parametrize("symbols", [("AAA",), ("AAA", "BBB", "CCC")])
 def test_sparse_backtest_when_default_risk_rules_watch_every_bar_then_same_as_every_bar(
-    tmp_path: Path,
+    tmp_path: Path, symbols: tuple[str, ...]
 ) -> None:
     """The daily loss limit, the breach trim and the correlation limit look at bars where
     nothing trades; skipping those bars must not change a single decision."""
@@ -138,7 +141,7 @@ def test_sparse_backtest_when_default_risk_rules_watch_every_bar_then_same_as_ev
     bars = pl.concat(
         [
             stub_bars(s, 900, seed=k + 7, price=50.0 + 40 * k, bar_interval_sec=3600)
-            for k, s in enumerate(("AAA", "BBB", "CCC"))
+            for k, s in enumerate(symbols)
         ]
     ).filter(~((pl.col("symbol") == "BBB") & (pl.col("ts") % 7 == 0)))  # ragged: gaps
     prepared = SmaCrossStrategy.with_indicators(bars, 3, 8)
