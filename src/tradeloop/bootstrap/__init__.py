@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     from tradeloop.serving.prediction_writer import (
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
     )
+    from tradeloop.store.sql.paper_stores import SqlPaperStores
     from tradeloop.usecases.loop import LoopDeps, LoopSettings
 
 DEFAULT_CONFIG_NAME = "tradeloop.yaml"
@@ -440,6 +441,12 @@ class App:
 
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))
+
+    def paper_stores(self) -> SqlPaperStores:
+        """Where paper and live accounts keep orders, ledger projections and audit."""
+        from tradeloop.store.sql.paper_stores import SqlPaperStores
+
+        return SqlPaperStores(self.engine)
 
     def audit_trail(self) -> SqlAuditTrail:
         return SqlAuditTrail(self.engine)

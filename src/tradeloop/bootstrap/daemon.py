@@ -79,7 +79,7 @@ def build_daemon(
         paper = PaperAccount.under(app.settings.paper_dir, request.account)
     opened = open_account(
         paper,
-        db=app.engine,
+        stores=app.paper_stores(),
         strategy=scaled,
         execution=app.config.execution,
         risk=app.config.risk,
@@ -122,7 +122,10 @@ def build_daemon(
     )
     world = DaemonWorld(logs=app.settings.logs_dir, should_stop=should_stop, echo=echo)
     daemon = TradingDaemon(
-        DaemonAccount(opened, paper, plan, scaled, spec, load, app.engine), config, tasks, world
+        DaemonAccount(opened, paper, plan, scaled, spec, load, app.paper_stores()),
+        config,
+        tasks,
+        world,
     )
     guard = LiveGuard(app.settings.trading_mode_path)
     return BuiltDaemon(daemon, guard, tuple(opened.reconciliation.corrections))

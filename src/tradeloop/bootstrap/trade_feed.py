@@ -105,7 +105,7 @@ def open_feed(
         account = PaperAccount.under(app.settings.paper_dir, request.account)
     opened = open_account(
         account,
-        db=app.engine,
+        stores=app.paper_stores(),
         strategy=plan.strategy,
         execution=request.execution,
         risk=app.config.risk,
@@ -126,7 +126,7 @@ def open_feed(
         stats,
         account.run_id,
         opened.cursor,
-        paper_stepper(opened, account, app.engine, stats, on_step, should_stop),
+        paper_stepper(opened, account, app.paper_stores(), stats, on_step, should_stop),
         plan,
         request.spec,
         load,

@@ -129,7 +129,7 @@ def close_all(
             raise ConfigError(f"no paper account {account!r} under {app.settings.paper_dir}")
         opened = open_account(
             paper,
-            db=app.engine,
+            stores=app.paper_stores(),
             strategy=sma_cross_plan({}, 1).strategy,  # not asked: close-all decides alone
             execution=app.config.execution,
             risk=app.config.risk,

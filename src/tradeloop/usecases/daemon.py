@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
 
 from tradeloop.core.clock import Clock, WallClock
 from tradeloop.core.time import iso_from_ns
@@ -44,7 +43,13 @@ from tradeloop.monitor.risk_metrics import write_risk_metrics
 from tradeloop.monitor.trading_metrics import TradingTracker
 from tradeloop.risk.gate import RiskGate
 from tradeloop.usecases.paper_run import FeedSpec, feed_frame
-from tradeloop.usecases.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
+from tradeloop.usecases.paper_trading import (
+    Cursor,
+    PaperAccount,
+    PaperStart,
+    PaperStores,
+    trade_bars,
+)
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
@@ -145,7 +150,7 @@ class DaemonAccount:
     scaled: ScaledStrategy
     spec: FeedSpec
     load: Callable[[tuple[str, ...], int, int, int], pl.DataFrame]
-    db: Engine
+    stores: PaperStores
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +294,7 @@ class TradingDaemon:
                 current,
                 traded.account,
                 views,
-                db=traded.db,
+                stores=traded.stores,
                 on_step=self._record,
                 should_stop=self.world.should_stop,
                 warm_up=self.warm,

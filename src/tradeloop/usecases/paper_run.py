@@ -20,13 +20,18 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
-from sqlalchemy import Engine
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.session import StepResult, TradingSession, bar_views
-from tradeloop.usecases.paper_trading import Cursor, PaperAccount, PaperStart, trade_bars
+from tradeloop.usecases.paper_trading import (
+    Cursor,
+    PaperAccount,
+    PaperStart,
+    PaperStores,
+    trade_bars,
+)
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 Feed = Literal["replay", "live"]
@@ -132,7 +137,7 @@ def run_live_feed(
 def paper_stepper(
     start: PaperStart,
     account: PaperAccount,
-    db: Engine,
+    stores: PaperStores,
     stats: LiveStats,
     on_step: Callable[[BarView, StepResult], None] | None,
     should_stop: Callable[[], bool],
@@ -152,7 +157,7 @@ def paper_stepper(
             current,
             account,
             bars,
-            db=db,
+            stores=stores,
             on_step=record,
             should_stop=should_stop,
             warm_up=state["start"] is start,

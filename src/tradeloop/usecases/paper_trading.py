@@ -21,24 +21,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
-
-from sqlalchemy import Engine
+from typing import Any, Protocol
 
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.clock import SimClock
 from tradeloop.core.errors import ConfigError, DataError, TradingRefused
-from tradeloop.domain.order_lifecycle import TERMINAL
+from tradeloop.domain.order_lifecycle import TERMINAL, OrderState
+from tradeloop.domain.orders import OrderFilled
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import TradingEngine, exchange_model
 from tradeloop.execution.exchange_state import load_exchange
+from tradeloop.execution.order_manager import OrderJournal
 from tradeloop.execution.persisted_exchange import PersistedExchange
-from tradeloop.execution.portfolio import Portfolio
+from tradeloop.execution.portfolio import ClosedTrade, Portfolio
 from tradeloop.execution.reconcile import Reconciliation, reconcile
 from tradeloop.execution.session import StepResult, TradingSession
 from tradeloop.execution.strategy import Strategy
@@ -46,9 +46,6 @@ from tradeloop.execution.venue import Exchange, to_decimal
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.gate import JsonRiskStateStore, RiskGate
 from tradeloop.risk.kill_switch import KillSwitch
-from tradeloop.store.sql.audit import record_audit_event
-from tradeloop.store.sql.ledger import write_ledger
-from tradeloop.store.sql.order_journal import SqlOrderJournal
 
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 Cursor = tuple[int, str]  # (bar ts, symbol): bars are processed in this order
@@ -150,12 +147,33 @@ class PaperAccount:
         write_atomic(self.cursor_path, json.dumps({"ts": cursor[0], "symbol": cursor[1]}))
 
 
+class AccountJournal(OrderJournal, Protocol):
+    """The account's order journal, with what a restart reads back."""
+
+    def fills(self) -> list[OrderFilled]: ...
+
+    def order_states(self) -> dict[str, tuple[OrderState, Decimal]]: ...
+
+
+class PaperStores(Protocol):
+    """Where a paper or live account's orders, ledger projections and audit trail go
+    (``store.sql.paper_stores.SqlPaperStores``)."""
+
+    def order_journal(self, run_id: str, mode: str) -> AccountJournal: ...
+
+    def write_ledger(
+        self, run_id: str, portfolio: Portfolio, closed: Sequence[ClosedTrade], ts: int
+    ) -> None: ...
+
+    def audit(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PaperStart:
     """An opened account: the session to step, where decisions stopped, what start did."""
 
     session: TradingSession
-    journal: SqlOrderJournal
+    journal: AccountJournal
     cursor: Cursor | None
     reconciliation: Reconciliation
     settled: int
@@ -164,7 +182,7 @@ class PaperStart:
 def open_account(
     account: PaperAccount,
     *,
-    db: Engine,
+    stores: PaperStores,
     strategy: Strategy,
     execution: ExecutionConfig,
     risk: RiskConfig,
@@ -184,7 +202,7 @@ def open_account(
     else:
         cash = account.opening_cash(float(_broker_equity(live, account)), now_ns)
     cursor = account.read_cursor()
-    journal = SqlOrderJournal(db, account.run_id, "live" if live is not None else "paper")
+    journal = stores.order_journal(account.run_id, "live" if live is not None else "paper")
     fills = journal.fills()
     clock = SimClock(max([cursor[0] if cursor else 0, *(f.ts_event for f in fills)]))
     venue: Exchange
@@ -234,16 +252,14 @@ def open_account(
         journaled=states.keys(),
     )
     for correction in outcome.corrections:
-        record_audit_event(db, "paper_reconcile", account.run_id, {"correction": correction}, actor)
+        stores.audit("paper_reconcile", account.run_id, {"correction": correction}, actor)
     if not outcome.safe:
-        record_audit_event(
-            db, "paper_refused", account.run_id, {"refusals": outcome.refusals}, actor
-        )
+        stores.audit("paper_refused", account.run_id, {"refusals": outcome.refusals}, actor)
         raise TradingRefused(
             f"paper account {account.name!r} will not trade until this is resolved:\n  "
             + "\n  ".join(outcome.refusals)
         )
-    write_ledger(db, account.run_id, portfolio, portfolio.closed_trades, clock.now_ns())
+    stores.write_ledger(account.run_id, portfolio, portfolio.closed_trades, clock.now_ns())
     session = TradingSession(engine, strategy, account.run_id)
     return PaperStart(session, journal, cursor, outcome, len(settled))
 
@@ -270,7 +286,7 @@ def trade_bars(
     account: PaperAccount,
     bars: Iterable[BarView],
     *,
-    db: Engine,
+    stores: PaperStores,
     on_step: Callable[[BarView, StepResult], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     warm_up: bool = True,
@@ -293,8 +309,8 @@ def trade_bars(
         closed_before = len(portfolio.closed_trades)
         step = session.step(bar)
         if step.fills:
-            write_ledger(
-                db, account.run_id, portfolio, portfolio.closed_trades[closed_before:], bar.ts
+            stores.write_ledger(
+                account.run_id, portfolio, portfolio.closed_trades[closed_before:], bar.ts
             )
         account.write_cursor(key)
         cursor = key

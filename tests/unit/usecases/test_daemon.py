@@ -15,6 +15,7 @@ from tradeloop.execution.config import ExecutionConfig
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
+from tradeloop.store.sql.paper_stores import SqlPaperStores
 from tradeloop.testing.orders import UNLIMITED_RISK
 from tradeloop.testing.stubs import stub_bars
 from tradeloop.usecases.daemon import (
@@ -66,7 +67,7 @@ def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_cle
     account = PaperAccount.under(tmp_path / "paper", "d")
     opened = open_account(
         account,
-        db=db,
+        stores=SqlPaperStores(db),
         strategy=scaled,
         execution=ExecutionConfig(),
         risk=UNLIMITED_RISK,
@@ -95,7 +96,7 @@ def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_cle
             scaled,
             FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
             load,
-            db,
+            SqlPaperStores(db),
         ),
         DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
         DaemonTasks(),
@@ -128,7 +129,7 @@ def test_daemon_when_a_ticker_has_no_data_then_it_says_so_every_heartbeat(
     account = PaperAccount.under(tmp_path / "paper", "d")
     opened = open_account(
         account,
-        db=db,
+        stores=SqlPaperStores(db),
         strategy=plan.strategy,
         execution=ExecutionConfig(),
         risk=UNLIMITED_RISK,
@@ -153,7 +154,7 @@ def test_daemon_when_a_ticker_has_no_data_then_it_says_so_every_heartbeat(
                 symbols=("NOPE", "TEST"), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"
             ),
             lambda *_: bars,
-            db,
+            SqlPaperStores(db),
         ),
         DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0),
         DaemonTasks(),
@@ -206,7 +207,7 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
     account = PaperAccount.under(tmp_path / "paper", "b")
     opened = open_account(
         account,
-        db=db,
+        stores=SqlPaperStores(db),
         strategy=scaled,
         execution=ExecutionConfig(),
         risk=UNLIMITED_RISK,
@@ -229,7 +230,7 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
             scaled,
             FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
             load,
-            db,
+            SqlPaperStores(db),
         ),
         DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, max_queue_len=50),
         DaemonTasks(),
@@ -295,7 +296,7 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
     account = PaperAccount.under(tmp_path / "paper", "f")
     opened = open_account(
         account,
-        db=db,
+        stores=SqlPaperStores(db),
         strategy=scaled,
         execution=ExecutionConfig(),
         risk=UNLIMITED_RISK,
@@ -331,7 +332,7 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
             scaled,
             FeedSpec(symbols=("TEST",), interval_sec=86_400, start_ns=0, end_ns=None, feed="live"),
             lambda *a: bars,
-            db,
+            SqlPaperStores(db),
         ),
         # refresh cadence 0: a forecast round on every tick
         DaemonConfig(tick_interval=0.0, heartbeat_seconds=0.0, data_refresh_minutes=0.0),

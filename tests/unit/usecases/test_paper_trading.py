@@ -20,6 +20,7 @@ from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.store.sql.order_journal import SqlOrderJournal
+from tradeloop.store.sql.paper_stores import SqlPaperStores
 from tradeloop.store.sql.tables import audit_event, positions, trades
 from tradeloop.testing.orders import UNLIMITED_RISK
 from tradeloop.testing.stubs import stub_bars
@@ -41,7 +42,7 @@ def _open(db: Engine, account: PaperAccount, tmp_path: Path, **kw: object) -> Pa
     plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
     return open_account(
         account,
-        db=db,
+        stores=SqlPaperStores(db),
         strategy=plan.strategy,
         execution=kw.get("execution", EXECUTION),  # type: ignore[arg-type]
         risk=UNLIMITED_RISK,
@@ -62,7 +63,7 @@ def test_paper_account_when_restarted_then_ledger_and_cursor_continue(
     account = PaperAccount.under(tmp_path / "paper", "acct")
     first = _open(db, account, tmp_path)
     bars = list(_bars())
-    cursor = trade_bars(first, account, bars[:50], db=db)
+    cursor = trade_bars(first, account, bars[:50], stores=SqlPaperStores(db))
     assert cursor == (bars[49].ts, "TEST")
     before = first.session.engine.portfolio
     assert before.closed_trades, "the SMA cross should have traded"
@@ -83,7 +84,7 @@ def test_paper_account_when_restarted_then_ledger_and_cursor_continue(
 
     # Bars up to the cursor only rebuild strategy state: no order is decided twice.
     orders_before = len(SqlOrderJournal(db, "paper-acct", "paper").order_states())
-    trade_bars(again, account, bars[:50], db=db)
+    trade_bars(again, account, bars[:50], stores=SqlPaperStores(db))
     assert len(SqlOrderJournal(db, "paper-acct", "paper").order_states()) == orders_before
 
 
@@ -93,7 +94,7 @@ def test_restart_when_order_journaled_but_never_sent_then_sent_once_and_fills_ne
     account = PaperAccount.under(tmp_path / "paper", "acct")
     bars = list(_bars(10))
     opened = _open(db, account, tmp_path)
-    trade_bars(opened, account, bars[:3], db=db)
+    trade_bars(opened, account, bars[:3], stores=SqlPaperStores(db))
     # A crash after the journal wrote the order and before the venue got it.
     decided = bars[3]
     journal = SqlOrderJournal(db, account.run_id, "paper")
@@ -108,7 +109,7 @@ def test_restart_when_order_journaled_but_never_sent_then_sent_once_and_fills_ne
     assert restarted.settled == 1
     assert journal.get("crash-1").state is OrderState.ACCEPTED  # type: ignore[union-attr]
     # The bar it was decided on comes again (the cursor is before it): no fill there.
-    trade_bars(restarted, account, [decided, bars[4]], db=db)
+    trade_bars(restarted, account, [decided, bars[4]], stores=SqlPaperStores(db))
     fills = [f for f in journal.fills() if f.client_order_id == "crash-1"]
     expected = quantize_money(Decimal(repr(bars[4].open)))
     assert [(f.ts_event, f.price) for f in fills] == [(bars[4].ts, expected)]
