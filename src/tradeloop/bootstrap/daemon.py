@@ -206,7 +206,7 @@ def _var_check(app: Any, account: Any, store: Any) -> Any:
 
     def check() -> str | None:
         report = account_risk(
-            app.engine,
+            app.paper_stores(),
             account,
             store.load_bars_many,
             level=risk.var_level,

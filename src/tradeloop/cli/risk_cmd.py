@@ -48,7 +48,7 @@ def var(
         application = build_app(load_settings(), config)
         store = application.ingest_store()
         report = account_risk(
-            application.engine,
+            application.paper_stores(),
             PaperAccount.under(application.settings.paper_dir, account),
             store.load_bars_many,
             level=level,

@@ -9,13 +9,11 @@ from decimal import Decimal
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine
 
 from tradeloop.core.errors import ConfigError, DataError
 from tradeloop.execution.portfolio import Portfolio
 from tradeloop.risk.var import RiskEstimate, garch, historical, parametric, portfolio_pnl
-from tradeloop.store.sql.order_journal import SqlOrderJournal
-from tradeloop.usecases.paper_trading import PaperAccount
+from tradeloop.usecases.paper_trading import PaperAccount, PaperStores
 
 BarLoader = Callable[[list[str], int, int, int], pl.DataFrame]
 
@@ -29,7 +27,7 @@ class AccountRisk:
 
 
 def account_risk(
-    db: Engine,
+    stores: PaperStores,
     account: PaperAccount,
     load: BarLoader,
     *,
@@ -43,7 +41,7 @@ def account_risk(
     if not account.meta_path.exists():
         raise ConfigError(f"no paper account {account.name!r} ({account.meta_path} is missing)")
     cash = Decimal(json.loads(account.meta_path.read_text())["initial_cash"])
-    portfolio = Portfolio.replayed(cash, SqlOrderJournal(db, account.run_id, "paper").fills())
+    portfolio = Portfolio.replayed(cash, stores.order_journal(account.run_id, "paper").fills())
     held = {s: p.quantity for s, p in sorted(portfolio.positions.items()) if p.quantity}
     if not held:
         return AccountRisk(float(portfolio.cash), {}, 0, [])
