@@ -81,6 +81,7 @@ if TYPE_CHECKING:
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
     )
     from tradeloop.store.sql.paper_stores import SqlPaperStores
+    from tradeloop.store.sql.report_queries import SqlReportQueries
     from tradeloop.usecases.loop import LoopDeps, LoopSettings
 
 DEFAULT_CONFIG_NAME = "tradeloop.yaml"
@@ -447,6 +448,12 @@ class App:
         from tradeloop.store.sql.paper_stores import SqlPaperStores
 
         return SqlPaperStores(self.engine)
+
+    def report_queries(self) -> SqlReportQueries:
+        """What the daily report reads and writes."""
+        from tradeloop.store.sql.report_queries import SqlReportQueries
+
+        return SqlReportQueries(self.engine)
 
     def audit_trail(self) -> SqlAuditTrail:
         return SqlAuditTrail(self.engine)

@@ -78,8 +78,9 @@ def daily(
                     collector=(collector.host, collector.port),
                 )
             )
+        queries = app_.report_queries()
         report = build_daily_report(
-            app_.engine,
+            queries,
             day=when,
             model=model,
             config=settings,
@@ -92,7 +93,7 @@ def daily(
         written = write_daily_report(
             report,
             app_.settings.reports_dir,
-            app_.engine,
+            queries,
             app_.settings.home / "metrics" / "ml.prom",
         )
         delivery = None

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine
 
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.core.time import iso_from_ns
@@ -34,7 +34,7 @@ from tradeloop.monitor.ml_health import (
     horizon_health,
     judge,
 )
-from tradeloop.store.sql import report_queries as q
+from tradeloop.store.sql.report_queries import PREDICTION_SCHEMA
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 LATEST_JSON = "ml_daily_latest.json"
@@ -110,13 +110,43 @@ class DailyReport:
         return self.verdict.state
 
 
+class ReportQueries(Protocol):
+    """What the daily report reads and writes (``store.sql.report_queries.SqlReportQueries``)."""
+
+    def matured_predictions(
+        self, model_version_id: str, start_ns: int, end_ns: int
+    ) -> pl.DataFrame: ...
+
+    def event_feature_matrix(
+        self, names: Sequence[str], start_ns: int, end_ns: int, limit: int = 20_000
+    ) -> np.ndarray: ...
+
+    def store_daily_metrics(self, rows: list[dict[str, Any]]) -> int: ...
+
+    def daily_metrics_history(self, since_day: str) -> pl.DataFrame: ...
+
+    def governance_counts(self) -> dict[str, int]: ...
+
+    def latest_quality(self) -> list[dict[str, Any]]: ...
+
+    def last_bars(self) -> list[dict[str, Any]]: ...
+
+    def closed_trades(self, start_ns: int, end_ns: int) -> pl.DataFrame: ...
+
+    def account_trades_until(self, end_ns: int) -> pl.DataFrame: ...
+
+    def rejected_orders(self, start_ns: int, end_ns: int) -> dict[str, int]: ...
+
+    def rollback_count(self) -> int: ...
+
+
 def day_bounds(day: date) -> tuple[int, int]:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return int(start.timestamp()) * 1_000_000_000, int(start.timestamp() + 86_400) * 1_000_000_000
 
 
 def build_daily_report(
-    db: Engine,
+    queries: ReportQueries,
     *,
     day: date,
     model: ModelFacts | None,
@@ -133,13 +163,13 @@ def build_daily_report(
     as_of = min(now_ns, end_ns)
     window: list[HorizonHealth] = []
     today: list[HorizonHealth] = []
-    misses = pl.DataFrame(schema=q.PREDICTION_SCHEMA)
+    misses = pl.DataFrame(schema=PREDICTION_SCHEMA)
     calibration: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     drift: list[FeatureDrift] = []
     age = None
     if model is not None:
         age = max(0.0, (as_of - model.trained_end_ns) / 3.6e12)
-        matured = q.matured_predictions(db, model.model_version_id, window_start, end_ns)
+        matured = queries.matured_predictions(model.model_version_id, window_start, end_ns)
         matured = matured.with_columns(hit=(pl.col("label") == pl.col("target")).cast(pl.Float64))
         for c in model.classifiers:
             rows = matured.filter((pl.col("target") == c.target) & (pl.col("horizon") == c.horizon))
@@ -153,8 +183,10 @@ def build_daily_report(
         misses = misses.sort("score", descending=True).head(10)
         if model.features:
             names = list(model.features)
-            reference = q.event_feature_matrix(db, names, model.data_start_ns, model.trained_end_ns)
-            live = q.event_feature_matrix(db, names, window_start, end_ns)
+            reference = queries.event_feature_matrix(
+                names, model.data_start_ns, model.trained_end_ns
+            )
+            live = queries.event_feature_matrix(names, window_start, end_ns)
             drift = feature_drift(names, reference, live)
     verdict = judge(
         window,
@@ -164,14 +196,14 @@ def build_daily_report(
         stale_warn_hours=stale_warn_hours,
         stale_max_hours=stale_max_hours,
     )
-    history = q.daily_metrics_history(db, (day - timedelta(days=90)).isoformat())
-    equity = _equity_curve(q.account_trades_until(db, end_ns))
-    trades_today = q.closed_trades(db, start_ns, end_ns)
+    history = queries.daily_metrics_history((day - timedelta(days=90)).isoformat())
+    equity = _equity_curve(queries.account_trades_until(end_ns))
+    trades_today = queries.closed_trades(start_ns, end_ns)
     trading = {
         "closed_trades": trades_today.height,
         "realized_pnl": float(trades_today["pnl"].sum()) if trades_today.height else 0.0,
         "accounts": sorted(set(trades_today["run_id"].to_list())),
-        "rejected_orders": q.rejected_orders(db, start_ns, end_ns),
+        "rejected_orders": queries.rejected_orders(start_ns, end_ns),
         "risk_denials": _risk_denials(risk_prom),
     }
     return DailyReport(
@@ -185,7 +217,7 @@ def build_daily_report(
         misses=misses,
         calibration=calibration,
         drift=drift,
-        data=_data_health(db, as_of),
+        data=_data_health(queries, as_of),
         trading=trading,
         services=services,
         history=history,
@@ -244,13 +276,13 @@ def _risk_denials(path: Path | None) -> dict[str, int]:
     return counts
 
 
-def _data_health(db: Engine, as_of_ns: int) -> dict[str, Any]:
-    quality = q.latest_quality(db)
+def _data_health(queries: ReportQueries, as_of_ns: int) -> dict[str, Any]:
+    quality = queries.latest_quality()
     scores = [row["score"] for row in quality]
-    bars = q.last_bars(db)
+    bars = queries.last_bars()
     stale = stale_series(bars, as_of_ns)
     return {
-        "governance": q.governance_counts(db),
+        "governance": queries.governance_counts(),
         "quality_symbols": len(quality),
         "quality_rejected": sum(1 for row in quality if not row["accepted"]),
         "quality_mean": float(np.mean(scores)) if scores else None,
@@ -275,7 +307,10 @@ def stale_series(bars: list[dict[str, Any]], as_of_ns: int) -> list[str]:
 
 
 def write_daily_report(
-    report: DailyReport, reports_dir: Path, db: Engine, metrics_path: Path | None = None
+    report: DailyReport,
+    reports_dir: Path,
+    queries: ReportQueries,
+    metrics_path: Path | None = None,
 ) -> list[Path]:
     """The Markdown, its JSON twin, the plots, the ``latest`` copies, the day's rows in
     ``daily_ml_metrics`` and (``metrics_path``) its Prometheus figures. Every file is
@@ -308,7 +343,7 @@ def write_daily_report(
             }
             for h in report.window
         ]
-        q.store_daily_metrics(db, rows)
+        queries.store_daily_metrics(rows)
     if metrics_path is not None:
         from tradeloop.monitor.ml_metrics import write_ml_metrics
 
@@ -318,7 +353,7 @@ def write_daily_report(
             window=report.window,
             drift=report.drift,
             model_age_hours=report.model_age_hours,
-            rollbacks=q.rollback_count(db),
+            rollbacks=queries.rollback_count(),
         )
     return [*written, *plots.values()]
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert, select
 from tradeloop.monitor.ml_health import ReportConfig
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
+from tradeloop.store.sql.report_queries import SqlReportQueries
 from tradeloop.store.sql.tables import daily_ml_metrics, event_labels, pivot_events, prediction_log
 from tradeloop.usecases.daily_report import (
     Classifier,
@@ -114,7 +115,7 @@ def _events(
 
 def _report(db: Engine, model: ModelFacts | None, services: dict[str, bool] = UP, **kw: object):  # type: ignore[no-untyped-def]
     return build_daily_report(
-        db,
+        SqlReportQueries(db),
         day=DAY,
         model=model,
         config=ReportConfig(**kw),
@@ -218,7 +219,7 @@ def test_report_files_history_and_latest_state_when_written_twice(tmp_path: Path
     )
     report = _report(db, _model())
     folder = tmp_path / "reports"
-    written = write_daily_report(report, folder, db)
+    written = write_daily_report(report, folder, SqlReportQueries(db))
     names = {p.name for p in written}
     assert {
         "ml_daily_2026-11-20.md",
@@ -240,7 +241,10 @@ def test_report_files_history_and_latest_state_when_written_twice(tmp_path: Path
     assert drift["dist_bps"].psi > 0.25  # type: ignore[operator]  # shifted by 3 sd late in the window
     assert drift["atr_bps"].psi < drift["dist_bps"].psi  # type: ignore[operator]
     assert (folder / "ml_daily_2026-11-20_calibration.png").read_bytes()[:4] == b"\x89PNG"
-    write_daily_report(report, folder, db)  # the same day again: replaced, not doubled
+    # the same day again: replaced, not doubled
+    write_daily_report(report, folder, SqlReportQueries(db))
+        report, folder, SqlReportQueries(db)
+    )  # the same day again: replaced, not doubled
     with db.connect() as connection:
         rows = connection.execute(select(daily_ml_metrics)).fetchall()
     assert len(rows) == 2

@@ -216,3 +216,47 @@ def rollback_count(db: Engine) -> int:
     query = select(func.count()).where(promotion_audit.c.decision == "ROLLBACK")
     with db.connect() as connection:
         return int(connection.execute(query).scalar_one())
+
+
+class SqlReportQueries:
+    """These queries on one database: the daily report's ``ReportQueries`` port."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def matured_predictions(
+        self, model_version_id: str, start_ns: int, end_ns: int
+    ) -> pl.DataFrame:
+        return matured_predictions(self.engine, model_version_id, start_ns, end_ns)
+
+    def event_feature_matrix(
+        self, names: Sequence[str], start_ns: int, end_ns: int, limit: int = 20_000
+    ) -> np.ndarray:
+        return event_feature_matrix(self.engine, names, start_ns, end_ns, limit)
+
+    def store_daily_metrics(self, rows: list[dict[str, Any]]) -> int:
+        return store_daily_metrics(self.engine, rows)
+
+    def daily_metrics_history(self, since_day: str) -> pl.DataFrame:
+        return daily_metrics_history(self.engine, since_day)
+
+    def governance_counts(self) -> dict[str, int]:
+        return governance_counts(self.engine)
+
+    def latest_quality(self) -> list[dict[str, Any]]:
+        return latest_quality(self.engine)
+
+    def last_bars(self) -> list[dict[str, Any]]:
+        return last_bars(self.engine)
+
+    def closed_trades(self, start_ns: int, end_ns: int) -> pl.DataFrame:
+        return closed_trades(self.engine, start_ns, end_ns)
+
+    def account_trades_until(self, end_ns: int) -> pl.DataFrame:
+        return account_trades_until(self.engine, end_ns)
+
+    def rejected_orders(self, start_ns: int, end_ns: int) -> dict[str, int]:
+        return rejected_orders(self.engine, start_ns, end_ns)
+
+    def rollback_count(self) -> int:
+        return rollback_count(self.engine)
