@@ -243,8 +243,6 @@ def test_report_files_history_and_latest_state_when_written_twice(tmp_path: Path
     assert (folder / "ml_daily_2026-11-20_calibration.png").read_bytes()[:4] == b"\x89PNG"
     # the same day again: replaced, not doubled
     write_daily_report(report, folder, SqlReportQueries(db))
-        report, folder, SqlReportQueries(db)
-    )  # the same day again: replaced, not doubled
     with db.connect() as connection:
         rows = connection.execute(select(daily_ml_metrics)).fetchall()
     assert len(rows) == 2
