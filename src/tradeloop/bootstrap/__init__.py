@@ -83,6 +83,8 @@ if TYPE_CHECKING:
     from tradeloop.store.sql.paper_stores import SqlPaperStores
     from tradeloop.store.sql.report_queries import SqlReportQueries
     from tradeloop.usecases.loop import LoopDeps, LoopSettings
+    from tradeloop.usecases.notifications import Notifier
+    from tradeloop.usecases.paper_trading import LiveVenue
 
 DEFAULT_CONFIG_NAME = "tradeloop.yaml"
 
@@ -415,7 +417,7 @@ class App:
             self.config.gate,
         )
 
-    def live_venue(self) -> Any:
+    def live_venue(self) -> LiveVenue:
         """The real venue ``EXCHANGE_VENUE`` / ``EXCHANGE_MODE`` name, with credentials
         from the environment or the secrets file; TradingRefused when none is usable."""
         from tradeloop.bootstrap.venues import live_venue
@@ -423,7 +425,7 @@ class App:
 
         return live_venue(load_venue_environment(), load_credentials(), self.config.venues)
 
-    def notifier(self, log: Any = None) -> Any:
+    def notifier(self, log: Callable[[str], None] | None = None) -> Notifier:
         """The configured notification channels (none configured: a notifier that is not
         ``enabled``); ConfigError when a channel lacks what it needs."""
         from tradeloop.bootstrap.notifiers import build_channels
@@ -468,7 +470,7 @@ class App:
 
         write_ledger(self.engine, run_id, ledger, trades, ts)
 
-    def last_bars(self) -> Any:
+    def last_bars(self) -> list[dict[str, Any]]:
         """The newest stored bar per symbol and interval (freshness checks)."""
         from tradeloop.store.sql.report_queries import last_bars
 

@@ -19,7 +19,9 @@ from tradeloop.bootstrap.trading import (
     strategy_plan,
 )
 from tradeloop.data.live_guard import LiveGuard
+from tradeloop.models.forecaster import Forecast
 from tradeloop.monitor.trading_metrics import TradingTracker
+from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.usecases.daemon import (
     DaemonAccount,
     DaemonConfig,
@@ -131,7 +133,7 @@ def build_daemon(
     return BuiltDaemon(daemon, guard, tuple(opened.reconciliation.corrections))
 
 
-def _refresh(app: Any, symbols: tuple[str, ...]) -> Any:
+def _refresh(app: App, symbols: tuple[str, ...]) -> Callable[[], None]:
     from tradeloop.core.ids import new_run_id
     from tradeloop.data.ingest import IngestMode, IngestPlan
 
@@ -146,7 +148,7 @@ def _refresh(app: Any, symbols: tuple[str, ...]) -> Any:
     return refresh
 
 
-def _intraday_refresh(app: Any, symbols: tuple[str, ...], seconds: int) -> Any:
+def _intraday_refresh(app: App, symbols: tuple[str, ...], seconds: int) -> Callable[[], None]:
     """One collector poll of the daemon's symbols (source and look-back from the
     collector config / LIVE_COLLECTOR_*): intraday bars and their touch events. Built on
     first use, so a source that cannot be reached is a logged refresh error, not a stop."""
@@ -181,7 +183,9 @@ def _intraday_refresh(app: Any, symbols: tuple[str, ...], seconds: int) -> Any:
     return refresh
 
 
-def _forecaster(app: Any, symbols: tuple[str, ...], seconds: int, store: Any) -> Any:
+def _forecaster(
+    app: App, symbols: tuple[str, ...], seconds: int, store: SqlIngestStore
+) -> Callable[[], dict[str, Forecast]]:
     """Each symbol's forecast from its latest stored closes (``forecast`` config)."""
     from tradeloop.models.forecaster import forecast_returns
 
@@ -198,11 +202,14 @@ def _forecaster(app: Any, symbols: tuple[str, ...], seconds: int, store: Any) ->
     return run
 
 
-def _var_check(app: Any, account: Any, store: Any) -> Any:
+def _var_check(app: App, account: PaperAccount, store: SqlIngestStore) -> Callable[[], str | None]:
     """The breach text while the account's 1-day historical VaR is over the limit."""
     from tradeloop.usecases.risk_report import account_risk
 
     risk = app.config.risk
+    limit = risk.max_var_fraction
+    if limit is None:  # the daemon builds this check only when the limit is set
+        raise ValueError("the VaR check needs risk.max_var_fraction")
 
     def check() -> str | None:
         report = account_risk(
@@ -218,11 +225,11 @@ def _var_check(app: Any, account: Any, store: Any) -> Any:
         if not report.positions or report.equity <= 0:
             return None
         share = report.estimates[0].var / report.equity
-        if share <= risk.max_var_fraction:
+        if share <= limit:
             return None
         return (
             f"1-day {risk.var_level:.0%} historical VaR {share:.2%} of equity > "
-            f"risk.max_var_fraction {risk.max_var_fraction:.2%}"
+            f"risk.max_var_fraction {limit:.2%}"
         )
 
     return check

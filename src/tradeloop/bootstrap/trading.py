@@ -9,6 +9,7 @@ from typing import Any
 
 from tradeloop.bootstrap import App
 from tradeloop.core.errors import ConfigError, TradingRefused
+from tradeloop.usecases.paper_trading import LiveVenue
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
@@ -68,7 +69,7 @@ def require_fresh_model(app: App, plan: StrategyPlan) -> None:
         )
 
 
-def require_live(app: App, symbols: tuple[str, ...]) -> Any:
+def require_live(app: App, symbols: tuple[str, ...]) -> LiveVenue:
     """The live venue, once symbol governance allows every symbol (else GovernanceHalt,
     logged in governance_halt.log) and a venue is configured (else TradingRefused)."""
     require_governed(app, symbols, live=True)

@@ -9,15 +9,15 @@ environment (mode, base URL), the credentials and the venue options, and returns
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import SecretStr
 
 from tradeloop.core.errors import TradingRefused
 from tradeloop.execution.config import VenuesConfig
 from tradeloop.settings import ProviderCredentials, VenueEnvironment
+from tradeloop.usecases.paper_trading import LiveVenue
 
-VenueFactory = Callable[[VenueEnvironment, ProviderCredentials, VenuesConfig], Any]
+VenueFactory = Callable[[VenueEnvironment, ProviderCredentials, VenuesConfig], LiveVenue]
 
 
 def _secret(value: SecretStr | None, venue: str, names: str) -> str:
@@ -28,7 +28,7 @@ def _secret(value: SecretStr | None, venue: str, names: str) -> str:
     return value.get_secret_value()
 
 
-def _alpaca(env: VenueEnvironment, keys: ProviderCredentials, options: VenuesConfig) -> Any:
+def _alpaca(env: VenueEnvironment, keys: ProviderCredentials, options: VenuesConfig) -> LiveVenue:
     from tradeloop.adapters.venues.alpaca import ENDPOINTS, AlpacaVenue
 
     names = "ALPACA_API_KEY_ID and ALPACA_API_SECRET_KEY"
@@ -37,7 +37,7 @@ def _alpaca(env: VenueEnvironment, keys: ProviderCredentials, options: VenuesCon
     return AlpacaVenue(env.base_url or ENDPOINTS[env.mode], key, secret)
 
 
-def _bybit_v5(env: VenueEnvironment, keys: ProviderCredentials, options: VenuesConfig) -> Any:
+def _bybit_v5(env: VenueEnvironment, keys: ProviderCredentials, options: VenuesConfig) -> LiveVenue:
     names = "BYBIT_API_KEY and BYBIT_API_SECRET"
     key = _secret(keys.bybit_api_key, "bybit_v5", names)
     secret = _secret(keys.bybit_api_secret, "bybit_v5", names)
@@ -70,7 +70,9 @@ VENUES: dict[str, VenueFactory] = {
 }
 
 
-def live_venue(env: VenueEnvironment, keys: ProviderCredentials, options: VenuesConfig) -> Any:
+def live_venue(
+    env: VenueEnvironment, keys: ProviderCredentials, options: VenuesConfig
+) -> LiveVenue:
     """The venue ``EXCHANGE_VENUE`` names; TradingRefused when none is usable."""
     if env.venue is None:
         raise TradingRefused(
