@@ -6,6 +6,7 @@ register -> gate + promote to ``active`` -> backtest the signal -> report.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,6 +168,52 @@ def _ingest(
     return scores
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """The stored bars up to ``as_of``, their features and the training set."""
+
+    bars: pl.DataFrame
+    features: pl.DataFrame
+    dataset: Any
+    as_of_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Trained:
+    """The walk-forward model, registered (and promoted if the gate let it)."""
+
+    result: Any
+    parity: float
+    target: str
+    version: Any
+    promoted: bool
+    gate_reasons: tuple[str, ...]
+    active_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Traded:
+    """The strategy and its benchmarks over the out-of-sample bars of the traded symbol."""
+
+    bars: pl.DataFrame
+    exposure: float
+    strategy: BacktestResult
+    benchmark: BacktestResult
+
+
+@dataclass(frozen=True, slots=True)
+class _Stages:
+    """What the stages produced, for the report."""
+
+    run_id: str
+    quality: dict[str, float]
+    prepared: _Prepared
+    trained: _Trained
+    traded: _Traded
+    latest_signal: float
+    progress: Progress
+
+
 def run_loop(
     deps: LoopDeps,
     settings: LoopSettings,
@@ -177,7 +224,6 @@ def run_loop(
     """Run the loop once; every stage reads only data at or before ``as_of``."""
     started = time.perf_counter()
     report_progress: Progress = progress or (lambda _stage, _done, _total: None)
-    loop = settings.loop
     train_config = settings.train
     if quick:
         train_config = train_config.model_copy(
@@ -185,7 +231,21 @@ def run_loop(
         )
     run_id = new_run_id("loop")
     quality = _ingest(deps, settings, run_id, quick, report_progress)
+    prepared = _prepare(deps, settings, train_config, quality)
+    report_progress("features", 1, 1)
+    trained = _train(deps, settings, train_config, prepared, run_id, report_progress)
+    report_progress("register", 1, 1)
+    traded = _trade(deps, settings, prepared, trained, run_id, report_progress)
+    latest_signal = _latest_signal(deps, settings, prepared, trained)
+    stages = _Stages(run_id, quality, prepared, trained, traded, latest_signal, report_progress)
+    result = _report(deps, settings, stages)
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
+
+def _prepare(
+    deps: LoopDeps, settings: LoopSettings, train_config: TrainConfig, quality: dict[str, float]
+) -> _Prepared:
+    loop = settings.loop
     stored = [deps.bars.load_bars(symbol, loop.bar_interval_sec) for symbol in quality]
     bars = pl.concat(stored)
     as_of_ns = parse_ns(loop.as_of) if loop.as_of else int(bars["ts"].to_numpy().max())
@@ -194,14 +254,25 @@ def run_loop(
     horizons = tuple(sorted({1, 5, 20, train_config.target_horizon_bars}))
     labels = forward_return_labels(bars, horizons, as_of_ns=as_of_ns)
     dataset = build_training_set(features, labels, TECHNICAL_SCHEMA, train_config)
-    report_progress("features", 1, 1)
+    return _Prepared(bars, features, dataset, as_of_ns)
 
+
+def _train(
+    deps: LoopDeps,
+    settings: LoopSettings,
+    train_config: TrainConfig,
+    prepared: _Prepared,
+    run_id: str,
+    report_progress: Progress,
+) -> _Trained:
+    loop = settings.loop
     result = train_walk_forward(
-        dataset, train_config, on_fold=lambda done, total: report_progress("train", done, total)
+        prepared.dataset,
+        train_config,
+        on_fold=lambda done, total: report_progress("train", done, total),
     )
     onnx_bytes = export_lightgbm(result.model, len(TECHNICAL_SCHEMA.names))
-    parity = check_parity(result.model, onnx_bytes, dataset.features)
-
+    parity = check_parity(result.model, onnx_bytes, prepared.dataset.features)
     target = (
         f"forward {train_config.target_horizon_bars}-bar log return < "
         f"{train_config.drawdown_log_return}"
@@ -218,7 +289,7 @@ def run_loop(
         "bar_interval_sec": loop.bar_interval_sec,
         "data_start": iso_from_ns(result.data_start_ns),
         "data_end": iso_from_ns(result.data_end_ns),
-        "as_of": iso_from_ns(as_of_ns),
+        "as_of": iso_from_ns(prepared.as_of_ns),
         "metrics": result.metrics,
         "baseline": result.baseline,
         "onnx_opset": ONNX_TARGET_OPSET,
@@ -237,15 +308,25 @@ def run_loop(
     except GateRejected as exc:
         promoted = False
         gate_reasons = (str(exc),)
-    report_progress("register", 1, 1)
-
     active_id = deps.registry.resolve(loop.model_name, "active")
+    return _Trained(result, parity, target, version, promoted, gate_reasons, active_id)
+
+
+def _trade(
+    deps: LoopDeps,
+    settings: LoopSettings,
+    prepared: _Prepared,
+    trained: _Trained,
+    run_id: str,
+    report_progress: Progress,
+) -> _Traded:
+    loop, result = settings.loop, trained.result
     traded = loop.symbols[0]
     oos = pl.DataFrame(
         {"symbol": result.oos_symbols, "ts": result.oos_ts, "p_signal": result.oos_p_up}
     ).filter(pl.col("symbol") == traded)
     trade_bars = (
-        bars.filter(pl.col("symbol") == traded)
+        prepared.bars.filter(pl.col("symbol") == traded)
         .join(oos, on=["symbol", "ts"], how="inner")
         .sort("ts")
     )
@@ -262,17 +343,44 @@ def run_loop(
     benchmark_run = _backtest(
         deps, settings, trade_bars, run_id + "-bh", _BuyAndHold(exposure), None
     )
-    latest_signal = float("nan")
-    if active_id is not None:
-        active_files, active_manifest = deps.registry.load(active_id)
-        active_bytes = active_files[MODEL_FILE]
-        scorer = OnnxScorer(active_bytes, active_manifest, TECHNICAL_SCHEMA)
-        latest = features.filter(pl.col("symbol") == traded).drop_nulls().sort("ts").tail(1)
-        if latest.height:
-            latest_signal = float(
-                scorer.predict_proba(latest.select(TECHNICAL_SCHEMA.names).to_numpy())[0]
-            )
+    return _Traded(trade_bars, exposure, strategy_run, benchmark_run)
 
+
+def _latest_signal(
+    deps: LoopDeps, settings: LoopSettings, prepared: _Prepared, trained: _Trained
+) -> float:
+    """The active model's score on the traded symbol's newest bar (NaN without one)."""
+    if trained.active_id is None:
+        return float("nan")
+    active_files, active_manifest = deps.registry.load(trained.active_id)
+    scorer = OnnxScorer(active_files[MODEL_FILE], active_manifest, TECHNICAL_SCHEMA)
+    traded = settings.loop.symbols[0]
+    features = prepared.features
+    latest = features.filter(pl.col("symbol") == traded).drop_nulls().sort("ts").tail(1)
+    if not latest.height:
+        return float("nan")
+    return float(scorer.predict_proba(latest.select(TECHNICAL_SCHEMA.names).to_numpy())[0])
+
+
+def _report(deps: LoopDeps, settings: LoopSettings, stages: _Stages) -> LoopResult:
+    """The backtest report, the audit event and the loop's result."""
+    run_id, quality, prepared, trained = (
+        stages.run_id,
+        stages.quality,
+        stages.prepared,
+        stages.trained,
+    )
+    traded_run, latest_signal = stages.traded, stages.latest_signal
+    report_progress = stages.progress
+    loop, result, version = settings.loop, trained.result, trained.version
+    traded = loop.symbols[0]
+    exposure, strategy_run, benchmark_run = (
+        traded_run.exposure,
+        traded_run.strategy,
+        traded_run.benchmark,
+    )
+    trade_bars, parity, target = traded_run.bars, trained.parity, trained.target
+    promoted, gate_reasons, active_id = trained.promoted, trained.gate_reasons, trained.active_id
     periods = periods_per_year(loop.bar_interval_sec, [traded])
     ts = strategy_run.equity["ts"].to_numpy()
     strategy_equity = strategy_run.equity["equity"].to_numpy()
@@ -345,7 +453,7 @@ def run_loop(
     )
     return LoopResult(
         run_id=run_id,
-        as_of_ns=as_of_ns,
+        as_of_ns=prepared.as_of_ns,
         symbols=loop.symbols,
         quality=quality,
         model_version_id=version.model_version_id,
@@ -361,7 +469,7 @@ def run_loop(
         latest_signal=latest_signal,
         report_path=report_path,
         model_path=Path(version.path),
-        seconds=time.perf_counter() - started,
+        seconds=0.0,  # run_loop sets the wall time
     )
 
 
