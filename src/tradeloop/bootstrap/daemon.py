@@ -32,7 +32,7 @@ from tradeloop.usecases.daemon import (
 )
 from tradeloop.usecases.daily_report import latest_state
 from tradeloop.usecases.paper_run import FeedSpec
-from tradeloop.usecases.paper_trading import PaperAccount, open_account
+from tradeloop.usecases.paper_trading import AccountRules, PaperAccount, open_account
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +83,7 @@ def build_daemon(
         paper,
         stores=app.paper_stores(),
         strategy=scaled,
-        execution=app.config.execution,
-        risk=app.config.risk,
-        kill_switch=app.loop_deps().kill_switch,
+        rules=AccountRules(app.config.execution, app.config.risk, app.loop_deps().kill_switch),
         now_ns=time.time_ns(),
         actor=getpass.getuser(),
         live=venue,

@@ -24,7 +24,7 @@ from tradeloop.usecases.paper_run import (
     run_live_feed,
     simulate_stepper,
 )
-from tradeloop.usecases.paper_trading import Cursor, PaperAccount, open_account
+from tradeloop.usecases.paper_trading import AccountRules, Cursor, PaperAccount, open_account
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
@@ -107,9 +107,7 @@ def open_feed(
         account,
         stores=app.paper_stores(),
         strategy=plan.strategy,
-        execution=request.execution,
-        risk=app.config.risk,
-        kill_switch=kill_switch,
+        rules=AccountRules(request.execution, app.config.risk, kill_switch),
         now_ns=time.time_ns(),
         actor=getpass.getuser(),
         live=request.venue,

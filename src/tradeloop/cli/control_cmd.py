@@ -116,7 +116,7 @@ def close_all(
     """
     from tradeloop.bootstrap import build_app
     from tradeloop.settings import load_settings
-    from tradeloop.usecases.paper_trading import PaperAccount, open_account
+    from tradeloop.usecases.paper_trading import AccountRules, PaperAccount, open_account
     from tradeloop.usecases.strategy_plans import sma_cross_plan
     from tradeloop.usecases.trading_control import close_all as flatten
 
@@ -131,9 +131,7 @@ def close_all(
             paper,
             stores=app.paper_stores(),
             strategy=sma_cross_plan({}, 1).strategy,  # not asked: close-all decides alone
-            execution=app.config.execution,
-            risk=app.config.risk,
-            kill_switch=app.loop_deps().kill_switch,
+            rules=AccountRules(app.config.execution, app.config.risk, app.loop_deps().kill_switch),
             now_ns=time.time_ns(),
             actor=getpass.getuser(),
         )

@@ -155,6 +155,15 @@ class AccountJournal(OrderJournal, Protocol):
     def order_states(self) -> dict[str, tuple[OrderState, Decimal]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRules:
+    """What an account trades under: the execution model, the risk limits, the kill switch."""
+
+    execution: ExecutionConfig
+    risk: RiskConfig
+    kill_switch: KillSwitch
+
+
 class PaperStores(Protocol):
     """Where a paper or live account's orders, ledger projections and audit trail go
     (``store.sql.paper_stores.SqlPaperStores``)."""
@@ -184,9 +193,7 @@ def open_account(
     *,
     stores: PaperStores,
     strategy: Strategy,
-    execution: ExecutionConfig,
-    risk: RiskConfig,
-    kill_switch: KillSwitch,
+    rules: AccountRules,
     now_ns: int,
     actor: str,
     live: LiveVenue | None = None,
@@ -195,6 +202,7 @@ def open_account(
     TradingRefused (after auditing why) when it must not trade. With ``live``, the venue
     is that real venue (its positions are the truth) instead of the persisted simulation,
     and a new account starts with the broker's equity, not a declared capital."""
+    execution, risk, kill_switch = rules.execution, rules.risk, rules.kill_switch
     if live is None:
         cash = account.opening_cash(execution.initial_cash_usd, now_ns)
     elif account.meta_path.exists():

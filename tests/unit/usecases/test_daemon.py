@@ -27,7 +27,7 @@ from tradeloop.usecases.daemon import (
     TradingDaemon,
 )
 from tradeloop.usecases.paper_run import FeedSpec
-from tradeloop.usecases.paper_trading import PaperAccount, open_account
+from tradeloop.usecases.paper_trading import AccountRules, PaperAccount, open_account
 from tradeloop.usecases.strategy_plans import sma_cross_plan
 
 
@@ -69,9 +69,7 @@ def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_cle
         account,
         stores=SqlPaperStores(db),
         strategy=scaled,
-        execution=ExecutionConfig(),
-        risk=UNLIMITED_RISK,
-        kill_switch=KillSwitch(tmp_path / "KS"),
+        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
         now_ns=0,
         actor="t",
     )
@@ -131,9 +129,7 @@ def test_daemon_when_a_ticker_has_no_data_then_it_says_so_every_heartbeat(
         account,
         stores=SqlPaperStores(db),
         strategy=plan.strategy,
-        execution=ExecutionConfig(),
-        risk=UNLIMITED_RISK,
-        kill_switch=KillSwitch(tmp_path / "KS"),
+        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
         now_ns=0,
         actor="t",
     )
@@ -209,9 +205,7 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
         account,
         stores=SqlPaperStores(db),
         strategy=scaled,
-        execution=ExecutionConfig(),
-        risk=UNLIMITED_RISK,
-        kill_switch=KillSwitch(tmp_path / "KS"),
+        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
         now_ns=0,
         actor="t",
     )
@@ -298,9 +292,7 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
         account,
         stores=SqlPaperStores(db),
         strategy=scaled,
-        execution=ExecutionConfig(),
-        risk=UNLIMITED_RISK,
-        kill_switch=KillSwitch(tmp_path / "KS"),
+        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
         now_ns=0,
         actor="t",
     )

@@ -24,7 +24,13 @@ from tradeloop.store.sql.paper_stores import SqlPaperStores
 from tradeloop.store.sql.tables import audit_event, positions, trades
 from tradeloop.testing.orders import UNLIMITED_RISK
 from tradeloop.testing.stubs import stub_bars
-from tradeloop.usecases.paper_trading import PaperAccount, PaperStart, open_account, trade_bars
+from tradeloop.usecases.paper_trading import (
+    AccountRules,
+    PaperAccount,
+    PaperStart,
+    open_account,
+    trade_bars,
+)
 from tradeloop.usecases.strategy_plans import sma_cross_plan
 
 EXECUTION = ExecutionConfig(initial_cash_usd=100_000, commission_rate=0.001)
@@ -44,9 +50,11 @@ def _open(db: Engine, account: PaperAccount, tmp_path: Path, **kw: object) -> Pa
         account,
         stores=SqlPaperStores(db),
         strategy=plan.strategy,
-        execution=kw.get("execution", EXECUTION),  # type: ignore[arg-type]
-        risk=UNLIMITED_RISK,
-        kill_switch=KillSwitch(tmp_path / "KILL_SWITCH"),
+        rules=AccountRules(
+            kw.get("execution", EXECUTION),  # type: ignore[arg-type]
+            UNLIMITED_RISK,
+            KillSwitch(tmp_path / "KILL_SWITCH"),
+        ),
         now_ns=0,
         actor="test",
     )
