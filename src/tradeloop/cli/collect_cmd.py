@@ -8,8 +8,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-if TYPE_CHECKING:
-    import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -20,6 +18,9 @@ from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.durations import parse_duration_sec
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]

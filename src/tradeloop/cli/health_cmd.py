@@ -12,10 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tradeloop.cli.errors import handled_errors
+
 if TYPE_CHECKING:
     from tradeloop.bootstrap import App
     from tradeloop.ops.host_health import Check
-from tradeloop.cli.errors import handled_errors
 
 STYLE = {"ok": "green", "warn": "yellow", "crit": "bold red"}
 

@@ -13,10 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from tradeloop.bootstrap import App
-    from tradeloop.data.ingest import IngestPlan, RunSummary
-    from tradeloop.data.ports import SymbolOutcome
 from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.cli.symbols import parse_symbols
@@ -24,6 +20,11 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import NS_PER_DAY, iso_from_ns
 from tradeloop.data.ingest_mode import IngestMode
+
+if TYPE_CHECKING:
+    from tradeloop.bootstrap import App
+    from tradeloop.data.ingest import IngestPlan, RunSummary
+    from tradeloop.data.ports import SymbolOutcome
 
 ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]

@@ -11,13 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tradeloop.cli.errors import EXIT_FAILED, handled_errors
+from tradeloop.core.errors import ConfigError, DataError, GateRejected
+from tradeloop.core.time import iso_from_ns
+
 if TYPE_CHECKING:
     from tradeloop.bootstrap import App
     from tradeloop.registry.gates import GateResult
     from tradeloop.registry.registry import Promotion
-from tradeloop.cli.errors import EXIT_FAILED, handled_errors
-from tradeloop.core.errors import ConfigError, DataError, GateRejected
-from tradeloop.core.time import iso_from_ns
 
 app = typer.Typer(
     help=(

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-if TYPE_CHECKING:
-    from tradeloop.bootstrap import App
-    from tradeloop.usecases.retrain import CycleResult, StepOutcome
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import DataError, GateRejected
 from tradeloop.core.time import iso_from_ns
+
+if TYPE_CHECKING:
+    from tradeloop.bootstrap import App
+    from tradeloop.usecases.retrain import CycleResult, StepOutcome
 
 STATUS_STYLE = {
     "ok": "green",

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-if TYPE_CHECKING:
-    import numpy as np
-
-    from tradeloop.bootstrap import App
-    from tradeloop.execution.config import ExecutionConfig
-    from tradeloop.usecases.strategy_plans import StrategyPlan
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,9 +15,14 @@ from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import handled_errors
 from tradeloop.cli.intervals import INTERVALS
 from tradeloop.cli.symbols import parse_symbols
-from tradeloop.core.errors import ConfigError, DataError
-from tradeloop.core.ids import new_run_id
+from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
+
+if TYPE_CHECKING:
+    from tradeloop.bootstrap import App
+    from tradeloop.bootstrap.runs import RunOutcome
+    from tradeloop.execution.config import ExecutionConfig
+    from tradeloop.usecases.strategy_plans import StrategyPlan
 
 MODES = ("backtest", "paper", "simulate", "live")
 
@@ -116,7 +114,9 @@ def run(
         seconds = INTERVALS[interval]
         plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
         if mode == "backtest":
-            _backtest(app, plan, execution, symbols, seconds, start_ns, end_ns, benchmark, as_json)
+            _backtest(
+                app, plan, execution, symbols, seconds, (start_ns, end_ns), benchmark, as_json
+            )
             return
         require_fresh_model(app, plan)
         if mode == "live" and feed != "live":
@@ -148,112 +148,37 @@ def _backtest(
     execution: ExecutionConfig,
     symbols: tuple[str, ...],
     seconds: int,
-    start_ns: int,
-    end_ns: int | None,
+    window: tuple[int, int | None],
     benchmark: str | None,
     as_json: bool,
 ) -> None:
-    from tradeloop.execution.statistics import daily_pnl
-    from tradeloop.usecases.backtest_run import run_strategy
+    from tradeloop.bootstrap.runs import BacktestRequest, backtest
 
-    end = end_ns if end_ns is not None else time.time_ns()
-    store = app.ingest_store()
-    bars = store.load_bars_many(list(symbols), seconds, start_ns, end)
-    _require_bars(bars, symbols, seconds)
-    bench = store.load_bars_many([benchmark], seconds, start_ns, end) if benchmark else None
-    if benchmark and (bench is None or bench.is_empty()):
-        raise DataError(f"--benchmark {benchmark}: no stored bars; ingest it first")
-    run_id = new_run_id("run")
-    outcome = run_strategy(
-        bars,
-        plan=plan,
-        execution=execution,
-        risk=app.config.risk,
-        kill_switch=app.loop_deps().kill_switch,
-        run_id=run_id,
-        bar_interval_sec=seconds,
-        benchmark_bars=bench,
+    label = next((k for k, v in INTERVALS.items() if v == seconds), f"{seconds}s")
+    request = BacktestRequest(
+        plan, execution, symbols, seconds, window[0], window[1], benchmark, label
     )
-    result = outcome.result
-    ts = result.equity["ts"].to_numpy()
-    app.write_ledger(run_id, _closing_ledger(result), result.trades, int(ts[-1]))
-    columns = {"strategy": outcome.metrics, "buy and hold": outcome.buy_and_hold}
-    curves = {
-        "strategy": result.equity["equity"].to_numpy(),
-        "buy and hold": outcome.buy_and_hold_equity,
-    }
-    if outcome.benchmark:
-        columns[f"benchmark {benchmark}"] = outcome.benchmark
-        curves[f"benchmark {benchmark}"] = outcome.benchmark_equity
-    details = {
-        "run_id": run_id,
-        "mode": "backtest",
-        "symbols": list(symbols),
-        "start": iso_from_ns(int(ts[0])),
-        "end": iso_from_ns(int(ts[-1])),
-        "initial_cash": float(result.initial_cash),
-        "final_equity": str(result.final_equity),
-        "orders_denied": len(result.rejected),
-    }
-    if plan.model is not None:
-        trained_end = plan.model.trained_end_ns
-        details["model_version_id"] = plan.model.model_version_id
-        details["model_trained_end"] = iso_from_ns(trained_end)
-        # Bars the model was trained on flatter it: say how many the run used.
-        details["in_sample_bars"] = int(bars.filter(bars["ts"] <= trained_end).height)
-    daily = daily_pnl(ts, curves["strategy"], float(result.initial_cash))
-    title = f"{plan.title} on {','.join(symbols)}"
-    _report(app, run_id, title, ts, columns, curves, details, daily, as_json)
+    _report(app, backtest(app, request), as_json)
 
 
-def _closing_ledger(result: Any) -> Any:
-    """The closing positions of a backtest as a ledger (for the positions table)."""
-    from tradeloop.execution.portfolio import Portfolio
-
-    return Portfolio.replayed(result.initial_cash, result.fills)
-
-
-def _require_bars(bars: Any, symbols: tuple[str, ...], seconds: int) -> None:
-    stored = set(bars["symbol"].unique().to_list()) if not bars.is_empty() else set()
-    missing = sorted(set(symbols) - stored)
-    if missing:
-        label = next((k for k, v in INTERVALS.items() if v == seconds), f"{seconds}s")
-        raise DataError(
-            f"no stored {label} bars for {', '.join(missing)} in the range; "
-            f"ingest them first: tradeloop ingest --tickers {','.join(missing)}"
-        )
-
-
-def _report(
-    app: App,
-    run_id: str,
-    title: str,
-    ts: np.ndarray,
-    columns: dict[str, dict[str, float]],
-    curves: dict[str, np.ndarray],
-    details: dict[str, Any],
-    daily: list[tuple[str, float]],
-    as_json: bool,
-) -> None:
+def _report(app: App, outcome: RunOutcome, as_json: bool) -> None:
     from tradeloop.monitor.run_report import metric_rows, write_run_report
 
+    title, columns = outcome.title, outcome.columns
     paths = write_run_report(
-        app.settings.reports_dir, run_id, title, ts, columns, curves, details, daily
+        app.settings.reports_dir,
+        outcome.run_id,
+        title,
+        outcome.ts,
+        columns,
+        outcome.curves,
+        outcome.details,
+        outcome.daily,
     )
     if as_json:
         report = {k: str(v) for k, v in paths.items()}
-        print(
-            json.dumps(
-                {
-                    "title": title,
-                    **details,
-                    "metrics": columns,
-                    "daily_pnl": dict(daily),
-                    "report": report,
-                },
-                indent=2,
-            )
-        )
+        body = {"title": title, **outcome.details, "metrics": columns}
+        print(json.dumps({**body, "daily_pnl": dict(outcome.daily), "report": report}, indent=2))
         return
     table = Table(title=title)
     table.add_column("metric")
@@ -278,8 +203,8 @@ def _trade_feed(
     as_json: bool,
     venue: Any = None,
 ) -> None:
-    import numpy as np
 
+    from tradeloop.bootstrap.runs import feed_outcome
     from tradeloop.bootstrap.trade_feed import FeedRequest, open_feed
 
     console = Console(stderr=as_json)
@@ -310,52 +235,11 @@ def _trade_feed(
     )
     for line in feed.banner:
         console.print(line, highlight=False)
-    cursor = feed.run()
-    session, stats, run_id = feed.session, feed.stats, feed.run_id
-    portfolio = session.engine.portfolio
-    details = {
-        "run_id": run_id,
-        "mode": mode,
-        "symbols": list(spec.symbols),
-        "bars_stepped": stats.bars,
-        "orders_sent": stats.orders_sent,
-        "orders_denied": stats.orders_denied,
-        "fills": stats.fills,
-        "cursor": iso_from_ns(cursor[0]) if cursor else None,
-        "cash": str(portfolio.cash),
-        "equity": str(session.equity()) if session.marks else str(portfolio.cash),
-        "positions": {
-            s: str(p.quantity) for s, p in sorted(portfolio.positions.items()) if p.quantity
-        },
-        "unrealized_pnl": {
-            s: str(v) for s, v in sorted(portfolio.unrealized_pnl(session.marks).items())
-        },
-        "commissions": str(portfolio.commissions),
-    }
-    if not stats.equity:
+    outcome = feed_outcome(feed, mode, feed.run())
+    if not outcome.ts.size:
         if as_json:
-            print(json.dumps(details, indent=2))
+            print(json.dumps(outcome.details, indent=2))
         else:
-            console.print(f"{mode}: no new bars; equity {details['equity']}")
+            console.print(f"{mode}: no new bars; equity {outcome.details['equity']}")
         return
-    from tradeloop.domain.asset_class import periods_per_year
-    from tradeloop.execution.statistics import daily_pnl
-    from tradeloop.usecases.backtest_run import curve_metrics
-
-    ts = np.array([t for t, _ in stats.equity], dtype=np.int64)
-    equity = np.array([e for _, e in stats.equity])
-    periods = periods_per_year(spec.interval_sec, spec.symbols)
-    columns = {"strategy": curve_metrics(equity, periods)}
-    daily = daily_pnl(ts, equity, float(equity[0]))
-    title = f"{mode} {plan.title} on {','.join(spec.symbols)}"
-    _report(
-        app,
-        f"{run_id}-{new_run_id('step')}",
-        title,
-        ts,
-        columns,
-        {"strategy": equity},
-        details,
-        daily,
-        as_json,
-    )
+    _report(app, outcome, as_json)
