@@ -50,7 +50,12 @@ def daily(
     from tradeloop.bootstrap import build_app, collector_config
     from tradeloop.ops.service_probe import probe, service_urls
     from tradeloop.settings import load_settings
-    from tradeloop.usecases.daily_report import ModelFacts, build_daily_report, write_daily_report
+    from tradeloop.usecases.daily_report import (
+        ModelFacts,
+        Staleness,
+        build_daily_report,
+        write_daily_report,
+    )
 
     with handled_errors():
         today = datetime.now(UTC).date()
@@ -84,8 +89,7 @@ def daily(
             day=when,
             model=model,
             config=settings,
-            stale_warn_hours=scorer.stale_warn_hours,
-            stale_max_hours=scorer.stale_max_hours,
+            staleness=Staleness(scorer.stale_warn_hours, scorer.stale_max_hours),
             services=services,
             risk_prom=app_.settings.home / "metrics" / "risk.prom",
             now_ns=time.time_ns(),

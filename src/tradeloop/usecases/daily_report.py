@@ -140,6 +140,15 @@ class ReportQueries(Protocol):
     def rollback_count(self) -> int: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Staleness:
+    """Model age (hours since its training data ended) that degrades the day, and that
+    stops its signals (the scorer's ``stale_warn_hours`` / ``stale_max_hours``)."""
+
+    warn_hours: float
+    max_hours: float
+
+
 def day_bounds(day: date) -> tuple[int, int]:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return int(start.timestamp()) * 1_000_000_000, int(start.timestamp() + 86_400) * 1_000_000_000
@@ -151,8 +160,7 @@ def build_daily_report(
     day: date,
     model: ModelFacts | None,
     config: ReportConfig,
-    stale_warn_hours: float,
-    stale_max_hours: float,
+    staleness: Staleness,
     services: dict[str, bool],
     risk_prom: Path | None,
     now_ns: int,
@@ -193,8 +201,8 @@ def build_daily_report(
         age,
         services,
         config,
-        stale_warn_hours=stale_warn_hours,
-        stale_max_hours=stale_max_hours,
+        stale_warn_hours=staleness.warn_hours,
+        stale_max_hours=staleness.max_hours,
     )
     history = queries.daily_metrics_history((day - timedelta(days=90)).isoformat())
     equity = _equity_curve(queries.account_trades_until(end_ns))

@@ -18,6 +18,7 @@ from tradeloop.store.sql.tables import daily_ml_metrics, event_labels, pivot_eve
 from tradeloop.usecases.daily_report import (
     Classifier,
     ModelFacts,
+    Staleness,
     build_daily_report,
     day_bounds,
     latest_state,
@@ -119,8 +120,7 @@ def _report(db: Engine, model: ModelFacts | None, services: dict[str, bool] = UP
         day=DAY,
         model=model,
         config=ReportConfig(**kw),
-        stale_warn_hours=72,  # type: ignore[arg-type]
-        stale_max_hours=168,
+        staleness=Staleness(72, 168),
         services=services,
         risk_prom=None,
         now_ns=END + HOUR,
