@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from tradeloop.ops.config import BackupConfig
+from tradeloop.store.sql.snapshot import SqlDatabaseSnapshots
 from tradeloop.store.sql.tables import audit_event
 from tradeloop.testing.waiting import wait_until
 from tradeloop.usecases.backup import create_backup, prune, restore_drill, snapshots
@@ -63,7 +64,7 @@ def test_backup_when_database_is_written_meanwhile_then_snapshot_consistent_and_
     writer.start()
     try:
         wait_until(lambda: _events(engine) >= 100, "100 events written meanwhile", 30)
-        snapshot = create_backup(engine, home, CONFIG)
+        snapshot = create_backup(SqlDatabaseSnapshots(engine), home, CONFIG)
     finally:
         stop.set()
         writer.join()
@@ -71,7 +72,7 @@ def test_backup_when_database_is_written_meanwhile_then_snapshot_consistent_and_
     manifest = json.loads((snapshot.path / "manifest.json").read_text())
     assert "files/paper/main/account.json" in manifest["files"]
     assert "files/reports/ml_daily_latest.md" in manifest["files"]
-    result = restore_drill(engine, home, CONFIG, model_name="pivot-events")
+    result = restore_drill(SqlDatabaseSnapshots(engine), home, CONFIG, model_name="pivot-events")
     assert result.ok, result.problems
     assert any("rows as recorded" in line for line in result.checks)
 
@@ -91,14 +92,14 @@ def _sqlite_snapshot(tmp_path: Path) -> tuple[Engine, Path, Path]:
                 for i in range(2000)
             ],
         )
-    return engine, home, create_backup(engine, home, CONFIG).path
+    return engine, home, create_backup(SqlDatabaseSnapshots(engine), home, CONFIG).path
 
 
 def test_drill_when_database_file_truncated_then_fails(tmp_path: Path) -> None:
     engine, home, snapshot = _sqlite_snapshot(tmp_path)
     dump = snapshot / "tradeloop.db"
     dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
-    result = restore_drill(engine, home, CONFIG, model_name="m")
+    result = restore_drill(SqlDatabaseSnapshots(engine), home, CONFIG, model_name="m")
     assert not result.ok
     assert any("truncated" in p for p in result.problems)
 
@@ -109,7 +110,7 @@ def test_drill_when_a_byte_is_corrupted_then_fails(tmp_path: Path) -> None:
     data = bytearray(dump.read_bytes())
     data[len(data) // 2] ^= 0xFF
     dump.write_bytes(bytes(data))
-    result = restore_drill(engine, home, CONFIG, model_name="m")
+    result = restore_drill(SqlDatabaseSnapshots(engine), home, CONFIG, model_name="m")
     assert not result.ok
     assert any("corrupted" in p for p in result.problems)
 
@@ -130,7 +131,7 @@ def test_drill_when_database_damaged_and_manifest_rewritten_then_integrity_fails
     text = json.dumps(manifest, indent=2, sort_keys=True)
     (snapshot / "manifest.json").write_text(text)
     (snapshot / "manifest.sha256").write_text(hashlib.sha256(text.encode()).hexdigest())
-    result = restore_drill(engine, home, CONFIG, model_name="m")
+    result = restore_drill(SqlDatabaseSnapshots(engine), home, CONFIG, model_name="m")
     assert not result.ok
     assert any(p.startswith("database:") for p in result.problems), result.problems
 
@@ -151,7 +152,7 @@ def test_drill_when_snapshot_incomplete_then_fails(tmp_path: Path, damage: str) 
         )
     else:
         (snapshot / "tradeloop.db").unlink()
-    result = restore_drill(engine, home, CONFIG, model_name="m")
+    result = restore_drill(SqlDatabaseSnapshots(engine), home, CONFIG, model_name="m")
     assert not result.ok
     assert result.problems
 
@@ -162,7 +163,7 @@ def test_drill_when_no_snapshot_or_only_a_crashed_one_then_fails(tmp_path: Path)
     home = _home(tmp_path)
     (home / "backups" / ".snapshot-20261120T000000Z-abc").mkdir(parents=True)  # died mid-way
     engine = open_engine(f"sqlite:///{home / 'tradeloop.db'}")
-    result = restore_drill(engine, home, CONFIG, model_name="m")
+    result = restore_drill(SqlDatabaseSnapshots(engine), home, CONFIG, model_name="m")
     assert not result.ok
     assert "no snapshot" in result.problems[0]
 
@@ -238,7 +239,7 @@ def test_restore_puts_the_snapshot_back_and_keeps_the_previous_state_aside(
                 for i in range(50)
             ],
         )
-    snapshot = create_backup(engine, home, CONFIG)
+    snapshot = create_backup(SqlDatabaseSnapshots(engine), home, CONFIG)
     with engine.begin() as connection:
         connection.execute(
             insert(audit_event),
@@ -254,7 +255,9 @@ def test_restore_puts_the_snapshot_back_and_keeps_the_previous_state_aside(
             ],
         )
     (home / "paper" / "main" / "cursor.json").write_text("{}")
-    done = restore_snapshot(engine, home, CONFIG, snapshot.path, model_name="m")
+    done = restore_snapshot(
+        SqlDatabaseSnapshots(engine), home, CONFIG, snapshot.path, model_name="m"
+    )
     with engine.connect() as connection:
         kinds = dict(
             list(
@@ -312,10 +315,12 @@ def test_restore_cli_refuses_without_confirm_while_trading_and_on_a_bad_snapshot
 def test_drill_when_snapshot_older_than_max_age_then_fails(tmp_path: Path) -> None:
     engine, home, snapshot = _sqlite_snapshot(tmp_path)
     created = json.loads((snapshot / "manifest.json").read_text())["created_ns"]
-    fresh = restore_drill(engine, home, CONFIG, model_name="m", now_ns=created + 3_600 * 10**9)
+    fresh = restore_drill(
+        SqlDatabaseSnapshots(engine), home, CONFIG, model_name="m", now_ns=created + 3_600 * 10**9
+    )
     assert fresh.ok, fresh.problems
     later = created + 50 * 3_600 * 10**9  # no backup for 50 h
-    stale = restore_drill(engine, home, CONFIG, model_name="m", now_ns=later)
+    stale = restore_drill(SqlDatabaseSnapshots(engine), home, CONFIG, model_name="m", now_ns=later)
     assert not stale.ok
     assert any("50 h old, more than backup.max_age_hours 36" in p for p in stale.problems)
 
@@ -324,7 +329,7 @@ def test_drill_when_snapshot_holds_a_file_not_in_its_manifest_then_fails(tmp_pat
     engine, home, snapshot = _sqlite_snapshot(tmp_path)
     (snapshot / "files" / "models").mkdir(parents=True, exist_ok=True)
     (snapshot / "files" / "models" / "planted.onnx").write_bytes(b"not from the backup")
-    result = restore_drill(engine, home, CONFIG, model_name="m")
+    result = restore_drill(SqlDatabaseSnapshots(engine), home, CONFIG, model_name="m")
     assert not result.ok
     assert "unlisted file files/models/planted.onnx: not in the manifest (added later?)" in (
         result.problems
@@ -344,7 +349,7 @@ def test_backup_when_a_prune_or_backup_was_killed_then_leftovers_hidden_and_clea
     (staging / "files").mkdir(parents=True)
     assert snapshots(root) == [first]  # never offered to a drill or a restore
     created = json.loads((first / "manifest.json").read_text())["created_ns"]
-    second = create_backup(engine, home, CONFIG, now_ns=created + 60 * 10**9)
+    second = create_backup(SqlDatabaseSnapshots(engine), home, CONFIG, now_ns=created + 60 * 10**9)
     assert not half.exists()
     assert not staging.exists()
     assert snapshots(root) == [first, second.path]

@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     )
     from tradeloop.store.sql.paper_stores import SqlPaperStores
     from tradeloop.store.sql.report_queries import SqlReportQueries
+    from tradeloop.store.sql.snapshot import SqlDatabaseSnapshots
     from tradeloop.usecases.loop import LoopDeps, LoopSettings
     from tradeloop.usecases.notifications import Notifier
     from tradeloop.usecases.paper_trading import LiveVenue
@@ -456,6 +457,13 @@ class App:
         from tradeloop.store.sql.report_queries import SqlReportQueries
 
         return SqlReportQueries(self.engine)
+
+    def database_snapshots(self) -> SqlDatabaseSnapshots:
+        """The database's side of backups, restore drills and restores."""
+        from tradeloop.store.sql.snapshot import SqlDatabaseSnapshots
+
+        backup = self.config.backup
+        return SqlDatabaseSnapshots(self.engine, backup.pg_dump, backup.pg_restore)
 
     def audit_trail(self) -> SqlAuditTrail:
         return SqlAuditTrail(self.engine)

@@ -34,7 +34,7 @@ def backup(
 
     with handled_errors():
         app = build_app(load_settings(), config)
-        snapshot = create_backup(app.engine, app.settings.home, app.config.backup)
+        snapshot = create_backup(app.database_snapshots(), app.settings.home, app.config.backup)
         app.audit(
             "backup",
             snapshot.path.name,
@@ -88,7 +88,7 @@ def restore_drill(
     with handled_errors():
         app = build_app(load_settings(), config)
         result = drill(
-            app.engine,
+            app.database_snapshots(),
             app.settings.home,
             app.config.backup,
             model_name=app.config.scorer.model_name,
@@ -180,7 +180,7 @@ def restore(
             ):
                 held.enter_context(exclusive(home / name, what))
             done = restore_snapshot(
-                app.engine,
+                app.database_snapshots(),
                 home,
                 app.config.backup,
                 snapshot.resolve(),

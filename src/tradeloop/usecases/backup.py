@@ -26,15 +26,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import Any, Protocol
 
 from tradeloop.core.errors import DataError
 from tradeloop.core.single_instance import exclusive
 from tradeloop.core.time import iso_from_ns
 from tradeloop.ops.config import BackupConfig
-from tradeloop.store.sql.snapshot import check_restored, dump_database
+from tradeloop.store.sql.snapshot import DatabaseDump, RestoreCheck
 
 PREFIX = "snapshot-"
 MANIFEST = "manifest.json"
@@ -67,12 +65,28 @@ class DrillResult:
         return self.snapshot is not None and not self.problems
 
 
+class DatabaseSnapshots(Protocol):
+    """The database's part of backups (``store.sql.snapshot.SqlDatabaseSnapshots``)."""
+
+    def dump(self, target_dir: Path) -> DatabaseDump:
+        """Write a consistent dump of the live database into ``target_dir``."""
+        ...
+
+    def check(self, kind: str, dump: Path, scratch_dir: Path) -> RestoreCheck:
+        """Restore ``dump`` somewhere disposable and say what it holds."""
+        ...
+
+    def put_back(self, kind: str, dump: Path, aside: Path) -> None:
+        """Replace the live database with ``dump``, the current one moved to ``aside``."""
+        ...
+
+
 def backup_root(home: Path, config: BackupConfig) -> Path:
     return Path(config.root).expanduser() if config.root else home / "backups"
 
 
 def create_backup(
-    engine: Engine, home: Path, config: BackupConfig, now_ns: int | None = None
+    database: DatabaseSnapshots, home: Path, config: BackupConfig, now_ns: int | None = None
 ) -> Snapshot:
     now_ns = now_ns or time.time_ns()
     root = backup_root(home, config)
@@ -85,11 +99,11 @@ def create_backup(
         # One backup at a time: any staging copy or half-deleted snapshot left now is from
         # a backup or a prune that was killed, and goes before this one starts.
         _remove_leftovers(root)
-        return _create_locked(engine, home, config, now_ns, root, name, final)
+        return _create_locked(database, home, config, now_ns, root, name, final)
 
 
 def _create_locked(
-    engine: Engine,
+    database: DatabaseSnapshots,
     home: Path,
     config: BackupConfig,
     now_ns: int,
@@ -99,7 +113,7 @@ def _create_locked(
 ) -> Snapshot:
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
-        dump = dump_database(engine, staging, config.pg_dump)
+        dump = database.dump(staging)
         for tree in TREES:
             source = home / tree
             if source.is_dir():
@@ -206,7 +220,7 @@ def _stamp(path: Path) -> datetime:
 
 
 def restore_drill(
-    engine: Engine,
+    database: DatabaseSnapshots,
     home: Path,
     config: BackupConfig,
     *,
@@ -257,12 +271,12 @@ def restore_drill(
             result.problems.append(f"{relative}: checksum differs from the manifest (corrupted)")
     if not result.problems:
         result.checks.append(f"{len(files)} files match their checksums")
-    database = manifest.get("database", {})
-    dump = chosen / str(database.get("file", ""))
-    if database.get("file") not in files:
+    recorded = manifest.get("database", {})
+    dump = chosen / str(recorded.get("file", ""))
+    if recorded.get("file") not in files:
         result.problems.append("the manifest lists no database file (incomplete snapshot)")
     elif not result.problems:
-        aliases = _drill_database(engine, config, database, dump, result)
+        aliases = _drill_database(database, recorded, dump, result)
         if not result.problems:
             _drill_model(chosen, aliases.get((model_name, "active")), model_name, result)
     return result
@@ -290,16 +304,13 @@ def _read_manifest(chosen: Path, result: DrillResult) -> dict[str, Any] | None:
 
 
 def _drill_database(
-    engine: Engine,
-    config: BackupConfig,
+    snapshots: DatabaseSnapshots,
     database: dict[str, Any],
     dump: Path,
     result: DrillResult,
 ) -> dict[tuple[str, str], str]:
     with tempfile.TemporaryDirectory(prefix="tradeloop-drill-") as scratch:
-        restored = check_restored(
-            str(database.get("kind")), dump, Path(scratch), engine, config.pg_restore
-        )
+        restored = snapshots.check(str(database.get("kind")), dump, Path(scratch))
     counts, problems = restored.counts, restored.problems
     result.problems += [f"database: {p}" for p in problems]
     expected: dict[str, int] = database.get("row_counts", {})
@@ -352,7 +363,7 @@ class Restored:
 
 
 def restore_snapshot(
-    engine: Engine,
+    database: DatabaseSnapshots,
     home: Path,
     config: BackupConfig,
     snapshot: Path,
@@ -363,11 +374,9 @@ def restore_snapshot(
     """Put a snapshot back in place of the live state, after proving it restores. What
     was there is moved to ``pre-restore-<time>/`` first (PostgreSQL: dumped there), so a
     restore can itself be undone. The caller makes sure nothing else runs."""
-    from tradeloop.store.sql.snapshot import pg_restore_into
-
     # An older snapshot may be restored on purpose: its age is no reason to refuse it.
     drill = restore_drill(
-        engine, home, config, model_name=model_name, snapshot=snapshot, check_age=False
+        database, home, config, model_name=model_name, snapshot=snapshot, check_age=False
     )
     if not drill.ok:
         raise DataError(
@@ -375,23 +384,13 @@ def restore_snapshot(
             + "\n  ".join(drill.problems)
         )
     manifest = json.loads((snapshot / MANIFEST).read_text())
-    database = manifest["database"]
+    recorded = manifest["database"]
     now_ns = now_ns or time.time_ns()
     aside = home / (
         "pre-restore-" + datetime.fromtimestamp(now_ns / 1e9, UTC).strftime("%Y%m%dT%H%M%SZ")
     )
     aside.mkdir(parents=True)
-    if database["kind"] == "sqlite":
-        live = Path(engine.url.database or "")
-        engine.dispose()
-        for suffix in ("", "-wal", "-shm"):
-            current = Path(f"{live}{suffix}")
-            if current.exists():
-                os.replace(current, aside / current.name)
-        shutil.copy2(snapshot / database["file"], live)
-    else:
-        dump_database(engine, aside, config.pg_dump)
-        pg_restore_into(engine, snapshot / database["file"], config.pg_restore)
+    database.put_back(recorded["kind"], snapshot / recorded["file"], aside)
     for tree in TREES:
         current = home / tree
         if current.exists():
@@ -399,4 +398,4 @@ def restore_snapshot(
         saved = snapshot / "files" / tree
         if saved.is_dir():
             shutil.copytree(saved, current)
-    return Restored(snapshot, aside, sum(int(v) for v in database["row_counts"].values()))
+    return Restored(snapshot, aside, sum(int(v) for v in recorded["row_counts"].values()))

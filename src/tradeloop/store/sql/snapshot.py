@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import uuid
@@ -242,3 +243,34 @@ def pg_restore_into(engine: Engine, dump: Path, pg_restore: str = "pg_restore") 
         env,
         "pg_restore",
     )
+
+
+class SqlDatabaseSnapshots:
+    """The database's part of backups (the ``usecases.backup.DatabaseSnapshots`` port):
+    dump it, prove a dump restores, put one back in its place."""
+
+    def __init__(self, engine: Engine, pg_dump: str = "pg_dump", pg_restore: str = "pg_restore"):
+        self.engine = engine
+        self.pg_dump = pg_dump
+        self.pg_restore = pg_restore
+
+    def dump(self, target_dir: Path) -> DatabaseDump:
+        return dump_database(self.engine, target_dir, self.pg_dump)
+
+    def check(self, kind: str, dump: Path, scratch_dir: Path) -> RestoreCheck:
+        return check_restored(kind, dump, scratch_dir, self.engine, self.pg_restore)
+
+    def put_back(self, kind: str, dump: Path, aside: Path) -> None:
+        """Replace the live database with ``dump``; what was there goes to ``aside``
+        (SQLite: the files themselves; PostgreSQL: a dump of it)."""
+        if kind == "sqlite":
+            live = Path(self.engine.url.database or "")
+            self.engine.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                current = Path(f"{live}{suffix}")
+                if current.exists():
+                    os.replace(current, aside / current.name)
+            shutil.copy2(dump, live)
+        else:
+            dump_database(self.engine, aside, self.pg_dump)
+            pg_restore_into(self.engine, dump, self.pg_restore)
