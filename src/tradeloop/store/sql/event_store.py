@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from tradeloop.features.touch_events import EVENT_SCHEMA
+from tradeloop.features.event_schema import EVENT_SCHEMA
 from tradeloop.store.sql.tables import event_labels, pivot_events
 from tradeloop.store.sql.upsert import upsert
 
