@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.strategy import Strategy
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.migrate import upgrade
@@ -27,7 +28,7 @@ from tradeloop.usecases.daemon import (
     TradingDaemon,
 )
 from tradeloop.usecases.paper_run import FeedSpec
-from tradeloop.usecases.paper_trading import AccountRules, PaperAccount, open_account
+from tradeloop.usecases.paper_trading import AccountRules, PaperAccount, PaperStart, open_account
 from tradeloop.usecases.strategy_plans import sma_cross_plan
 
 
@@ -40,6 +41,17 @@ class _Fixed:
 
 def _world(logs: Path, should_stop: Callable[[], bool], echo: Callable[[str], None]) -> DaemonWorld:
     return DaemonWorld(logs, should_stop, echo, clock=_Fixed(), sleep=lambda s: None)
+
+
+def _open(account: PaperAccount, db: Engine, strategy: Strategy, tmp_path: Path) -> PaperStart:
+    return open_account(
+        account,
+        stores=SqlPaperStores(db),
+        strategy=strategy,
+        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
+        now_ns=0,
+        actor="t",
+    )
 
 
 def _db(tmp_path: Path) -> Engine:
@@ -65,14 +77,7 @@ def test_daemon_when_ticks_keep_failing_then_safe_mode_scales_new_risk_until_cle
     flaky = dataclasses.replace(plan, prepare=prepare)
     scaled = ScaledStrategy(plan.strategy)
     account = PaperAccount.under(tmp_path / "paper", "d")
-    opened = open_account(
-        account,
-        stores=SqlPaperStores(db),
-        strategy=scaled,
-        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
-        now_ns=0,
-        actor="t",
-    )
+    opened = _open(account, db, scaled, tmp_path)
     visible = {"rows": 60}  # bars arrive over time: 60 at first, all after the failures
     ticks = {"n": 0}
 
@@ -125,14 +130,7 @@ def test_daemon_when_a_ticker_has_no_data_then_it_says_so_every_heartbeat(
     bars = stub_bars("TEST", 60, seed=4)
     plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
     account = PaperAccount.under(tmp_path / "paper", "d")
-    opened = open_account(
-        account,
-        stores=SqlPaperStores(db),
-        strategy=plan.strategy,
-        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
-        now_ns=0,
-        actor="t",
-    )
+    opened = _open(account, db, plan.strategy, tmp_path)
     ticks = {"n": 0}
 
     def stop() -> bool:
@@ -201,14 +199,7 @@ def test_backpressure_when_backlog_exceeds_queue_then_no_new_risk_from_it(
     plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
     scaled = ScaledStrategy(plan.strategy)
     account = PaperAccount.under(tmp_path / "paper", "b")
-    opened = open_account(
-        account,
-        stores=SqlPaperStores(db),
-        strategy=scaled,
-        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
-        now_ns=0,
-        actor="t",
-    )
+    opened = _open(account, db, scaled, tmp_path)
     loads = {"n": 0}
 
     def load(*args: object) -> pl.DataFrame:
@@ -288,14 +279,7 @@ def test_daemon_forecasts_when_arima_fails_then_ewma_counted_in_heartbeat(
     plan = sma_cross_plan({"fast": 2, "slow": 5}, 1)
     scaled = ScaledStrategy(plan.strategy)
     account = PaperAccount.under(tmp_path / "paper", "f")
-    opened = open_account(
-        account,
-        stores=SqlPaperStores(db),
-        strategy=scaled,
-        rules=AccountRules(ExecutionConfig(), UNLIMITED_RISK, KillSwitch(tmp_path / "KS")),
-        now_ns=0,
-        actor="t",
-    )
+    opened = _open(account, db, scaled, tmp_path)
     closes = bars["close"].to_numpy()
     calls = {"n": 0}
 
