@@ -16,14 +16,6 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from tradeloop import __version__
-from tradeloop.adapters.alpaca import AlpacaProvider
-from tradeloop.adapters.bundled import BundledProvider
-from tradeloop.adapters.files import FilesProvider
-from tradeloop.adapters.http_client import HttpJsonClient
-from tradeloop.adapters.polygon import PolygonProvider
-from tradeloop.adapters.synthetic import SyntheticProvider
-from tradeloop.adapters.synthetic.provider import Calibration, calibrate
-from tradeloop.adapters.yahoo import YahooProvider
 from tradeloop.core.config import (
     FrozenConfig,
     load_yaml_mapping,
@@ -76,6 +68,8 @@ from tradeloop.store.sql.model_records import SqlModelRecords
 from tradeloop.usecases.collector_config import CollectorConfig
 
 if TYPE_CHECKING:
+    from tradeloop.adapters.synthetic import SyntheticProvider
+    from tradeloop.adapters.synthetic.provider import Calibration
     from tradeloop.serving.http_guard import HttpGuard
     from tradeloop.serving.prediction_writer import (
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
@@ -201,10 +195,15 @@ def open_database(settings: Settings, read_only: bool = False) -> Engine:
 @functools.lru_cache(maxsize=1)
 def gspc_calibration() -> Calibration:
     """SPY's synthetic series follows the real ^GSPC daily history (scaled like SPY)."""
+    from tradeloop.adapters.bundled import BundledProvider
+    from tradeloop.adapters.synthetic.provider import calibrate
+
     return calibrate(BundledProvider().history("^GSPC"), price_scale=0.1)
 
 
 def synthetic_provider(config: AppConfig) -> SyntheticProvider:
+    from tradeloop.adapters.synthetic import SyntheticProvider
+
     return SyntheticProvider(seed=config.synthetic.seed, calibration={"SPY": gspc_calibration()})
 
 
@@ -263,6 +262,8 @@ def governance_config(config: AppConfig) -> GovernanceConfig:
 
 
 def make_provider(name: str, config: AppConfig) -> Provider:
+    from tradeloop.adapters.bundled import BundledProvider
+
     providers: dict[str, Any] = {
         "bundled": BundledProvider,
         "synthetic": lambda: synthetic_provider(config),
@@ -291,6 +292,14 @@ _PROVIDER_CACHE: dict[int, dict[str, Provider]] = {}
 
 def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
     """Every provider this configuration can use, keyed by name (cached per process)."""
+    from tradeloop.adapters.alpaca import AlpacaProvider
+    from tradeloop.adapters.bundled import BundledProvider
+    from tradeloop.adapters.files import FilesProvider
+    from tradeloop.adapters.http_client import HttpJsonClient
+    from tradeloop.adapters.polygon import PolygonProvider
+    from tradeloop.adapters.synthetic import SyntheticProvider
+    from tradeloop.adapters.yahoo import YahooProvider
+
     key = hash(
         (
             spec.ingest.model_dump_json(),
