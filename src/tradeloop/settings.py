@@ -289,7 +289,7 @@ class VenueEnvironment(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EXCHANGE_", extra="ignore", frozen=True)
 
     mode: Literal["paper", "real"] = "paper"
-    venue: Literal["alpaca", "bybit_v5"] | None = None
+    venue: str | None = None  # a name in bootstrap.venues.VENUES (checked there)
     base_url: str | None = None  # a gateway or test server instead of the venue's endpoint
 
 

@@ -8,11 +8,12 @@ environment (mode, base URL), the credentials and the venue options, and returns
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 from pydantic import SecretStr
 
-from tradeloop.core.errors import TradingRefused
+from tradeloop.core.errors import ConfigError, TradingRefused
 from tradeloop.execution.config import VenuesConfig
 from tradeloop.settings import ProviderCredentials, VenueEnvironment
 from tradeloop.usecases.paper_trading import LiveVenue
@@ -79,4 +80,12 @@ def live_venue(
             f"live trading needs a venue: set EXCHANGE_VENUE to one of {', '.join(VENUES)} "
             "(and EXCHANGE_MODE=paper for the venue's paper/testnet endpoint, or real)"
         )
-    return VENUES[env.venue](env, keys, options)
+    factory = VENUES.get(env.venue)
+    if factory is None:
+        guess = difflib.get_close_matches(env.venue, list(VENUES), n=1)
+        hint = f"did you mean {guess[0]}? " if guess else ""
+        raise ConfigError(
+            f"EXCHANGE_VENUE={env.venue!r} is not a venue tradeloop knows. Fix: {hint}"
+            f"use one of {', '.join(VENUES)}"
+        )
+    return factory(env, keys, options)

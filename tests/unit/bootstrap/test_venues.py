@@ -35,7 +35,7 @@ def test_live_venue_when_credentials_missing_then_refused_naming_them(
     venue: str, needs: str
 ) -> None:
     with pytest.raises(TradingRefused, match=needs):
-        live_venue(VenueEnvironment(venue=venue), _credentials(), VenuesConfig())  # type: ignore[arg-type]
+        live_venue(VenueEnvironment(venue=venue), _credentials(), VenuesConfig())
 
 
 def test_live_venue_when_alpaca_credentialed_then_that_venue_on_the_chosen_endpoint() -> None:
@@ -44,3 +44,10 @@ def test_live_venue_when_alpaca_credentialed_then_that_venue_on_the_chosen_endpo
     venue = live_venue(environment, keys, VenuesConfig())
     assert isinstance(venue, AlpacaVenue)
     assert "s3cret-value" not in repr(venue)
+
+
+def test_live_venue_when_name_unknown_then_config_error_with_the_closest_name() -> None:
+    from tradeloop.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="did you mean alpaca"):
+        live_venue(VenueEnvironment(venue="alpacca"), _credentials(), VenuesConfig())
