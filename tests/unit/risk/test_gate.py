@@ -493,3 +493,49 @@ def test_trading_day_when_asked_per_bar_or_in_bulk_then_the_calendar_day_in_its_
         gate.on_equity(ts, Decimal(1000))
         assert gate.state.day == day.isoformat()
         assert number == day.toordinal() - date(1970, 1, 1).toordinal()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(1, 6 * 3600),  # seconds to the next bar: several per day, gaps
+            st.one_of(
+                st.decimals(min_value=90, max_value=110, places=2),
+                st.just(Decimal("95.00")),  # exactly at the 5 % limit of a 100 start
+            ),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    cap=st.one_of(st.none(), st.sampled_from([2.5, 5.0])),
+)
+def test_equity_span_when_shown_in_bulk_then_same_state_as_bar_by_bar(
+    steps: list[tuple[int, Decimal]], cap: float | None
+) -> None:
+    """The bulk path a sparse backtest takes for skipped bars trips the daily loss limit on
+    the same bar, with the same day start, as showing the bars one by one (ties at the
+    limit decided on the exact value)."""
+    import numpy as np
+
+    limits = {"daily_loss_limit": 0.05, "daily_loss_cap_usd": cap}
+    one_by_one = _gate(Path("/nonexistent"), **limits)
+    in_bulk = _gate(Path("/nonexistent"), **limits)
+    ts, equity = [], []
+    now = NOON_ET
+    for gap, value in steps:
+        now += gap * 1_000_000_000
+        ts.append(now)
+        equity.append(value)
+    for stamp, value in zip(ts, equity, strict=True):
+        one_by_one.on_equity(stamp, value)
+    stamps = np.array(ts, dtype=np.int64)
+    in_bulk.on_equity_span(
+        stamps,
+        in_bulk.local_day_numbers(stamps),
+        np.array([float(v) for v in equity]),
+        lambda k: equity[k],
+    )
+    assert in_bulk.state == one_by_one.state
+    assert in_bulk.triggers == one_by_one.triggers
+    assert in_bulk.session_start_ns == one_by_one.session_start_ns
