@@ -29,7 +29,7 @@ import dataclasses
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -334,6 +334,23 @@ class RiskGate:
             state.cooldown_until_ns, state.loss_streak = ts + cooldown, 0
             self.triggers["streak_halt"] += 1
         self._save()
+
+    def rebuild_loss_streak(self, closed: Iterable[tuple[Decimal, int]]) -> None:
+        """Set the loss streak and its cooldown from the account's round trips ``(pnl,
+        ts_exit)`` in order, as ``on_trade_closed`` would have. They are a function of the
+        ledger, and the ledger is the journal's: rebuilt on every start, a kill between a
+        fill's commit and this state's save cannot lose a losing trade."""
+        streak, until = 0, 0
+        limit = self.config.loss_streak_max
+        cooldown = int(self.config.session_cooldown_minutes * 60e9)
+        for pnl, ts in closed:
+            streak = streak + 1 if pnl < 0 else 0
+            if limit is not None and streak >= limit:
+                until, streak = ts + cooldown, 0
+        state = self.state
+        if (state.loss_streak, state.cooldown_until_ns) != (streak, until):
+            state.loss_streak, state.cooldown_until_ns = streak, until
+            self._save()
 
     def on_venue_result(self, ok: bool, detail: str = "") -> None:
         """Count consecutive venue failures (timeouts, disconnects, 5xx); at

@@ -246,6 +246,9 @@ def open_account(
             opened_ns=account.opened_ns() if live is not None else None,
         ),
     )
+    # The loss streak lives in the risk state file, the trades in the journal: a kill
+    # between the two writes must not lose a losing trade (and so a cooldown).
+    engine.gate.rebuild_loss_streak((t.pnl, t.ts_exit) for t in portfolio.closed_trades)
     settled = engine.orders.settle()
     states = journal.order_states()
     suspects = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -52,7 +53,7 @@ def _open(db: Engine, account: PaperAccount, tmp_path: Path, **kw: object) -> Pa
         strategy=plan.strategy,
         rules=AccountRules(
             kw.get("execution", EXECUTION),  # type: ignore[arg-type]
-            UNLIMITED_RISK,
+            kw.get("risk", UNLIMITED_RISK),  # type: ignore[arg-type]
             KillSwitch(tmp_path / "KILL_SWITCH"),
         ),
         now_ns=0,
@@ -154,3 +155,35 @@ def test_open_when_capital_differs_from_the_account_then_refused(
 def test_account_name_when_it_is_a_path_then_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--account"):
         PaperAccount.under(tmp_path, "../elsewhere")
+
+
+def test_restart_when_the_risk_state_missed_a_losing_trade_then_streak_rebuilt_from_the_ledger(
+    tmp_path: Path, db: Engine
+) -> None:
+    """A kill between a fill's journal commit and the risk state's save loses the losing
+    trade it closed from the state file; the next start counts it again from the ledger,
+    so the cooldown an uninterrupted account would be in is not skipped."""
+    risk = UNLIMITED_RISK.model_copy(
+        update={"loss_streak_max": 1, "session_cooldown_minutes": 10_000.0}
+    )
+    account = PaperAccount.under(tmp_path / "paper", "acct")
+    first = _open(db, account, tmp_path, risk=risk)
+    trade_bars(first, account, list(_bars())[:50], stores=SqlPaperStores(db))
+    closed = first.session.engine.portfolio.closed_trades
+    losses = [t for t in closed if t.pnl < 0]
+    assert losses, "the stub data should lose on some round trip"
+    live = first.session.engine.gate.state
+    assert live.cooldown_until_ns == losses[-1].ts_exit + int(10_000 * 60e9)
+
+    # The state file as if the process died before saving the last losing trade.
+    stale = dataclasses.replace(live, loss_streak=0, cooldown_until_ns=0)
+    account.risk_state_path.write_text(stale.to_json())
+    again = _open(db, account, tmp_path, risk=risk)
+    rebuilt = again.session.engine.gate.state
+    assert (rebuilt.loss_streak, rebuilt.cooldown_until_ns) == (
+        live.loss_streak,
+        live.cooldown_until_ns,
+    )
+    assert json.loads(account.risk_state_path.read_text())["cooldown_until_ns"] == (
+        live.cooldown_until_ns
+    )
