@@ -28,10 +28,10 @@ import pandas as pd
 import polars as pl
 
 from tradeloop.adapters.bundled import BundledProvider
+from tradeloop.execution.backtest import run_backtest
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
 from tradeloop.execution.fast_path import FastCosts, sma_cross, sma_cross_sweep
-from tradeloop.execution.session import run_backtest
 from tradeloop.execution.strategy import SmaCrossStrategy
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch

@@ -15,9 +15,9 @@ from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 
 from tradeloop.adapters.bundled import BundledProvider
+from tradeloop.execution.backtest import BacktestResult, run_backtest
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
-from tradeloop.execution.session import BacktestResult, run_backtest
 from tradeloop.execution.strategy import SmaCrossStrategy
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.testing.orders import UNLIMITED_RISK

@@ -16,10 +16,10 @@ from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns
 from tradeloop.domain.asset_class import periods_per_year
 from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.kernel import Cursor
 from tradeloop.execution.portfolio import Portfolio
 from tradeloop.execution.statistics import daily_pnl
 from tradeloop.usecases.backtest_run import curve_metrics, run_strategy
-from tradeloop.usecases.paper_trading import Cursor
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 

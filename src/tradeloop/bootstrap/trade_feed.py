@@ -15,16 +15,15 @@ from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
+from tradeloop.execution.kernel import Cursor, TradingKernel
 from tradeloop.execution.session import TradingSession
-from tradeloop.usecases.paper_run import (
-    FeedSpec,
-    LiveStats,
-    StepBars,
-    paper_stepper,
-    run_live_feed,
-    simulate_stepper,
+from tradeloop.usecases.paper_run import DecisionLog, FeedSpec, LiveStats, run_feed
+from tradeloop.usecases.paper_trading import (
+    AccountRules,
+    PaperAccount,
+    account_kernel,
+    open_account,
 )
-from tradeloop.usecases.paper_trading import AccountRules, Cursor, PaperAccount, open_account
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
@@ -40,29 +39,24 @@ class FeedRequest:
 
 @dataclass(slots=True)
 class OpenFeed:
-    """A feed ready to run: what to print first, and the session it steps."""
+    """A feed ready to run: what to print first, and the kernel it drives."""
 
     banner: list[str]
-    session: TradingSession
+    kernel: TradingKernel
     stats: LiveStats
     run_id: str
-    start: Cursor | None
-    stepper: StepBars
     plan: StrategyPlan
     spec: FeedSpec
     load: Callable[[tuple[str, ...], int, int, int], Any]
     should_stop: Callable[[], bool]
 
+    @property
+    def session(self) -> TradingSession:
+        return self.kernel.session
+
     def run(self) -> Cursor | None:
         """Step the feed's bars until it ends or ``should_stop``; the last cursor."""
-        return run_live_feed(
-            self.start,
-            self.plan,
-            self.spec,
-            self.load,
-            step_bars=self.stepper,
-            should_stop=self.should_stop,
-        )
+        return run_feed(self.kernel, self.plan, self.spec, self.load, should_stop=self.should_stop)
 
 
 def open_feed(
@@ -84,21 +78,14 @@ def open_feed(
     if mode == "simulate":
         run_id = new_run_id("simulate")
         engine = simulated_engine(request.execution, app.config.risk, kill_switch)
-        session = TradingSession(engine, plan.strategy, run_id)
         log_path = app.settings.logs_dir / "simulate.jsonl"
-        symbols = ",".join(request.spec.symbols)
-        return OpenFeed(
-            [f"simulate: deciding on {symbols}; decisions -> {log_path}"],
-            session,
-            stats,
-            run_id,
-            None,
-            simulate_stepper(session, log_path, stats, on_step, should_stop),
-            plan,
-            request.spec,
-            load,
-            should_stop,
+        kernel = TradingKernel(
+            TradingSession(engine, plan.strategy, run_id),
+            listeners=[DecisionLog(log_path), stats.record, on_step],
         )
+        symbols = ",".join(request.spec.symbols)
+        banner = [f"simulate: deciding on {symbols}; decisions -> {log_path}"]
+        return OpenFeed(banner, kernel, stats, run_id, plan, request.spec, load, should_stop)
     if mode == "live":
         account = PaperAccount.under(app.settings.home / "live", request.account, live=True)
     else:
@@ -118,15 +105,5 @@ def open_feed(
         f"{mode}: trading account {account.name} (cursor {cursor}, "
         f"{opened.settled} in-flight orders settled)"
     )
-    return OpenFeed(
-        banner,
-        opened.session,
-        stats,
-        account.run_id,
-        opened.cursor,
-        paper_stepper(opened, account, app.paper_stores(), stats, on_step, should_stop),
-        plan,
-        request.spec,
-        load,
-        should_stop,
-    )
+    kernel = account_kernel(opened, account, app.paper_stores(), [stats.record, on_step])
+    return OpenFeed(banner, kernel, stats, account.run_id, plan, request.spec, load, should_stop)

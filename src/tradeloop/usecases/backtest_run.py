@@ -10,9 +10,9 @@ import polars as pl
 
 from tradeloop.core.errors import DataError
 from tradeloop.domain.asset_class import periods_per_year
+from tradeloop.execution.backtest import BacktestResult, run_backtest
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
-from tradeloop.execution.session import BacktestResult, run_backtest
 from tradeloop.execution.statistics import max_drawdown, run_metrics, sharpe_ratio, sortino_ratio
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch

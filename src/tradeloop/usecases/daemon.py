@@ -36,19 +36,19 @@ from tradeloop.core.time import iso_from_ns
 from tradeloop.domain.enums import TradingState
 from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.kernel import Cursor, Pacer, PeriodicTask
 from tradeloop.execution.session import bar_views
 from tradeloop.execution.strategy import Strategy, StrategyContext
 from tradeloop.models.forecaster import Forecast
 from tradeloop.monitor.risk_metrics import write_risk_metrics
 from tradeloop.monitor.trading_metrics import TradingTracker
 from tradeloop.risk.gate import RiskGate
-from tradeloop.usecases.paper_run import FeedSpec, feed_frame
+from tradeloop.usecases.paper_run import FeedSpec, feed_frame, latest
 from tradeloop.usecases.paper_trading import (
-    Cursor,
     PaperAccount,
     PaperStart,
     PaperStores,
-    trade_bars,
+    account_kernel,
 )
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
@@ -179,20 +179,6 @@ class DaemonWorld:
     sleep: Callable[[float], None] = time.sleep
 
 
-@dataclass(slots=True)
-class PeriodicTask:
-    """``action`` every ``every_s`` seconds of the monotonic clock (first on the first tick)."""
-
-    every_s: float
-    action: Callable[[], None]
-    last: float = -1e18
-
-    def run_if_due(self, now: float) -> None:
-        if now - self.last >= self.every_s:
-            self.last = now
-            self.action()
-
-
 class TradingDaemon:
     """The account on the wall clock: periodic tasks, then one tick (the bars stored since
     the cursor stepped through the one order path), then a heartbeat when due."""
@@ -204,10 +190,9 @@ class TradingDaemon:
         self.stats = DaemonStats(started_ns=world.clock.now_ns())
         self.live = JsonLines(world.logs / "live.jsonl")
         self.errors = JsonLines(world.logs / "errors.jsonl")
-        self.cursor: Cursor | None = traded.start.cursor
-        self.warm = True
         engine = traded.start.session.engine
         self.engine = engine
+        self.kernel = account_kernel(traded.start, traded.account, traded.stores, [self._record])
         self.seen = {"fills": len(engine.fills), "closed": len(engine.portfolio.closed_trades)}
         every = config.data_refresh_minutes * 60
         self.periodic = [
@@ -222,24 +207,29 @@ class TradingDaemon:
         self.heartbeat = PeriodicTask(config.heartbeat_seconds, self._heartbeat)
 
     def run(self) -> DaemonStats:
-        """Tick until ``should_stop``; returns what the daemon did."""
+        """The kernel on the wall clock until ``should_stop``; returns what it did."""
         world = self.world
-        while not world.should_stop():
-            started = world.monotonic()
-            for task in self.periodic:
-                task.run_if_due(started)
-            self._guards()
-            self.stats.cycles += 1
-            try:
-                self._tick()
-            except Exception as exc:
-                self._failed(exc)
-            if self.tasks.tracker is not None:
-                _feed_tracker(self.tasks.tracker, self.traded.start, self.seen)
-            self.heartbeat.run_if_due(started)
-            self._wait(self.config.tick_interval - (world.monotonic() - started))
+        self.kernel.run(
+            self._cycle,
+            every_s=self.config.tick_interval,
+            should_stop=world.should_stop,
+            pacer=Pacer(world.monotonic, world.sleep),
+            before=self.periodic,
+            after=[self.heartbeat],
+        )
         self._stop()
         return self.stats
+
+    def _cycle(self) -> None:
+        """The guards, one tick (a failing one counted, never fatal), the metrics."""
+        self._guards()
+        self.stats.cycles += 1
+        try:
+            self._tick()
+        except Exception as exc:
+            self._failed(exc)
+        if self.tasks.tracker is not None:
+            _feed_tracker(self.tasks.tracker, self.traded.start, self.seen)
 
     def _refresh(self) -> None:
         assert self.tasks.refresh is not None
@@ -270,37 +260,21 @@ class TradingDaemon:
             _apply_model_age(gate, age, self.config.stale_max_hours, echo)
 
     def _tick(self) -> None:
-        traded, stats, scaled = self.traded, self.stats, self.traded.scaled
+        traded, stats, scaled, kernel = self.traded, self.stats, self.traded.scaled, self.kernel
         self.engine.halt_if_killed(self.engine.clock.now_ns())
         frame = feed_frame(traded.load, traded.spec, self.world.clock.now_ns())
         _note_missing_symbols(stats, traded.spec, frame, self.world.echo)
-        if self.cursor is None and not frame.is_empty():
-            last = frame.sort("ts", "symbol").row(-1, named=True)
-            self.cursor = (last["ts"], last["symbol"])  # a new account trades from now on
+        if kernel.cursor is None and not frame.is_empty():
+            kernel.start_at(latest(frame))  # a new account trades from now on
         stepped_before = stats.bars
         try:
             prepared = traded.plan.prepare(frame) if not frame.is_empty() else frame
         except Exception:
             stats.model_errors += 1  # scoring failed: counted, the tick is an error
             raise
-        pressured = self._backpressure(_waiting(prepared, self.cursor))
+        pressured = self._backpressure(_waiting(prepared, kernel.cursor))
         if not prepared.is_empty():
-            start = traded.start
-            current = PaperStart(
-                start.session, start.journal, self.cursor, start.reconciliation, start.settled
-            )
-            views = bar_views(prepared, traded.plan.columns)
-            stepped = trade_bars(
-                current,
-                traded.account,
-                views,
-                stores=traded.stores,
-                on_step=self._record,
-                should_stop=self.world.should_stop,
-                warm_up=self.warm,
-            )
-            self.cursor = stepped or self.cursor
-            self.warm = False
+            kernel.advance(bar_views(prepared, traded.plan.columns), self.world.should_stop)
         if pressured:
             scaled.scale = self.config.safe_mode_scale if stats.safe_mode else None
         stats.dropped = scaled.dropped
@@ -315,7 +289,7 @@ class TradingDaemon:
         """More bars waiting than ``max_queue_len`` (not on the warm-up tick): the backlog
         opens no risk (halt) or half of it (degrade). True while it applies."""
         config = self.config
-        if backlog <= config.max_queue_len or self.warm:
+        if backlog <= config.max_queue_len or self.kernel.warming:
             return False
         mode = config.backpressure
         self.stats.backpressure[mode] = self.stats.backpressure.get(mode, 0) + 1

@@ -25,10 +25,10 @@ from tradeloop.data.quality import empty_quality_report, score_quality
 from tradeloop.domain.asset_class import periods_per_year
 from tradeloop.domain.enums import Side, SymbolState
 from tradeloop.domain.orders import SubmitOrder
+from tradeloop.execution.backtest import BacktestResult, run_backtest
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
-from tradeloop.execution.session import BacktestResult, run_backtest
 from tradeloop.execution.statistics import summarize
 from tradeloop.execution.strategy import RiskOffStrategy, Strategy, StrategyContext, make_order
 from tradeloop.features.technical import TECHNICAL_SCHEMA, compute_technical

@@ -11,7 +11,6 @@ in-memory venue, sending nothing anywhere and writing no order or fill.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -24,14 +23,8 @@ import polars as pl
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
 from tradeloop.execution.bar_view import BarView
-from tradeloop.execution.session import StepResult, TradingSession, bar_views
-from tradeloop.usecases.paper_trading import (
-    Cursor,
-    PaperAccount,
-    PaperStart,
-    PaperStores,
-    trade_bars,
-)
+from tradeloop.execution.kernel import Cursor, Pacer, TradingKernel
+from tradeloop.execution.session import StepResult, bar_views
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 Feed = Literal["replay", "live"]
@@ -99,121 +92,62 @@ def _paced(bars: Iterator[BarView], cursor: Cursor | None, speed: float) -> Iter
         yield bar
 
 
-StepBars = Callable[[Cursor | None, Iterator[BarView]], Cursor | None]
+def latest(frame: pl.DataFrame) -> Cursor:
+    """The cursor of the newest bar of ``frame``."""
+    last = frame.sort("ts", "symbol").row(-1, named=True)
+    return (last["ts"], last["symbol"])
 
 
-def run_live_feed(
-    cursor: Cursor | None,
+def run_feed(
+    kernel: TradingKernel,
     plan: StrategyPlan,
     spec: FeedSpec,
     load: BarLoader,
     *,
-    step_bars: StepBars,
     should_stop: Callable[[], bool],
     now_ns: Callable[[], int] = time.time_ns,
-    sleep: Callable[[float], None] = time.sleep,
+    pacer: Pacer | None = None,
 ) -> Cursor | None:
-    """Offer the feed's bars to ``step_bars`` until the feed ends or ``should_stop``."""
-    while True:
+    """The kernel on the wall clock, offered the feed's bars every ``poll_seconds`` until
+    the feed ends (a replay, ``run_once``) or ``should_stop``. Returns the last cursor."""
+
+    def tick() -> None:
         frame = feed_frame(load, spec, now_ns())
-        if spec.feed == "live" and cursor is None and not frame.is_empty():
-            # A new live account trades from the next bar on; history only warms it up.
-            last = frame.sort("ts", "symbol").row(-1, named=True)
-            cursor = (last["ts"], last["symbol"])
-        if not frame.is_empty():
-            prepared = plan.prepare(frame)
-            views = _paced(bar_views(prepared, plan.columns), cursor, spec.replay_speed)
-            cursor = step_bars(cursor, views) or cursor
-        if spec.run_once or spec.feed == "replay" or should_stop():
-            return cursor
-        waited = 0.0
-        while waited < spec.poll_seconds and not should_stop():
-            sleep(min(1.0, spec.poll_seconds - waited))
-            waited += 1.0
-        if should_stop():
-            return cursor
+        if frame.is_empty():
+            return
+        if spec.feed == "live" and kernel.cursor is None:
+            kernel.start_at(latest(frame))  # a new live account: history only warms it up
+        prepared = plan.prepare(frame)
+        views = _paced(bar_views(prepared, plan.columns), kernel.cursor, spec.replay_speed)
+        kernel.advance(views, should_stop)
+
+    once = spec.run_once or spec.feed == "replay"
+    kernel.run(tick, every_s=spec.poll_seconds, should_stop=should_stop, pacer=pacer, once=once)
+    return kernel.cursor
 
 
-def paper_stepper(
-    start: PaperStart,
-    account: PaperAccount,
-    stores: PaperStores,
-    stats: LiveStats,
-    on_step: Callable[[BarView, StepResult], None] | None,
-    should_stop: Callable[[], bool],
-) -> StepBars:
-    def record(bar: BarView, step: StepResult) -> None:
-        stats.record(bar, step)
-        if on_step is not None:
-            on_step(bar, step)
+class DecisionLog:
+    """Simulate's listener: every decision and its risk verdict, one JSON line each in
+    ``path`` (nothing is sent to a venue)."""
 
-    state = {"start": start}
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
 
-    def step_bars(cursor: Cursor | None, bars: Iterator[BarView]) -> Cursor | None:
-        # The first call rebuilds strategy state from bars up to the cursor; later calls
-        # (a live feed's polls) see those bars again and skip them.
-        current = dataclasses.replace(state["start"], cursor=cursor)
-        done = trade_bars(
-            current,
-            account,
-            bars,
-            stores=stores,
-            on_step=record,
-            should_stop=should_stop,
-            warm_up=state["start"] is start,
-        )
-        state["start"] = current
-        return done
-
-    return step_bars
-
-
-def simulate_stepper(
-    session: TradingSession,
-    log_path: Path,
-    stats: LiveStats,
-    on_step: Callable[[BarView, StepResult], None] | None,
-    should_stop: Callable[[], bool],
-) -> StepBars:
-    """Steps bars on an in-memory account; every decision and risk verdict is a JSON line."""
-    processed: list[Cursor | None] = [None]
-
-    def step_bars(cursor: Cursor | None, bars: Iterator[BarView]) -> Cursor | None:
-        cursor = processed[0] or cursor
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("a", encoding="utf-8") as log:
-            for bar in bars:
-                key = (bar.ts, bar.symbol)
-                if cursor is not None and key <= cursor:
-                    if processed[0] is None:
-                        session.warm_up(bar)
-                    continue
-                if should_stop():
-                    break
-                step = session.step(bar)
-                for decision in step.decisions:
-                    order = decision.order
-                    log.write(
-                        json.dumps(
-                            {
-                                "ts": iso_from_ns(bar.ts),
-                                "symbol": order.symbol,
-                                "side": str(order.side),
-                                "quantity": str(order.quantity),
-                                "reason": order.reason,
-                                "client_order_id": order.client_order_id,
-                                "risk": "approved" if decision.sent else decision.denial,
-                                "sent_to_venue": False,
-                            }
-                        )
-                        + "\n"
-                    )
-                stats.record(bar, step)
-                if on_step is not None:
-                    on_step(bar, step)
-                cursor = key
-            log.flush()
-        processed[0] = cursor
-        return cursor
-
-    return step_bars
+    def __call__(self, bar: BarView, step: StepResult) -> None:
+        if not step.decisions:
+            return
+        with self.path.open("a", encoding="utf-8") as log:
+            for decision in step.decisions:
+                order = decision.order
+                record = {
+                    "ts": iso_from_ns(bar.ts),
+                    "symbol": order.symbol,
+                    "side": str(order.side),
+                    "quantity": str(order.quantity),
+                    "reason": order.reason,
+                    "client_order_id": order.client_order_id,
+                    "risk": "approved" if decision.sent else decision.denial,
+                    "sent_to_venue": False,
+                }
+                log.write(json.dumps(record) + "\n")

@@ -36,6 +36,7 @@ from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import TradingEngine, exchange_model
 from tradeloop.execution.exchange_state import load_exchange
+from tradeloop.execution.kernel import Cursor, StepListener, TradingKernel
 from tradeloop.execution.order_manager import OrderJournal
 from tradeloop.execution.persisted_exchange import PersistedExchange
 from tradeloop.execution.portfolio import ClosedTrade, Portfolio
@@ -48,7 +49,6 @@ from tradeloop.risk.gate import JsonRiskStateStore, RiskGate
 from tradeloop.risk.kill_switch import KillSwitch
 
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-Cursor = tuple[int, str]  # (bar ts, symbol): bars are processed in this order
 
 
 class LiveVenue(Exchange, Protocol):
@@ -292,39 +292,56 @@ def _may_differ(venue: Exchange, client_id: str, state: object, filled: Decimal)
     return status is not None and (status.state != state or status.filled_quantity != filled)
 
 
+class AccountRecorder:
+    """A paper or live account's listener on the kernel: after each step, the ledger
+    projections when something filled, then the cursor (so a restart resumes after it)."""
+
+    def __init__(self, account: PaperAccount, stores: PaperStores, portfolio: Portfolio) -> None:
+        self.account, self.stores, self.portfolio = account, stores, portfolio
+        self.closed_seen = len(portfolio.closed_trades)
+
+    def __call__(self, bar: BarView, step: StepResult) -> None:
+        if step.fills:
+            closed = self.portfolio.closed_trades
+            self.stores.write_ledger(
+                self.account.run_id, self.portfolio, closed[self.closed_seen :], bar.ts
+            )
+            self.closed_seen = len(closed)
+        self.account.write_cursor((bar.ts, bar.symbol))
+
+
+def account_kernel(
+    start: PaperStart,
+    account: PaperAccount,
+    stores: PaperStores,
+    listeners: Sequence[StepListener] = (),
+) -> TradingKernel:
+    """The kernel that trades an opened account from its cursor: every step recorded in
+    the account, then told to ``listeners``."""
+
+    def anchor(cursor: Cursor) -> None:
+        if not account.cursor_path.exists():
+            account.write_cursor(cursor)  # a new live account starts here, also after a restart
+
+    if start.cursor is not None:
+        anchor(start.cursor)
+    recorder = AccountRecorder(account, stores, start.session.engine.portfolio)
+    return TradingKernel(
+        start.session, cursor=start.cursor, listeners=[recorder, *listeners], anchor=anchor
+    )
+
+
 def trade_bars(
     start: PaperStart,
     account: PaperAccount,
     bars: Iterable[BarView],
     *,
     stores: PaperStores,
-    on_step: Callable[[BarView, StepResult], None] | None = None,
+    on_step: StepListener | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-    warm_up: bool = True,
 ) -> Cursor | None:
-    """Step every bar after the cursor (with ``warm_up``, bars at or before it rebuild
-    strategy state; otherwise they are skipped); persist the ledger projections and the
-    cursor after each. Returns the new cursor."""
-    session, cursor = start.session, start.cursor
-    portfolio = session.engine.portfolio
-    if cursor is not None and not account.cursor_path.exists():
-        account.write_cursor(cursor)  # a new live account starts here, also after a restart
-    for bar in bars:
-        key = (bar.ts, bar.symbol)
-        if cursor is not None and key <= cursor:
-            if warm_up:
-                session.warm_up(bar)
-            continue
-        if should_stop():
-            break
-        closed_before = len(portfolio.closed_trades)
-        step = session.step(bar)
-        if step.fills:
-            stores.write_ledger(
-                account.run_id, portfolio, portfolio.closed_trades[closed_before:], bar.ts
-            )
-        account.write_cursor(key)
-        cursor = key
-        if on_step is not None:
-            on_step(bar, step)
-    return cursor
+    """Step every bar after the cursor through a fresh kernel (bars at or before it
+    rebuild strategy state); persist the ledger projections and the cursor after each.
+    Returns the new cursor."""
+    listeners = [on_step] if on_step is not None else []
+    return account_kernel(start, account, stores, listeners).advance(bars, should_stop)

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tradeloop.execution.backtest import run_backtest
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.crossing import sma_sides
 from tradeloop.execution.engine import simulated_engine
 from tradeloop.execution.fast_path import FastCosts, sma_cross, sma_cross_sweep
-from tradeloop.execution.session import run_backtest
 from tradeloop.execution.strategy import SmaCrossStrategy
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.testing.orders import UNLIMITED_RISK

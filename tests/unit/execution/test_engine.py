@@ -76,7 +76,8 @@ def test_sparse_backtest_when_quiet_bars_skipped_then_same_as_every_bar(tmp_path
     import numpy as np
     import polars as pl
 
-    from tradeloop.execution.session import TradingSession, bar_views, run_backtest
+    from tradeloop.execution.backtest import run_backtest
+    from tradeloop.execution.session import TradingSession, bar_views
     from tradeloop.execution.strategy import SmaCrossStrategy
     from tradeloop.testing.stubs import stub_bars
 
@@ -133,7 +134,7 @@ def test_sparse_backtest_when_default_risk_rules_watch_every_bar_then_same_as_ev
     import numpy as np
     import polars as pl
 
-    from tradeloop.execution.session import run_backtest
+    from tradeloop.execution.backtest import run_backtest
     from tradeloop.execution.strategy import SmaCrossStrategy
     from tradeloop.risk.config import RiskConfig
     from tradeloop.testing.stubs import stub_bars

@@ -398,10 +398,10 @@ def test_position_breach_when_prices_run_then_engine_trims_through_the_order_pat
 ) -> None:
     import polars as pl
 
+    from tradeloop.execution.backtest import run_backtest
     from tradeloop.execution.bar_view import BarView
     from tradeloop.execution.config import ExecutionConfig
     from tradeloop.execution.engine import simulated_engine
-    from tradeloop.execution.session import run_backtest
     from tradeloop.execution.strategy import StrategyContext, make_order
 
     class BuyOnce:

@@ -12,11 +12,11 @@ from tradeloop.adapters.synthetic import SyntheticProvider
 from tradeloop.core.time import parse_ns
 from tradeloop.data.ports import BarRequest
 from tradeloop.domain.enums import Side
+from tradeloop.execution.backtest import run_backtest
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.config import ExecutionConfig, MlSignalConfig
 from tradeloop.execution.engine import simulated_engine
 from tradeloop.execution.ml_signal import MlSignalStrategy
-from tradeloop.execution.session import run_backtest
 from tradeloop.execution.strategy import StrategyContext
 from tradeloop.features.config import PivotConfig
 from tradeloop.features.touch_events import EVENT_SCHEMA

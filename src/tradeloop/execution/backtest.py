@@ -1,0 +1,271 @@
+"""A backtest: stored bars replayed through the trading kernel on a simulated clock.
+
+The kernel steps only the bars where something can happen; the bars between are shown to
+the rules that watch every bar in bulk (``execution.quiet_bars``), and the equity curve is
+computed at the end from the cash and positions recorded after each fill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from tradeloop.domain.orders import OrderFilled, OrderRejected
+from tradeloop.execution.bar_view import BarView
+from tradeloop.execution.engine import TradingEngine
+from tradeloop.execution.frames import sorted_by
+from tradeloop.execution.kernel import TradingKernel
+from tradeloop.execution.ledger_curves import ledger_curves
+from tradeloop.execution.portfolio import ClosedTrade
+from tradeloop.execution.quiet_bars import QuietBars
+from tradeloop.execution.session import BAR_COLUMNS, StepResult, TradingSession
+from tradeloop.execution.strategy import Strategy
+from tradeloop.execution.venue import to_decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """Equity per timestamp, closed trades, fills and the orders risk denied."""
+
+    equity: pl.DataFrame
+    trades: list[ClosedTrade]
+    fills: list[OrderFilled]
+    rejected: list[OrderRejected]
+    final_equity: Decimal
+    initial_cash: Decimal
+
+
+def run_backtest(
+    bars: pl.DataFrame,
+    strategy: Strategy,
+    engine: TradingEngine,
+    *,
+    run_id: str,
+    extra_columns: tuple[str, ...] = (),
+    on_progress: Callable[[int, int], None] | None = None,
+    sparse: bool = True,
+) -> BacktestResult:
+    """Replay ``bars`` (any symbols) in ts order through ``engine`` on its SimClock.
+
+    Every bar where something can happen takes the full step: bars the strategy marks with
+    ``active_bars(bars)`` (all of them if it has no such method, or with ``sparse`` off),
+    every bar while an order rests at the venue, and a bar where a position may have grown
+    past the breach trim's tolerance. On the other bars nothing can trade, so they are not
+    visited one by one: the risk rules that watch every bar (daily loss, correlation) see
+    them in bulk (``execution.quiet_bars``), and the equity curve is computed at the end, in
+    NumPy, from the cash and positions recorded after each step and every symbol's latest
+    close. Trades, denials and equity are the same either way (tested).
+    """
+    with _fewer_gc_pauses():
+        return _run_backtest(bars, strategy, engine, run_id, extra_columns, on_progress, sparse)
+
+
+@contextlib.contextmanager
+def _fewer_gc_pauses() -> Iterator[None]:
+    """A backtest allocates many small objects and frees them without cycles: collect
+    the young generation less often (restored afterwards; a third faster on 1M bars)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 50_000), before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _run_backtest(
+    bars: pl.DataFrame,
+    strategy: Strategy,
+    engine: TradingEngine,
+    run_id: str,
+    extra_columns: tuple[str, ...],
+    on_progress: Callable[[int, int], None] | None,
+    sparse: bool,
+) -> BacktestResult:
+    ordered = sorted_by(bars, "ts", "symbol")
+    n = ordered.height
+    session = TradingSession(engine, strategy, run_id)
+    portfolio = engine.portfolio
+    initial_cash = portfolio.cash
+    marker = getattr(strategy, "active_bars", None)
+    if sparse and callable(marker):
+        active = np.asarray(marker(ordered), dtype=bool)
+    else:
+        active = np.ones(n, dtype=bool)
+    names = ordered["symbol"].unique().sort().to_numpy()
+    codes = ordered.select(pl.col("symbol").rank("dense") - 1).to_series().to_numpy()
+    rows_of = [np.flatnonzero(codes == code) for code in range(names.size)]
+    ts = ordered["ts"].to_numpy()
+    numeric = [n for n in extra_columns if ordered[n].dtype.is_numeric()]
+    others = [(n, _column(ordered[n])) for n in extra_columns if n not in numeric]
+    # One float row per visited bar: OHLCV then the numeric extras (NaN where null).
+    float_rows = _FloatRows(ordered.select(*BAR_COLUMNS[2:], *numeric))
+    close = np.ascontiguousarray(ordered["close"].cast(pl.Float64).to_numpy())
+    quiet = None
+    if not active.all() and engine.gate.watches_every_bar:
+        quiet = QuietBars(engine.gate, portfolio, names, codes, rows_of, ts, close)
+    ledger = _LedgerTrail(names.size)
+    ledger.record(0, float(initial_cash), {})
+    feed = _BacktestFeed(
+        session, names, codes, rows_of, ts, close, float_rows, (numeric, others), quiet
+    )
+    feed.active_rows, feed.on_progress = np.flatnonzero(active), on_progress
+
+    def record(bar: BarView, step: StepResult) -> None:
+        if step.fills:
+            ledger.record(
+                feed.row,
+                float(portfolio.cash),
+                {
+                    int(np.searchsorted(names, s)): float(p.quantity)
+                    for s, p in portfolio.positions.items()
+                    if p.quantity
+                },
+            )
+
+    TradingKernel(session, listeners=[record], resumable=False).advance(feed)
+    for code, rows in enumerate(rows_of):  # the final marks, for the exact final equity
+        if rows.size:
+            session.marks[str(names[code])] = to_decimal(close[rows[-1]])
+    equity, exposure = ledger.curves(codes, close)
+    keep = np.append(ts[1:] != ts[:-1], True) if n else np.zeros(0, dtype=bool)
+    final = session.equity() if session.marks else initial_cash
+    return BacktestResult(
+        equity=pl.DataFrame(
+            {"ts": ts[keep], "equity": equity[keep], "gross_exposure": exposure[keep]},
+            schema={"ts": pl.Int64, "equity": pl.Float64, "gross_exposure": pl.Float64},
+        ),
+        trades=list(portfolio.closed_trades),
+        fills=list(engine.fills),
+        rejected=list(engine.rejected),
+        final_equity=final,
+        initial_cash=initial_cash,
+    )
+
+
+class _BacktestFeed:
+    """The bars a backtest steps, in order: each where something can happen (an active
+    bar, a bar while an order rests, a bar where the breach trim may fire); the quiet bars
+    between are shown to the rules in bulk. ``row`` is the frame row of the bar last given."""
+
+    def __init__(
+        self,
+        session: TradingSession,
+        names: np.ndarray,
+        codes: np.ndarray,
+        rows_of: list[np.ndarray],
+        ts: np.ndarray,
+        close: np.ndarray,
+        float_rows: _FloatRows,
+        extras: tuple[list[str], list[tuple[str, Callable[[int], Any]]]],
+        quiet: QuietBars | None,
+    ) -> None:
+        self.session, self.names, self.codes, self.rows_of = session, names, codes, rows_of
+        self.ts, self.close, self.float_rows, self.extras, self.quiet = (
+            ts,
+            close,
+            float_rows,
+            extras,
+            quiet,
+        )
+        self.active_rows = np.zeros(0, dtype=np.int64)
+        self.on_progress: Callable[[int, int], None] | None = None
+        self.row = 0
+
+    def __iter__(self) -> Iterator[BarView]:
+        session, names, codes, rows_of, close = (
+            self.session,
+            self.names,
+            self.codes,
+            self.rows_of,
+            self.close,
+        )
+        portfolio, venue = session.engine.portfolio, session.engine.venue
+        numeric, others = self.extras
+        active_rows, quiet, n = self.active_rows, self.quiet, codes.size
+        next_active = 0
+        i = 0
+        while i < n:
+            symbol = str(names[codes[i]])
+            for held, position in portfolio.positions.items():
+                if position.quantity and held != symbol:  # skipped bars: catch marks up
+                    code = int(np.searchsorted(names, held))
+                    last = rows_of[code][np.searchsorted(rows_of[code], i, side="right") - 1]
+                    session.marks[held] = to_decimal(close[last])
+            row = self.float_rows.row(i)
+            extra = {k: None if v != v else v for k, v in zip(numeric, row[5:], strict=True)}
+            for name, get in others:
+                extra[name] = get(i)
+            self.row = i
+            yield BarView(symbol, int(self.ts[i]), row[0], row[1], row[2], row[3], row[4], extra)
+            i += 1
+            if venue.open_orders():
+                continue  # an order rests: every bar may fill it
+            while next_active < active_rows.size and active_rows[next_active] < i:
+                next_active += 1
+            upcoming = int(active_rows[next_active]) if next_active < active_rows.size else n
+            target = max(i, upcoming)
+            i = quiet.show(i, target) if quiet is not None else target
+            if self.on_progress is not None:
+                self.on_progress(i, n)
+
+
+class _FloatRows:
+    """Rows of a numeric frame as Python floats (NaN where null), converted one block of
+    rows at a time: a backtest visits rows in order, and a float matrix of every row at
+    once would cost 8 bytes x rows x columns of memory."""
+
+    BLOCK = 65_536
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self.start = -1
+        self.block = np.empty((0, frame.width))
+
+    def row(self, i: int) -> list[float]:
+        start = i - i % self.BLOCK
+        if start != self.start:
+            part = self.frame.slice(start, self.BLOCK)
+            self.block = np.column_stack(
+                [part[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in part.columns]
+            )
+            self.start = start
+        values: list[float] = self.block[i - start].tolist()
+        return values
+
+
+def _column(series: pl.Series) -> Callable[[int], Any]:
+    """Row accessor of an extra column: Python values, None where null."""
+    nulls = series.is_null().to_numpy()
+    if series.dtype.is_numeric():
+        values = series.cast(pl.Float64).to_numpy()
+        return lambda i: None if nulls[i] else float(values[i])
+    listed = series.to_list()
+    return lambda i: listed[i]
+
+
+class _LedgerTrail:
+    """Cash and positions from each row on (they change only at fills), turned into the
+    per-bar equity and gross exposure curves in one compiled pass."""
+
+    def __init__(self, symbols: int) -> None:
+        self.symbols = symbols
+        self.rows: list[int] = []
+        self.cash: list[float] = []
+        self.quantities: list[dict[int, float]] = []
+
+    def record(self, row: int, cash: float, quantities: dict[int, float]) -> None:
+        if self.rows and self.rows[-1] == row:
+            self.rows.pop(), self.cash.pop(), self.quantities.pop()
+        self.rows.append(row)
+        self.cash.append(cash)
+        self.quantities.append(quantities)
+
+    def curves(self, codes: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return ledger_curves(codes, close, self.rows, self.cash, self.quantities, self.symbols)
