@@ -56,7 +56,8 @@ def test_kernel_when_resumed_then_bars_up_to_the_cursor_warm_up_once_and_later_a
     # A live feed offers the stored bars again on its next poll: only the new one counts.
     kernel.advance(_bars(1, 2, 3, 4, 5))
     assert stepped == [3 * MIN, 4 * MIN, 5 * MIN]
-    assert strategy.shown[-1] == 5 * MIN and strategy.shown.count(MIN) == 1
+    assert strategy.shown[-1] == 5 * MIN
+    assert strategy.shown.count(MIN) == 1
 
 
 def test_kernel_when_stop_is_requested_then_the_bar_in_hand_is_finished_and_no_more(
@@ -155,7 +156,8 @@ def test_kernel_run_when_once_then_one_tick_and_no_wait(tmp_path: Path) -> None:
         pacer=Pacer(fake.monotonic, fake.sleep),
         once=True,
     )
-    assert ticks == [0.0] and fake.slept == []
+    assert ticks == [0.0]
+    assert fake.slept == []
 
 
 def test_only_the_kernel_steps_a_session() -> None:
