@@ -36,19 +36,18 @@ from tradeloop.models.metrics import (
     naive_baseline_metrics,
     signal_metrics,
 )
-from tradeloop.models.onnx_export import (
-    PARITY_TOLERANCE,
-    check_parity,
-    check_regression_parity,
-    export_lightgbm,
-    export_sklearn,
+from tradeloop.models.model_artifact import (
+    ExportedModel,
+    export_fitted,
+    model_entry,
+    out_of_sample,
 )
+from tradeloop.models.onnx_export import PARITY_TOLERANCE
 from tradeloop.models.walk_forward import walk_forward_folds
 
 EVENT_MODELS_NAME = "pivot-events"
 CLASSIFICATION = ("held", "broke")
 REGRESSION = ("mfe_bps", "mae_bps")
-PROBE_ROWS = 16  # rows whose native outputs travel in the manifest, re-checked at every load
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,26 +82,27 @@ class EventModel:
         return f"{self.name}.onnx"
 
     def manifest(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "kind": f"{self.algorithm}-" + ("classifier" if self.classify else "regressor"),
-            "algorithm": self.algorithm,
-            "target": self.target,
-            "horizon_bars": self.horizon,
-            "feature_version": EVENT_SCHEMA.version,
-            "feature_schema_hash": EVENT_SCHEMA.schema_hash,
-            "features": list(EVENT_SCHEMA.names),
-            "metrics": self.metrics,
-            "baseline": self.baseline,
-            "challengers": self.challengers,
-            "parity_max_abs": self.parity_max_abs,
-            "parity_tolerance": self.parity_tolerance,
-            "rows": self.rows,
-            "data_start_ns": self.data_start_ns,
-            "data_end_ns": self.data_end_ns,
-            "probe": self.probe,
-        }
+        exported = ExportedModel(
+            self.onnx_bytes, self.parity_max_abs, self.parity_tolerance, self.probe
+        )
+        entry = model_entry(
+            exported,
+            algorithm=self.algorithm,
+            classify=self.classify,
+            target=self.target,
+            horizon=self.horizon,
+            calibration=self.calibration,
+            feature_version=EVENT_SCHEMA.version,
+            feature_schema_hash=EVENT_SCHEMA.schema_hash,
+            features=list(EVENT_SCHEMA.names),
+            metrics=self.metrics,
+            baseline=self.baseline,
+            challengers=self.challengers,
+            rows=self.rows,
+            data_start_ns=self.data_start_ns,
+            data_end_ns=self.data_end_ns,
+        )
         if self.classify:
-            entry["calibration"] = (self.calibration or PlattCalibration()).as_dict()
             entry["thresholds"] = {"tau_entry": self.tau_entry, "tau_hold": self.tau_hold}
         return entry
 
@@ -149,16 +149,14 @@ def _evaluate(
     folds: list[Any],
 ) -> _Evaluation:
     y = data["y"].to_numpy()
-    raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, prediction, reference)
-    for fold in folds:
-        model = fit_estimator(algorithm, classify, config, features[fold.train], y[fold.train])
-        if classify:
-            prediction = np.asarray(model.predict_proba(features[fold.test]))[:, 1]
-            reference = np.full(fold.test.size, y[fold.train].mean())
-        else:
-            prediction = np.asarray(model.predict(features[fold.test]))
-            reference = np.full(fold.test.size, np.median(y[fold.train]))
-        raw.append((fold.test, prediction, reference))
+
+    def fit(x: np.ndarray, target: np.ndarray) -> Any:
+        return fit_estimator(algorithm, classify, config, x, target)
+
+    raw = [
+        (p.rows, p.prediction, p.reference)
+        for p in out_of_sample(fit, classify, features, y, folds)
+    ]
     if not classify:
         rows = np.concatenate([r for r, _, _ in raw])
         p = np.concatenate([q for _, q, _ in raw])
@@ -248,33 +246,17 @@ def train_event_model(
     algorithm = min(evaluations, key=lambda a: evaluations[a].score)
     best = evaluations[algorithm]
     final = fit_estimator(algorithm, classify, config, features, y)
-    exporter = export_lightgbm if algorithm == "lightgbm" else export_sklearn
-    onnx_bytes = exporter(final, features.shape[1])
-    tolerance = PARITY_TOLERANCE if classify else PARITY_TOLERANCE * max(float(np.std(y)), 1.0)
-    if classify:
-        parity = check_parity(final, onnx_bytes, features)
-    else:
-        parity = check_regression_parity(final, onnx_bytes, features, tolerance)
+    exported = export_fitted(final, algorithm, classify, features, y)
     event_ids = data["event_id"].to_numpy()
-    sample = features[np.linspace(0, len(features) - 1, min(PROBE_ROWS, len(features))).astype(int)]
-    expected = (
-        np.asarray(final.predict_proba(sample))[:, 1]
-        if classify
-        else np.asarray(final.predict(sample))
-    )
-    probe: dict[str, list[Any]] = {
-        "features": [[None if np.isnan(v) else float(v) for v in row] for row in sample],
-        "expected": [float(v) for v in expected],
-    }
     return EventModel(
         name=name,
         target=target,
         horizon=horizon,
         algorithm=algorithm,
-        onnx_bytes=onnx_bytes,
+        onnx_bytes=exported.onnx_bytes,
         metrics=best.metrics,
         baseline=best.baseline,
-        parity_max_abs=parity,
+        parity_max_abs=exported.parity_max_abs,
         rows=data.height,
         data_start_ns=int(ts.min()),
         data_end_ns=int(matured.max()),
@@ -283,8 +265,8 @@ def train_event_model(
         tau_hold=best.tau_hold,
         challengers={a: e.metrics for a, e in evaluations.items() if a != algorithm},
         oos_event_ids=tuple(str(event_id) for event_id in event_ids[best.rows]),
-        probe=probe,
-        parity_tolerance=tolerance,
+        probe=exported.probe,
+        parity_tolerance=exported.parity_tolerance,
     )
 
 

@@ -1,4 +1,5 @@
-"""Train a LightGBM direction classifier walk-forward and fit the final model."""
+"""Train the demo's LightGBM direction classifier walk-forward and fit the final model
+(the one ML line: ``models.model_artifact`` is shared with the pivot-event models)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tradeloop.core.errors import DataError
 from tradeloop.features.schema import FeatureSchema
 from tradeloop.models.config import TrainConfig
 from tradeloop.models.metrics import classification_metrics, naive_baseline_metrics
+from tradeloop.models.model_artifact import out_of_sample
 from tradeloop.models.walk_forward import walk_forward_folds
 
 
@@ -105,16 +107,16 @@ def train_walk_forward(
         min_train_rows=config.min_train_rows,
         embargo_bars=config.embargo_bars,
     )
-    oos_index, oos_p, base_rates = [], [], []
-    for number, fold in enumerate(folds, start=1):
-        model = _new_model(config).fit(data.features[fold.train], data.target[fold.train])
-        oos_index.append(fold.test)
-        oos_p.append(np.asarray(model.predict_proba(data.features[fold.test]))[:, 1])
-        base_rates.append(np.full(fold.test.size, data.target[fold.train].mean()))
-        if on_fold:
-            on_fold(number, len(folds))
-    index = np.concatenate(oos_index)
-    p_up = np.concatenate(oos_p)
+    predictions = out_of_sample(
+        lambda x, y: _new_model(config).fit(x, y),
+        True,
+        data.features,
+        data.target,
+        folds,
+        on_fold=on_fold,
+    )
+    index = np.concatenate([p.rows for p in predictions])
+    p_up = np.concatenate([p.prediction for p in predictions])
     y = data.target[index]
     final = _new_model(config).fit(data.features, data.target)
     return TrainResult(
@@ -123,7 +125,7 @@ def train_walk_forward(
         oos_symbols=data.symbols[index],
         oos_p_up=p_up,
         metrics=classification_metrics(y, p_up),
-        baseline=naive_baseline_metrics(y, np.concatenate(base_rates)),
+        baseline=naive_baseline_metrics(y, np.concatenate([p.reference for p in predictions])),
         data_start_ns=int(data.ts.min()),
         data_end_ns=int(data.ts.max()),
     )

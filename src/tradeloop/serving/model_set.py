@@ -102,7 +102,10 @@ def load_model_set(
     require_schema(str(manifest.get("feature_schema_hash", "")), schema, what)
     entries = manifest.get("models")
     if not isinstance(entries, dict) or not entries:
-        raise DataError(f"{what}: manifest lists no models (not a pivot-event model version)")
+        raise DataError(
+            f"{what}: manifest lists no models (a version registered before models were "
+            "listed; retrain to serve it)"
+        )
     models, worst = [], 0.0
     for filename, entry in sorted(entries.items()):
         if filename not in files:
@@ -111,7 +114,8 @@ def load_model_set(
             session = _session(files[filename])
         except Exception as exc:  # onnxruntime raises its own exception types
             raise DataError(f"{what}: {filename} is not a loadable ONNX model ({exc})") from None
-        classify = entry.get("target") in CLASSIFICATION
+        kind = str(entry.get("kind", ""))
+        classify = kind.endswith("-classifier") if kind else entry.get("target") in CLASSIFICATION
         outputs = [output.name for output in session.get_outputs()]
         thresholds = entry.get("thresholds") or {}
         model = ServedModel(

@@ -94,18 +94,21 @@ def stub_training_set(n: int = 1200, n_features: int = 3, seed: int = 3) -> Trai
 
 
 def stub_onnx_model(n: int = 600, seed: int = 3) -> tuple[bytes, dict[str, object], FeatureSchema]:
-    """A small trained LightGBM exported to ONNX, its manifest and its feature schema."""
+    """A small trained LightGBM exported to ONNX (the file ``model.onnx``), its manifest
+    (a version of one model, as the one ML line writes it) and its feature schema."""
     from tradeloop.models.config import TrainConfig
-    from tradeloop.models.onnx_export import export_lightgbm
+    from tradeloop.models.model_artifact import export_fitted, model_entry
     from tradeloop.models.train import train_walk_forward
 
     data = stub_training_set(n=n, seed=seed)
     result = train_walk_forward(data, TrainConfig(min_train_rows=n // 2, folds=2))
-    onnx_bytes = export_lightgbm(result.model, data.features.shape[1])
+    exported = export_fitted(result.model, "lightgbm", True, data.features, data.target)
+    entry = model_entry(exported, algorithm="lightgbm", classify=True, target="up", horizon=5)
     manifest: dict[str, object] = {
         "feature_schema_hash": data.schema.schema_hash,
         "feature_version": data.schema.version,
         "features": list(data.schema.names),
         "metrics": result.metrics,
+        "models": {"model.onnx": entry},
     }
-    return onnx_bytes, manifest, data.schema
+    return exported.onnx_bytes, manifest, data.schema

@@ -34,14 +34,15 @@ from tradeloop.execution.strategy import RiskOffStrategy, Strategy, StrategyCont
 from tradeloop.features.technical import TECHNICAL_SCHEMA, compute_technical
 from tradeloop.labels.forward_returns import forward_return_labels
 from tradeloop.models.config import TrainConfig
-from tradeloop.models.onnx_export import ONNX_TARGET_OPSET, check_parity, export_lightgbm
+from tradeloop.models.model_artifact import export_fitted, model_entry
+from tradeloop.models.onnx_export import ONNX_TARGET_OPSET
 from tradeloop.models.train import build_training_set, train_walk_forward
 from tradeloop.monitor.backtest_report import Benchmark, ReportInput, write_backtest_report
 from tradeloop.ops.config import LoopConfig
 from tradeloop.registry.registry import MODEL_FILE, ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
-from tradeloop.serving.scorer import OnnxScorer
+from tradeloop.serving.model_set import load_model_set
 from tradeloop.usecases.backtest_run import hold_curve
 
 Progress = Callable[[str, int, int], None]
@@ -271,8 +272,9 @@ def _train(
         train_config,
         on_fold=lambda done, total: report_progress("train", done, total),
     )
-    onnx_bytes = export_lightgbm(result.model, len(TECHNICAL_SCHEMA.names))
-    parity = check_parity(result.model, onnx_bytes, prepared.dataset.features)
+    dataset = prepared.dataset
+    exported = export_fitted(result.model, "lightgbm", True, dataset.features, dataset.target)
+    parity = exported.parity_max_abs
     target = (
         f"forward {train_config.target_horizon_bars}-bar log return < "
         f"{train_config.drawdown_log_return}"
@@ -297,8 +299,21 @@ def _train(
         "parity_max_abs": parity,
         "train_config": train_config.model_dump(),
         "run_id": run_id,
+        # The one ML line: served like every other model version (load_model_set).
+        "models": {
+            MODEL_FILE: model_entry(
+                exported,
+                algorithm="lightgbm",
+                classify=True,
+                target=train_config.target,
+                horizon=train_config.target_horizon_bars,
+                metrics=result.metrics,
+                baseline=result.baseline,
+            )
+        },
     }
-    version = deps.registry.register(loop.model_name, {MODEL_FILE: onnx_bytes}, manifest)
+    files = {MODEL_FILE: exported.onnx_bytes}
+    version = deps.registry.register(loop.model_name, files, manifest)
     gate_reasons: tuple[str, ...] = ()
     try:
         deps.registry.promote(
@@ -353,13 +368,17 @@ def _latest_signal(
     if trained.active_id is None:
         return float("nan")
     active_files, active_manifest = deps.registry.load(trained.active_id)
-    scorer = OnnxScorer(active_files[MODEL_FILE], active_manifest, TECHNICAL_SCHEMA)
+    try:
+        served = load_model_set(active_files, active_manifest, TECHNICAL_SCHEMA).models[0]
+    except DataError:
+        return float("nan")  # an active version of an older release: retrain to score
     traded = settings.loop.symbols[0]
     features = prepared.features
     latest = features.filter(pl.col("symbol") == traded).drop_nulls().sort("ts").tail(1)
     if not latest.height:
         return float("nan")
-    return float(scorer.predict_proba(latest.select(TECHNICAL_SCHEMA.names).to_numpy())[0])
+    row = latest.select(TECHNICAL_SCHEMA.names).to_numpy().astype("float32")
+    return float(served.predict(row)[0])
 
 
 def _report(deps: LoopDeps, settings: LoopSettings, stages: _Stages) -> LoopResult:

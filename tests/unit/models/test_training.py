@@ -6,11 +6,11 @@ import pytest
 from tradeloop.core.errors import DataError
 from tradeloop.features.schema import FeatureSchema
 from tradeloop.models.config import TrainConfig
-from tradeloop.models.onnx_export import check_parity, export_lightgbm
+from tradeloop.models.model_artifact import export_fitted, model_entry
 from tradeloop.models.train import train_walk_forward
 from tradeloop.models.walk_forward import walk_forward_folds
-from tradeloop.serving.scorer import OnnxScorer
-from tradeloop.testing import stub_training_set
+from tradeloop.serving.model_set import load_model_set
+from tradeloop.testing import stub_onnx_model, stub_training_set
 
 
 def test_folds_when_labels_overlap_then_purged_and_embargoed() -> None:
@@ -29,16 +29,30 @@ def test_train_when_learnable_then_beats_baseline_and_onnx_matches() -> None:
     config = TrainConfig(min_train_rows=400, folds=3, min_child_samples=20)
     result = train_walk_forward(data, config)
     assert result.metrics["auc"] > result.baseline["auc"] + 0.2
-    onnx_bytes = export_lightgbm(result.model, data.features.shape[1])
-    assert check_parity(result.model, onnx_bytes, data.features) < 1e-5
-    scorer = OnnxScorer(onnx_bytes, {"feature_schema_hash": data.schema.schema_hash}, data.schema)
-    assert scorer.predict_proba(data.features[:3]).shape == (3,)
+    exported = export_fitted(result.model, "lightgbm", True, data.features, data.target)
+    assert exported.parity_max_abs < 1e-5
+    manifest = {
+        "feature_schema_hash": data.schema.schema_hash,
+        "models": {
+            "model.onnx": model_entry(
+                exported, algorithm="lightgbm", classify=True, target="up", horizon=5
+            )
+        },
+    }
+    served = load_model_set({"model.onnx": exported.onnx_bytes}, manifest, data.schema)
+    native = result.model.predict_proba(data.features[:3])[:, 1]
+    np.testing.assert_allclose(served.models[0].predict(data.features[:3]), native, atol=1e-5)
 
 
 def test_scorer_when_schema_hash_differs_then_refused() -> None:
-    data = stub_training_set(n=600)
-    result = train_walk_forward(data, TrainConfig(min_train_rows=300, folds=2))
-    onnx_bytes = export_lightgbm(result.model, data.features.shape[1])
-    other = FeatureSchema("other-1", data.schema.names, data.schema.names)
+    onnx_bytes, manifest, schema = stub_onnx_model(n=600)
+    other = FeatureSchema("other-1", schema.names, schema.names)
     with pytest.raises(DataError, match="feature_schema_hash"):
-        OnnxScorer(onnx_bytes, {"feature_schema_hash": data.schema.schema_hash}, other)
+        load_model_set({"model.onnx": onnx_bytes}, manifest, other)
+
+
+def test_scorer_when_a_version_lists_no_models_then_refused_with_the_fix() -> None:
+    onnx_bytes, manifest, schema = stub_onnx_model(n=600)
+    legacy = {k: v for k, v in manifest.items() if k != "models"}
+    with pytest.raises(DataError, match="retrain"):
+        load_model_set({"model.onnx": onnx_bytes}, legacy, schema)

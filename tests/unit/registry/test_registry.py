@@ -101,12 +101,12 @@ def test_register_when_metrics_not_finite_then_refused_and_nothing_written(tmp_p
 def test_stub_onnx_model_when_served_then_scores_rows() -> None:
     import numpy as np
 
-    from tradeloop.serving.scorer import OnnxScorer
+    from tradeloop.serving.model_set import load_model_set
     from tradeloop.testing import stub_onnx_model
 
     onnx_bytes, manifest, schema = stub_onnx_model()
-    scorer = OnnxScorer(onnx_bytes, manifest, schema)
-    probabilities = scorer.predict_proba(np.zeros((4, len(schema.names)), dtype=np.float32))
+    served = load_model_set({"model.onnx": onnx_bytes}, manifest, schema).models[0]
+    probabilities = served.predict(np.zeros((4, len(schema.names)), dtype=np.float32))
     assert probabilities.shape == (4,)
     assert ((probabilities >= 0) & (probabilities <= 1)).all()
 
