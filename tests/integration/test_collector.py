@@ -198,7 +198,8 @@ def test_collector_when_scoring_enabled_then_predictions_logged_and_outage_survi
 ) -> None:
     from sqlalchemy import select
 
-    from tradeloop.ops.scoring_client import ScorerClient, log_predictions
+    from tradeloop.ops.scoring_client import ScorerClient, prediction_rows
+    from tradeloop.store.sql.prediction_log import write_predictions
     from tradeloop.store.sql.tables import prediction_log
     from tradeloop.testing.http_server import FakeHttpServer, Reply
 
@@ -222,7 +223,7 @@ def test_collector_when_scoring_enabled_then_predictions_logged_and_outage_survi
                 {"event_id": e, "target": "held", "horizon": 15, "score": 0.5, "quality_flags": []}
                 for e in events["event_id"].to_list()
             ]
-            return log_predictions(engine, events, reply)
+            return write_predictions(engine, prediction_rows(events, reply, clock[0]))
 
         collector.scorer = scorer
         (first,) = collector.poll()

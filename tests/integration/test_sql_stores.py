@@ -225,3 +225,39 @@ def test_sqlite_when_locked_past_busy_timeout_then_retryable_naming_the_wait(
     assert "nothing of this step was written" in str(busy.value)
     assert SqlBarStore(database).load_bars("SPY", 86_400).height == 0
     database.dispose()
+
+
+def test_paper_unit_of_work_when_a_write_fails_then_none_of_its_writes_land(
+    engine: Engine,
+) -> None:
+    from decimal import Decimal
+
+    from tradeloop.domain.enums import Side
+    from tradeloop.domain.orders import OrderFilled
+    from tradeloop.execution.portfolio import Portfolio
+    from tradeloop.store.sql.paper_stores import SqlPaperStores
+
+    stores = SqlPaperStores(engine)
+    fill = OrderFilled("o1", "SPY", Side.BUY, Decimal(2), Decimal(100), Decimal(0), 1)
+    portfolio = Portfolio.replayed(Decimal(1000), [fill])
+
+    def counts() -> tuple[int, int]:
+        with engine.connect() as connection:
+            audits = connection.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
+            held = connection.execute(text("SELECT count(*) FROM positions")).scalar_one()
+        return int(audits), int(held)
+
+    def interrupted() -> None:
+        with stores.unit_of_work() as unit:
+            unit.audit("paper_reconcile", "paper-a", {"correction": "adopted f1"}, "t")
+            unit.write_ledger("paper-a", portfolio, [], 1)
+            raise RuntimeError("crashed before the unit ended")
+
+    before = counts()
+    with pytest.raises(RuntimeError, match="crashed"):
+        interrupted()
+    assert counts() == before
+    with stores.unit_of_work() as unit:
+        unit.audit("paper_reconcile", "paper-a", {"correction": "adopted f1"}, "t")
+        unit.write_ledger("paper-a", portfolio, [], 1)
+    assert counts() == (before[0] + 1, before[1] + 1)

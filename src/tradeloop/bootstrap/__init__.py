@@ -474,6 +474,18 @@ class App:
         backup = self.config.backup
         return SqlDatabaseSnapshots(self.engine, backup.pg_dump, backup.pg_restore)
 
+    def database_bytes(self) -> int:
+        """What the database takes on disk (for the health check's growth rule)."""
+        from tradeloop.store.sql.engine import database_size
+
+        return database_size(self.engine)
+
+    def log_predictions(self, rows: list[dict[str, Any]]) -> int:
+        """Rows into ``prediction_log`` (insert-only), in one transaction; how many."""
+        from tradeloop.store.sql.prediction_log import write_predictions
+
+        return write_predictions(self.engine, rows)
+
     def audit_trail(self) -> SqlAuditTrail:
         return SqlAuditTrail(self.engine)
 

@@ -103,7 +103,7 @@ def collect(
         store = app.ingest_store()
         scorer = None
         if settings.score_enabled:
-            from tradeloop.ops.scoring_client import ScorerClient, log_predictions
+            from tradeloop.ops.scoring_client import ScorerClient, prediction_rows
 
             token = app.settings.api_token
             client = ScorerClient(
@@ -111,7 +111,8 @@ def collect(
             )
 
             def scorer(events: pl.DataFrame) -> int:
-                return log_predictions(app.engine, events, client.score(events))
+                answer = client.score(events)
+                return app.log_predictions(prediction_rows(events, answer, time.time_ns()))
 
         collector = Collector(
             provider=provider,

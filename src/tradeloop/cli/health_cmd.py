@@ -87,7 +87,7 @@ def run_checks(app: App) -> list[Check]:
             detail = f"{urls[name]} {'answers' if up else 'does not answer'}"
             checks.append(Check(f"service:{name}", h.OK if up else h.WARN, detail))
     checks.append(h.disk_check(home, config))
-    size = h.database_size(app.engine)
+    size = app.database_bytes()
     checks.append(h.growth_check(size, previous.get("db_bytes"), config))
     restarts = h.supervised_restarts(home / "run" / "stack.json")
     checks.append(h.restart_check(restarts, previous.get("restarts", {}), config))

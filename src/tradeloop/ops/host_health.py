@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
-
 from tradeloop.core.atomic_file import write_atomic
 from tradeloop.ops.config import HealthConfig
 
@@ -75,16 +73,6 @@ def model_age_check(age_hours: float | None, warn_hours: float, max_hours: float
         return Check("model_age", WARN, "no active model")
     status = CRIT if age_hours > max_hours else WARN if age_hours > warn_hours else OK
     return Check("model_age", status, f"active model trained on data ending {age_hours:.0f} h ago")
-
-
-def database_size(engine: Engine) -> int:
-    if engine.dialect.name == "sqlite":
-        path = Path(engine.url.database or "")
-        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-    with engine.connect() as connection:
-        return int(
-            connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
-        )
 
 
 def supervised_restarts(stack_file: Path) -> dict[str, int]:

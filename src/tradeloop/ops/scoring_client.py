@@ -16,16 +16,13 @@ Predictions land in ``prediction_log`` (insert-only: readers take each key's fir
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
 import polars as pl
-from sqlalchemy import Engine
 
 from tradeloop.core.errors import DataError, RetryableError
 from tradeloop.features.touch_events import EVENT_SCHEMA
-from tradeloop.store.sql.prediction_log import write_predictions
 
 
 class ScorerClient:
@@ -78,11 +75,12 @@ class ScorerClient:
         return answer
 
 
-def log_predictions(engine: Engine, events: pl.DataFrame, answer: dict[str, Any]) -> int:
-    """Write the scorer's predictions to ``prediction_log``; return how many."""
+def prediction_rows(
+    events: pl.DataFrame, answer: dict[str, Any], now_ns: int
+) -> list[dict[str, Any]]:
+    """The ``prediction_log`` rows of the scorer's answer for ``events``."""
     symbols = dict(zip(events["event_id"].to_list(), events["symbol"].to_list(), strict=True))
-    now = time.time_ns()
-    rows = [
+    return [
         {
             "event_id": item["event_id"],
             "symbol": symbols.get(item["event_id"], ""),
@@ -93,10 +91,9 @@ def log_predictions(engine: Engine, events: pl.DataFrame, answer: dict[str, Any]
             "is_preview": bool(answer.get("is_preview", True)),
             "is_shadow": False,
             "quality_flags": ",".join(item.get("quality_flags") or []),
-            "ts_scored": now,
+            "ts_scored": now_ns,
             "source": "collector",
         }
         for item in answer["predictions"]
         if item.get("event_id") in symbols
     ]
-    return write_predictions(engine, rows)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -164,17 +165,25 @@ class AccountRules:
     kill_switch: KillSwitch
 
 
-class PaperStores(Protocol):
-    """Where a paper or live account's orders, ledger projections and audit trail go
-    (``store.sql.paper_stores.SqlPaperStores``)."""
-
-    def order_journal(self, run_id: str, mode: str) -> AccountJournal: ...
+class AccountWrites(Protocol):
+    """An account's ledger projections and audit trail."""
 
     def write_ledger(
         self, run_id: str, portfolio: Portfolio, closed: Sequence[ClosedTrade], ts: int
     ) -> None: ...
 
     def audit(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> None: ...
+
+
+class PaperStores(AccountWrites, Protocol):
+    """Where a paper or live account's orders, ledger projections and audit trail go
+    (``store.sql.paper_stores.SqlPaperStores``). Each write is its own transaction; the
+    order journal keeps its own on purpose (journal before send), and ``unit_of_work``
+    groups writes that must land together."""
+
+    def order_journal(self, run_id: str, mode: str) -> AccountJournal: ...
+
+    def unit_of_work(self) -> AbstractContextManager[AccountWrites]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,15 +271,20 @@ def open_account(
         {s: q for s, q in venue_positions().items() if q},
         journaled=states.keys(),
     )
-    for correction in outcome.corrections:
-        stores.audit("paper_reconcile", account.run_id, {"correction": correction}, actor)
+    # What start decided lands together: every correction's audit event with the refusal
+    # or with the ledger rebuilt on the corrected fills.
+    with stores.unit_of_work() as unit:
+        for correction in outcome.corrections:
+            unit.audit("paper_reconcile", account.run_id, {"correction": correction}, actor)
+        if not outcome.safe:
+            unit.audit("paper_refused", account.run_id, {"refusals": outcome.refusals}, actor)
+        else:
+            unit.write_ledger(account.run_id, portfolio, portfolio.closed_trades, clock.now_ns())
     if not outcome.safe:
-        stores.audit("paper_refused", account.run_id, {"refusals": outcome.refusals}, actor)
         raise TradingRefused(
             f"paper account {account.name!r} will not trade until this is resolved:\n  "
             + "\n  ".join(outcome.refusals)
         )
-    stores.write_ledger(account.run_id, portfolio, portfolio.closed_trades, clock.now_ns())
     session = TradingSession(engine, strategy, account.run_id)
     return PaperStart(session, journal, cursor, outcome, len(settled))
 

@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tradeloop.store.sql.tables import audit_event
+from tradeloop.store.sql.transaction import Target, transaction
 
 
 def record_audit_event(
-    engine: Engine, kind: str, subject: str, payload: dict[str, Any], actor: str
+    engine: Target, kind: str, subject: str, payload: dict[str, Any], actor: str
 ) -> None:
     """Append one event; payloads are JSON (callers keep secrets out of them)."""
-    with engine.begin() as connection:
+    with transaction(engine) as connection:
         connection.execute(
             audit_event.insert().values(
                 kind=kind,

@@ -116,3 +116,14 @@ def busy_error(error: BaseException | None, statement: str) -> StorageBusy | Non
         "nothing of this step was written. Retry later, or stop the other writer "
         "(tradeloop status shows what runs)"
     )
+
+
+def database_size(engine: Engine) -> int:
+    """Bytes the database takes on disk (SQLite: the file and its WAL)."""
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database or "")
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    with engine.connect() as connection:
+        return int(
+            connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        )

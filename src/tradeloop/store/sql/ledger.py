@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine
-
 from tradeloop.core.ids import natural_key_id
 from tradeloop.execution.portfolio import ClosedTrade, Portfolio
 from tradeloop.store.sql.tables import positions, trades
+from tradeloop.store.sql.transaction import Target, transaction
 from tradeloop.store.sql.upsert import upsert
 
 
@@ -22,7 +21,7 @@ def trade_id(run_id: str, trade: ClosedTrade) -> str:
 
 
 def write_ledger(
-    engine: Engine, run_id: str, portfolio: Portfolio, closed: Sequence[ClosedTrade], ts: int
+    engine: Target, run_id: str, portfolio: Portfolio, closed: Sequence[ClosedTrade], ts: int
 ) -> None:
     """Replace the run's position rows and add ``closed`` trades, in one transaction."""
     position_rows = [
@@ -51,6 +50,6 @@ def write_ledger(
         }
         for trade in closed
     ]
-    with engine.begin() as connection:
+    with transaction(engine) as connection:
         upsert(connection, positions, position_rows, ["run_id", "symbol"])
         upsert(connection, trades, trade_rows, ["trade_id"], update=False)
