@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 from tradeloop.core.errors import DataError
 from tradeloop.core.single_instance import exclusive
+from tradeloop.core.snapshots import DatabaseDump, RestoreCheck
 from tradeloop.core.time import iso_from_ns
 from tradeloop.ops.config import BackupConfig
-from tradeloop.store.sql.snapshot import DatabaseDump, RestoreCheck
 
 PREFIX = "snapshot-"
 MANIFEST = "manifest.json"

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -25,7 +25,6 @@ from tradeloop.core.time import NS_PER_DAY, NS_PER_SECOND
 from tradeloop.data.ports import BarRequest, BarStore, Provider
 from tradeloop.features.config import PivotConfig
 from tradeloop.features.touch_events import detect_touch_events
-from tradeloop.store.sql.event_store import SqlEventStore
 from tradeloop.usecases.collector_config import CollectorConfig as CollectorConfig
 
 log = logging.getLogger("tradeloop.collector")
@@ -43,6 +42,14 @@ DATA_ISSUES = (
     "zero_volume",
     "gaps",
 )
+
+
+class EventSink(Protocol):
+    """Where detected touch events go (``store.sql.event_store.SqlEventStore``)."""
+
+    def insert_new_events(self, events: pl.DataFrame) -> pl.DataFrame:
+        """Insert the events not stored yet, in one transaction; return exactly those."""
+        ...
 
 
 @dataclass(slots=True)
@@ -173,7 +180,7 @@ def poll_symbol(
     *,
     provider: Provider,
     bars: BarStore,
-    events: SqlEventStore,
+    events: EventSink,
     last_bar_ts: Callable[[str, int], int | None],
     config: CollectorConfig,
     pivots: PivotConfig,
@@ -259,7 +266,7 @@ class Collector:
         *,
         provider: Provider,
         bars: BarStore,
-        events: SqlEventStore,
+        events: EventSink,
         last_bar_ts: Callable[[str, int], int | None],
         config: CollectorConfig,
         pivots: PivotConfig,

@@ -34,7 +34,7 @@ from tradeloop.monitor.ml_health import (
     horizon_health,
     judge,
 )
-from tradeloop.store.sql.report_queries import PREDICTION_SCHEMA
+from tradeloop.monitor.prediction_frame import PREDICTION_SCHEMA
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 LATEST_JSON = "ml_daily_latest.json"

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, and_, func, select
 
+from tradeloop.monitor.prediction_frame import PREDICTION_SCHEMA
 from tradeloop.store.sql.tables import (
     daily_ml_metrics,
     data_quality,
@@ -23,17 +24,6 @@ from tradeloop.store.sql.tables import (
     trades,
 )
 from tradeloop.store.sql.upsert import upsert
-
-PREDICTION_SCHEMA = {
-    "event_id": pl.String,
-    "symbol": pl.String,
-    "level_type": pl.String,
-    "ts_event": pl.Int64,
-    "target": pl.String,
-    "horizon": pl.Int64,
-    "score": pl.Float64,
-    "label": pl.String,
-}
 
 
 def matured_predictions(

@@ -16,7 +16,6 @@ import shutil
 import sqlite3
 import subprocess
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +23,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from tradeloop.core.errors import DataError
+from tradeloop.core.snapshots import DatabaseDump, RestoreCheck
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.tables import metadata
 
 TABLES = tuple(sorted([t.name for t in metadata.sorted_tables] + ["alembic_version"]))
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreCheck:
-    """What a restored snapshot holds: row counts, integrity problems (none: sound) and
-    its model aliases ``(name, alias) -> version``."""
-
-    counts: dict[str, int]
-    problems: list[str]
-    aliases: dict[tuple[str, str], str]
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseDump:
-    kind: str  # "sqlite" or "postgresql"
-    filename: str
-    row_counts: dict[str, int]
 
 
 def dump_database(engine: Engine, target_dir: Path, pg_dump: str = "pg_dump") -> DatabaseDump:
