@@ -381,35 +381,36 @@ def _latest_signal(
     return float(served.predict(row)[0])
 
 
-def _report(deps: LoopDeps, settings: LoopSettings, stages: _Stages) -> LoopResult:
-    """The backtest report, the audit event and the loop's result."""
-    run_id, quality, prepared, trained = (
-        stages.run_id,
-        stages.quality,
-        stages.prepared,
-        stages.trained,
-    )
-    traded_run, latest_signal = stages.traded, stages.latest_signal
-    report_progress = stages.progress
-    loop, result, version = settings.loop, trained.result, trained.version
-    traded = loop.symbols[0]
-    exposure, strategy_run, benchmark_run = (
-        traded_run.exposure,
-        traded_run.strategy,
-        traded_run.benchmark,
-    )
-    trade_bars, parity, target = traded_run.bars, trained.parity, trained.target
-    promoted, gate_reasons, active_id = trained.promoted, trained.gate_reasons, trained.active_id
-    periods = periods_per_year(loop.bar_interval_sec, [traded])
+@dataclass(frozen=True, slots=True)
+class _Curves:
+    """The traded symbol's equity curves and their statistics: the strategy, buy and hold
+    at the same exposure, and fully invested buy and hold."""
+
+    ts: Any
+    strategy: Any
+    benchmark: Any
+    full: Any
+    stats: dict[str, dict[str, float]]
+
+
+def _curves(settings: LoopSettings, traded_run: _Traded) -> _Curves:
+    loop = settings.loop
+    periods = periods_per_year(loop.bar_interval_sec, [loop.symbols[0]])
+    strategy_run, benchmark_run = traded_run.strategy, traded_run.benchmark
     ts = strategy_run.equity["ts"].to_numpy()
-    strategy_equity = strategy_run.equity["equity"].to_numpy()
-    benchmark_equity = benchmark_run.equity["equity"].to_numpy()
-    strategy_stats = summarize(strategy_equity, strategy_run.trades, periods)
-    benchmark_stats = summarize(benchmark_equity, benchmark_run.trades, periods)
-    capital = float(settings.execution.initial_cash_usd)
-    full_equity = hold_curve(trade_bars, ts, capital)
-    full_stats = summarize(full_equity, [], periods)
-    share = f"{exposure:.0%} of equity"
+    strategy = strategy_run.equity["equity"].to_numpy()
+    benchmark = benchmark_run.equity["equity"].to_numpy()
+    full = hold_curve(traded_run.bars, ts, float(settings.execution.initial_cash_usd))
+    stats = {
+        "strategy": summarize(strategy, strategy_run.trades, periods),
+        "buy_and_hold": summarize(benchmark, benchmark_run.trades, periods),
+        "buy_and_hold_full": summarize(full, [], periods),
+    }
+    return _Curves(ts, strategy, benchmark, full, stats)
+
+
+def _notes(settings: LoopSettings, trained: _Trained, traded_run: _Traded) -> tuple[str, ...]:
+    loop, share = settings.loop, f"{traded_run.exposure:.0%} of equity"
     notes = [
         f"Position size: {share} (loop.exposure_fraction {loop.exposure_fraction:.0%}, "
         f"capped by risk.max_position_size / max_portfolio_heat at "
@@ -420,72 +421,88 @@ def _report(deps: LoopDeps, settings: LoopSettings, stages: _Stages) -> LoopResu
         f"Fills at the next bar's open, commission {settings.execution.commission_rate:.4%} "
         f"per fill, slippage {settings.execution.slippage_bps} bps.",
     ]
-    if not promoted:
+    if not trained.promoted:
         notes.append(
-            "Gate refused the candidate (" + "; ".join(gate_reasons) + "); the signal above is "
-            f"the refused candidate's, and 'active' still points to {active_id or 'nothing'}."
+            "Gate refused the candidate (" + "; ".join(trained.gate_reasons) + "); the signal "
+            "above is the refused candidate's, and 'active' still points to "
+            f"{trained.active_id or 'nothing'}."
         )
-    if strategy_run.rejected:
-        notes.append(f"{len(strategy_run.rejected)} order(s) denied by risk checks.")
+    if traded_run.strategy.rejected:
+        notes.append(f"{len(traded_run.strategy.rejected)} order(s) denied by risk checks.")
+    return tuple(notes)
+
+
+def _model_rows(trained: _Trained, latest_signal: float) -> dict[str, Any]:
+    metrics, baseline = trained.result.metrics, trained.result.baseline
+    return {
+        "version": trained.version.model_version_id,
+        "active": trained.active_id,
+        "target": trained.target,
+        "OOS AUC (baseline)": f"{metrics['auc']:.4f} ({baseline['auc']:.4f})",
+        "OOS log loss (baseline)": f"{metrics['log_loss']:.4f} ({baseline['log_loss']:.4f})",
+        "ONNX parity max |Δp|": f"{trained.parity:.2e}",
+        "latest P(drawdown)": f"{latest_signal:.4f}",
+        "feature_schema_hash": TECHNICAL_SCHEMA.schema_hash[:16],
+    }
+
+
+def _report(deps: LoopDeps, settings: LoopSettings, stages: _Stages) -> LoopResult:
+    """The backtest report, the audit event and the loop's result."""
+    loop, trained, traded_run = settings.loop, stages.trained, stages.traded
+    result, version, traded = trained.result, trained.version, loop.symbols[0]
+    curves = _curves(settings, traded_run)
+    share = f"{traded_run.exposure:.0%} of equity"
     report_path = write_backtest_report(
         ReportInput(
             title=f"tradeloop: {loop.model_name} on {traded}",
             symbol=traded,
-            ts=ts,
+            ts=curves.ts,
             strategy_label=f"strategy (at most {share})",
-            strategy_equity=strategy_equity,
-            strategy_stats=strategy_stats,
+            strategy_equity=curves.strategy,
+            strategy_stats=curves.stats["strategy"],
             benchmarks=(
-                Benchmark(f"buy and hold, {share}", benchmark_equity, benchmark_stats),
-                Benchmark("buy and hold, fully invested (no costs)", full_equity, full_stats),
+                Benchmark(f"buy and hold, {share}", curves.benchmark, curves.stats["buy_and_hold"]),
+                Benchmark(
+                    "buy and hold, fully invested (no costs)",
+                    curves.full,
+                    curves.stats["buy_and_hold_full"],
+                ),
             ),
-            model={
-                "version": version.model_version_id,
-                "active": active_id,
-                "target": target,
-                "OOS AUC (baseline)": f"{result.metrics['auc']:.4f} ({result.baseline['auc']:.4f})",
-                "OOS log loss (baseline)": f"{result.metrics['log_loss']:.4f} "
-                f"({result.baseline['log_loss']:.4f})",
-                "ONNX parity max |Δp|": f"{parity:.2e}",
-                "latest P(drawdown)": f"{latest_signal:.4f}",
-                "feature_schema_hash": TECHNICAL_SCHEMA.schema_hash[:16],
-            },
-            notes=tuple(notes),
+            model=_model_rows(trained, stages.latest_signal),
+            notes=_notes(settings, trained, traded_run),
         ),
         deps.reports_dir,
-        f"backtest_{run_id}",
+        f"backtest_{stages.run_id}",
     )
     (deps.reports_dir / "backtest_latest.md").write_text(report_path.read_text())
-    report_progress("report", 1, 1)
+    stages.progress("report", 1, 1)
     deps.audit.record_event(
         "loop_completed",
-        run_id,
+        stages.run_id,
         {
             "model_version_id": version.model_version_id,
-            "promoted": promoted,
-            "strategy": strategy_stats,
-            "buy_and_hold": benchmark_stats,
-            "buy_and_hold_full": full_stats,
-            "exposure_fraction": exposure,
+            "promoted": trained.promoted,
+            **curves.stats,
+            "exposure_fraction": traded_run.exposure,
         },
         "demo",
     )
     return LoopResult(
-        run_id=run_id,
-        as_of_ns=prepared.as_of_ns,
+        run_id=stages.run_id,
+        as_of_ns=stages.prepared.as_of_ns,
         symbols=loop.symbols,
-        quality=quality,
+        quality=stages.quality,
         model_version_id=version.model_version_id,
-        promoted=promoted,
-        gate_reasons=gate_reasons,
+        promoted=trained.promoted,
+        gate_reasons=trained.gate_reasons,
         metrics=result.metrics,
         baseline=result.baseline,
-        parity_max_abs=parity,
-        strategy=strategy_stats,
-        buy_and_hold=benchmark_stats,
-        buy_and_hold_full=full_stats,
-        exposure_fraction=exposure,
-        latest_signal=latest_signal,
+        parity_max_abs=trained.parity,
+        strategy=curves.stats["strategy"],
+        buy_and_hold=curves.stats["buy_and_hold"],
+        buy_and_hold_full=curves.stats["buy_and_hold_full"],
+        exposure_fraction=traded_run.exposure,
+        latest_signal=stages.latest_signal,
         report_path=report_path,
         model_path=Path(version.path),
         seconds=0.0,  # run_loop sets the wall time

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from tradeloop.data.ports import History, SymbolOutcome
 from tradeloop.data.quality import QualityReport
@@ -52,6 +52,7 @@ class SqlIngestStore(SqlBarStore):
         symbol is still all-or-nothing, and the per-transaction cost is paid once."""
         now = time.time_ns()
         written = {outcome.symbol: 0 for outcome, _ in items}
+        outcomes = [o for o, _ in items]
         with self._engine.begin() as connection:
             bars = [h.bars for _, h in items if h is not None and not h.bars.is_empty()]
             if bars:
@@ -62,108 +63,11 @@ class SqlIngestStore(SqlBarStore):
             if actions:
                 stamped = pl.concat(actions).with_columns(pl.lit(run_id).alias("run_id"))
                 upsert(connection, corporate_actions, stamped.to_dicts(), ["symbol", "ts", "kind"])
-            metadata_rows = [
-                {
-                    "symbol": o.symbol,
-                    "asset_class": o.asset_class,
-                    "provider": o.provider,
-                    "metadata_json": json.dumps(h.metadata, sort_keys=True),
-                    "ts_updated": now,
-                }
-                for o, h in items
-                if h is not None
-            ]
-            upsert(connection, symbol_metadata, metadata_rows, ["symbol"])
-            upsert(
-                connection,
-                data_quality,
-                [
-                    {
-                        "symbol": o.symbol,
-                        "run_id": run_id,
-                        "rows": o.quality.rows,
-                        "missing_dates_pct": o.quality.missing_dates_pct,
-                        "duplicate_pct": o.quality.duplicate_pct,
-                        "zero_negative_flag": o.quality.zero_negative_flag,
-                        "extreme_spike_flag": o.quality.extreme_spike_flag,
-                        "score": o.quality.score,
-                        "accepted": o.quality.accepted,
-                        "ts_scored": now,
-                    }
-                    for o, _ in items
-                ],
-                ["symbol", "run_id"],
-            )
-            symbols = [o.symbol for o, _ in items]
-            previous = dict(
-                connection.execute(
-                    select(symbol_governance.c.symbol, symbol_governance.c.state).where(
-                        symbol_governance.c.symbol.in_(symbols)
-                    )
-                ).all()
-            )
-            upsert(
-                connection,
-                symbol_governance,
-                [
-                    {
-                        "symbol": o.symbol,
-                        "state": o.state.value,
-                        "reason": o.reason,
-                        "rows": o.quality.rows,
-                        "quality_score": o.quality.score,
-                        "provider": o.provider,
-                        "ts_updated": now,
-                    }
-                    for o, _ in items
-                ],
-                ["symbol"],
-            )
-            changes = [
-                {
-                    "kind": "symbol_state_changed",
-                    "subject": o.symbol,
-                    "actor": "ingest",
-                    "ts_event": now,
-                    "payload_json": json.dumps(
-                        {
-                            "from": previous.get(o.symbol),
-                            "to": o.state.value,
-                            "reason": o.reason,
-                            "run_id": run_id,
-                        }
-                    ),
-                }
-                for o, _ in items
-                if previous.get(o.symbol) != o.state.value
-            ]
-            if changes:
-                connection.execute(audit_event.insert(), changes)
-            lines = []
-            for outcome, _ in items:
-                lines += [
-                    {
-                        "run_id": run_id,
-                        "symbol": outcome.symbol,
-                        "provider": attempt.provider,
-                        "decision": attempt.outcome,
-                        "rows": attempt.rows,
-                        "detail": attempt.detail,
-                        "ts_event": now,
-                    }
-                    for attempt in outcome.attempts
-                ]
-                lines.append(
-                    {
-                        "run_id": run_id,
-                        "symbol": outcome.symbol,
-                        "provider": outcome.provider,
-                        "decision": outcome.decision,
-                        "rows": written[outcome.symbol],
-                        "detail": f"{outcome.state.value}: {outcome.reason}",
-                        "ts_event": now,
-                    }
-                )
+            upsert(connection, symbol_metadata, _metadata_rows(items, now), ["symbol"])
+            quality = _quality_rows(outcomes, run_id, now)
+            upsert(connection, data_quality, quality, ["symbol", "run_id"])
+            _govern(connection, outcomes, run_id, now)
+            lines = _audit_lines(outcomes, written, run_id, now)
             connection.execute(ingestion_audit.insert(), lines)
         return written
 
@@ -386,3 +290,113 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process: alive
     return True
+
+
+def _metadata_rows(
+    items: Sequence[tuple[SymbolOutcome, History | None]], now: int
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "symbol": o.symbol,
+            "asset_class": o.asset_class,
+            "provider": o.provider,
+            "metadata_json": json.dumps(h.metadata, sort_keys=True),
+            "ts_updated": now,
+        }
+        for o, h in items
+        if h is not None
+    ]
+
+
+def _quality_rows(outcomes: list[SymbolOutcome], run_id: str, now: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "symbol": o.symbol,
+            "run_id": run_id,
+            "rows": o.quality.rows,
+            "missing_dates_pct": o.quality.missing_dates_pct,
+            "duplicate_pct": o.quality.duplicate_pct,
+            "zero_negative_flag": o.quality.zero_negative_flag,
+            "extreme_spike_flag": o.quality.extreme_spike_flag,
+            "score": o.quality.score,
+            "accepted": o.quality.accepted,
+            "ts_scored": now,
+        }
+        for o in outcomes
+    ]
+
+
+def _govern(connection: Connection, outcomes: list[SymbolOutcome], run_id: str, now: int) -> None:
+    """Each symbol's governance state, and an audit event for every state that changed."""
+    previous = dict(
+        connection.execute(
+            select(symbol_governance.c.symbol, symbol_governance.c.state).where(
+                symbol_governance.c.symbol.in_([o.symbol for o in outcomes])
+            )
+        ).all()
+    )
+    states = [
+        {
+            "symbol": o.symbol,
+            "state": o.state.value,
+            "reason": o.reason,
+            "rows": o.quality.rows,
+            "quality_score": o.quality.score,
+            "provider": o.provider,
+            "ts_updated": now,
+        }
+        for o in outcomes
+    ]
+    upsert(connection, symbol_governance, states, ["symbol"])
+    changes = [
+        {
+            "kind": "symbol_state_changed",
+            "subject": o.symbol,
+            "actor": "ingest",
+            "ts_event": now,
+            "payload_json": json.dumps(
+                {
+                    "from": previous.get(o.symbol),
+                    "to": o.state.value,
+                    "reason": o.reason,
+                    "run_id": run_id,
+                }
+            ),
+        }
+        for o in outcomes
+        if previous.get(o.symbol) != o.state.value
+    ]
+    if changes:
+        connection.execute(audit_event.insert(), changes)
+
+
+def _audit_lines(
+    outcomes: list[SymbolOutcome], written: dict[str, int], run_id: str, now: int
+) -> list[dict[str, Any]]:
+    """Every provider attempt of every symbol, then the symbol's decision."""
+    lines: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        lines += [
+            {
+                "run_id": run_id,
+                "symbol": outcome.symbol,
+                "provider": attempt.provider,
+                "decision": attempt.outcome,
+                "rows": attempt.rows,
+                "detail": attempt.detail,
+                "ts_event": now,
+            }
+            for attempt in outcome.attempts
+        ]
+        lines.append(
+            {
+                "run_id": run_id,
+                "symbol": outcome.symbol,
+                "provider": outcome.provider,
+                "decision": outcome.decision,
+                "rows": written[outcome.symbol],
+                "detail": f"{outcome.state.value}: {outcome.reason}",
+                "ts_event": now,
+            }
+        )
+    return lines
