@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,7 +19,7 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
 
 if TYPE_CHECKING:
-    import polars as pl
+    pass
 
 ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -60,70 +59,20 @@ def collect(
 
       tradeloop collect --source replay --speed 600 --port 5004
     """
-    from tradeloop.bootstrap import build_app, collector_config
-    from tradeloop.bootstrap.collector_source import collector_provider
+    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.collector_source import build_collector, collector_settings
     from tradeloop.settings import load_settings
-    from tradeloop.usecases.collector import Collector, HealthServer
+    from tradeloop.usecases.collector import HealthServer
 
     with handled_errors():
         app = build_app(load_settings(), config)
-        settings = collector_config(app.config)
-        if interval not in INTERVALS:
-            raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
-        updates: dict[str, Any] = {"bar_interval_sec": INTERVALS[interval]}
-        if source:
-            updates["source"] = source
-        if symbols is not None:
-            updates["symbols"] = parse_symbols(symbols, "--symbols")
-        if poll_sec is not None:
-            updates["poll_sec"] = poll_sec
-        if range_:
-            try:
-                updates["range_days"] = parse_duration_sec(range_) / 86_400
-            except ValueError as exc:
-                raise ConfigError(f"--range: {exc}") from None
+        updates = _collector_updates(interval, source, symbols, poll_sec, range_)
         for key, value in (("host", host), ("port", port), ("replay_speed", speed)):
             if value is not None:
                 updates[key] = value
-        settings = settings.model_copy(update=updates)
-        if settings.host not in ("127.0.0.1", "localhost", "::1") and not app.settings.api_token:
-            raise ConfigError(
-                f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
-            )
-        provider = collector_provider(
-            app,
-            settings.source,
-            settings.symbols,
-            settings.bar_interval_sec,
-            settings.range_days,
-            replay_source,
-            settings.replay_speed,
-        )
-        clock = getattr(provider, "now_ns", time.time_ns)
-        store = app.ingest_store()
-        scorer = None
-        if settings.score_enabled:
-            from tradeloop.ops.scoring_client import ScorerClient, prediction_rows
-
-            token = app.settings.api_token
-            client = ScorerClient(
-                settings.scorer_url, token=token.get_secret_value() if token else None
-            )
-
-            def scorer(events: pl.DataFrame) -> int:
-                answer = client.score(events)
-                return app.log_predictions(prediction_rows(events, answer, time.time_ns()))
-
-        collector = Collector(
-            provider=provider,
-            bars=store,
-            events=app.event_store(),
-            last_bar_ts=store.last_bar_ts,
-            config=settings,
-            pivots=app.config.pivots,
-            clock_ns=clock,
-            scorer=scorer,
-        )
+        settings = collector_settings(app, updates)
+        collector = build_collector(app, settings, replay_source)
+        clock = collector.clock_ns
         if once:
             results = collector.poll()
         else:
@@ -161,6 +110,30 @@ def collect(
         if not as_json:
             Console(stderr=True).print(f"error: {snapshot['last_error']}")
         raise typer.Exit(2 if collector.health.last_error_needs_operator else 3)
+
+
+def _collector_updates(
+    interval: str,
+    source: str | None,
+    symbols: str | None,
+    poll_sec: float | None,
+    range_: str | None,
+) -> dict[str, Any]:
+    if interval not in INTERVALS:
+        raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
+    updates: dict[str, Any] = {"bar_interval_sec": INTERVALS[interval]}
+    if source:
+        updates["source"] = source
+    if symbols is not None:
+        updates["symbols"] = parse_symbols(symbols, "--symbols")
+    if poll_sec is not None:
+        updates["poll_sec"] = poll_sec
+    if range_:
+        try:
+            updates["range_days"] = parse_duration_sec(range_) / 86_400
+        except ValueError as exc:
+            raise ConfigError(f"--range: {exc}") from None
+    return updates
 
 
 labels_app = typer.Typer(
