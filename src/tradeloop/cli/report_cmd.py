@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -47,15 +46,9 @@ def daily(
     Exit codes: 0 report written (whatever its state; read it from --json), 1 written but
     --notify delivered it nowhere, 2 bad input (or --notify with no channel configured).
     """
-    from tradeloop.bootstrap import build_app, collector_config
-    from tradeloop.ops.service_probe import probe, service_urls
+    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.reports import daily_report
     from tradeloop.settings import load_settings
-    from tradeloop.usecases.daily_report import (
-        ModelFacts,
-        Staleness,
-        build_daily_report,
-        write_daily_report,
-    )
 
     with handled_errors():
         today = datetime.now(UTC).date()
@@ -64,54 +57,8 @@ def daily(
             when = named[day] if day in named else date.fromisoformat(str(day))
         except ValueError:
             raise ConfigError(f"--date {day!r}: use YYYY-MM-DD, today or yesterday") from None
-        app_ = build_app(load_settings(), config)
-        settings = app_.config.report
-        scorer = app_.config.scorer
-        registry = app_.registry()
-        active = registry.resolve(scorer.model_name, "active")
-        model = None
-        if active is not None:
-            model = ModelFacts.from_manifest(active, registry.version(active).manifest)
-        services = {}
-        if settings.check_services:
-            collector = collector_config(app_.config)
-            api = app_.config.api
-            services = probe(
-                service_urls(
-                    api=(api.host, api.port),
-                    scorer=(scorer.host, scorer.port),
-                    collector=(collector.host, collector.port),
-                )
-            )
-        queries = app_.report_queries()
-        report = build_daily_report(
-            queries,
-            day=when,
-            model=model,
-            config=settings,
-            staleness=Staleness(scorer.stale_warn_hours, scorer.stale_max_hours),
-            services=services,
-            risk_prom=app_.settings.home / "metrics" / "risk.prom",
-            now_ns=time.time_ns(),
-        )
-        written = write_daily_report(
-            report,
-            app_.settings.reports_dir,
-            queries,
-            app_.settings.home / "metrics" / "ml.prom",
-        )
-        delivery = None
-        if notify:
-            from tradeloop.usecases.notifications import send_report
-
-            delivery = send_report(
-                app_.notifier(),
-                f"tradeloop ML daily {when}: {report.state}",
-                written[0].read_text(),
-                report.state,
-            )
-            if delivery is None:
-                raise ConfigError("--notify: notify.channels is empty in the config")
+        outcome = daily_report(build_app(load_settings(), config), when, notify)
+    report, written, delivery = outcome.report, outcome.written, outcome.delivery
     if as_json:
         from tradeloop.usecases.daily_report import report_json
 

@@ -154,82 +154,108 @@ def day_bounds(day: date) -> tuple[int, int]:
     return int(start.timestamp()) * 1_000_000_000, int(start.timestamp() + 86_400) * 1_000_000_000
 
 
-def build_daily_report(
-    queries: ReportQueries,
-    *,
-    day: date,
-    model: ModelFacts | None,
-    config: ReportConfig,
-    staleness: Staleness,
-    services: dict[str, bool],
-    risk_prom: Path | None,
-    now_ns: int,
-) -> DailyReport:
-    """Gather and judge one day (UTC); nothing is written here."""
-    start_ns, end_ns = day_bounds(day)
-    window_start = end_ns - config.window_days * NS_PER_DAY
-    as_of = min(now_ns, end_ns)
-    window: list[HorizonHealth] = []
-    today: list[HorizonHealth] = []
-    misses = pl.DataFrame(schema=PREDICTION_SCHEMA)
-    calibration: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    drift: list[FeatureDrift] = []
-    age = None
-    if model is not None:
-        age = max(0.0, (as_of - model.trained_end_ns) / 3.6e12)
-        matured = queries.matured_predictions(model.model_version_id, window_start, end_ns)
-        matured = matured.with_columns(hit=(pl.col("label") == pl.col("target")).cast(pl.Float64))
-        for c in model.classifiers:
-            rows = matured.filter((pl.col("target") == c.target) & (pl.col("horizon") == c.horizon))
-            window.append(_health(c, rows))
-            today.append(_health(c, rows.filter(pl.col("ts_event") >= start_ns)))
-            if rows.height:
-                calibration[f"{c.target}@{c.horizon}"] = _calibration_curve(rows)
-            if c.tau_entry is not None:
-                wrong = rows.filter((pl.col("score") >= c.tau_entry) & (pl.col("hit") == 0))
-                misses = pl.concat([misses, wrong.select(misses.columns)])
-        misses = misses.sort("score", descending=True).head(10)
-        if model.features:
-            names = list(model.features)
-            reference = queries.event_feature_matrix(
-                names, model.data_start_ns, model.trained_end_ns
-            )
-            live = queries.event_feature_matrix(names, window_start, end_ns)
-            drift = feature_drift(names, reference, live)
-    verdict = judge(
-        window,
-        age,
-        services,
-        config,
-        stale_warn_hours=staleness.warn_hours,
-        stale_max_hours=staleness.max_hours,
-    )
-    history = queries.daily_metrics_history((day - timedelta(days=90)).isoformat())
-    equity = _equity_curve(queries.account_trades_until(end_ns))
+@dataclass(frozen=True, slots=True)
+class _ModelHealth:
+    """How the active model did: per horizon over the window and today, its worst
+    confident misses, calibration curves, feature drift and age."""
+
+    window: list[HorizonHealth] = field(default_factory=list)
+    today: list[HorizonHealth] = field(default_factory=list)
+    misses: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PREDICTION_SCHEMA))
+    calibration: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    drift: list[FeatureDrift] = field(default_factory=list)
+    age_hours: float | None = None
+
+
+def _model_health(
+    queries: ReportQueries, model: ModelFacts, bounds: tuple[int, int, int], as_of: int
+) -> _ModelHealth:
+    """``bounds``: the window's start, the day's start and its end (ns)."""
+    window_start, start_ns, end_ns = bounds
+    health = _ModelHealth(age_hours=max(0.0, (as_of - model.trained_end_ns) / 3.6e12))
+    misses = health.misses
+    matured = queries.matured_predictions(model.model_version_id, window_start, end_ns)
+    matured = matured.with_columns(hit=(pl.col("label") == pl.col("target")).cast(pl.Float64))
+    for c in model.classifiers:
+        rows = matured.filter((pl.col("target") == c.target) & (pl.col("horizon") == c.horizon))
+        health.window.append(_health(c, rows))
+        health.today.append(_health(c, rows.filter(pl.col("ts_event") >= start_ns)))
+        if rows.height:
+            health.calibration[f"{c.target}@{c.horizon}"] = _calibration_curve(rows)
+        if c.tau_entry is not None:
+            wrong = rows.filter((pl.col("score") >= c.tau_entry) & (pl.col("hit") == 0))
+            misses = pl.concat([misses, wrong.select(misses.columns)])
+    drift = health.drift
+    if model.features:
+        names = list(model.features)
+        reference = queries.event_feature_matrix(names, model.data_start_ns, model.trained_end_ns)
+        live = queries.event_feature_matrix(names, window_start, end_ns)
+        drift = feature_drift(names, reference, live)
+    misses = misses.sort("score", descending=True).head(10)
+    return dataclasses.replace(health, misses=misses, drift=drift)
+
+
+def _trading(
+    queries: ReportQueries, start_ns: int, end_ns: int, risk_prom: Path | None
+) -> dict[str, Any]:
     trades_today = queries.closed_trades(start_ns, end_ns)
-    trading = {
+    return {
         "closed_trades": trades_today.height,
         "realized_pnl": float(trades_today["pnl"].sum()) if trades_today.height else 0.0,
         "accounts": sorted(set(trades_today["run_id"].to_list())),
         "rejected_orders": queries.rejected_orders(start_ns, end_ns),
         "risk_denials": _risk_denials(risk_prom),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContext:
+    """What the day is judged against beside the stores: the active model, the report
+    rules, the staleness limits, which services answer, the risk metrics file, now."""
+
+    model: ModelFacts | None
+    config: ReportConfig
+    staleness: Staleness
+    services: dict[str, bool]
+    risk_prom: Path | None
+    now_ns: int
+
+
+def build_daily_report(queries: ReportQueries, day: date, context: ReportContext) -> DailyReport:
+    """Gather and judge one day (UTC); nothing is written here."""
+    model, config, now_ns = context.model, context.config, context.now_ns
+    start_ns, end_ns = day_bounds(day)
+    window_start = end_ns - config.window_days * NS_PER_DAY
+    as_of = min(now_ns, end_ns)
+    health = (
+        _model_health(queries, model, (window_start, start_ns, end_ns), as_of)
+        if model is not None
+        else _ModelHealth()
+    )
+    verdict = judge(
+        health.window,
+        health.age_hours,
+        context.services,
+        config,
+        stale_warn_hours=context.staleness.warn_hours,
+        stale_max_hours=context.staleness.max_hours,
+    )
     return DailyReport(
         day=day,
         generated_ns=now_ns,
         verdict=verdict,
         model=model,
-        model_age_hours=age,
-        window=window,
-        today=today,
-        misses=misses,
-        calibration=calibration,
-        drift=drift,
+        model_age_hours=health.age_hours,
+        window=health.window,
+        today=health.today,
+        misses=health.misses,
+        calibration=health.calibration,
+        drift=health.drift,
         data=_data_health(queries, as_of),
-        trading=trading,
-        services=services,
-        history=history,
-        equity=equity,
+        trading=_trading(queries, start_ns, end_ns, context.risk_prom),
+        services=context.services,
+        history=queries.daily_metrics_history((day - timedelta(days=90)).isoformat()),
+        equity=_equity_curve(queries.account_trades_until(end_ns)),
     )
 
 

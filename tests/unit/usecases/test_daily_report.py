@@ -18,6 +18,7 @@ from tradeloop.store.sql.tables import daily_ml_metrics, event_labels, pivot_eve
 from tradeloop.usecases.daily_report import (
     Classifier,
     ModelFacts,
+    ReportContext,
     Staleness,
     build_daily_report,
     day_bounds,
@@ -115,9 +116,7 @@ def _events(
 
 
 def _report(db: Engine, model: ModelFacts | None, services: dict[str, bool] = UP, **kw: object):  # type: ignore[no-untyped-def]
-    return build_daily_report(
-        SqlReportQueries(db),
-        day=DAY,
+    context = ReportContext(
         model=model,
         config=ReportConfig(**kw),
         staleness=Staleness(72, 168),
@@ -125,6 +124,7 @@ def _report(db: Engine, model: ModelFacts | None, services: dict[str, bool] = UP
         risk_prom=None,
         now_ns=END + HOUR,
     )
+    return build_daily_report(SqlReportQueries(db), DAY, context)
 
 
 def test_state_when_model_performs_as_trained_then_healthy(tmp_path: Path) -> None:
