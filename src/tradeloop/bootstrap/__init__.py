@@ -290,17 +290,38 @@ class ProviderSpec:
 _PROVIDER_CACHE: dict[int, dict[str, Provider]] = {}
 
 
-def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
-    """Every provider this configuration can use, keyed by name (cached per process)."""
+def _secret(value: Any) -> str:
+    return str(value.get_secret_value()) if value else ""
+
+
+Headers = Callable[[ProviderCredentials], dict[str, str]]
+
+
+def _rest_providers() -> dict[str, tuple[type[Any], Headers]]:
+    """The HTTP providers: name -> (adapter, its request headers from the credentials).
+    A provider is built when the ingest config has its endpoint and capability."""
     from tradeloop.adapters.alpaca import AlpacaProvider
-    from tradeloop.adapters.bundled import BundledProvider
-    from tradeloop.adapters.files import FilesProvider
-    from tradeloop.adapters.http_client import HttpJsonClient
     from tradeloop.adapters.polygon import PolygonProvider
-    from tradeloop.adapters.synthetic import SyntheticProvider
     from tradeloop.adapters.yahoo import YahooProvider
 
-    key = hash(
+    return {
+        "yahoo": (YahooProvider, lambda c: {"User-Agent": "tradeloop/" + __version__}),
+        "polygon": (
+            PolygonProvider,
+            lambda c: {"Authorization": "Bearer " + _secret(c.polygon_api_key)},
+        ),
+        "alpaca": (
+            AlpacaProvider,
+            lambda c: {
+                "APCA-API-KEY-ID": _secret(c.alpaca_api_key_id),
+                "APCA-API-SECRET-KEY": _secret(c.alpaca_api_secret_key),
+            },
+        ),
+    }
+
+
+def _spec_key(spec: ProviderSpec) -> int:
+    return hash(
         (
             spec.ingest.model_dump_json(),
             spec.synthetic_seed,
@@ -309,6 +330,16 @@ def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
             spec.credentials.model_dump_json(),
         )
     )
+
+
+def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
+    """Every provider this configuration can use, keyed by name (cached per process)."""
+    from tradeloop.adapters.bundled import BundledProvider
+    from tradeloop.adapters.files import FilesProvider
+    from tradeloop.adapters.http_client import HttpJsonClient
+    from tradeloop.adapters.synthetic import SyntheticProvider
+
+    key = _spec_key(spec)
     if key in _PROVIDER_CACHE:
         return _PROVIDER_CACHE[key]
     archive = RawArchive(Path(spec.raw_root)) if spec.ingest.archive_raw else None
@@ -322,33 +353,7 @@ def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
     }
     if spec.ingest.files_dir:
         providers["files"] = FilesProvider(Path(spec.ingest.files_dir))
-    credentials = spec.credentials
-    rest: dict[str, tuple[type[Any], dict[str, str]]] = {
-        "yahoo": (YahooProvider, {"User-Agent": "tradeloop/" + __version__}),
-        "polygon": (
-            PolygonProvider,
-            {
-                "Authorization": "Bearer "
-                + (
-                    credentials.polygon_api_key.get_secret_value()
-                    if credentials.polygon_api_key
-                    else ""
-                )
-            },
-        ),
-        "alpaca": (
-            AlpacaProvider,
-            {
-                "APCA-API-KEY-ID": credentials.alpaca_api_key_id.get_secret_value()
-                if credentials.alpaca_api_key_id
-                else "",
-                "APCA-API-SECRET-KEY": credentials.alpaca_api_secret_key.get_secret_value()
-                if credentials.alpaca_api_secret_key
-                else "",
-            },
-        ),
-    }
-    for name, (adapter, headers) in rest.items():
+    for name, (adapter, headers) in _rest_providers().items():
         base_url = spec.ingest.endpoints.get(name)
         capability = spec.ingest.capabilities.get(name)
         if base_url is None or capability is None:
@@ -358,7 +363,7 @@ def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
             base_url,
             retry=spec.ingest.retry,
             rate_per_minute=capability.rate_limit_per_minute,
-            headers={key: value for key, value in headers.items() if value},
+            headers={k: v for k, v in headers(spec.credentials).items() if v},
         )
         providers[name] = adapter(client, archive)
     _PROVIDER_CACHE[key] = providers

@@ -4,7 +4,6 @@ poll, forecasts, the VaR limit, the daily report's state) built for ``TradingDae
 
 from __future__ import annotations
 
-import getpass
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,11 +12,13 @@ from typing import Any
 
 from tradeloop.bootstrap import App
 from tradeloop.bootstrap.trading import (
+    open_trading_account,
     require_fresh_model,
     require_governed,
     require_live,
     strategy_plan,
 )
+from tradeloop.core.errors import ConfigError
 from tradeloop.data.live_guard import LiveGuard
 from tradeloop.models.forecaster import Forecast
 from tradeloop.monitor.trading_metrics import TradingTracker
@@ -32,7 +33,7 @@ from tradeloop.usecases.daemon import (
 )
 from tradeloop.usecases.daily_report import latest_state
 from tradeloop.usecases.paper_run import FeedSpec
-from tradeloop.usecases.paper_trading import AccountRules, PaperAccount, open_account
+from tradeloop.usecases.paper_trading import PaperAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,14 @@ class DaemonRequest:
     backpressure: str
     forecast: bool
     cancel_on_exit: bool
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("paper", "live"):
+            raise ConfigError(f"--mode {self.mode!r}: use paper or live")
+        if self.backpressure not in ("halt", "degrade") or self.max_queue_len < 1:
+            raise ConfigError("--backpressure is halt or degrade; --max-queue-len at least 1")
+        if min(self.tick_interval, self.heartbeat_seconds, self.data_refresh_minutes) <= 0:
+            raise ConfigError("--tick-interval, --heartbeat and --data-refresh must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +84,7 @@ def build_daemon(
         require_governed(app, symbols, live=False)
     venue = require_live(app, symbols) if live else None
     scaled = ScaledStrategy(plan.strategy)
-    if venue is not None:
-        paper = PaperAccount.under(app.settings.home / "live", request.account, live=True)
-    else:
-        paper = PaperAccount.under(app.settings.paper_dir, request.account)
-    opened = open_account(
-        paper,
-        stores=app.paper_stores(),
-        strategy=scaled,
-        rules=AccountRules(app.config.execution, app.config.risk, app.loop_deps().kill_switch),
-        now_ns=time.time_ns(),
-        actor=getpass.getuser(),
-        live=venue,
-    )
+    paper, opened = open_trading_account(app, request.account, scaled, app.config.execution, venue)
     store = app.ingest_store()
 
     def load(syms: tuple[str, ...], secs: int, first: int, last: int) -> Any:
@@ -101,7 +98,19 @@ def build_daemon(
         feed="live",
         poll_seconds=request.tick_interval,
     )
-    config = DaemonConfig(
+    world = DaemonWorld(logs=app.settings.logs_dir, should_stop=should_stop, echo=echo)
+    daemon = TradingDaemon(
+        DaemonAccount(opened, paper, plan, scaled, spec, load, app.paper_stores()),
+        _daemon_config(app, request),
+        _daemon_tasks(app, request, paper, store),
+        world,
+    )
+    guard = LiveGuard(app.settings.trading_mode_path)
+    return BuiltDaemon(daemon, guard, tuple(opened.reconciliation.corrections))
+
+
+def _daemon_config(app: App, request: DaemonRequest) -> DaemonConfig:
+    return DaemonConfig(
         tick_interval=request.tick_interval,
         data_refresh_minutes=request.data_refresh_minutes,
         heartbeat_seconds=request.heartbeat_seconds,
@@ -111,8 +120,16 @@ def build_daemon(
         backpressure=request.backpressure,
         stale_max_hours=app.config.scorer.stale_max_hours,
     )
+
+
+def _daemon_tasks(
+    app: App, request: DaemonRequest, paper: PaperAccount, store: SqlIngestStore
+) -> DaemonTasks:
+    """The periodic work: new data (daily bars: incremental ingestion; intraday: a
+    collector poll), the VaR limit, forecasts, the daily report's state, the metrics."""
+    symbols, seconds = request.symbols, request.interval_sec
     daily = seconds >= 86_400
-    tasks = DaemonTasks(
+    return DaemonTasks(
         refresh=_refresh(app, symbols) if daily else _intraday_refresh(app, symbols, seconds),
         var_check=_var_check(app, paper, store) if app.config.risk.max_var_fraction else None,
         forecast=_forecaster(app, symbols, seconds, store) if request.forecast else None,
@@ -120,15 +137,6 @@ def build_daemon(
         tracker=TradingTracker(route=request.mode),
         metrics=app.settings.home / "metrics" / "risk.prom",
     )
-    world = DaemonWorld(logs=app.settings.logs_dir, should_stop=should_stop, echo=echo)
-    daemon = TradingDaemon(
-        DaemonAccount(opened, paper, plan, scaled, spec, load, app.paper_stores()),
-        config,
-        tasks,
-        world,
-    )
-    guard = LiveGuard(app.settings.trading_mode_path)
-    return BuiltDaemon(daemon, guard, tuple(opened.reconciliation.corrections))
 
 
 def _refresh(app: App, symbols: tuple[str, ...]) -> Callable[[], None]:

@@ -4,13 +4,12 @@ did, and the feed of stored bars on the wall clock."""
 
 from __future__ import annotations
 
-import getpass
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tradeloop.bootstrap import App
+from tradeloop.bootstrap.trading import open_trading_account
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns
 from tradeloop.execution.config import ExecutionConfig
@@ -19,10 +18,7 @@ from tradeloop.execution.kernel import Cursor, TradingKernel
 from tradeloop.execution.session import TradingSession
 from tradeloop.usecases.paper_run import DecisionLog, FeedSpec, LiveStats, run_feed
 from tradeloop.usecases.paper_trading import (
-    AccountRules,
-    PaperAccount,
     account_kernel,
-    open_account,
 )
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
@@ -86,18 +82,8 @@ def open_feed(
         symbols = ",".join(request.spec.symbols)
         banner = [f"simulate: deciding on {symbols}; decisions -> {log_path}"]
         return OpenFeed(banner, kernel, stats, run_id, plan, request.spec, load, should_stop)
-    if mode == "live":
-        account = PaperAccount.under(app.settings.home / "live", request.account, live=True)
-    else:
-        account = PaperAccount.under(app.settings.paper_dir, request.account)
-    opened = open_account(
-        account,
-        stores=app.paper_stores(),
-        strategy=plan.strategy,
-        rules=AccountRules(request.execution, app.config.risk, kill_switch),
-        now_ns=time.time_ns(),
-        actor=getpass.getuser(),
-        live=request.venue,
+    account, opened = open_trading_account(
+        app, request.account, plan.strategy, request.execution, request.venue
     )
     cursor = iso_from_ns(opened.cursor[0]) if opened.cursor else "new"
     banner = [f"reconciled: {line}" for line in opened.reconciliation.corrections]

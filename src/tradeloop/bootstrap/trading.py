@@ -4,12 +4,21 @@ no live venue)."""
 
 from __future__ import annotations
 
+import getpass
 import time
 from typing import Any
 
 from tradeloop.bootstrap import App
 from tradeloop.core.errors import ConfigError, TradingRefused
-from tradeloop.usecases.paper_trading import LiveVenue
+from tradeloop.execution.config import ExecutionConfig
+from tradeloop.execution.strategy import Strategy
+from tradeloop.usecases.paper_trading import (
+    AccountRules,
+    LiveVenue,
+    PaperAccount,
+    PaperStart,
+    open_account,
+)
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
@@ -90,3 +99,44 @@ def require_governed(app: App, symbols: tuple[str, ...], *, live: bool) -> None:
         time.time_ns(),
         allow_ungoverned=not live,
     )
+
+
+def open_trading_account(
+    app: App,
+    name: str,
+    strategy: Strategy,
+    execution: ExecutionConfig,
+    venue: LiveVenue | None = None,
+) -> tuple[PaperAccount, PaperStart]:
+    """A paper account (``var/paper/<name>``), or with ``venue`` a live one
+    (``var/live/<name>``), opened and reconciled; TradingRefused when it must not trade."""
+    if venue is not None:
+        account = PaperAccount.under(app.settings.home / "live", name, live=True)
+    else:
+        account = PaperAccount.under(app.settings.paper_dir, name)
+    opened = open_account(
+        account,
+        stores=app.paper_stores(),
+        strategy=strategy,
+        rules=AccountRules(execution, app.config.risk, app.loop_deps().kill_switch),
+        now_ns=time.time_ns(),
+        actor=getpass.getuser(),
+        live=venue,
+    )
+    return account, opened
+
+
+def trading_venue(
+    app: App, plan: StrategyPlan, mode: str, feed: str, symbols: tuple[str, ...]
+) -> LiveVenue | None:
+    """Check that ``plan`` may trade ``symbols`` in ``mode`` (paper, simulate, live) and
+    return the live venue (live mode), else None; ConfigError or TradingRefused why not."""
+    require_fresh_model(app, plan)
+    if mode == "live" and feed != "live":
+        raise ConfigError(
+            "--mode live trades real money: it takes --feed live only (replayed history "
+            "would send real orders on old prices)"
+        )
+    if mode == "paper":
+        require_governed(app, symbols, live=False)
+    return require_live(app, symbols) if mode == "live" else None

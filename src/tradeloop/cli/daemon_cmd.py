@@ -73,16 +73,10 @@ def daemon(
     console = Console(highlight=False)
     stop = {"requested": False}
     with handled_errors():
-        if mode not in ("paper", "live"):
-            raise ConfigError(f"--mode {mode!r}: use paper or live")
         if interval not in INTERVALS:
             raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
         if strategy not in STRATEGIES and ":" not in strategy:
             raise ConfigError(f"--strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
-        if backpressure not in ("halt", "degrade") or max_queue_len < 1:
-            raise ConfigError("--backpressure is halt or degrade; --max-queue-len at least 1")
-        if tick_interval <= 0 or heartbeat <= 0 or data_refresh <= 0:
-            raise ConfigError("--tick-interval, --heartbeat and --data-refresh must be positive")
         request = DaemonRequest(
             mode=mode,
             account=account,

@@ -78,12 +78,7 @@ def run(
     live gate), 3 transient failure.
     """
     from tradeloop.bootstrap import build_app
-    from tradeloop.bootstrap.trading import (
-        require_fresh_model,
-        require_governed,
-        require_live,
-        strategy_plan,
-    )
+    from tradeloop.bootstrap.trading import strategy_plan, trading_venue
     from tradeloop.settings import load_settings
     from tradeloop.usecases.strategy_plans import STRATEGIES
 
@@ -98,16 +93,7 @@ def run(
                 "as package.module:ClassName (docs/strategies.md)"
             )
         app = build_app(load_settings(), config)
-        execution = app.config.execution
-        if capital is not None:
-            if mode == "live":
-                raise ConfigError(
-                    "--capital: a live account starts with the equity the broker reports; "
-                    "drop --capital"
-                )
-            if capital <= 0:
-                raise ConfigError(f"--capital {capital}: must be positive")
-            execution = execution.model_copy(update={"initial_cash_usd": capital})
+        execution = _execution(app.config.execution, mode, capital)
         symbols = parse_symbols(tickers)
         first, end_ns = parse_range(start, end)
         start_ns = first or 0
@@ -118,15 +104,7 @@ def run(
                 app, plan, execution, symbols, seconds, (start_ns, end_ns), benchmark, as_json
             )
             return
-        require_fresh_model(app, plan)
-        if mode == "live" and feed != "live":
-            raise ConfigError(
-                "--mode live trades real money: it takes --feed live only (replayed history "
-                "would send real orders on old prices)"
-            )
-        if mode == "paper":
-            require_governed(app, symbols, live=False)
-        venue = require_live(app, symbols) if mode == "live" else None
+        venue = trading_venue(app, plan, mode, feed, symbols)
         from tradeloop.usecases.paper_run import FeedSpec
 
         spec = FeedSpec(
@@ -140,6 +118,18 @@ def run(
             run_once=run_once,
         )
         _trade_feed(app, plan, execution, spec, mode, account, as_json, venue)
+
+
+def _execution(execution: ExecutionConfig, mode: str, capital: float | None) -> ExecutionConfig:
+    if capital is None:
+        return execution
+    if mode == "live":
+        raise ConfigError(
+            "--capital: a live account starts with the equity the broker reports; drop --capital"
+        )
+    if capital <= 0:
+        raise ConfigError(f"--capital {capital}: must be positive")
+    return execution.model_copy(update={"initial_cash_usd": capital})
 
 
 def _backtest(
