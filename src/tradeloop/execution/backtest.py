@@ -79,6 +79,41 @@ def _fewer_gc_pauses() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+@dataclass(frozen=True, slots=True)
+class _BarTable:
+    """The ordered bars as columns: symbol names and each row's code, each symbol's rows,
+    timestamps, closes, float rows (OHLCV + numeric extras) and the other extras."""
+
+    names: np.ndarray
+    codes: np.ndarray
+    rows_of: list[np.ndarray]
+    ts: np.ndarray
+    close: np.ndarray
+    float_rows: _FloatRows
+    numeric: list[str]
+    others: list[tuple[str, Callable[[int], Any]]]
+
+    @classmethod
+    def of(cls, ordered: pl.DataFrame, extra_columns: tuple[str, ...]) -> _BarTable:
+        names = ordered["symbol"].unique().sort().to_numpy()
+        codes = ordered.select(pl.col("symbol").rank("dense") - 1).to_series().to_numpy()
+        numeric = [n for n in extra_columns if ordered[n].dtype.is_numeric()]
+        return cls(
+            names=names,
+            codes=codes,
+            rows_of=[np.flatnonzero(codes == code) for code in range(names.size)],
+            ts=ordered["ts"].to_numpy(),
+            close=np.ascontiguousarray(ordered["close"].cast(pl.Float64).to_numpy()),
+            # One float row per visited bar: OHLCV then the numeric extras (NaN where null).
+            float_rows=_FloatRows(ordered.select(*BAR_COLUMNS[2:], *numeric)),
+            numeric=numeric,
+            others=[(n, _column(ordered[n])) for n in extra_columns if n not in numeric],
+        )
+
+    def code(self, symbol: str) -> int:
+        return int(np.searchsorted(self.names, symbol))
+
+
 def _run_backtest(
     bars: pl.DataFrame,
     strategy: Strategy,
@@ -89,7 +124,6 @@ def _run_backtest(
     sparse: bool,
 ) -> BacktestResult:
     ordered = sorted_by(bars, "ts", "symbol")
-    n = ordered.height
     session = TradingSession(engine, strategy, run_id)
     portfolio = engine.portfolio
     initial_cash = portfolio.cash
@@ -97,54 +131,44 @@ def _run_backtest(
     if sparse and callable(marker):
         active = np.asarray(marker(ordered), dtype=bool)
     else:
-        active = np.ones(n, dtype=bool)
-    names = ordered["symbol"].unique().sort().to_numpy()
-    codes = ordered.select(pl.col("symbol").rank("dense") - 1).to_series().to_numpy()
-    rows_of = [np.flatnonzero(codes == code) for code in range(names.size)]
-    ts = ordered["ts"].to_numpy()
-    numeric = [n for n in extra_columns if ordered[n].dtype.is_numeric()]
-    others = [(n, _column(ordered[n])) for n in extra_columns if n not in numeric]
-    # One float row per visited bar: OHLCV then the numeric extras (NaN where null).
-    float_rows = _FloatRows(ordered.select(*BAR_COLUMNS[2:], *numeric))
-    close = np.ascontiguousarray(ordered["close"].cast(pl.Float64).to_numpy())
+        active = np.ones(ordered.height, dtype=bool)
+    table = _BarTable.of(ordered, extra_columns)
     quiet = None
     if not active.all() and engine.gate.watches_every_bar:
-        quiet = QuietBars(engine.gate, portfolio, names, codes, rows_of, ts, close)
-    ledger = _LedgerTrail(names.size)
+        quiet = QuietBars(
+            engine.gate, portfolio, table.names, table.codes, table.rows_of, table.ts, table.close
+        )
+    ledger = _LedgerTrail(table.names.size)
     ledger.record(0, float(initial_cash), {})
-    feed = _BacktestFeed(
-        session, names, codes, rows_of, ts, close, float_rows, (numeric, others), quiet
-    )
-    feed.active_rows, feed.on_progress = np.flatnonzero(active), on_progress
+    feed = _BacktestFeed(session, table, np.flatnonzero(active), quiet, on_progress)
 
     def record(bar: BarView, step: StepResult) -> None:
         if step.fills:
-            ledger.record(
-                feed.row,
-                float(portfolio.cash),
-                {
-                    int(np.searchsorted(names, s)): float(p.quantity)
-                    for s, p in portfolio.positions.items()
-                    if p.quantity
-                },
-            )
+            held = {table.code(s): float(p.quantity) for s, p in portfolio.positions.items()}
+            ledger.record(feed.row, float(portfolio.cash), {c: q for c, q in held.items() if q})
 
     TradingKernel(session, listeners=[record], resumable=False).advance(feed)
-    for code, rows in enumerate(rows_of):  # the final marks, for the exact final equity
+    return _result(session, table, ledger, initial_cash)
+
+
+def _result(
+    session: TradingSession, table: _BarTable, ledger: _LedgerTrail, initial_cash: Decimal
+) -> BacktestResult:
+    engine, ts = session.engine, table.ts
+    for code, rows in enumerate(table.rows_of):  # the final marks, for the exact final equity
         if rows.size:
-            session.marks[str(names[code])] = to_decimal(close[rows[-1]])
-    equity, exposure = ledger.curves(codes, close)
-    keep = np.append(ts[1:] != ts[:-1], True) if n else np.zeros(0, dtype=bool)
-    final = session.equity() if session.marks else initial_cash
+            session.marks[str(table.names[code])] = to_decimal(table.close[rows[-1]])
+    equity, exposure = ledger.curves(table.codes, table.close)
+    keep = np.append(ts[1:] != ts[:-1], True) if ts.size else np.zeros(0, dtype=bool)
     return BacktestResult(
         equity=pl.DataFrame(
             {"ts": ts[keep], "equity": equity[keep], "gross_exposure": exposure[keep]},
             schema={"ts": pl.Int64, "equity": pl.Float64, "gross_exposure": pl.Float64},
         ),
-        trades=list(portfolio.closed_trades),
+        trades=list(engine.portfolio.closed_trades),
         fills=list(engine.fills),
         rejected=list(engine.rejected),
-        final_equity=final,
+        final_equity=session.equity() if session.marks else initial_cash,
         initial_cash=initial_cash,
     )
 
@@ -157,37 +181,20 @@ class _BacktestFeed:
     def __init__(
         self,
         session: TradingSession,
-        names: np.ndarray,
-        codes: np.ndarray,
-        rows_of: list[np.ndarray],
-        ts: np.ndarray,
-        close: np.ndarray,
-        float_rows: _FloatRows,
-        extras: tuple[list[str], list[tuple[str, Callable[[int], Any]]]],
+        table: _BarTable,
+        active_rows: np.ndarray,
         quiet: QuietBars | None,
+        on_progress: Callable[[int, int], None] | None,
     ) -> None:
-        self.session, self.names, self.codes, self.rows_of = session, names, codes, rows_of
-        self.ts, self.close, self.float_rows, self.extras, self.quiet = (
-            ts,
-            close,
-            float_rows,
-            extras,
-            quiet,
-        )
-        self.active_rows = np.zeros(0, dtype=np.int64)
-        self.on_progress: Callable[[int, int], None] | None = None
+        self.session, self.table, self.active_rows = session, table, active_rows
+        self.quiet, self.on_progress = quiet, on_progress
         self.row = 0
 
     def __iter__(self) -> Iterator[BarView]:
-        session, names, codes, rows_of, close = (
-            self.session,
-            self.names,
-            self.codes,
-            self.rows_of,
-            self.close,
-        )
+        session, table = self.session, self.table
+        names, codes, rows_of, close = table.names, table.codes, table.rows_of, table.close
         portfolio, venue = session.engine.portfolio, session.engine.venue
-        numeric, others = self.extras
+        numeric, others = table.numeric, table.others
         active_rows, quiet, n = self.active_rows, self.quiet, codes.size
         next_active = 0
         i = 0
@@ -195,15 +202,15 @@ class _BacktestFeed:
             symbol = str(names[codes[i]])
             for held, position in portfolio.positions.items():
                 if position.quantity and held != symbol:  # skipped bars: catch marks up
-                    code = int(np.searchsorted(names, held))
+                    code = table.code(held)
                     last = rows_of[code][np.searchsorted(rows_of[code], i, side="right") - 1]
                     session.marks[held] = to_decimal(close[last])
-            row = self.float_rows.row(i)
+            row = table.float_rows.row(i)
             extra = {k: None if v != v else v for k, v in zip(numeric, row[5:], strict=True)}
             for name, get in others:
                 extra[name] = get(i)
             self.row = i
-            yield BarView(symbol, int(self.ts[i]), row[0], row[1], row[2], row[3], row[4], extra)
+            yield BarView(symbol, int(table.ts[i]), row[0], row[1], row[2], row[3], row[4], extra)
             i += 1
             if venue.open_orders():
                 continue  # an order rests: every bar may fill it

@@ -211,9 +211,8 @@ def open_account(
     TradingRefused (after auditing why) when it must not trade. With ``live``, the venue
     is that real venue (its positions are the truth) instead of the persisted simulation,
     and a new account starts with the broker's equity, not a declared capital."""
-    execution, risk, kill_switch = rules.execution, rules.risk, rules.kill_switch
     if live is None:
-        cash = account.opening_cash(execution.initial_cash_usd, now_ns)
+        cash = account.opening_cash(rules.execution.initial_cash_usd, now_ns)
     elif account.meta_path.exists():
         cash = account.opening_cash(None, now_ns)
     else:
@@ -222,35 +221,20 @@ def open_account(
     journal = stores.order_journal(account.run_id, "live" if live is not None else "paper")
     fills = journal.fills()
     clock = SimClock(max([cursor[0] if cursor else 0, *(f.ts_event for f in fills)]))
-    venue: Exchange
     portfolio = Portfolio.replayed(cash, fills)
-    if live is None:
-        exchange = load_exchange(
-            account.exchange_path,
-            exchange_model(execution, risk),
-            clock.now_ns,
-            id_prefix=account.run_id,
-            cash=lambda: portfolio.cash,
-        )
-        venue = PersistedExchange(exchange, account.exchange_path)
-
-        def venue_positions() -> dict[str, Decimal]:
-            return dict(exchange.positions)
-    else:
-        venue = live
-        venue_positions = live.positions
+    venue, venue_positions = _account_venue(account, rules, clock, portfolio, live)
     engine = TradingEngine(
         venue=venue,
         portfolio=portfolio,
-        risk=risk,
-        kill_switch=kill_switch,
+        risk=rules.risk,
+        kill_switch=rules.kill_switch,
         journal=journal,
         clock=clock,
         # The daily-loss halt and the loss-streak cooldown survive a restart.
         # A live account's first trading day holds positions to first_day_position_size.
         gate=RiskGate(
-            risk,
-            kill_switch,
+            rules.risk,
+            rules.kill_switch,
             JsonRiskStateStore(account.risk_state_path),
             opened_ns=account.opened_ns() if live is not None else None,
         ),
@@ -271,22 +255,55 @@ def open_account(
         {s: q for s, q in venue_positions().items() if q},
         journaled=states.keys(),
     )
-    # What start decided lands together: every correction's audit event with the refusal
-    # or with the ledger rebuilt on the corrected fills.
+    _record_start(stores, account, outcome, portfolio, clock.now_ns(), actor)
+    session = TradingSession(engine, strategy, account.run_id)
+    return PaperStart(session, journal, cursor, outcome, len(settled))
+
+
+def _account_venue(
+    account: PaperAccount,
+    rules: AccountRules,
+    clock: SimClock,
+    portfolio: Portfolio,
+    live: LiveVenue | None,
+) -> tuple[Exchange, Callable[[], dict[str, Decimal]]]:
+    """The account's venue and where its positions are read: the live venue itself, or
+    the simulated exchange persisted in the account's folder."""
+    if live is not None:
+        return live, live.positions
+    exchange = load_exchange(
+        account.exchange_path,
+        exchange_model(rules.execution, rules.risk),
+        clock.now_ns,
+        id_prefix=account.run_id,
+        cash=lambda: portfolio.cash,
+    )
+    return PersistedExchange(exchange, account.exchange_path), lambda: dict(exchange.positions)
+
+
+def _record_start(
+    stores: PaperStores,
+    account: PaperAccount,
+    outcome: Reconciliation,
+    portfolio: Portfolio,
+    now_ns: int,
+    actor: str,
+) -> None:
+    """What start decided lands together (one unit of work): every correction's audit
+    event with the refusal, or with the ledger rebuilt on the corrected fills. Then a
+    refusal is raised."""
     with stores.unit_of_work() as unit:
         for correction in outcome.corrections:
             unit.audit("paper_reconcile", account.run_id, {"correction": correction}, actor)
         if not outcome.safe:
             unit.audit("paper_refused", account.run_id, {"refusals": outcome.refusals}, actor)
         else:
-            unit.write_ledger(account.run_id, portfolio, portfolio.closed_trades, clock.now_ns())
+            unit.write_ledger(account.run_id, portfolio, portfolio.closed_trades, now_ns)
     if not outcome.safe:
         raise TradingRefused(
             f"paper account {account.name!r} will not trade until this is resolved:\n  "
             + "\n  ".join(outcome.refusals)
         )
-    session = TradingSession(engine, strategy, account.run_id)
-    return PaperStart(session, journal, cursor, outcome, len(settled))
 
 
 def _broker_equity(live: LiveVenue, account: PaperAccount) -> Decimal:
