@@ -444,56 +444,77 @@ def render_markdown(report: DailyReport) -> str:
         "",
         "## Model health",
         "",
+        *_model_section(report),
+        *_operations_section(report),
     ]
+    if report.plots:
+        lines += ["## Plots", ""]
+        lines += [f"![{title}]({path.name})" for title, path in report.plots.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _model_section(report: DailyReport) -> list[str]:
     if report.model is None:
-        lines += ["No active model.", ""]
-    else:
+        return ["No active model.", ""]
+    lines = [
+        f"Active version `{report.model.model_version_id}`, trained on data ending "
+        f"{iso_from_ns(report.model.trained_end_ns)} ({report.model_age_hours:.0f} h ago).",
+        "",
+        "| classifier | matured (window) | today | signals | precision | model's OOS "
+        "| AUC | Brier | ECE | calibration gap |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for h, d in zip(report.window, report.today, strict=True):
+        lines.append(
+            f"| {h.target}@{h.horizon} | {h.samples} | {d.samples} | {h.signals} "
+            f"| {_fmt(h.precision)} | {_fmt(h.model_precision)} | {_fmt(h.auc)} "
+            f"| {_fmt(h.brier)} | {_fmt(h.ece)} | {_fmt(h.calibration_gap, '+.3f')} |"
+        )
+    lines.append("")
+    if not report.misses.is_empty():
         lines += [
-            f"Active version `{report.model.model_version_id}`, trained on data ending "
-            f"{iso_from_ns(report.model.trained_end_ns)} ({report.model_age_hours:.0f} h ago).",
+            "### Highest-confidence misses",
             "",
-            "| classifier | matured (window) | today | signals | precision | model's OOS "
-            "| AUC | Brier | ECE | calibration gap |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| event | symbol | level | time | classifier | P | outcome |",
+            "|---|---|---|---|---|---:|---|",
         ]
-        for h, d in zip(report.window, report.today, strict=True):
+        for row in report.misses.iter_rows(named=True):
             lines.append(
-                f"| {h.target}@{h.horizon} | {h.samples} | {d.samples} | {h.signals} "
-                f"| {_fmt(h.precision)} | {_fmt(h.model_precision)} | {_fmt(h.auc)} "
-                f"| {_fmt(h.brier)} | {_fmt(h.ece)} | {_fmt(h.calibration_gap, '+.3f')} |"
+                f"| {row['event_id']} | {row['symbol']} | {row['level_type']} "
+                f"| {iso_from_ns(row['ts_event'])} | {row['target']}@{row['horizon']} "
+                f"| {row['score']:.3f} | {row['label']} |"
             )
         lines.append("")
-        if not report.misses.is_empty():
-            lines += [
-                "### Highest-confidence misses",
-                "",
-                "| event | symbol | level | time | classifier | P | outcome |",
-                "|---|---|---|---|---|---:|---|",
-            ]
-            for row in report.misses.iter_rows(named=True):
-                lines.append(
-                    f"| {row['event_id']} | {row['symbol']} | {row['level_type']} "
-                    f"| {iso_from_ns(row['ts_event'])} | {row['target']}@{row['horizon']} "
-                    f"| {row['score']:.3f} | {row['label']} |"
-                )
-            lines.append("")
-        shifted = [d for d in report.drift if d.psi is not None]
-        if shifted:
-            lines += [
-                "### Feature drift (training window vs report window)",
-                "",
-                "| feature | PSI | KS |",
-                "|---|---:|---:|",
-            ]
-            for shift in sorted(shifted, key=lambda d: -(d.psi or 0))[:15]:
-                lines.append(f"| {shift.feature} | {_fmt(shift.psi)} | {_fmt(shift.ks)} |")
-            lines.append("")
-    data = report.data
-    lines += [
+    shifted = [d for d in report.drift if d.psi is not None]
+    if shifted:
+        lines += [
+            "### Feature drift (training window vs report window)",
+            "",
+            "| feature | PSI | KS |",
+            "|---|---:|---:|",
+        ]
+        for shift in sorted(shifted, key=lambda d: -(d.psi or 0))[:15]:
+            lines.append(f"| {shift.feature} | {_fmt(shift.psi)} | {_fmt(shift.ks)} |")
+        lines.append("")
+    return lines
+
+
+def _counts(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+
+def _operations_section(report: DailyReport) -> list[str]:
+    """Data health, trading and services."""
+    data, trading = report.data, report.trading
+    services = [
+        f"- {name}: {'reachable' if up else 'UNREACHABLE'}"
+        for name, up in sorted(report.services.items())
+    ]
+    return [
         "## Data health",
         "",
-        "- symbol states: "
-        + (", ".join(f"{k} {v}" for k, v in sorted(data["governance"].items())) or "none"),
+        "- symbol states: " + _counts(dict(sorted(data["governance"].items()))),
         f"- quality: {data['quality_symbols']} symbols scored, {data['quality_rejected']} "
         f"rejected, mean score {_fmt(data['quality_mean'], '.2f')}",
         f"- freshness: {data['series']} series, {len(data['stale_series'])} stale",
@@ -501,29 +522,16 @@ def render_markdown(report: DailyReport) -> str:
         "",
         "## Trading",
         "",
-        f"- closed trades today: {report.trading['closed_trades']}, realized PnL "
-        f"{report.trading['realized_pnl']:+.2f}",
-        "- orders rejected today: "
-        + (", ".join(f"{k} {v}" for k, v in report.trading["rejected_orders"].items()) or "none"),
-        "- risk denials (daemon, since start): "
-        + (", ".join(f"{k} {v}" for k, v in report.trading["risk_denials"].items()) or "none"),
+        f"- closed trades today: {trading['closed_trades']}, realized PnL "
+        f"{trading['realized_pnl']:+.2f}",
+        "- orders rejected today: " + _counts(trading["rejected_orders"]),
+        "- risk denials (daemon, since start): " + _counts(trading["risk_denials"]),
         "",
         "## Services",
         "",
-        *(
-            [
-                f"- {name}: {'reachable' if up else 'UNREACHABLE'}"
-                for name, up in sorted(report.services.items())
-            ]
-            or ["- not checked"]
-        ),
+        *(services or ["- not checked"]),
         "",
     ]
-    if report.plots:
-        lines += ["## Plots", ""]
-        lines += [f"![{title}]({path.name})" for title, path in report.plots.items()]
-        lines.append("")
-    return "\n".join(lines)
 
 
 def _plots(report: DailyReport, folder: Path, stem: str) -> dict[str, Path]:
@@ -533,22 +541,37 @@ def _plots(report: DailyReport, folder: Path, stem: str) -> dict[str, Path]:
     import matplotlib.pyplot as plt
 
     made: dict[str, Path] = {}
-
-    def save(figure: Any, name: str, title: str) -> None:
+    plots = (
+        ("calibration", "calibration curve", _calibration_plot),
+        ("precision", "precision by horizon over time", _precision_plot),
+        ("equity", "equity and drawdown", _equity_plot),
+        ("drift", "feature drift", _drift_plot),
+    )
+    for name, title, draw in plots:
+        figure = draw(report, plt)
+        if figure is None:
+            continue
         path = folder / f"{stem}_{name}.png"
         figure.tight_layout()
         figure.savefig(path, dpi=80)
         plt.close(figure)
         made[title] = path
+    return made
 
-    if report.calibration:
-        figure, axis = plt.subplots(figsize=(5, 4))
-        axis.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
-        for name, (mean_p, rate, _) in report.calibration.items():
-            axis.plot(mean_p, rate, marker="o", label=name)
-        axis.set(xlabel="mean predicted P", ylabel="observed rate", title="calibration")
-        axis.legend(fontsize=7)
-        save(figure, "calibration", "calibration curve")
+
+def _calibration_plot(report: DailyReport, plt: Any) -> Any:
+    if not report.calibration:
+        return None
+    figure, axis = plt.subplots(figsize=(5, 4))
+    axis.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    for name, (mean_p, rate, _) in report.calibration.items():
+        axis.plot(mean_p, rate, marker="o", label=name)
+    axis.set(xlabel="mean predicted P", ylabel="observed rate", title="calibration")
+    axis.legend(fontsize=7)
+    return figure
+
+
+def _precision_plot(report: DailyReport, plt: Any) -> Any:
     current = pl.DataFrame(
         [
             {
@@ -566,45 +589,51 @@ def _plots(report: DailyReport, folder: Path, stem: str) -> dict[str, Path]:
             "precision": pl.Float64,
         },
     )
-    history = pl.concat(
-        [
-            report.history.filter(pl.col("day") != report.day.isoformat()).select(current.columns),
-            current,
-        ]
-    ).filter(pl.col("precision").is_not_null())
-    if not history.is_empty():
-        figure, axis = plt.subplots(figsize=(6, 3.5))
-        for (target, horizon), rows in history.sort("day").group_by(
-            ["target", "horizon"], maintain_order=True
-        ):
-            axis.plot(
-                rows["day"].to_list(),
-                rows["precision"].to_list(),
-                marker=".",
-                label=f"{target}@{horizon}",
-            )
-        axis.set(ylabel="precision", title="precision by horizon")
-        axis.tick_params(axis="x", labelrotation=45, labelsize=6)
-        axis.legend(fontsize=7)
-        save(figure, "precision", "precision by horizon over time")
-    if not report.equity.is_empty():
-        figure, (top, bottom) = plt.subplots(2, 1, figsize=(6, 4), sharex=True)
-        when = [datetime.fromtimestamp(ts / 1e9, UTC) for ts in report.equity["ts"].to_list()]
-        top.plot(when, report.equity["pnl"].to_list())
-        top.set(ylabel="realized PnL", title="accounts: equity and drawdown")
-        bottom.fill_between(when, report.equity["drawdown"].to_list(), 0, color="tab:red")
-        bottom.set(ylabel="drawdown")
-        save(figure, "equity", "equity and drawdown")
+    earlier = report.history.filter(pl.col("day") != report.day.isoformat())
+    history = pl.concat([earlier.select(current.columns), current]).filter(
+        pl.col("precision").is_not_null()
+    )
+    if history.is_empty():
+        return None
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    for (target, horizon), rows in history.sort("day").group_by(
+        ["target", "horizon"], maintain_order=True
+    ):
+        axis.plot(
+            rows["day"].to_list(),
+            rows["precision"].to_list(),
+            marker=".",
+            label=f"{target}@{horizon}",
+        )
+    axis.set(ylabel="precision", title="precision by horizon")
+    axis.tick_params(axis="x", labelrotation=45, labelsize=6)
+    axis.legend(fontsize=7)
+    return figure
+
+
+def _equity_plot(report: DailyReport, plt: Any) -> Any:
+    if report.equity.is_empty():
+        return None
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(6, 4), sharex=True)
+    when = [datetime.fromtimestamp(ts / 1e9, UTC) for ts in report.equity["ts"].to_list()]
+    top.plot(when, report.equity["pnl"].to_list())
+    top.set(ylabel="realized PnL", title="accounts: equity and drawdown")
+    bottom.fill_between(when, report.equity["drawdown"].to_list(), 0, color="tab:red")
+    bottom.set(ylabel="drawdown")
+    return figure
+
+
+def _drift_plot(report: DailyReport, plt: Any) -> Any:
     drifted = [d for d in report.drift if d.psi is not None]
-    if drifted:
-        figure, axis = plt.subplots(figsize=(6, max(2.5, 0.25 * len(drifted))))
-        axis.barh([d.feature for d in drifted], [d.psi or 0.0 for d in drifted])
-        axis.axvline(0.1, color="orange", linewidth=1)
-        axis.axvline(0.25, color="red", linewidth=1)
-        axis.set(xlabel="PSI", title="feature drift")
-        axis.tick_params(axis="y", labelsize=6)
-        save(figure, "drift", "feature drift")
-    return made
+    if not drifted:
+        return None
+    figure, axis = plt.subplots(figsize=(6, max(2.5, 0.25 * len(drifted))))
+    axis.barh([d.feature for d in drifted], [d.psi or 0.0 for d in drifted])
+    axis.axvline(0.1, color="orange", linewidth=1)
+    axis.axvline(0.25, color="red", linewidth=1)
+    axis.set(xlabel="PSI", title="feature drift")
+    axis.tick_params(axis="y", labelsize=6)
+    return figure
 
 
 # -- reading the state --------------------------------------------------------------------
