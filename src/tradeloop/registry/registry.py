@@ -89,6 +89,26 @@ def read_version_folder(folder: Path) -> tuple[dict[str, bytes], dict[str, Any]]
     return files, manifest
 
 
+def _check_registrable(name: str, files: Mapping[str, bytes], manifest: dict[str, Any]) -> None:
+    if "feature_schema_hash" not in manifest:
+        raise DataError("manifest must carry feature_schema_hash")
+    if not files:
+        raise DataError(f"model {name}: a version needs at least one file")
+    for filename in files:
+        if filename != Path(filename).name or filename in ("", MANIFEST_FILE):
+            raise DataError(f"model {name}: {filename!r} is not a plain file name")
+    reserved = sorted(set(manifest) & set(_ADDED_KEYS))
+    if reserved:
+        raise DataError(f"model {name}: manifest keys {reserved} are set by the registry")
+    try:
+        json.dumps(manifest, sort_keys=True, default=str, allow_nan=False)
+    except ValueError:
+        raise DataError(
+            f"manifest of {name} holds NaN or Infinity (metrics: {manifest.get('metrics')}); "
+            "refusing to register an unmeasurable model. Fix: check the evaluation data."
+        ) from None
+
+
 def _canonical(manifest: Mapping[str, Any]) -> str:
     return json.dumps(manifest, sort_keys=True, default=str)
 
@@ -117,25 +137,9 @@ class ModelRegistry:
     ) -> ModelVersion:
         """Write a new immutable version; the id is derived from content, so re-registering
         identical content returns the existing version."""
-        if "feature_schema_hash" not in manifest:
-            raise DataError("manifest must carry feature_schema_hash")
-        if not files:
-            raise DataError(f"model {name}: a version needs at least one file")
-        for filename in files:
-            if filename != Path(filename).name or filename in ("", MANIFEST_FILE):
-                raise DataError(f"model {name}: {filename!r} is not a plain file name")
-        reserved = sorted(set(manifest) & set(_ADDED_KEYS))
-        if reserved:
-            raise DataError(f"model {name}: manifest keys {reserved} are set by the registry")
+        _check_registrable(name, files, manifest)
         digests = {filename: hashlib.sha256(data).hexdigest() for filename, data in files.items()}
         content = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
-        try:
-            json.dumps(manifest, sort_keys=True, default=str, allow_nan=False)
-        except ValueError:
-            raise DataError(
-                f"manifest of {name} holds NaN or Infinity (metrics: {manifest.get('metrics')}); "
-                "refusing to register an unmeasurable model. Fix: check the evaluation data."
-            ) from None
         version_id = _version_id(name, content, manifest)
         full_manifest = {
             **manifest,
@@ -144,28 +148,7 @@ class ModelRegistry:
             "files": digests,
             "content_sha256": content,
         }
-        target = self.root / version_id
-        if not target.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{version_id}-", dir=self.root))
-            try:
-                for filename, data in files.items():
-                    (staging / filename).write_bytes(data)
-                (staging / MANIFEST_FILE).write_text(
-                    json.dumps(
-                        full_manifest, indent=2, sort_keys=True, default=str, allow_nan=False
-                    )
-                )
-                for item in staging.iterdir():
-                    os.chmod(item, 0o444)
-                os.replace(staging, target)  # atomic: a version appears whole or not at all
-            except OSError:
-                shutil.rmtree(staging, ignore_errors=True)
-                if not (target / MANIFEST_FILE).exists():  # not a twin that won the race
-                    raise
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
+        self._write_folder(version_id, files, full_manifest)
         version = ModelVersion(
             model_version_id=version_id,
             name=name,
@@ -180,6 +163,33 @@ class ModelRegistry:
         )
         self._records.add_version(version)
         return self._resolved(version)
+
+    def _write_folder(
+        self, version_id: str, files: Mapping[str, bytes], manifest: dict[str, Any]
+    ) -> None:
+        """The version's folder, read-only, appearing whole or not at all (a twin that
+        registered the same content first wins)."""
+        target = self.root / version_id
+        if target.exists():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{version_id}-", dir=self.root))
+        try:
+            for filename, data in files.items():
+                (staging / filename).write_bytes(data)
+            (staging / MANIFEST_FILE).write_text(
+                json.dumps(manifest, indent=2, sort_keys=True, default=str, allow_nan=False)
+            )
+            for item in staging.iterdir():
+                os.chmod(item, 0o444)
+            os.replace(staging, target)  # atomic: a version appears whole or not at all
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (target / MANIFEST_FILE).exists():  # not a twin that won the race
+                raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
     def _resolved(self, version: ModelVersion) -> ModelVersion:
         """``version`` with its folder as a path under this registry's root (a record of an
