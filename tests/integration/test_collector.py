@@ -46,9 +46,7 @@ def _collector(tmp_path: Path, provider: object, clock: list[int], **config: obj
     engine = open_engine(f"sqlite:///{tmp_path / 'c.db'}")
     upgrade(engine)
     store = SqlIngestStore(engine)
-    settings = CollectorConfig(
-        source="test", symbols=("SPY",), poll_sec=45, range_days=10, **config
-    )  # type: ignore[arg-type]
+    settings = CollectorConfig(source="test", symbols=("SPY",), poll_s=45, range_days=10, **config)  # type: ignore[arg-type]
     return Collector(
         provider=provider,
         bars=store,

@@ -221,7 +221,7 @@ def collector_config(config: AppConfig) -> CollectorConfig:
         except ValueError as exc:
             raise ConfigError(f"LIVE_COLLECTOR_RANGE: {exc}") from None
     if environment.poll_sec is not None:
-        updates["poll_sec"] = environment.poll_sec
+        updates["poll_s"] = environment.poll_sec
     if environment.score_enabled is not None:
         updates["score_enabled"] = environment.score_enabled
     return parse_config(

@@ -8,9 +8,11 @@ import time
 from typing import Any
 
 import polars as pl
+from pydantic import ValidationError
 
 from tradeloop.adapters.replay import ReplayProvider
 from tradeloop.bootstrap import App, build_providers, collector_config
+from tradeloop.core.config import format_validation_error
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import NS_PER_DAY
 from tradeloop.data.ports import BarRequest, Provider
@@ -51,7 +53,13 @@ def collector_provider(
 def collector_settings(app: App, updates: dict[str, Any]) -> CollectorConfig:
     """The collector config (file, then LIVE_COLLECTOR_*, then ``updates`` from the
     command line); refuses to bind /health beyond loopback without an API token."""
-    settings = collector_config(app.config).model_copy(update=updates)
+    current = collector_config(app.config)
+    try:
+        settings = CollectorConfig.model_validate({**current.model_dump(), **updates})
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error("collect options", CollectorConfig, exc)
+        ) from None
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not app.settings.api_token:
         raise ConfigError(
             f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
@@ -66,7 +74,7 @@ def build_collector(app: App, settings: CollectorConfig, replay_source: str) -> 
         app,
         settings.source,
         settings.symbols,
-        settings.bar_interval_sec,
+        settings.bar_interval_s,
         settings.range_days,
         replay_source,
         settings.replay_speed,

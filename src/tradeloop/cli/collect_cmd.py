@@ -85,7 +85,7 @@ def collect(
             server.start()
             Console(stderr=True).print(
                 f"collector: {settings.source} {','.join(settings.symbols)} every "
-                f"{settings.poll_sec:g} s; health on http://{server.address[0]}:{server.address[1]}/health"
+                f"{settings.poll_s:g} s; health on http://{server.address[0]}:{server.address[1]}/health"
             )
             signal.signal(signal.SIGTERM, lambda *_: collector.stop())
             try:
@@ -121,13 +121,13 @@ def _collector_updates(
 ) -> dict[str, Any]:
     if interval not in INTERVALS:
         raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
-    updates: dict[str, Any] = {"bar_interval_sec": INTERVALS[interval]}
+    updates: dict[str, Any] = {"bar_interval_s": INTERVALS[interval]}
     if source:
         updates["source"] = source
     if symbols is not None:
         updates["symbols"] = parse_symbols(symbols, "--symbols")
     if poll_sec is not None:
-        updates["poll_sec"] = poll_sec
+        updates["poll_s"] = poll_sec
     if range_:
         try:
             updates["range_days"] = parse_duration_sec(range_) / 86_400

@@ -43,7 +43,7 @@ def _ingest(app: App, source: str | None, symbols: str | None) -> dict[str, Any]
         app,
         settings.source,
         settings.symbols,
-        settings.bar_interval_sec,
+        settings.bar_interval_s,
         settings.range_days,
         "synthetic",
         settings.replay_speed,

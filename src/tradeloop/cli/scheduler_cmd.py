@@ -49,7 +49,7 @@ def scheduler(
         app = build_app(load_settings(), config)
         settings = app.config.scheduler
         jobs = timetable(
-            settings, app.config.health.interval_sec, notify=bool(app.config.notify.channels)
+            settings, app.config.health.interval_s, notify=bool(app.config.notify.channels)
         )
         if list_only:
             _show(jobs, as_json, console)

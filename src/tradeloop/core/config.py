@@ -10,18 +10,27 @@ the key path, the value and the fix.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import Any, ClassVar, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tradeloop.core.errors import ConfigError
 
 __all__ = ["FrozenConfig", "format_validation_error", "load_yaml_mapping", "parse_config"]
 
 C = TypeVar("C", bound="FrozenConfig")
+log = logging.getLogger(__name__)
 
 # YAML 1.1 reads these as booleans; people mean them as strings (country "NO", "on" ...).
 _AMBIGUOUS_BOOLEANS = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
@@ -34,6 +43,26 @@ class FrozenConfig(BaseModel):
     boolean where a number is expected (``initial_cash_usd: true`` is not 1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # Keys renamed in a release (old -> new): a config file written before still loads,
+    # with a warning naming the new key. Every duration in seconds ends in ``_s``.
+    RENAMED: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        if not cls.RENAMED or not isinstance(data, dict):
+            return data
+        renamed = dict(data)
+        for old, new in cls.RENAMED.items():
+            if old not in renamed:
+                continue
+            if new in renamed:
+                raise ValueError(
+                    f"{old!r} and {new!r} both set: {old!r} is the old name; keep {new!r}"
+                )
+            log.warning("config key %r is now %r; rename it in your config", old, new)
+            renamed[new] = renamed.pop(old)
+        return renamed
 
     @field_validator("*", mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -13,13 +13,15 @@ from tradeloop.core.time import parse_ns
 class LoopConfig(FrozenConfig):
     """Which data the loop runs on and how the active model is traded."""
 
+    RENAMED: ClassVar[dict[str, str]] = {"bar_interval_sec": "bar_interval_s"}
+
     provider: Literal["bundled", "synthetic"] = Field(
         "bundled", description="bundled (real history in packages) | synthetic (seeded)"
     )
     symbols: tuple[str, ...] = Field(
         ("^GSPC", "^IXIC"), min_length=1, description="trained together; the first is traded"
     )
-    bar_interval_sec: int = Field(86_400, gt=0, description="bar size in seconds")
+    bar_interval_s: int = Field(86_400, gt=0, description="bar size in seconds")
     as_of: str | None = Field(None, description="ISO date; default: the last stored bar")
     history_start: str = Field("1990-01-01", description="ISO date of the first bar to ingest")
     model_name: str = Field(
@@ -55,7 +57,9 @@ class BackupConfig(FrozenConfig):
 class HealthConfig(FrozenConfig):
     """``tradeloop health``: host and stack checks, and their warn / crit thresholds."""
 
-    interval_sec: int = Field(300, ge=10, description="scheduler: seconds between checks")
+    RENAMED: ClassVar[dict[str, str]] = {"interval_sec": "interval_s"}
+
+    interval_s: int = Field(300, ge=10, description="scheduler: seconds between checks")
     disk_warn_pct: float = Field(80.0, gt=0, le=100, description="disk used: warn at")
     disk_crit_pct: float = Field(90.0, gt=0, le=100, description="disk used: crit at")
     db_growth_min_mb: float = Field(
@@ -101,6 +105,12 @@ class NotifyConfig(FrozenConfig):
 class SchedulerConfig(FrozenConfig):
     """``tradeloop scheduler``: what runs when (times in ``timezone``)."""
 
+    RENAMED: ClassVar[dict[str, str]] = {
+        "health_every_seconds": "health_every_s",
+        "misfire_grace_seconds": "misfire_grace_s",
+        "job_timeout_seconds": "job_timeout_s",
+    }
+
     timezone: str = Field("America/New_York", description="zone of the times below")
     retrain_every_hours: float = Field(6.0, ge=0, description="retrain cycle period; 0: off")
     report_times: tuple[str, ...] = Field(
@@ -113,14 +123,14 @@ class SchedulerConfig(FrozenConfig):
     drill_weekday: str = Field("sun", description="weekly restore drill: day")
     drill_hour: int = Field(3, ge=0, le=23, description="weekly restore drill: hour")
     drill_minute: int = Field(30, ge=0, le=59, description="weekly restore drill: minute")
-    health_every_seconds: int = Field(300, ge=10, description="host health check period")
+    health_every_s: int = Field(300, ge=10, description="host health check period")
     catch_up: bool = Field(
         True, description="on start, run once a job whose time passed while we were down"
     )
-    misfire_grace_seconds: int = Field(
+    misfire_grace_s: int = Field(
         3600, ge=1, description="a run this late (scheduler busy) still runs; later: missed"
     )
-    job_timeout_seconds: int = Field(6 * 3600, ge=10, description="a job running longer is killed")
+    job_timeout_s: int = Field(6 * 3600, ge=10, description="a job running longer is killed")
 
     @field_validator("report_times")
     @classmethod

@@ -90,7 +90,7 @@ def timetable(
             ),
         )
     )
-    seconds = health_seconds or config.health_every_seconds
+    seconds = health_seconds or config.health_every_s
     jobs.append(
         Job("health", ("health", "--json"), IntervalTrigger(seconds=seconds, timezone=zone))
     )
@@ -159,12 +159,12 @@ class JobRunner:
         )
         self._children.add(child)
         try:
-            stdout, stderr = child.communicate(timeout=self.config.job_timeout_seconds)
+            stdout, stderr = child.communicate(timeout=self.config.job_timeout_s)
             code, output = child.returncode, (stderr.strip() or stdout.strip())
         except subprocess.TimeoutExpired:
             child.kill()
             child.communicate()
-            code, output = -9, f"killed after {self.config.job_timeout_seconds} s"
+            code, output = -9, f"killed after {self.config.job_timeout_s} s"
         finally:
             self._children.discard(child)
         seconds = round(time.monotonic() - started, 2)
@@ -215,7 +215,7 @@ def install(
             name=job.name,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=runner.config.misfire_grace_seconds,
+            misfire_grace_time=runner.config.misfire_grace_s,
             **({"next_run_time": now} if run_now else {}),
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, model_validator
 
 from tradeloop.core.config import FrozenConfig
@@ -10,6 +12,8 @@ from tradeloop.core.config import FrozenConfig
 class RiskConfig(FrozenConfig):
     """Hard limits applied to every order in every mode. Fractions are of equity; a limit
     set to null is off. Orders that only shrink a position pass the limits on new risk."""
+
+    RENAMED: ClassVar[dict[str, str]] = {"warmup_seconds": "warmup_s"}
 
     max_position_notional_usd: float = Field(
         10_000_000.0, gt=0, description="largest |position| value allowed after a fill"
@@ -54,9 +58,7 @@ class RiskConfig(FrozenConfig):
         None, description='new risk only inside this window, e.g. ["10:00", "15:30"]'
     )
     trading_timezone: str = Field("America/New_York", description="zone of trading_hours")
-    warmup_seconds: float = Field(
-        0.0, ge=0, description="no new risk this long after a session starts"
-    )
+    warmup_s: float = Field(0.0, ge=0, description="no new risk this long after a session starts")
     daily_loss_limit: float | None = Field(
         0.05, gt=0, lt=1, description="loss since the day's start / that equity: no new risk"
     )

@@ -149,7 +149,7 @@ def trading_hours(r: RuleInput) -> str | None:
 
 
 def warmup(r: RuleInput) -> str | None:
-    seconds, start = r.config.warmup_seconds, r.session_start_ns
+    seconds, start = r.config.warmup_s, r.session_start_ns
     if start is None or r.check.ts < start + seconds * 1e9:
         return f"WARMUP: {seconds:g} s after the session starts"
     return None
@@ -312,7 +312,7 @@ RULES: tuple[RuleRow, ...] = (
     RuleRow(reducing, new_risk=True),
     RuleRow(symbol_allowed, True, lambda c: c.allowed_symbols is not None),
     RuleRow(trading_hours, True, lambda c: c.trading_hours is not None),
-    RuleRow(warmup, True, lambda c: c.warmup_seconds > 0),
+    RuleRow(warmup, True, lambda c: c.warmup_s > 0),
     RuleRow(daily_cap, True),
     RuleRow(loss_streak, True),
     RuleRow(daily_trades, True, lambda c: c.max_daily_trades is not None),

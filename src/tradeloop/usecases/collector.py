@@ -187,7 +187,7 @@ def poll_symbol(
     now_ns: int,
 ) -> PollResult:
     """Fetch what is new for ``symbol``, store it, and insert the events it creates."""
-    interval = config.bar_interval_sec
+    interval = config.bar_interval_s
     window_start = now_ns - int(config.range_days * NS_PER_DAY)
     last = last_bar_ts(symbol, interval)
     start = window_start if last is None else max(window_start, last + interval * NS_PER_SECOND)
@@ -282,7 +282,7 @@ class Collector:
         self.config = config
         self.pivots = pivots
         self.clock_ns = clock_ns
-        self.health = CollectorHealth(source=config.source, poll_sec=config.poll_sec)
+        self.health = CollectorHealth(source=config.source, poll_sec=config.poll_s)
         self.registry = CollectorRegistry()
         self._polls = Counter(
             "tradeloop_collector_polls", "polls done", ["outcome"], registry=self.registry
@@ -373,7 +373,7 @@ class Collector:
     def next_delay_sec(self) -> float:
         """The poll interval, doubled per consecutive failure up to max_backoff_sec."""
         errors = self.health.consecutive_errors
-        return float(min(self.config.poll_sec * (2**errors), self.config.max_backoff_sec))
+        return float(min(self.config.poll_s * (2**errors), self.config.max_backoff_s))
 
     def run(self, polls: int | None = None) -> None:
         """Poll until :meth:`stop` (or ``polls`` times)."""

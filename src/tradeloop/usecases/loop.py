@@ -124,7 +124,7 @@ def _ingest(
     failures: dict[str, str] = {}
     written = 0
     for number, symbol in enumerate(loop.symbols, start=1):
-        request = BarRequest(symbol, parse_ns(loop.history_start), end_ns, loop.bar_interval_sec)
+        request = BarRequest(symbol, parse_ns(loop.history_start), end_ns, loop.bar_interval_s)
         try:
             bars = deps.provider.fetch_bars(request)
             if quick:
@@ -247,7 +247,7 @@ def _prepare(
     deps: LoopDeps, settings: LoopSettings, train_config: TrainConfig, quality: dict[str, float]
 ) -> _Prepared:
     loop = settings.loop
-    stored = [deps.bars.load_bars(symbol, loop.bar_interval_sec) for symbol in quality]
+    stored = [deps.bars.load_bars(symbol, loop.bar_interval_s) for symbol in quality]
     bars = pl.concat(stored)
     as_of_ns = parse_ns(loop.as_of) if loop.as_of else int(bars["ts"].to_numpy().max())
     bars = bars.filter(pl.col("ts") <= as_of_ns)
@@ -288,7 +288,7 @@ def _train(
         "feature_schema_hash": TECHNICAL_SCHEMA.schema_hash,
         "features": list(TECHNICAL_SCHEMA.names),
         "symbols": list(loop.symbols),
-        "bar_interval_sec": loop.bar_interval_sec,
+        "bar_interval_sec": loop.bar_interval_s,
         "data_start": iso_from_ns(result.data_start_ns),
         "data_end": iso_from_ns(result.data_end_ns),
         "as_of": iso_from_ns(prepared.as_of_ns),
@@ -395,7 +395,7 @@ class _Curves:
 
 def _curves(settings: LoopSettings, traded_run: _Traded) -> _Curves:
     loop = settings.loop
-    periods = periods_per_year(loop.bar_interval_sec, [loop.symbols[0]])
+    periods = periods_per_year(loop.bar_interval_s, [loop.symbols[0]])
     strategy_run, benchmark_run = traded_run.strategy, traded_run.benchmark
     ts = strategy_run.equity["ts"].to_numpy()
     strategy = strategy_run.equity["equity"].to_numpy()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from tradeloop.bootstrap import AppConfig, example_config_text, load_app_config
 from tradeloop.core.errors import ConfigError
@@ -68,7 +69,7 @@ def test_load_when_number_not_finite_then_refused(tmp_path: Path, value: str) ->
     ("text", "fragment"),
     [
         ("loop:\n  provider: NO\n", "ambiguous"),
-        ("loop:\n  bar_interval_sec: 0777\n", "octal"),
+        ("loop:\n  bar_interval_s: 0777\n", "octal"),
         ("loop:\n  provider: bundled\n  provider: synthetic\n", "duplicate key 'provider'"),
         ("", "empty"),
         ("# only a comment\n", "no settings"),
@@ -102,3 +103,31 @@ def test_example_config_when_validated_then_matches_defaults_and_documents_every
     for section in AppConfig.model_fields:
         for key, field in type(getattr(config, section)).model_fields.items():
             assert field.description, f"{section}.{key} has no description"
+
+
+def test_config_when_a_renamed_key_is_used_then_it_loads_under_its_new_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tradeloop.usecases.collector_config import CollectorConfig
+
+    old = CollectorConfig.model_validate({"poll_sec": 12, "max_backoff_sec": 60})
+    assert (old.poll_s, old.max_backoff_s) == (12, 60)
+    assert "'poll_sec' is now 'poll_s'" in caplog.text
+    with pytest.raises(ValidationError, match="both set"):
+        CollectorConfig.model_validate({"poll_sec": 12, "poll_s": 12})
+
+
+def test_config_when_fields_are_durations_in_seconds_then_they_end_in_s() -> None:
+    """One suffix for seconds: ``_s`` (``_sec`` and ``_seconds`` only as old names)."""
+
+    def fields(model: type[BaseModel], prefix: str = "") -> list[str]:
+        names = []
+        for name, field in model.model_fields.items():
+            names.append(prefix + name)
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                names += fields(annotation, f"{prefix}{name}.")
+        return names
+
+    legacy = [n for n in fields(AppConfig) if n.endswith(("_sec", "_seconds", "_secs"))]
+    assert legacy == []

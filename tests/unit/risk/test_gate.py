@@ -224,7 +224,7 @@ def test_trade_pacing_when_too_many_or_too_soon_then_denied(tmp_path: Path) -> N
 
 
 def test_warmup_when_session_just_started_then_new_risk_waits(tmp_path: Path) -> None:
-    gate = _gate(tmp_path, warmup_seconds=300)
+    gate = _gate(tmp_path, warmup_s=300)
     gate.on_equity(NOON_ET, Decimal(10_000))
     assert _code(gate, _check(ts=NOON_ET + 299_000_000_000)) == "WARMUP"
     assert gate.triggers["warmup_drop:SPY"] == 1
