@@ -50,7 +50,9 @@ def collector_provider(
     return ReplayProvider(bars, start_ns=first, speed=speed, clock_ns=time.time_ns)
 
 
-def collector_settings(app: App, updates: dict[str, Any]) -> CollectorConfig:
+def collector_settings(
+    app: App, updates: dict[str, Any], *, serves_health: bool = True
+) -> CollectorConfig:
     """The collector config (file, then LIVE_COLLECTOR_*, then ``updates`` from the
     command line); refuses to bind /health beyond loopback without an API token."""
     current = collector_config(app.config)
@@ -60,7 +62,8 @@ def collector_settings(app: App, updates: dict[str, Any]) -> CollectorConfig:
         raise ConfigError(
             format_validation_error("collect options", CollectorConfig, exc)
         ) from None
-    if settings.host not in ("127.0.0.1", "localhost", "::1") and not app.settings.api_token:
+    loopback = settings.host in ("127.0.0.1", "localhost", "::1")
+    if serves_health and not loopback and not app.settings.api_token:
         raise ConfigError(
             f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
         )

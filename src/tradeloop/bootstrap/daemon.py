@@ -166,8 +166,8 @@ def _intraday_refresh(app: App, symbols: tuple[str, ...], seconds: int) -> Calla
 
     def refresh() -> None:
         if "collector" not in made:
-            settings = collector_config(app.config).model_copy(
-                update={"symbols": symbols, "bar_interval_sec": seconds}
+            settings = collector_config(app.config).with_changes(
+                symbols=symbols, bar_interval_s=seconds
             )
             provider = collector_provider(
                 app, settings.source, symbols, seconds, settings.range_days, "synthetic", 1.0

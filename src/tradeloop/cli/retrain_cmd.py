@@ -29,36 +29,15 @@ STATUS_STYLE = {
 
 
 def _ingest(app: App, source: str | None, symbols: str | None) -> dict[str, Any]:
-    from tradeloop.bootstrap import collector_config
-    from tradeloop.bootstrap.collector_source import collector_provider
-    from tradeloop.usecases.collector import Collector
+    from tradeloop.bootstrap.collector_source import build_collector, collector_settings
 
-    updates: dict[str, Any] = {}
+    updates: dict[str, Any] = {"score_enabled": False}
     if source:
         updates["source"] = source
     if symbols is not None:
         updates["symbols"] = parse_symbols(symbols, "--symbols")
-    settings = collector_config(app.config).model_copy(update=updates)
-    provider = collector_provider(
-        app,
-        settings.source,
-        settings.symbols,
-        settings.bar_interval_s,
-        settings.range_days,
-        "synthetic",
-        settings.replay_speed,
-    )
-    store = app.ingest_store()
-    collector = Collector(
-        provider=provider,
-        bars=store,
-        events=app.event_store(),
-        last_bar_ts=store.last_bar_ts,
-        config=settings,
-        pivots=app.config.pivots,
-        clock_ns=time.time_ns,
-        scorer=None,
-    )
+    settings = collector_settings(app, updates, serves_health=False)
+    collector = build_collector(app, settings, "synthetic")
     results = collector.poll()
     if collector.health.snapshot(time.time_ns())["consecutive_errors"]:
         raise RuntimeError(

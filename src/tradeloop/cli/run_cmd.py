@@ -129,7 +129,7 @@ def _execution(execution: ExecutionConfig, mode: str, capital: float | None) -> 
         )
     if capital <= 0:
         raise ConfigError(f"--capital {capital}: must be positive")
-    return execution.model_copy(update={"initial_cash_usd": capital})
+    return execution.with_changes(initial_cash_usd=capital)
 
 
 def _backtest(

@@ -41,8 +41,8 @@ def scorer(
 
     with handled_errors():
         application = build_app(load_settings(), config)
-        settings = application.config.scorer.model_copy(
-            update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        settings = application.config.scorer.with_changes(
+            **{k: v for k, v in (("host", host), ("port", port)) if v is not None}
         )
         token = application.settings.api_token
         if settings.host not in LOOPBACK and token is None:
@@ -114,8 +114,8 @@ def api(
 
     with handled_errors():
         application = build_app(load_settings(), config)
-        settings = application.config.api.model_copy(
-            update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        settings = application.config.api.with_changes(
+            **{k: v for k, v in (("host", host), ("port", port)) if v is not None}
         )
         if settings.host not in LOOPBACK and application.settings.api_token is None:
             raise ConfigError(

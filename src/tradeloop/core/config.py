@@ -64,6 +64,11 @@ class FrozenConfig(BaseModel):
             renamed[new] = renamed.pop(old)
         return renamed
 
+    def with_changes(self: C, **changes: Any) -> C:
+        """A copy with ``changes``, validated like a config file: an unknown key or a bad
+        value is a ConfigError (pydantic's ``model_copy(update=...)`` checks neither)."""
+        return parse_config(type(self), {**self.model_dump(), **changes}, "changed settings")
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:

@@ -227,8 +227,8 @@ def run_loop(
     report_progress: Progress = progress or (lambda _stage, _done, _total: None)
     train_config = settings.train
     if quick:
-        train_config = train_config.model_copy(
-            update={"folds": 3, "min_train_rows": min(train_config.min_train_rows, 600)}
+        train_config = train_config.with_changes(
+            folds=3, min_train_rows=min(train_config.min_train_rows, 600)
         )
     run_id = new_run_id("loop")
     quality = _ingest(deps, settings, run_id, quick, report_progress)

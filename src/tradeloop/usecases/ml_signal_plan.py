@@ -82,7 +82,7 @@ def ml_signal_plan(
             "tau_hold; set ml_signal.tau_entry and ml_signal.tau_hold"
         )
     tau_hold = min(tau_hold, tau_entry)
-    sized = config.model_copy(update={"fraction": min(config.fraction / max(symbols, 1), cap)})
+    sized = config.with_changes(fraction=min(config.fraction / max(symbols, 1), cap))
     return StrategyPlan(
         name="ml_signal",
         title=(

@@ -131,3 +131,20 @@ def test_config_when_fields_are_durations_in_seconds_then_they_end_in_s() -> Non
 
     legacy = [n for n in fields(AppConfig) if n.endswith(("_sec", "_seconds", "_secs"))]
     assert legacy == []
+
+
+def test_config_with_changes_when_a_key_is_unknown_or_a_value_bad_then_config_error() -> None:
+    from tradeloop.usecases.collector_config import CollectorConfig
+
+    config = CollectorConfig()
+    assert config.with_changes(poll_s=5).poll_s == 5
+    with pytest.raises(ConfigError, match="bar_interval_sec"):
+        config.with_changes(bar_interval_sec=300, bar_interval_s=300)
+    with pytest.raises(ConfigError, match="poll_s"):
+        config.with_changes(poll_s=-1)
+    with pytest.raises(ConfigError, match="pol_s"):
+        config.with_changes(pol_s=5)
+    # pydantic's model_copy(update=...) would keep a misspelt key silently: never used.
+    source = Path(__file__).resolve().parents[3] / "src" / "tradeloop"
+    copies = [p.name for p in source.rglob("*.py") if "model_copy(update" in p.read_text()]
+    assert copies == ["config.py"]  # the docstring that says why
