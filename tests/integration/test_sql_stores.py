@@ -261,3 +261,11 @@ def test_paper_unit_of_work_when_a_write_fails_then_none_of_its_writes_land(
         unit.audit("paper_reconcile", "paper-a", {"correction": "adopted f1"}, "t")
         unit.write_ledger("paper-a", portfolio, [], 1)
     assert counts() == (before[0] + 1, before[1] + 1)
+
+
+def test_head_revision_constant_when_compared_then_equals_alembic_head() -> None:
+    """Commands start without Alembic when the database is at ``HEAD_REVISION``: it must
+    name the newest migration shipped."""
+    from tradeloop.store.sql.migrate import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION

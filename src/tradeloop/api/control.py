@@ -203,7 +203,7 @@ def create_app() -> HttpGuard:
     control = ControlApi(
         home=settings.home,
         audit=application.audit_trail(),
-        kill_switch=application.loop_deps().kill_switch,
+        kill_switch=application.kill_switch(),
         halt_log=settings.governance_halt_log,
         api_token=token.get_secret_value() if token else None,
     )

@@ -25,7 +25,6 @@ from tradeloop.core.config import (
 from tradeloop.core.durations import parse_duration_sec
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.config import IngestConfig, QualityConfig
-from tradeloop.data.ingest import FetchResult, FetchTask, Ingestor, fetch_symbol
 from tradeloop.data.live_guard import LiveGuard
 from tradeloop.data.ports import Provider
 from tradeloop.data.raw_archive import RawArchive
@@ -63,13 +62,14 @@ from tradeloop.store.sql.engine import open_engine, sqlite_url
 from tradeloop.store.sql.engine import redact_url as redact_url  # the faces show URLs
 from tradeloop.store.sql.event_store import SqlEventStore
 from tradeloop.store.sql.ingest_store import SqlIngestStore
-from tradeloop.store.sql.migrate import current_revision, head_revision, upgrade
+from tradeloop.store.sql.migrate import HEAD_REVISION, current_revision, upgrade
 from tradeloop.store.sql.model_records import SqlModelRecords
 from tradeloop.usecases.collector_config import CollectorConfig
 
 if TYPE_CHECKING:
     from tradeloop.adapters.synthetic import SyntheticProvider
     from tradeloop.adapters.synthetic.provider import Calibration
+    from tradeloop.data.ingest import FetchResult, FetchTask, Ingestor
     from tradeloop.serving.http_guard import HttpGuard
     from tradeloop.serving.prediction_writer import (
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
@@ -180,7 +180,7 @@ def open_database(settings: Settings, read_only: bool = False) -> Engine:
     if not read_only:
         upgrade(engine)
         return engine
-    current, head = current_revision(engine), head_revision()
+    current, head = current_revision(engine), HEAD_REVISION
     if current != head:
         engine.dispose()
         found = "no tradeloop schema" if current is None else f"schema revision {current}"
@@ -372,6 +372,8 @@ def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
 
 def fetch_with_spec(spec: ProviderSpec, task: FetchTask) -> FetchResult:
     """Fetch one symbol with providers built from ``spec`` (runs in workers too)."""
+    from tradeloop.data.ingest import fetch_symbol
+
     return fetch_symbol(task, build_providers(spec), spec.ingest, spec.credentials.entitled())
 
 
@@ -381,6 +383,10 @@ class App:
     config: AppConfig
     config_source: str
     engine: Engine
+
+    def kill_switch(self) -> KillSwitch:
+        """The operator's kill switch (``var/KILL_SWITCH``)."""
+        return KillSwitch(self.settings.kill_switch_path)
 
     def loop_deps(self) -> LoopDeps:
         from tradeloop.usecases.loop import LoopDeps
@@ -401,6 +407,8 @@ class App:
         return SqlIngestStore(self.engine)
 
     def ingestor(self, on_symbol: Any = None) -> Ingestor:
+        from tradeloop.data.ingest import Ingestor
+
         return Ingestor(
             store=self.ingest_store(),
             config=self.config.ingest,
@@ -524,7 +532,7 @@ def database_revisions(settings: Settings) -> tuple[str, str | None, str] | None
     url = database_url(settings)
     if settings.db_url is None and not settings.db_path.exists():
         return None
-    return redact_url(url), current_revision(open_engine(url)), head_revision()
+    return redact_url(url), current_revision(open_engine(url)), HEAD_REVISION
 
 
 def build_scorer(app: App, config: ScorerConfig) -> tuple[HttpGuard, PredictionWriter | None]:

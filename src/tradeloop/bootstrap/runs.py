@@ -73,7 +73,7 @@ def backtest(app: App, request: BacktestRequest) -> RunOutcome:
         plan=plan,
         execution=request.execution,
         risk=app.config.risk,
-        kill_switch=app.loop_deps().kill_switch,
+        kill_switch=app.kill_switch(),
         run_id=run_id,
         bar_interval_sec=seconds,
         benchmark_bars=bench,

@@ -69,7 +69,7 @@ def open_feed(
         return store.load_bars_many(list(symbols), seconds, start_ns, end_ns)
 
     stats = LiveStats()
-    kill_switch = app.loop_deps().kill_switch
+    kill_switch = app.kill_switch()
     plan, mode = request.plan, request.mode
     if mode == "simulate":
         run_id = new_run_id("simulate")

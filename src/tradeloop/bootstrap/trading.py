@@ -118,7 +118,7 @@ def open_trading_account(
         account,
         stores=app.paper_stores(),
         strategy=strategy,
-        rules=AccountRules(execution, app.config.risk, app.loop_deps().kill_switch),
+        rules=AccountRules(execution, app.config.risk, app.kill_switch()),
         now_ns=time.time_ns(),
         actor=getpass.getuser(),
         live=venue,

@@ -33,7 +33,7 @@ def halt(
 
     with handled_errors():
         app = build_app(load_settings(), config)
-        switch = app.loop_deps().kill_switch
+        switch = app.kill_switch()
         engage(
             switch,
             app.audit_trail(),
@@ -64,7 +64,7 @@ def resume(
 
     with handled_errors():
         app = build_app(load_settings(), config)
-        switch = app.loop_deps().kill_switch
+        switch = app.kill_switch()
         accounts = {}
         for state_file in sorted(app.settings.paper_dir.glob("*/risk_state.json")):
             store = JsonRiskStateStore(state_file)
@@ -131,7 +131,7 @@ def close_all(
             paper,
             stores=app.paper_stores(),
             strategy=sma_cross_plan({}, 1).strategy,  # not asked: close-all decides alone
-            rules=AccountRules(app.config.execution, app.config.risk, app.loop_deps().kill_switch),
+            rules=AccountRules(app.config.execution, app.config.risk, app.kill_switch()),
             now_ns=time.time_ns(),
             actor=getpass.getuser(),
         )
