@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from tradeloop import __version__
@@ -28,6 +30,7 @@ from tradeloop.cli import (
     stack_cmd,
     train_cmd,
 )
+from tradeloop.cli.help_text import tidy
 
 app = typer.Typer(
     name="tradeloop",
@@ -46,36 +49,47 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.command("demo")(demo_cmd.demo)
-app.command("ingest")(ingest_cmd.ingest)
-app.command("verify")(ingest_cmd.verify)
-app.command("repair")(ingest_cmd.repair)
-app.command("collect")(collect_cmd.collect)
-app.add_typer(collect_cmd.labels_app, name="labels")
-app.command("export")(collect_cmd.export)
-app.command("train")(train_cmd.train)
-app.add_typer(models_cmd.app, name="models")
-app.add_typer(serve_cmd.app, name="serve")
-app.command("retrain")(retrain_cmd.retrain)
-app.command("run")(run_cmd.run)
-app.command("daemon")(daemon_cmd.daemon)
-app.add_typer(risk_cmd.app, name="risk")
-app.command("forecast")(forecast_cmd.forecast)
-app.add_typer(report_cmd.app, name="report")
-app.command("backup")(backup_cmd.backup)
-app.command("restore-drill")(backup_cmd.restore_drill)
-app.command("restore")(backup_cmd.restore)
-app.command("health")(health_cmd.health)
-app.add_typer(notify_cmd.app, name="notify")
-app.command("scheduler")(scheduler_cmd.scheduler)
-app.command("up")(stack_cmd.up)
-app.command("status")(stack_cmd.status)
-app.command("install-service")(service_cmd.install_service)
-app.command("halt")(control_cmd.halt)
-app.command("resume")(control_cmd.resume)
-app.command("close-all")(control_cmd.close_all)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(db_cmd.app, name="db")
+GETTING_STARTED, DATA, EVENTS, MODELS = "Getting started", "Data", "Events", "Models"
+TRADING, CONTROL, OPERATIONS = "Trading", "Risk & control", "Operations"
+# (panel, name, command or group, the one line it shows in ``tradeloop --help``)
+COMMANDS: tuple[tuple[str, str, Any, str], ...] = (
+    (GETTING_STARTED, "demo", demo_cmd.demo, "The whole loop once on bundled real data"),
+    (DATA, "ingest", ingest_cmd.ingest, "Daily history for the universe, governed"),
+    (DATA, "verify", ingest_cmd.verify, "Check stored history and governance (reads only)"),
+    (DATA, "repair", ingest_cmd.repair, "Re-ingest one symbol's range"),
+    (EVENTS, "collect", collect_cmd.collect, "Intraday bars and pivot touch events, live"),
+    (EVENTS, "labels", collect_cmd.labels_app, "Label events with their outcomes"),
+    (EVENTS, "export", collect_cmd.export, "Events, features and labels to the lake"),
+    (MODELS, "train", train_cmd.train, "Train the event models; register a candidate"),
+    (MODELS, "models", models_cmd.app, "Versions, aliases, gates, promote, rollback"),
+    (MODELS, "retrain", retrain_cmd.retrain, "One cycle: ingest, label, train, promote, reload"),
+    (MODELS, "forecast", forecast_cmd.forecast, "Multi-horizon return forecasts per symbol"),
+    (MODELS, "serve", serve_cmd.app, "The scorer and the control API over HTTP"),
+    (TRADING, "run", run_cmd.run, "A strategy in backtest, paper, simulate or live"),
+    (TRADING, "daemon", daemon_cmd.daemon, "Trade one account around the clock"),
+    (CONTROL, "halt", control_cmd.halt, "Stop new orders everywhere (kill switch)"),
+    (CONTROL, "resume", control_cmd.resume, "Lift the kill switch, after showing why it is on"),
+    (CONTROL, "close-all", control_cmd.close_all, "Flatten an account"),
+    (CONTROL, "risk", risk_cmd.app, "VaR and CVaR of an account's positions"),
+    (OPERATIONS, "status", stack_cmd.status, "The supervised stack: up or not, restarts"),
+    (OPERATIONS, "up", stack_cmd.up, "Run the stack (API, scorer, collector, scheduler)"),
+    (OPERATIONS, "report", report_cmd.app, "The daily ML report"),
+    (OPERATIONS, "health", health_cmd.health, "Check the host and the stack"),
+    (OPERATIONS, "notify", notify_cmd.app, "Test the notification channels"),
+    (OPERATIONS, "scheduler", scheduler_cmd.scheduler, "Run the desk's timetable"),
+    (OPERATIONS, "backup", backup_cmd.backup, "Snapshot database, models, reports, accounts"),
+    (OPERATIONS, "restore-drill", backup_cmd.restore_drill, "Prove the newest snapshot restores"),
+    (OPERATIONS, "restore", backup_cmd.restore, "Replace everything with a snapshot"),
+    (OPERATIONS, "install-service", service_cmd.install_service, "Write systemd or launchd unit files"),
+    (OPERATIONS, "config", config_cmd.app, "Show, validate or start a configuration"),
+    (OPERATIONS, "db", db_cmd.app, "Database revision and migrations"),
+)
+for panel, name, target, summary in COMMANDS:
+    if isinstance(target, typer.Typer):
+        app.add_typer(target, name=name, rich_help_panel=panel, short_help=summary)
+    else:
+        app.command(name, rich_help_panel=panel, short_help=summary)(target)
+tidy(app)
 
 
 def _version(value: bool) -> None:

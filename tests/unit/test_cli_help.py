@@ -1,0 +1,49 @@
+"""``--help`` as a newcomer reads it: commands grouped in panels, one line each, no reST
+backticks, no type placeholder after a flag, on every help page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from tradeloop.cli.main import app
+
+PANELS = ("Getting started", "Data", "Events", "Models", "Trading", "Risk & control")
+
+
+def _help(*args: str) -> str:
+    result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "80"}, color=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _pages() -> list[tuple[str, ...]]:
+    root = typer.main.get_command(app)
+    pages: list[tuple[str, ...]] = [()]
+    for name, command in getattr(root, "commands", {}).items():
+        pages.append((name,))
+        pages += [(name, sub) for sub in getattr(command, "commands", {})]
+    return pages
+
+
+def test_top_help_when_read_then_commands_grouped_in_panels_one_line_each() -> None:
+    text = _help()
+    for panel in (*PANELS, "Operations"):
+        assert f"─ {panel} ─" in text
+    listed = [line for line in text.splitlines() if re.match(r"│ [a-z][a-z-]+ +\S", line)]
+    assert len(listed) >= 30
+    rows = text.split("─ Getting started ─", 1)[1].splitlines()
+    wrapped = [r for r in rows if re.match(r"│ {10,}\S", r)]  # a summary's second line
+    assert wrapped == []
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: " ".join(p) or "tradeloop")
+def test_help_page_when_read_then_no_backticks_and_no_flag_placeholder(
+    page: tuple[str, ...],
+) -> None:
+    text = _help(*page)
+    assert "`" not in text
+    assert "<bool>" not in text
