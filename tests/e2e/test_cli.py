@@ -178,6 +178,9 @@ def test_db_upgrade_when_repeated_then_same_revision(tmp_path: Path) -> None:
     assert first.stdout == second.stdout
     status = _run(["db", "status"], home)
     assert "up to date" in status.stdout
+    described = json.loads(_run(["db", "status", "--json"], home).stdout)
+    assert described["up_to_date"] is True
+    assert described["revision"] == described["head"]
 
 
 def test_any_command_when_env_variable_misspelled_then_exit_2_with_hint(tmp_path: Path) -> None:

@@ -47,3 +47,9 @@ def test_help_page_when_read_then_no_backticks_and_no_flag_placeholder(
     text = _help(*page)
     assert "`" not in text
     assert "<bool>" not in text
+
+
+def test_state_commands_when_asked_for_json_then_each_offers_it() -> None:
+    """Every command that prints state has --json (halt and db status among them)."""
+    for page in (("halt",), ("resume",), ("status",), ("db", "status"), ("models", "list")):
+        assert "--json" in _help(*page), page

@@ -18,6 +18,7 @@ from tradeloop.core.errors import ConfigError
 def halt(
     reason: Annotated[str, typer.Option(help="why trading stops (logged and audited)")],
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Stop new orders in every mode now: creates var/KILL_SWITCH (checked on every order
     and on every bar while orders rest, which are then canceled), records an audit_event and
@@ -42,6 +43,9 @@ def halt(
             getpass.getuser(),
             time.time_ns(),
         )
+    if as_json:
+        print(json.dumps({"halted": True, "kill_switch": str(switch.path), "reason": reason}))
+        return
     Console().print(f"HALTED: {switch.path} created; no new order passes. Resume: tradeloop resume")
 
 

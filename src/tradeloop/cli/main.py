@@ -80,7 +80,12 @@ COMMANDS: tuple[tuple[str, str, Any, str], ...] = (
     (OPERATIONS, "backup", backup_cmd.backup, "Snapshot database, models, reports, accounts"),
     (OPERATIONS, "restore-drill", backup_cmd.restore_drill, "Prove the newest snapshot restores"),
     (OPERATIONS, "restore", backup_cmd.restore, "Replace everything with a snapshot"),
-    (OPERATIONS, "install-service", service_cmd.install_service, "Write systemd or launchd unit files"),
+    (
+        OPERATIONS,
+        "install-service",
+        service_cmd.install_service,
+        "systemd or launchd unit files",
+    ),
     (OPERATIONS, "config", config_cmd.app, "Show, validate or start a configuration"),
     (OPERATIONS, "db", db_cmd.app, "Database revision and migrations"),
 )
