@@ -130,7 +130,8 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
     )
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
     listed = json.loads(_run(tmp_path, "models", "list", "--json").stdout)
-    assert listed["aliases"]["active"] == version
+    (family,) = [m for m in listed["models"] if m["name"] == "pivot-events"]
+    assert family["aliases"]["active"] == version
     shown = json.loads(_run(tmp_path, "models", "show", "active", "--json").stdout)
     assert shown["model_version_id"] == version
     assert shown["promotions"]

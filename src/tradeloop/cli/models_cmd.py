@@ -65,71 +65,87 @@ def _resolve(app: App, name: str, ref: str) -> str:
     raise DataError(f"model {name}: {ref!r} is ambiguous ({', '.join(matches)})")
 
 
+FamilyOption = Annotated[
+    str | None, typer.Option("--name", help="one model family (default: every family)")
+]
+
+
+def _version_rows(registry: Any, name: str) -> dict[str, Any]:
+    from tradeloop.registry.governance import model_entries
+
+    aliases = registry.aliases(name)
+    rows = []
+    for version in registry.versions(name):
+        manifest = version.manifest
+        rows.append(
+            {
+                "model_version_id": version.model_version_id,
+                "aliases": sorted(a for a, v in aliases.items() if v == version.model_version_id),
+                "created_at": manifest.get("created_at") or iso_from_ns(version.ts_created),
+                "trained_end": manifest.get("trained_end") or manifest.get("data_end") or "-",
+                "feature_version": manifest.get("feature_version"),
+                "models": len(model_entries(manifest)),
+            }
+        )
+    return {"name": name, "aliases": aliases, "versions": rows}
+
+
 @app.command("list")
 def list_versions(
-    name: NameOption = DEFAULT_NAME, as_json: JsonOption = False, config: ConfigOption = None
+    name: FamilyOption = None, as_json: JsonOption = False, config: ConfigOption = None
 ) -> None:
-    """Every version of a model, oldest first, with the aliases pointing at it."""
+    """Every model family (the demo's, the pivot-event models, ...) and each version,
+    oldest first, with the aliases pointing at it; --name shows one family."""
     from tradeloop.bootstrap import build_app
-    from tradeloop.registry.governance import model_entries
     from tradeloop.settings import load_settings
 
     with handled_errors():
-        application = build_app(load_settings(), config, read_only=True)
-        registry = application.registry()
-        aliases = registry.aliases(name)
-        rows = []
-        for version in registry.versions(name):
-            manifest = version.manifest
-            rows.append(
-                {
-                    "model_version_id": version.model_version_id,
-                    "aliases": sorted(
-                        a for a, v in aliases.items() if v == version.model_version_id
-                    ),
-                    "created_at": manifest.get("created_at") or iso_from_ns(version.ts_created),
-                    "trained_end": manifest.get("trained_end", "-"),
-                    "feature_version": manifest.get("feature_version"),
-                    "models": len(model_entries(manifest)),
-                }
-            )
+        registry = build_app(load_settings(), config, read_only=True).registry()
+        families = [name] if name else registry.names()
+        listed = [_version_rows(registry, family) for family in families]
     if as_json:
-        print(json.dumps({"name": name, "aliases": aliases, "versions": rows}, indent=2))
+        print(json.dumps({"models": listed}, indent=2))
         return
-    table = Table(title=f"model {name}")
-    for column in ("version", "aliases", "created", "trained end", "features", "models"):
+    if not any(family["versions"] for family in listed):
+        where = f"model {name}" if name else "the registry"
+        Console().print(f"{where}: no versions yet (tradeloop demo, or tradeloop train)")
+        return
+    table = Table(title="model versions")
+    for column in ("model", "version", "aliases", "created", "trained end", "features", "models"):
         table.add_column(column)
-    for row in rows:
-        cells = (
-            row["model_version_id"],
-            ",".join(row["aliases"]),
-            row["created_at"],
-            row["trained_end"],
-            row["feature_version"],
-            row["models"],
-        )
-        table.add_row(*map(str, cells))
-    Console().print(table if rows else f"model {name}: no versions yet (run tradeloop train)")
+    for family in listed:
+        for row in family["versions"]:
+            cells = (
+                family["name"],
+                row["model_version_id"],
+                ",".join(row["aliases"]),
+                row["created_at"],
+                row["trained_end"],
+                row["feature_version"],
+                row["models"],
+            )
+            table.add_row(*map(str, cells))
+    Console().print(table)
 
 
 @app.command("show")
 def show(
     ref: Annotated[str, typer.Argument(help="alias (active, candidate, ...) or version id")],
-    name: NameOption = DEFAULT_NAME,
+    name: FamilyOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """A version's manifest (verified against its checksums) and its model card."""
+    """A version's manifest (verified against its checksums) and its model card; an alias
+    is looked up in every family unless --name picks one."""
     from tradeloop.bootstrap import build_app
     from tradeloop.settings import load_settings
 
     with handled_errors():
-        application = build_app(load_settings(), config, read_only=True)
-        version_id = _resolve(application, name, ref)
-        files, manifest = application.registry().load(version_id)
-        history = [
-            r for r in application.registry().history(name, 200) if r.model_version_id == version_id
-        ]
+        registry = build_app(load_settings(), config, read_only=True).registry()
+        found = registry.find(ref, name)
+        version_id = found.model_version_id
+        files, manifest = registry.load(version_id)
+        history = [r for r in registry.history(found.name, 200) if r.model_version_id == version_id]
     if as_json:
         manifest = {
             **manifest,

@@ -61,6 +61,10 @@ class ModelRecords(Protocol):
         """The version with this id, or None."""
         ...
 
+    def names(self) -> list[str]:
+        """Every model name (family) with a registered version, sorted."""
+        ...
+
     def list_versions(self, name: str) -> list[ModelVersion]:
         """Every version of a model, oldest first."""
         ...

@@ -342,6 +342,35 @@ class ModelRegistry:
     def aliases(self, name: str) -> dict[str, str]:
         return self._records.aliases(name)
 
+    def names(self) -> list[str]:
+        """Every model family with a registered version (the demo's, the event models, ...)."""
+        return self._records.names()
+
+    def find(self, ref: str, name: str | None = None) -> ModelVersion:
+        """The version ``ref`` names: an alias (active, candidate, ...) or a version id
+        (or a unique prefix), in family ``name`` or, without it, in whichever family holds
+        it; DataError naming the families when it is ambiguous or absent."""
+        families = [name] if name else self.names()
+        found: dict[str, str] = {}
+        for family in families:
+            aliased = self.resolve(family, ref)
+            if aliased:
+                found[aliased] = family
+        if not found:
+            for family in families:
+                for version in self.versions(family):
+                    if version.model_version_id.startswith(ref):
+                        found[version.model_version_id] = family
+        if len(found) == 1:
+            return self.version(next(iter(found)))
+        where = f"model {name}" if name else f"models {', '.join(families) or '(none yet)'}"
+        if not found:
+            raise DataError(
+                f"{where}: no alias or version matches {ref!r}; see tradeloop models list"
+            )
+        places = ", ".join(f"{vid} ({family})" for vid, family in sorted(found.items()))
+        raise DataError(f"{ref!r} is ambiguous: {places}. Fix: add --name or a longer id")
+
     def versions(self, name: str) -> list[ModelVersion]:
         return [self._resolved(v) for v in self._records.list_versions(name)]
 

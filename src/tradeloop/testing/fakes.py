@@ -84,6 +84,9 @@ class InMemoryModelRecords:
     def get_version(self, model_version_id: str) -> ModelVersion | None:
         return self.versions.get(model_version_id)
 
+    def names(self) -> list[str]:
+        return sorted({v.name for v in self.versions.values()})
+
     def list_versions(self, name: str) -> list[ModelVersion]:
         found = [v for v in self.versions.values() if v.name == name]
         return sorted(found, key=lambda v: (v.ts_created, v.model_version_id))

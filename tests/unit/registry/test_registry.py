@@ -232,3 +232,22 @@ def test_registry_when_home_copied_and_original_gone_then_copy_loads_its_own_fol
     assert copy.version(version.model_version_id).path == str(
         tmp_path / "b" / "models" / version.model_version_id
     )
+
+
+def test_find_when_families_differ_then_an_alias_resolves_where_it_is_set(tmp_path: Path) -> None:
+    """One registry view: the demo's family and the event models' are both found."""
+    registry = ModelRegistry(tmp_path, InMemoryModelRecords())
+    demo = registry.register("demo-drawdown", {"model.onnx": b"d"}, {"feature_schema_hash": "h"})
+    events = registry.register("pivot-events", {"a.onnx": b"e"}, {"feature_schema_hash": "h"})
+    registry.promote("demo-drawdown", demo.model_version_id, "candidate", actor="t")
+    registry.promote("pivot-events", events.model_version_id, "shadow", actor="t")
+    assert registry.names() == ["demo-drawdown", "pivot-events"]
+    assert registry.find("candidate").model_version_id == demo.model_version_id
+    assert registry.find("shadow").name == "pivot-events"
+    assert registry.find(events.model_version_id[:8]).name == "pivot-events"
+    registry.promote("pivot-events", events.model_version_id, "candidate", actor="t")
+    with pytest.raises(DataError, match=r"ambiguous.*--name"):
+        registry.find("candidate")
+    assert registry.find("candidate", "pivot-events").name == "pivot-events"
+    with pytest.raises(DataError, match="no alias or version matches 'active'"):
+        registry.find("active")

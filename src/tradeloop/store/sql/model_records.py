@@ -47,6 +47,11 @@ class SqlModelRecords:
             row = connection.execute(query).mappings().first()
         return None if row is None else _version(row)
 
+    def names(self) -> list[str]:
+        query = select(model_versions.c.name).distinct().order_by(model_versions.c.name)
+        with self._engine.connect() as connection:
+            return [str(name) for (name,) in connection.execute(query)]
+
     def list_versions(self, name: str) -> list[ModelVersion]:
         query = (
             select(model_versions)
