@@ -206,3 +206,45 @@ def test_ingest_when_cluster_address_given_then_fetches_run_there(tmp_path: Path
         )
     assert result.returncode == 0, result.stderr
     assert {s["state"] for s in json.loads(result.stdout)["symbols"]} == {"ACTIVE"}
+
+
+def test_ingest_when_no_provider_answers_then_exit_3_pointing_to_offline_which_works(
+    tmp_path: Path,
+) -> None:
+    """A first run without the internet: the transient-failure code and the fix; then the
+    fix from another folder, the config's relative universe path read next to it."""
+    root = tmp_path / "desk"
+    (root / "config").mkdir(parents=True)
+    (root / "config" / "universe.json").write_text(json.dumps({"symbols": ["SPY", "AAPL"]}))
+    config = root / "tradeloop.yaml"
+    config.write_text(
+        "ingest:\n"
+        "  priority: [yahoo]\n"
+        "  endpoints: {yahoo: 'http://127.0.0.1:9'}\n"  # nothing listens: connection refused
+        "  retry: {max_attempts: 1, base_delay_ms: 0, timeout_ms: 2000}\n"
+    )
+    refused = _run(root, "ingest", "--end", "2024-06-28")
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "tradeloop ingest --offline" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment["TRADELOOP_HOME"] = str(root / "var")
+    args = ["ingest", "--offline", "--end", "2024-06-28", "--config", str(config), "--json"]
+    offline = subprocess.run(
+        [sys.executable, "-m", "tradeloop.cli", *args],
+        cwd=elsewhere,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert offline.returncode == 0, offline.stderr
+    summary = json.loads(offline.stdout)
+    assert {s["symbol"]: s["state"] for s in summary["symbols"]} == {
+        "SPY": "ACTIVE",
+        "AAPL": "ACTIVE",
+    }

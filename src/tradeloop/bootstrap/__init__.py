@@ -5,6 +5,7 @@ The only module that picks adapters. Tests call the same functions with fakes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -157,7 +158,32 @@ def load_app_config(path: Path | None) -> tuple[AppConfig, str]:
             return AppConfig(), "defaults"
         path = default
     data = load_yaml_mapping(path)
-    return parse_config(AppConfig, data, str(path)), str(path)
+    return parse_config(AppConfig, _relative_to(data, path.parent), str(path)), str(path)
+
+
+DEFAULT_UNIVERSE = "config/universe.json"
+SHIPPED_UNIVERSE = Path(__file__).resolve().parent.parent / "data" / "default_universe.json"
+
+# Config keys that name a file or folder: a relative one is read from the config file's
+# folder, not from wherever the command runs.
+PATH_KEYS = (("ingest", "universe_path"), ("ingest", "files_dir"), ("notify", "smtp_ca_file"))
+
+
+def _relative_to(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    resolved = dict(data)
+    ingest = resolved.get("ingest") or {}
+    beside = folder / DEFAULT_UNIVERSE
+    if isinstance(ingest, dict) and "universe_path" not in ingest and beside.exists():
+        # the default universe too: config/universe.json beside the config file
+        resolved["ingest"] = {**ingest, "universe_path": DEFAULT_UNIVERSE}
+    for section, key in PATH_KEYS:
+        values = resolved.get(section)
+        if not isinstance(values, dict) or not isinstance(values.get(key), str):
+            continue
+        value = Path(values[key]).expanduser()
+        if not value.is_absolute():
+            resolved[section] = {**values, key: str((folder / value).resolve())}
+    return resolved
 
 
 def database_url(settings: Settings) -> str:
@@ -418,7 +444,18 @@ class App:
         )
 
     def universe(self) -> Universe:
-        return load_universe(Path(self.config.ingest.universe_path))
+        """The configured universe; with the default path and no such file (a command run
+        outside a project folder), the one shipped with tradeloop."""
+        path = Path(self.config.ingest.universe_path)
+        if not path.exists() and self.config.ingest.universe_path == DEFAULT_UNIVERSE:
+            path = SHIPPED_UNIVERSE
+        return load_universe(path)
+
+    def offline(self) -> App:
+        """This app with ``ingest.offline`` on: bundled real history, then the seeded
+        synthetic market, lead every symbol's providers; no network is needed."""
+        ingest = self.config.ingest.with_changes(offline=True)
+        return dataclasses.replace(self, config=self.config.with_changes(ingest=ingest))
 
     def provider_spec(self, run_id: str | None) -> ProviderSpec:
         return ProviderSpec(

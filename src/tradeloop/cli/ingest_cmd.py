@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tradeloop.cli.dates import parse_range
-from tradeloop.cli.errors import EXIT_FAILED, handled_errors
+from tradeloop.cli.errors import EXIT_FAILED, EXIT_RETRY, handled_errors
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import new_run_id
@@ -68,7 +69,7 @@ def _summary_json(summary: RunSummary) -> dict[str, Any]:
 
 def _print_summary(summary: RunSummary, console: Console) -> None:
     table = Table(title=f"ingest {summary.mode.value} - run {summary.run_id} - {summary.status}")
-    for column in ("symbol", "decision", "state", "provider", "rows", "quality", "reason"):
+    for column in ("symbol", "decision", "state", "provider", "rows", "quality"):
         table.add_column(column, overflow="fold")
     colours = {"ACTIVE": "green", "DEGRADED": "yellow", "QUARANTINED": "red"}
     for o in summary.outcomes:
@@ -80,9 +81,13 @@ def _print_summary(summary: RunSummary, console: Console) -> None:
             o.provider or "-",
             str(o.quality.rows),
             f"{o.quality.score:.3f}",
-            o.reason,
         )
     console.print(table)
+    width = min(console.width, 100)
+    for o in summary.outcomes:
+        if o.reason and o.decision not in ("OK", "VERIFIED", "UP_TO_DATE"):
+            lines = textwrap.wrap(o.reason, width - 2, initial_indent=f"{o.symbol}: ")
+            console.print("\n".join(lines), highlight=False, markup=False)
     console.print(f"{summary.rows_written} rows written in {summary.seconds:.1f} s")
     if summary.alert:
         console.print(f"[red]ALERT[/] {summary.alert}")
@@ -132,14 +137,36 @@ def _check_provider(app: App, provider: str | None) -> None:
         )
 
 
+def _unreachable(summary: RunSummary) -> bool:
+    """Every refused symbol failed because no provider answered (network, rate limits):
+    a transient failure, not a verdict on the data."""
+    refused = summary.rejected
+    return bool(refused) and all(
+        o.attempts and all(a.outcome in ("RETRY_EXHAUSTED", "SKIPPED") for a in o.attempts)
+        for o in refused
+    )
+
+
 def _report(summary: RunSummary, as_json: bool) -> None:
-    """Print the run (JSON or a table); exit 1 unless every symbol was fine."""
+    """Print the run (JSON or a table); exit 1 unless every symbol was fine, 3 when no
+    provider could be reached."""
     if as_json:
         print(json.dumps(_summary_json(summary), indent=2))
     else:
         _print_summary(summary, Console())
-    if summary.status != "OK":
-        raise typer.Exit(EXIT_FAILED)
+    if summary.status == "OK":
+        return
+    if _unreachable(summary):
+        if not as_json:
+            Console(stderr=True).print(
+                "no provider could be reached (no network?): retry later, or run "
+                "tradeloop ingest --offline (bundled real history, then the seeded "
+                "synthetic market)",
+                highlight=False,
+                soft_wrap=True,  # one line a script or a person can search for the fix in
+            )
+        raise typer.Exit(EXIT_RETRY)
+    raise typer.Exit(EXIT_FAILED)
 
 
 def ingest(
@@ -154,6 +181,12 @@ def ingest(
     provider: Annotated[str | None, typer.Option(help="use only this provider")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
     cluster: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline", help="no network: bundled real history first, then the seeded market"
+        ),
+    ] = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -170,6 +203,11 @@ def ingest(
       tradeloop ingest --mode incremental --tickers SPY,AAPL
 
       tradeloop ingest --mode deep_backfill --provider synthetic --end 2024-12-31 --workers 2
+
+      tradeloop ingest --offline       # a machine without the internet
+
+    Exit codes: 0 every symbol ingested, 1 some refused (quality, governance), 2 bad input,
+    3 no provider answered (retry later, or --offline).
     """
     from tradeloop.bootstrap import build_app
     from tradeloop.data.ingest import IngestPlan
@@ -185,6 +223,8 @@ def ingest(
         first, last = parse_range(start, end)
         selected = parse_symbols(tickers) if tickers is not None else None
         app = build_app(load_settings(), config)
+        if offline:
+            app = app.offline()
         plan = IngestPlan(
             mode=mode,
             entries=app.universe().select(selected),

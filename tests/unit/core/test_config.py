@@ -96,7 +96,10 @@ def test_config_when_constructed_then_frozen() -> None:
 def test_example_config_when_validated_then_matches_defaults_and_documents_every_key() -> None:
     example = Path(__file__).parents[3] / "config" / "tradeloop.example.yaml"
     config, _ = load_app_config(example)
-    assert config == AppConfig()
+    # its relative universe path is read next to wherever the file is used
+    assert config.ingest.universe_path == str(example.parent / "config" / "universe.json")
+    ingest = config.ingest.with_changes(universe_path=AppConfig().ingest.universe_path)
+    assert config.with_changes(ingest=ingest) == AppConfig()
     assert example.read_text() == example_config_text(), "run: tradeloop config example > " + str(
         example
     )
@@ -148,3 +151,17 @@ def test_config_with_changes_when_a_key_is_unknown_or_a_value_bad_then_config_er
     source = Path(__file__).resolve().parents[3] / "src" / "tradeloop"
     copies = [p.name for p in source.rglob("*.py") if "model_copy(update" in p.read_text()]
     assert copies == ["config.py"]  # the docstring that says why
+
+
+def test_config_when_paths_are_relative_then_read_from_the_config_files_folder(
+    tmp_path: Path,
+) -> None:
+    desk = tmp_path / "desk"
+    (desk / "config").mkdir(parents=True)
+    (desk / "config" / "universe.json").write_text('{"symbols": [{"symbol": "SPY"}]}')
+    (desk / "tradeloop.yaml").write_text("ingest:\n  files_dir: csv\n")
+    config, _ = load_app_config(desk / "tradeloop.yaml")
+    assert config.ingest.files_dir == str((desk / "csv").resolve())
+    assert config.ingest.universe_path == str((desk / "config" / "universe.json").resolve())
+    (desk / "other.yaml").write_text("ingest:\n  universe_path: /srv/universe.json\n")
+    assert load_app_config(desk / "other.yaml")[0].ingest.universe_path == "/srv/universe.json"
