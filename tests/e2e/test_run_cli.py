@@ -268,3 +268,24 @@ def test_risk_var_when_account_holds_goog_then_three_estimates(tmp_path: Path) -
     missing = _run(tmp_path, "risk", "var", "--account", "nobody")
     assert missing.returncode == 2
     assert "no paper account" in missing.stderr
+
+
+def test_run_when_output_is_read_then_it_says_what_happened(tmp_path: Path) -> None:
+    """No data: exit 2 before an account exists; simulate would send (it sends nothing);
+    a backtest whose every order is denied says so and exits 1."""
+    empty = _run(tmp_path, "run", "--mode", "paper", "--account", "a", "--tickers", "GOOG")
+    assert empty.returncode == 2, empty.stdout + empty.stderr
+    assert "nothing to trade" in empty.stderr
+    assert not (tmp_path / "var" / "paper" / "a").exists()
+
+    _store_goog(tmp_path)
+    window = ("--tickers", "GOOG", "--start", "2012-01-01", "--end", "2012-12-31")
+    simulated = _run(tmp_path, "run", "--mode", "simulate", *window, "--run-once")
+    assert simulated.returncode == 0, simulated.stderr
+    assert " would send" in simulated.stdout
+    assert " sent" not in simulated.stdout.replace("would send", "")
+
+    assert _run(tmp_path, "halt", "--reason", "test").returncode == 0
+    denied = _run(tmp_path, "run", *window)
+    assert denied.returncode == 1, denied.stdout + denied.stderr
+    assert "every order was denied by the risk checks (KILL_SWITCH" in denied.stderr

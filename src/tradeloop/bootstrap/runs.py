@@ -4,6 +4,7 @@ simulate or live feed did, with the metrics, curves and details its report shows
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,8 @@ def backtest(app: App, request: BacktestRequest) -> RunOutcome:
         "initial_cash": float(result.initial_cash),
         "final_equity": str(result.final_equity),
         "orders_denied": len(result.rejected),
+        "fills": len(result.fills),
+        "denials_by_code": dict(Counter(r.reason.split(":")[0] for r in result.rejected)),
     }
     if plan.model is not None:
         trained_end = plan.model.trained_end_ns

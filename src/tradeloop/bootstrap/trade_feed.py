@@ -4,12 +4,14 @@ did, and the feed of stored bars on the wall clock."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tradeloop.bootstrap import App
 from tradeloop.bootstrap.trading import open_trading_account
+from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import new_run_id
 from tradeloop.core.time import iso_from_ns
 from tradeloop.execution.config import ExecutionConfig
@@ -68,6 +70,7 @@ def open_feed(
     def load(symbols: tuple[str, ...], seconds: int, start_ns: int, end_ns: int) -> Any:
         return store.load_bars_many(list(symbols), seconds, start_ns, end_ns)
 
+    _require_bars(load, request.spec)
     stats = LiveStats()
     kill_switch = app.kill_switch()
     plan, mode = request.plan, request.mode
@@ -93,3 +96,17 @@ def open_feed(
     )
     kernel = account_kernel(opened, account, app.paper_stores(), [stats.record, on_step])
     return OpenFeed(banner, kernel, stats, account.run_id, plan, request.spec, load, should_stop)
+
+
+def _require_bars(load: Callable[[tuple[str, ...], int, int, int], Any], spec: FeedSpec) -> None:
+    """A replay or a run-once with no stored bar at all has nothing to trade: refuse before
+    an account is opened (or created) for it."""
+    if spec.feed == "live" and not spec.run_once:
+        return  # a live feed waits for the bars ingestion or the collector store
+    end = spec.end_ns if spec.end_ns is not None else time.time_ns()
+    if load(spec.symbols, spec.interval_sec, spec.start_ns, end).is_empty():
+        raise ConfigError(
+            f"no stored {spec.interval_sec} s bars of {', '.join(spec.symbols)} from "
+            f"{iso_from_ns(spec.start_ns)}: nothing to trade. Fix: tradeloop ingest (daily "
+            "bars) or tradeloop collect (intraday) first"
+        )

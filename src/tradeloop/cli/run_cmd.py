@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tradeloop.cli.dates import parse_range
-from tradeloop.cli.errors import handled_errors
+from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.cli.intervals import INTERVALS
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
@@ -148,7 +149,17 @@ def _backtest(
     request = BacktestRequest(
         plan, execution, symbols, seconds, window[0], window[1], benchmark, label
     )
-    _report(app, backtest(app, request), as_json)
+    outcome = backtest(app, request)
+    _report(app, outcome, as_json)
+    details = outcome.details
+    if details["orders_denied"] and not details["fills"]:
+        reasons = ", ".join(f"{code} {n}" for code, n in details["denials_by_code"].items())
+        Console(stderr=True).print(
+            f"every order was denied by the risk checks ({reasons}): nothing traded. "
+            "Fix: see tradeloop resume for a kill switch, or the risk section of the config",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _report(app: App, outcome: RunOutcome, as_json: bool) -> None:
@@ -206,12 +217,14 @@ def _trade_feed(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
+    approved = "would send" if mode == "simulate" else "sent"  # simulate sends nothing
+
     def on_step(bar: Any, step: Any) -> None:
         if as_json:
             return
         for decision in step.decisions:
             order = decision.order
-            verdict = "sent" if decision.sent else f"denied: {decision.denial}"
+            verdict = approved if decision.sent else f"denied: {decision.denial}"
             console.print(
                 f"{iso_from_ns(bar.ts)} {order.symbol} {order.side} {order.quantity} "
                 f"({order.reason}) {verdict}"
@@ -230,6 +243,7 @@ def _trade_feed(
         if as_json:
             print(json.dumps(outcome.details, indent=2))
         else:
-            console.print(f"{mode}: no new bars; equity {outcome.details['equity']}")
+            equity = f"{Decimal(outcome.details['equity']):,.2f}"
+            console.print(f"{mode}: no new bars; equity {equity}")
         return
     _report(app, outcome, as_json)

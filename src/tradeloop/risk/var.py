@@ -54,9 +54,12 @@ def garch(pnl: np.ndarray, level: float, scale: float) -> RiskEstimate:
     from arch import arch_model  # imported here: 3 s of statsmodels and scipy
 
     percent = 100.0 * pnl / scale  # the optimiser converges on percent returns
-    fitted = arch_model(percent, mean="Constant", vol="GARCH", p=1, q=1, dist="normal").fit(
-        disp="off"
+    # rescale=False: the returns are in percent already; arch would only warn (on the
+    # console of a normal command) without changing the fit.
+    model = arch_model(
+        percent, mean="Constant", vol="GARCH", p=1, q=1, dist="normal", rescale=False
     )
+    fitted = model.fit(disp="off")
     variance = float(np.asarray(fitted.forecast(horizon=1, reindex=False).variance)[-1, 0])
     mu = float(fitted.params["mu"]) / 100.0 * scale
     sigma = math.sqrt(variance) / 100.0 * scale
