@@ -286,3 +286,13 @@ def test_db_status_when_no_database_then_says_so_and_creates_nothing(tmp_path: P
     assert result.returncode == 1
     assert "no database yet" in result.stdout
     assert not (tmp_path / "var").exists()
+
+
+def test_write_command_when_it_creates_the_schema_then_says_so_once(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    first = _run(["halt", "--reason", "migration notice"], home)
+    assert first.returncode == 0, first.stderr
+    assert "migrated from an empty database to revision" in first.stderr
+    again = _run(["resume"], home)
+    assert again.returncode == 0, again.stderr
+    assert "migrated" not in again.stderr

@@ -161,6 +161,7 @@ def load_app_config(path: Path | None) -> tuple[AppConfig, str]:
     return parse_config(AppConfig, _relative_to(data, path.parent), str(path)), str(path)
 
 
+log = logging.getLogger(__name__)
 DEFAULT_UNIVERSE = "config/universe.json"
 SHIPPED_UNIVERSE = Path(__file__).resolve().parent.parent / "data" / "default_universe.json"
 
@@ -204,7 +205,17 @@ def open_database(settings: Settings, read_only: bool = False) -> Engine:
         )
     engine = open_engine(url)
     if not read_only:
-        upgrade(engine)
+        before = current_revision(engine)
+        if before != HEAD_REVISION:
+            upgrade(engine)
+            # Said once, when it happens: a write command just changed this database.
+            found = "an empty database" if before is None else f"revision {before}"
+            log.warning(
+                "database %s migrated from %s to revision %s",
+                redact_url(url),
+                found,
+                HEAD_REVISION,
+            )
         return engine
     current, head = current_revision(engine), HEAD_REVISION
     if current != head:
