@@ -57,7 +57,7 @@ def _plot(data: ReportInput, path: Path) -> None:
     bottom.set_ylabel("drawdown")
     bottom.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=120)  # 1200 px wide
     plt.close(figure)
 
 

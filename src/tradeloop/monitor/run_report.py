@@ -58,7 +58,7 @@ def _plot(ts: np.ndarray, curves: dict[str, np.ndarray], title: str, path: Path)
     bottom.set_ylabel("drawdown")
     bottom.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=120)  # 1200 px wide
     plt.close(figure)
 
 

@@ -547,27 +547,35 @@ def _plots(report: DailyReport, folder: Path, stem: str) -> dict[str, Path]:
         ("equity", "equity and drawdown", _equity_plot),
         ("drift", "feature drift", _drift_plot),
     )
-    for name, title, draw in plots:
-        figure = draw(report, plt)
-        if figure is None:
-            continue
-        path = folder / f"{stem}_{name}.png"
-        figure.tight_layout()
-        figure.savefig(path, dpi=80)
-        plt.close(figure)
-        made[title] = path
+    # 1200 px wide at 100 dpi, text readable at 100 % zoom
+    with plt.rc_context({"font.size": 13, "axes.titlesize": 15, "legend.fontsize": 11}):
+        for name, title, draw in plots:
+            figure = draw(report, plt)
+            if figure is None:
+                continue
+            path = folder / f"{stem}_{name}.png"
+            figure.tight_layout()
+            figure.savefig(path, dpi=100)
+            plt.close(figure)
+            made[title] = path
     return made
 
 
 def _calibration_plot(report: DailyReport, plt: Any) -> Any:
     if not report.calibration:
         return None
-    figure, axis = plt.subplots(figsize=(5, 4))
-    axis.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    figure, axis = plt.subplots(figsize=(12, 8))
+    axis.plot(
+        [0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated"
+    )
     for name, (mean_p, rate, _) in report.calibration.items():
         axis.plot(mean_p, rate, marker="o", label=name)
-    axis.set(xlabel="mean predicted P", ylabel="observed rate", title="calibration")
-    axis.legend(fontsize=7)
+    axis.set(
+        xlabel="mean predicted probability",
+        ylabel="observed frequency",
+        title="calibration of each classifier (report window)",
+    )
+    axis.legend()
     return figure
 
 
@@ -595,7 +603,7 @@ def _precision_plot(report: DailyReport, plt: Any) -> Any:
     )
     if history.is_empty():
         return None
-    figure, axis = plt.subplots(figsize=(6, 3.5))
+    figure, axis = plt.subplots(figsize=(12, 6))
     for (target, horizon), rows in history.sort("day").group_by(
         ["target", "horizon"], maintain_order=True
     ):
@@ -605,21 +613,23 @@ def _precision_plot(report: DailyReport, plt: Any) -> Any:
             marker=".",
             label=f"{target}@{horizon}",
         )
-    axis.set(ylabel="precision", title="precision by horizon")
-    axis.tick_params(axis="x", labelrotation=45, labelsize=6)
-    axis.legend(fontsize=7)
+    axis.set(
+        ylabel="precision of entry signals", title="precision by classifier and horizon, by day"
+    )
+    axis.tick_params(axis="x", labelrotation=45, labelsize=10)
+    axis.legend()
     return figure
 
 
 def _equity_plot(report: DailyReport, plt: Any) -> Any:
     if report.equity.is_empty():
         return None
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(6, 4), sharex=True)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(12, 7), sharex=True)
     when = [datetime.fromtimestamp(ts / 1e9, UTC) for ts in report.equity["ts"].to_list()]
     top.plot(when, report.equity["pnl"].to_list())
-    top.set(ylabel="realized PnL", title="accounts: equity and drawdown")
+    top.set(ylabel="USD", title="paper and live accounts: cumulative realized PnL")
     bottom.fill_between(when, report.equity["drawdown"].to_list(), 0, color="tab:red")
-    bottom.set(ylabel="drawdown")
+    bottom.set(ylabel="USD", title="drawdown of realized PnL from its peak")
     return figure
 
 
@@ -627,12 +637,16 @@ def _drift_plot(report: DailyReport, plt: Any) -> Any:
     drifted = [d for d in report.drift if d.psi is not None]
     if not drifted:
         return None
-    figure, axis = plt.subplots(figsize=(6, max(2.5, 0.25 * len(drifted))))
+    figure, axis = plt.subplots(figsize=(12, max(5.0, 0.4 * len(drifted))))
     axis.barh([d.feature for d in drifted], [d.psi or 0.0 for d in drifted])
-    axis.axvline(0.1, color="orange", linewidth=1)
-    axis.axvline(0.25, color="red", linewidth=1)
-    axis.set(xlabel="PSI", title="feature drift")
-    axis.tick_params(axis="y", labelsize=6)
+    axis.axvline(0.1, color="orange", linewidth=1.5, label="PSI 0.1: watch")
+    axis.axvline(0.25, color="red", linewidth=1.5, label="PSI 0.25: shifted")
+    axis.set(
+        xlabel="population stability index (training window vs report window)",
+        title="feature drift",
+    )
+    axis.tick_params(axis="y", labelsize=10)
+    axis.legend()
     return figure
 
 

@@ -241,6 +241,8 @@ def test_report_files_history_and_latest_state_when_written_twice(tmp_path: Path
     assert drift["dist_bps"].psi > 0.25  # type: ignore[operator]  # shifted by 3 sd late in the window
     assert drift["atr_bps"].psi < drift["dist_bps"].psi  # type: ignore[operator]
     assert (folder / "ml_daily_2026-11-20_calibration.png").read_bytes()[:4] == b"\x89PNG"
+    for png in folder.glob("*.png"):  # readable at 100 %: at least 1200 px wide
+        assert int.from_bytes(png.read_bytes()[16:20], "big") >= 1200, png.name
     # the same day again: replaced, not doubled
     write_daily_report(report, folder, SqlReportQueries(db))
     with db.connect() as connection:
