@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from tradeloop.execution.kernel import Cursor
 from tradeloop.execution.portfolio import Portfolio
 from tradeloop.execution.statistics import daily_pnl
 from tradeloop.usecases.backtest_run import curve_metrics, run_strategy
+from tradeloop.usecases.paper_trading import AccountRules
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
@@ -48,6 +50,7 @@ class BacktestRequest:
     end_ns: int | None
     benchmark: str | None
     interval_label: str
+    on_progress: Callable[[int, int], None] | None = None
 
 
 def backtest(app: App, request: BacktestRequest) -> RunOutcome:
@@ -72,12 +75,11 @@ def backtest(app: App, request: BacktestRequest) -> RunOutcome:
     outcome = run_strategy(
         bars,
         plan=plan,
-        execution=request.execution,
-        risk=app.config.risk,
-        kill_switch=app.kill_switch(),
+        rules=AccountRules(request.execution, app.config.risk, app.kill_switch()),
         run_id=run_id,
         bar_interval_sec=seconds,
         benchmark_bars=bench,
+        on_progress=request.on_progress,
     )
     result = outcome.result
     ts = result.equity["ts"].to_numpy()

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import EXIT_FAILED, EXIT_RETRY, handled_errors
+from tradeloop.cli.progress import CommandProgress
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import new_run_id
@@ -99,24 +99,12 @@ def _run(
     from tradeloop.monitor.ingest_metrics import write_ingest_metrics
     from tradeloop.ops.dask_fetch import dask_fetch_map
 
-    console = Console(stderr=True)
     run_id = new_run_id("ingest")
     with ExitStack() as stack:
-        progress = stack.enter_context(
-            Progress(
-                TextColumn("ingest"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=console,
-                disable=as_json,
-            )
-        )
-        task = progress.add_task("", total=len(plan.entries))
+        progress = stack.enter_context(CommandProgress("ingest", len(plan.entries), quiet=as_json))
 
         def on_symbol(outcome: SymbolOutcome) -> None:
-            progress.update(task, advance=1, description=f"{outcome.symbol} {outcome.state.value}")
+            progress.advance(note=f"{outcome.symbol} {outcome.state.value}")
 
         fetch_map = None
         if workers or cluster:

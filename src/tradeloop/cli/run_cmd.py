@@ -15,6 +15,7 @@ from rich.table import Table
 from tradeloop.cli.dates import parse_range
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
 from tradeloop.cli.intervals import INTERVALS
+from tradeloop.cli.progress import CommandProgress
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
@@ -146,10 +147,15 @@ def _backtest(
     from tradeloop.bootstrap.runs import BacktestRequest, backtest
 
     label = next((k for k, v in INTERVALS.items() if v == seconds), f"{seconds}s")
-    request = BacktestRequest(
-        plan, execution, symbols, seconds, window[0], window[1], benchmark, label
-    )
-    outcome = backtest(app, request)
+    with CommandProgress("backtest (bars)", 1, quiet=as_json) as progress:
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(done, total)
+
+        request = BacktestRequest(
+            plan, execution, symbols, seconds, window[0], window[1], benchmark, label, on_progress
+        )
+        outcome = backtest(app, request)
     _report(app, outcome, as_json)
     details = outcome.details
     if details["orders_denied"] and not details["fills"]:

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
 from tradeloop.cli.errors import EXIT_FAILED, handled_errors
+from tradeloop.cli.progress import CommandProgress
 
 
 def train(
@@ -45,14 +45,13 @@ def train(
         app = build_app(load_settings(), config)
         settings = app.config.event_models
         total = len(settings.targets) * len(settings.horizons_bars)
-        with Progress(console=Console(stderr=True), disable=as_json, transient=True) as bar:
-            task = bar.add_task("training", total=total)
+        with CommandProgress("train", total, quiet=as_json) as progress:
             outcome = train_and_register(
                 app.registry(),
                 app.settings.home / "lake",
                 settings,
                 allow_partial=allow_partial,
-                on_model=lambda name, error: bar.advance(task),
+                on_model=lambda name, error: progress.advance(note=name),
             )
     published = summarize(outcome.models) if outcome.version_id else []
     result: dict[str, Any] = {

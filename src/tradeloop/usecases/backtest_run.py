@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,11 +12,9 @@ import polars as pl
 from tradeloop.core.errors import DataError
 from tradeloop.domain.asset_class import periods_per_year
 from tradeloop.execution.backtest import BacktestResult, run_backtest
-from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.engine import simulated_engine
 from tradeloop.execution.statistics import max_drawdown, run_metrics, sharpe_ratio, sortino_ratio
-from tradeloop.risk.config import RiskConfig
-from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.usecases.paper_trading import AccountRules
 from tradeloop.usecases.strategy_plans import StrategyPlan
 
 
@@ -57,19 +56,24 @@ def run_strategy(
     bars: pl.DataFrame,
     *,
     plan: StrategyPlan,
-    execution: ExecutionConfig,
-    risk: RiskConfig,
-    kill_switch: KillSwitch,
+    rules: AccountRules,
     run_id: str,
     bar_interval_sec: int,
     benchmark_bars: pl.DataFrame | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RunOutcome:
-    """Run ``strategy`` through the one order path on a SimClock and measure it."""
+    """Run ``strategy`` through the one order path on a SimClock and measure it;
+    ``on_progress(bars done, bars)`` as the replay advances."""
     if bars.is_empty():
         raise DataError("no bars to run on; ingest them first (tradeloop ingest ...)")
-    engine = simulated_engine(execution, risk, kill_switch)
+    engine = simulated_engine(rules.execution, rules.risk, rules.kill_switch)
     result = run_backtest(
-        plan.prepare(bars), plan.strategy, engine, run_id=run_id, extra_columns=plan.columns
+        plan.prepare(bars),
+        plan.strategy,
+        engine,
+        run_id=run_id,
+        extra_columns=plan.columns,
+        on_progress=on_progress,
     )
     equity = result.equity["equity"].to_numpy()
     ts = result.equity["ts"].to_numpy()
