@@ -251,6 +251,12 @@ def test_halt_resume_close_all_when_operator_acts_then_orders_stop_and_positions
         kinds = {k for (k,) in connection.execute("SELECT kind FROM audit_event")}
     assert {"halt", "resume", "close_all"} <= kinds
 
+    final = _run(tmp_path, "resume")  # says what it changed, in words
+    assert final.returncode == 0, final.stderr
+    assert "paper account ops: REDUCING" in final.stdout
+    assert "-> ACTIVE" in final.stdout
+    assert "{" not in final.stdout
+
 
 def test_risk_var_when_account_holds_goog_then_three_estimates(tmp_path: Path) -> None:
     _store_goog(tmp_path)

@@ -69,7 +69,7 @@ def resume(
     with handled_errors():
         app = build_app(load_settings(), config)
         switch = app.kill_switch()
-        accounts = {}
+        accounts, changed = {}, []
         for state_file in sorted(app.settings.paper_dir.glob("*/risk_state.json")):
             store = JsonRiskStateStore(state_file)
             state = store.load()
@@ -84,6 +84,7 @@ def resume(
             if state.trading_state is not TradingState.ACTIVE:
                 state.trading_state, state.state_reason = TradingState.ACTIVE, ""
                 store.save(state)
+                changed.append(state_file.parent.name)
         was = release(
             switch,
             app.audit_trail(),
@@ -92,11 +93,19 @@ def resume(
             time.time_ns(),
         )
     if as_json:
-        print(json.dumps({"kill_switch_was": was, "accounts_before": accounts}, indent=2))
+        payload = {"kill_switch_was": was, "accounts_before": accounts, "set_active": changed}
+        print(json.dumps(payload, indent=2))
         return
-    console = Console()
-    for name, summary in accounts.items():
-        console.print(f"paper account {name}: {summary}")
+    console = Console(highlight=False)
+    for name, before in accounts.items():
+        if name in changed:
+            why = f" ({before['reason']})" if before["reason"] else ""
+            line = f"{before['trading_state']}{why} -> ACTIVE"
+        else:
+            line = f"{before['trading_state']}, unchanged"
+        if before["daily_halt"]:
+            line += "; its daily loss halt stays until the next trading day"
+        console.print(f"paper account {name}: {line}", markup=False)
     if was is None:
         console.print("the kill switch was not engaged; nothing to resume")
     else:
