@@ -181,22 +181,25 @@ class Ingestor:
     def window(self, entry: UniverseEntry, plan: IngestPlan) -> tuple[int, int]:
         """[start, end] session stamps of the history governance judges.
 
-        The last ``required_rows`` sessions ending at ``as_of``; an explicit range for a
-        deep backfill; for a repair, the standard window ending at the newest stored bar.
+        The last ``required_rows`` sessions ending at ``as_of`` (history already stored
+        counts, so a shorter explicit range does not demote a symbol whose earlier history
+        is there); an explicit range that starts earlier, all of it; for a repair, the
+        standard window ending at the newest stored bar.
         """
         if plan.mode is IngestMode.REPAIR:
             last = self.store.last_bar_ts(entry.symbol, DAILY_SEC)
             end = max(last or plan.as_of_ns, plan.as_of_ns)
-        elif plan.start_ns is not None:
-            return plan.start_ns, plan.as_of_ns
         else:
             end = plan.as_of_ns
         start = session_window_start(entry.asset_class, self.config.required_rows, end)
+        if plan.mode is not IngestMode.REPAIR and plan.start_ns is not None:
+            start = min(start, plan.start_ns)
         return start, end
 
     def fetch_range(self, entry: UniverseEntry, plan: IngestPlan) -> tuple[int, int]:
-        """[start, end] of the bars to request."""
-        if plan.mode is IngestMode.REPAIR and plan.start_ns is not None:
+        """[start, end] of the bars to request: an explicit range as asked, else the
+        window governance judges."""
+        if plan.start_ns is not None:
             return plan.start_ns, plan.as_of_ns
         return self.window(entry, plan)
 
