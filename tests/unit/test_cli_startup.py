@@ -36,7 +36,7 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["status"]])
 def test_cli_when_asked_for_help_or_version_then_no_heavy_module_loaded(args: list[str]) -> None:
     out = subprocess.run(
         [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True

@@ -301,7 +301,7 @@ def diff(
     from tradeloop.settings import load_settings
 
     with handled_errors():
-        application = build_app(load_settings(), config)
+        application = build_app(load_settings(), config, read_only=True)
         ids = [_resolve(application, name, ref) for ref in (left, right)]
         manifests = [application.registry().load(version_id)[1] for version_id in ids]
     fields = (

@@ -45,7 +45,7 @@ def var(
             raise ConfigError(f"--interval {interval!r}: use one of {', '.join(INTERVALS)}")
         if not 0.5 < level < 1 or lookback < 30:
             raise ConfigError("--level must be in (0.5, 1) and --lookback at least 30")
-        application = build_app(load_settings(), config)
+        application = build_app(load_settings(), config, read_only=True)
         store = application.ingest_store()
         report = account_risk(
             application.paper_stores(),

@@ -88,7 +88,9 @@ def up(
 
 
 def status(
-    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="accepted for symmetry: status reads no config")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Show each component of the supervised stack: running or not, pid, restarts,
@@ -99,13 +101,12 @@ def status(
     Exit codes: 0 every component running, 1 the stack is down or a component is not
     running.
     """
-    from tradeloop.bootstrap import build_app
     from tradeloop.ops.supervisor import alive, read_stack
     from tradeloop.settings import load_settings
 
     with handled_errors():
-        app = build_app(load_settings(), config)
-        stack = read_stack(app.settings.home / "run" / "stack.json")
+        # Reads one file: no database is opened (let alone migrated) to answer.
+        stack = read_stack(load_settings().home / "run" / "stack.json")
     up_running = stack is not None and alive(stack.get("supervisor_pid"))
     components = (stack or {}).get("components", {})
     for component in components.values():
