@@ -278,7 +278,8 @@ def test_risk_var_when_account_holds_goog_then_three_estimates(tmp_path: Path) -
 
 def test_run_when_output_is_read_then_it_says_what_happened(tmp_path: Path) -> None:
     """No data: exit 2 before an account exists; simulate would send (it sends nothing);
-    a backtest whose every order is denied says so and exits 1."""
+    the traded symbol as its own benchmark is one line, said so; a backtest whose every
+    order is denied says so and exits 1."""
     empty = _run(tmp_path, "run", "--mode", "paper", "--account", "a", "--tickers", "GOOG")
     assert empty.returncode == 2, empty.stdout + empty.stderr
     assert "nothing to trade" in empty.stderr
@@ -290,6 +291,12 @@ def test_run_when_output_is_read_then_it_says_what_happened(tmp_path: Path) -> N
     assert simulated.returncode == 0, simulated.stderr
     assert " would send" in simulated.stdout
     assert " sent" not in simulated.stdout.replace("would send", "")
+
+    itself = _run(tmp_path, "run", *window, "--benchmark", "GOOG", "--json")
+    assert itself.returncode == 0, itself.stderr
+    ran = json.loads(itself.stdout)
+    assert list(ran["metrics"]) == ["strategy", "buy and hold"]  # one line, not two equal
+    assert "is the traded symbol" in ran["note"]
 
     assert _run(tmp_path, "halt", "--reason", "test").returncode == 0
     denied = _run(tmp_path, "run", *window)

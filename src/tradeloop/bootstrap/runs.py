@@ -68,6 +68,9 @@ def backtest(app: App, request: BacktestRequest) -> RunOutcome:
             f"ingest them first: tradeloop ingest --tickers {','.join(missing)}"
         )
     benchmark = request.benchmark
+    same = benchmark is not None and (benchmark,) == tuple(symbols)
+    if same:
+        benchmark = None  # the traded symbol's buy and hold is already drawn: one line
     bench = store.load_bars_many([benchmark], seconds, request.start_ns, end) if benchmark else None
     if benchmark and (bench is None or bench.is_empty()):
         raise DataError(f"--benchmark {benchmark}: no stored bars; ingest it first")
@@ -103,6 +106,11 @@ def backtest(app: App, request: BacktestRequest) -> RunOutcome:
         "final_equity": str(result.final_equity),
         "orders_denied": len(result.rejected),
         "fills": len(result.fills),
+        **(
+            {"note": f"benchmark {request.benchmark} is the traded symbol: its buy and hold"}
+            if same
+            else {}
+        ),
         "denials_by_code": dict(Counter(r.reason.split(":")[0] for r in result.rejected)),
     }
     if plan.model is not None:

@@ -195,6 +195,8 @@ def _report(app: App, outcome: RunOutcome, as_json: bool) -> None:
         table.add_row(*row)
     console = Console()
     console.print(table)
+    if outcome.details.get("note"):
+        console.print(outcome.details["note"], highlight=False)
     console.print(
         f"report: {paths['markdown']}  (JSON {paths['json'].name}, PNG {paths['png'].name})"
     )
