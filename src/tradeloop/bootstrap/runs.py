@@ -53,6 +53,19 @@ class BacktestRequest:
     on_progress: Callable[[int, int], None] | None = None
 
 
+def _benchmark(store: Any, request: BacktestRequest, end: int) -> tuple[str | None, Any]:
+    """The benchmark and its stored bars; none when it is the traded symbol itself (its
+    buy and hold is already drawn: one line, not two equal ones)."""
+    benchmark = request.benchmark
+    if benchmark is None or (benchmark,) == tuple(request.symbols):
+        return None, None
+    seconds = request.interval_sec
+    bench = store.load_bars_many([benchmark], seconds, request.start_ns, end)
+    if bench.is_empty():
+        raise DataError(f"--benchmark {benchmark}: no stored bars; ingest it first")
+    return benchmark, bench
+
+
 def backtest(app: App, request: BacktestRequest) -> RunOutcome:
     """The strategy over the stored bars of the range, against buy and hold (and the
     benchmark); the closing positions and round trips stored for the reports."""
@@ -67,13 +80,7 @@ def backtest(app: App, request: BacktestRequest) -> RunOutcome:
             f"no stored {request.interval_label} bars for {', '.join(missing)} in the range; "
             f"ingest them first: tradeloop ingest --tickers {','.join(missing)}"
         )
-    benchmark = request.benchmark
-    same = benchmark is not None and (benchmark,) == tuple(symbols)
-    if same:
-        benchmark = None  # the traded symbol's buy and hold is already drawn: one line
-    bench = store.load_bars_many([benchmark], seconds, request.start_ns, end) if benchmark else None
-    if benchmark and (bench is None or bench.is_empty()):
-        raise DataError(f"--benchmark {benchmark}: no stored bars; ingest it first")
+    benchmark, bench = _benchmark(store, request, end)
     run_id = new_run_id("run")
     outcome = run_strategy(
         bars,
@@ -106,13 +113,10 @@ def backtest(app: App, request: BacktestRequest) -> RunOutcome:
         "final_equity": str(result.final_equity),
         "orders_denied": len(result.rejected),
         "fills": len(result.fills),
-        **(
-            {"note": f"benchmark {request.benchmark} is the traded symbol: its buy and hold"}
-            if same
-            else {}
-        ),
         "denials_by_code": dict(Counter(r.reason.split(":")[0] for r in result.rejected)),
     }
+    if request.benchmark and benchmark is None:
+        details["note"] = f"benchmark {request.benchmark} is the traded symbol: its buy and hold"
     if plan.model is not None:
         trained_end = plan.model.trained_end_ns
         details["model_version_id"] = plan.model.model_version_id
