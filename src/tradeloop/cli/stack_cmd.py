@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -101,7 +102,7 @@ def status(
     Exit codes: 0 every component running, 1 the stack is down or a component is not
     running.
     """
-    from tradeloop.ops.supervisor import alive, read_stack
+    from tradeloop.ops.supervisor import alive, read_stack, uptime_now
     from tradeloop.settings import load_settings
 
     with handled_errors():
@@ -109,9 +110,11 @@ def status(
         stack = read_stack(load_settings().home / "run" / "stack.json")
     up_running = stack is not None and alive(stack.get("supervisor_pid"))
     components = (stack or {}).get("components", {})
+    now = time.time_ns()
     for component in components.values():
         if component["status"] == "running" and not (up_running and alive(component["pid"])):
             component["status"] = "gone"  # the file says running; the process is not
+        component["uptime_s"] = uptime_now(component, now)
     healthy = (
         up_running
         and bool(components)
@@ -128,7 +131,7 @@ def status(
         else:
             title = "stack: " + ("up" if up_running else f"down (last: {stack.get('status')})")
             table = Table(title=title)
-            for column in ("component", "status", "pid", "restarts", "uptime s", "last exit"):
+            for column in ("component", "status", "pid", "restarts", "up for", "last exit"):
                 table.add_column(column)
             for name, c in components.items():
                 table.add_row(
@@ -136,9 +139,21 @@ def status(
                     c["status"],
                     str(c["pid"] or "-"),
                     str(c["restarts"]),
-                    str(c["uptime_s"]),
+                    _since(c["uptime_s"]) if c["status"] == "running" else "-",
                     str(c["last_exit"]),
                 )
             console.print(table)
     if not healthy:
         raise typer.Exit(1)
+
+
+def _since(seconds: float) -> str:
+    whole = int(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h{minutes:02d}m"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"

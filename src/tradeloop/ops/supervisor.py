@@ -37,6 +37,7 @@ class _Child:
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
     started: float = 0.0
+    started_ns: int = 0  # wall clock, so a reader of stack.json computes the uptime now
     restarts: int = 0
     backoff: float = 0.0
     due: float = 0.0
@@ -114,7 +115,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        child.started = time.monotonic()
+        child.started, child.started_ns = time.monotonic(), time.time_ns()
         self.echo(f"{child.component.name} started (pid {child.process.pid})")
 
     def stop(self) -> None:
@@ -151,6 +152,7 @@ class Supervisor:
                 "pid": child.process.pid if running and child.process else None,
                 "restarts": child.restarts,
                 "uptime_s": round(now - child.started, 1) if running else 0.0,
+                "started_ns": child.started_ns if running else None,
                 "last_exit": child.last_exit,
                 "command": " ".join(
                     child.component.argv[2:]
@@ -188,3 +190,12 @@ def alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def uptime_now(component: dict[str, Any], now_ns: int) -> float:
+    """A running component's uptime at ``now_ns`` (stack.json is written on changes only,
+    so its ``uptime_s`` is as of the last change)."""
+    started = component.get("started_ns")
+    if component.get("status") != "running" or not started:
+        return 0.0
+    return round(max(0, now_ns - int(started)) / 1e9, 1)
