@@ -8,11 +8,9 @@ import time
 from typing import Any
 
 import polars as pl
-from pydantic import ValidationError
 
 from tradeloop.adapters.replay import ReplayProvider
 from tradeloop.bootstrap import App, build_providers, collector_config
-from tradeloop.core.config import format_validation_error
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import NS_PER_DAY
 from tradeloop.data.ports import BarRequest, Provider
@@ -55,13 +53,7 @@ def collector_settings(
 ) -> CollectorConfig:
     """The collector config (file, then LIVE_COLLECTOR_*, then ``updates`` from the
     command line); refuses to bind /health beyond loopback without an API token."""
-    current = collector_config(app.config)
-    try:
-        settings = CollectorConfig.model_validate({**current.model_dump(), **updates})
-    except ValidationError as exc:
-        raise ConfigError(
-            format_validation_error("collect options", CollectorConfig, exc)
-        ) from None
+    settings = collector_config(app.config).with_changes(**updates)
     loopback = settings.host in ("127.0.0.1", "localhost", "::1")
     if serves_health and not loopback and not app.settings.api_token:
         raise ConfigError(

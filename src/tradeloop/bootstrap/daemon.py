@@ -159,28 +159,16 @@ def _intraday_refresh(app: App, symbols: tuple[str, ...], seconds: int) -> Calla
     collector config / LIVE_COLLECTOR_*): intraday bars and their touch events. Built on
     first use, so a source that cannot be reached is a logged refresh error, not a stop."""
     from tradeloop.bootstrap import collector_config
-    from tradeloop.bootstrap.collector_source import collector_provider
-    from tradeloop.usecases.collector import Collector
+    from tradeloop.bootstrap.collector_source import build_collector
 
     made: dict[str, Any] = {}
 
     def refresh() -> None:
         if "collector" not in made:
             settings = collector_config(app.config).with_changes(
-                symbols=symbols, bar_interval_s=seconds
+                symbols=symbols, bar_interval_s=seconds, score_enabled=False, replay_speed=1.0
             )
-            provider = collector_provider(
-                app, settings.source, symbols, seconds, settings.range_days, "synthetic", 1.0
-            )
-            store = app.ingest_store()
-            made["collector"] = Collector(
-                provider=provider,
-                bars=store,
-                events=app.event_store(),
-                last_bar_ts=store.last_bar_ts,
-                config=settings,
-                pivots=app.config.pivots,
-            )
+            made["collector"] = build_collector(app, settings, "synthetic")
         collector = made["collector"]
         collector.poll()
         if collector.health.last_error is not None:
