@@ -71,7 +71,7 @@ def _wait(port: int, server: subprocess.Popen[bytes]) -> None:
 def prepare(home: Path) -> dict[str, Any]:
     """Train + register + promote the benchmark forest; return what the peers need."""
     os.environ["TRADELOOP_HOME"] = str(home)
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
     from tradeloop.usecases.model_training import register_event_models
 

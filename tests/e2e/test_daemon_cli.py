@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from tradeloop.adapters.bundled.provider import BundledProvider
-from tradeloop.bootstrap import open_database
+from tradeloop.bootstrap.database import open_database
 from tradeloop.core.time import parse_ns
 from tradeloop.models.config import ForecastConfig
 from tradeloop.models.forecaster import forecast_returns

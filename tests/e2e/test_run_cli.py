@@ -75,7 +75,7 @@ def test_run_when_bars_stored_then_metrics_report_and_plot(tmp_path: Path) -> No
 
 def _store(root: Path, symbol: str) -> None:
     from tradeloop.adapters.bundled.provider import BundledProvider
-    from tradeloop.bootstrap import open_database
+    from tradeloop.bootstrap.database import open_database
     from tradeloop.settings import load_settings
     from tradeloop.store.sql.bar_store import SqlBarStore
 

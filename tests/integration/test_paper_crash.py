@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tradeloop.adapters.bundled.provider import BundledProvider
-from tradeloop.bootstrap import open_database
+from tradeloop.bootstrap.database import open_database
 from tradeloop.settings import load_settings
 from tradeloop.store.sql.bar_store import SqlBarStore
 from tradeloop.testing.waiting import wait_until

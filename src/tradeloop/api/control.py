@@ -194,7 +194,7 @@ async def _send(send: Send, status: int, body: bytes, kind: bytes) -> None:
 def create_app() -> HttpGuard:
     """uvicorn factory (``tradeloop.api.control:create_app``): settings and config from
     the environment (``TRADELOOP_HOME``, ``TRADELOOP_CONFIG``, ``TRADELOOP_API_TOKEN``)."""
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
 
     settings = load_settings()

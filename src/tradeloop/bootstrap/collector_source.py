@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from tradeloop.adapters.replay import ReplayProvider
-from tradeloop.bootstrap import App, build_providers, collector_config
+from tradeloop.bootstrap.app import App, build_providers, collector_config
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import NS_PER_DAY
 from tradeloop.data.ports import BarRequest, Provider

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tradeloop.bootstrap import App
+from tradeloop.bootstrap.app import App
 from tradeloop.bootstrap.trading import (
     open_trading_account,
     require_fresh_model,
@@ -158,7 +158,7 @@ def _intraday_refresh(app: App, symbols: tuple[str, ...], seconds: int) -> Calla
     """One collector poll of the daemon's symbols (source and look-back from the
     collector config / LIVE_COLLECTOR_*): intraday bars and their touch events. Built on
     first use, so a source that cannot be reached is a logged refresh error, not a stop."""
-    from tradeloop.bootstrap import collector_config
+    from tradeloop.bootstrap.app import collector_config
     from tradeloop.bootstrap.collector_source import build_collector
 
     made: dict[str, Any] = {}

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tradeloop.bootstrap import App, collector_config
+from tradeloop.bootstrap.app import App, collector_config
 from tradeloop.core.errors import ConfigError
 from tradeloop.ops.service_probe import probe, service_urls
 from tradeloop.usecases.daily_report import (

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tradeloop.bootstrap import App
+from tradeloop.bootstrap.app import App
 from tradeloop.bootstrap.trade_feed import OpenFeed
 from tradeloop.core.errors import DataError
 from tradeloop.core.ids import new_run_id

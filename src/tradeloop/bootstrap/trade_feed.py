@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tradeloop.bootstrap import App
+from tradeloop.bootstrap.app import App
 from tradeloop.bootstrap.trading import open_trading_account
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import new_run_id

@@ -8,7 +8,7 @@ import getpass
 import time
 from typing import Any
 
-from tradeloop.bootstrap import App
+from tradeloop.bootstrap.app import App
 from tradeloop.core.errors import ConfigError, TradingRefused
 from tradeloop.execution.config import ExecutionConfig
 from tradeloop.execution.strategy import Strategy

@@ -27,7 +27,7 @@ def backup(
 
     Exit codes: 0 snapshot written, 2 it could not be (nothing half-written is left).
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.monitor.backup_metrics import write_backup_metrics
     from tradeloop.settings import load_settings
     from tradeloop.usecases.backup import create_backup
@@ -80,7 +80,7 @@ def restore_drill(
     restore_drill_failed, tradeloop_restore_drill_ok 0 in var/metrics/backup.prom), 2 bad
     input.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.monitor.backup_metrics import write_backup_metrics
     from tradeloop.settings import load_settings
     from tradeloop.usecases.backup import restore_drill as drill
@@ -157,7 +157,7 @@ def restore(
     """
     import contextlib
 
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.core.errors import ConfigError, TradingRefused
     from tradeloop.core.single_instance import exclusive
     from tradeloop.settings import load_settings

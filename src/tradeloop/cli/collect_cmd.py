@@ -59,7 +59,7 @@ def collect(
 
       tradeloop collect --source replay --speed 600 --port 5004
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.bootstrap.collector_source import build_collector, collector_settings
     from tradeloop.settings import load_settings
     from tradeloop.usecases.collector import HealthServer
@@ -148,7 +148,7 @@ def labels_build(
     as_json: JsonOption = False,
 ) -> None:
     """Mature every stored event's outcomes at the configured horizons (idempotent)."""
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
     from tradeloop.usecases.event_lake import build_labels
 
@@ -176,7 +176,7 @@ def export(
 
       tradeloop export --check
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
     from tradeloop.usecases.event_lake import check_lake, export_events
 

@@ -24,7 +24,8 @@ app = typer.Typer(
 
 
 def _effective(config_path: Path | None) -> dict[str, Any]:
-    from tradeloop.bootstrap import database_url, load_app_config, redact_url
+    from tradeloop.bootstrap.app import load_app_config
+    from tradeloop.bootstrap.database import database_url, redact_url
     from tradeloop.settings import load_settings
 
     settings = load_settings()
@@ -66,7 +67,7 @@ def show(
 @app.command("validate")
 def validate(file: Annotated[Path, typer.Argument(help="YAML config file to check")]) -> None:
     """Check a config file; exit 2 with the key path, value and fix when it is wrong."""
-    from tradeloop.bootstrap import load_app_config
+    from tradeloop.bootstrap.app import load_app_config
 
     with handled_errors():
         load_app_config(file)
@@ -76,6 +77,6 @@ def validate(file: Annotated[Path, typer.Argument(help="YAML config file to chec
 @app.command("example")
 def example() -> None:
     """Print a documented config with every key at its default (start a tradeloop.yaml)."""
-    from tradeloop.bootstrap import example_config_text
+    from tradeloop.bootstrap.app import example_config_text
 
     print(example_config_text(), end="")

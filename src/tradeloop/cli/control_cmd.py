@@ -14,10 +14,16 @@ from rich.console import Console
 from tradeloop.cli.errors import handled_errors
 from tradeloop.core.errors import ConfigError
 
+# halt and resume read no config file, so a broken one never stands in their way; the
+# option stays so that scripts written for earlier versions keep working.
+UnreadConfig = Annotated[
+    Path | None, typer.Option("--config", hidden=True, help="ignored: nothing here reads it")
+]
+
 
 def halt(
     reason: Annotated[str, typer.Option(help="why trading stops (logged and audited)")],
-    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    config: UnreadConfig = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Stop new orders in every mode now: creates var/KILL_SWITCH (checked on every order
@@ -28,12 +34,12 @@ def halt(
 
     Exit codes: 0 halted, 2 no reason given.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.control import open_control
     from tradeloop.settings import load_settings
     from tradeloop.usecases.trading_control import halt as engage
 
     with handled_errors():
-        app = build_app(load_settings(), config)
+        app = open_control(load_settings())
         switch = app.kill_switch()
         engage(
             switch,
@@ -50,7 +56,7 @@ def halt(
 
 
 def resume(
-    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    config: UnreadConfig = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Show why trading was halted and the paper accounts' risk state, then remove
@@ -60,14 +66,14 @@ def resume(
 
     Exit codes: 0 resumed (or nothing was halted).
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.control import open_control
     from tradeloop.domain.enums import TradingState
     from tradeloop.risk.gate import JsonRiskStateStore
     from tradeloop.settings import load_settings
     from tradeloop.usecases.trading_control import resume as release
 
     with handled_errors():
-        app = build_app(load_settings(), config)
+        app = open_control(load_settings())
         switch = app.kill_switch()
         accounts, changed = {}, []
         for state_file in sorted(app.settings.paper_dir.glob("*/risk_state.json")):
@@ -127,7 +133,7 @@ def close_all(
     Exit codes: 0 orders sent, 2 without --confirm, kill switch present, or the account
     refused to reconcile.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
     from tradeloop.usecases.paper_trading import AccountRules, PaperAccount, open_account
     from tradeloop.usecases.strategy_plans import sma_cross_plan

@@ -65,7 +65,7 @@ def daemon(
     Exit codes: 0 stopped on a signal, 2 bad input or refused to start (reconciliation,
     live gate).
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.bootstrap.daemon import DaemonRequest, build_daemon
     from tradeloop.settings import load_settings
     from tradeloop.usecases.strategy_plans import STRATEGIES

@@ -22,7 +22,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable outpu
 @app.command("upgrade")
 def upgrade_command(as_json: JsonOption = False) -> None:
     """Apply every pending migration (safe to repeat)."""
-    from tradeloop.bootstrap import upgrade_database
+    from tradeloop.bootstrap.database import upgrade_database
     from tradeloop.settings import load_settings
 
     with handled_errors():
@@ -39,7 +39,7 @@ def status(as_json: JsonOption = False) -> None:
 
     Exit codes: 0 at the newest revision, 1 no database yet or a migration pending.
     """
-    from tradeloop.bootstrap import database_revisions, database_url, redact_url
+    from tradeloop.bootstrap.database import database_revisions, database_url, redact_url
     from tradeloop.settings import load_settings
 
     with handled_errors():

@@ -67,7 +67,7 @@ def demo(
 
       tradeloop demo --quick --json
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
     from tradeloop.usecases.loop import STAGES, run_loop
 

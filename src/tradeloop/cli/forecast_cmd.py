@@ -40,7 +40,7 @@ def forecast(
 
     Exit codes: 0 forecast, 2 bad input or no stored bars for a symbol.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.models.forecaster import forecast_returns
     from tradeloop.settings import load_settings
 

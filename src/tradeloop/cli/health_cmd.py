@@ -15,7 +15,7 @@ from rich.table import Table
 from tradeloop.cli.errors import handled_errors
 
 if TYPE_CHECKING:
-    from tradeloop.bootstrap import App
+    from tradeloop.bootstrap.app import App
     from tradeloop.ops.host_health import Check
 
 STYLE = {"ok": "green", "warn": "yellow", "crit": "bold red"}
@@ -37,7 +37,7 @@ def health(
 
     Exit codes: 0 ok, 1 warn, 2 crit (or bad input).
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.ops.host_health import RANK, worst
     from tradeloop.settings import load_settings
 
@@ -63,7 +63,7 @@ def health(
 
 
 def run_checks(app: App) -> list[Check]:
-    from tradeloop.bootstrap import collector_config
+    from tradeloop.bootstrap.app import collector_config
     from tradeloop.ops import host_health as h
     from tradeloop.ops.host_health import Check
     from tradeloop.ops.service_probe import probe, service_urls

@@ -23,7 +23,7 @@ from tradeloop.core.time import NS_PER_DAY, iso_from_ns
 from tradeloop.data.ingest_mode import IngestMode
 
 if TYPE_CHECKING:
-    from tradeloop.bootstrap import App
+    from tradeloop.bootstrap.app import App
     from tradeloop.data.ingest import IngestPlan, RunSummary
     from tradeloop.data.ports import SymbolOutcome
 
@@ -197,7 +197,7 @@ def ingest(
     Exit codes: 0 every symbol ingested, 1 some refused (quality, governance), 2 bad input,
     3 no provider answered (retry later, or --offline).
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.data.ingest import IngestPlan
     from tradeloop.settings import load_settings
 
@@ -239,7 +239,7 @@ def repair(
 
       tradeloop repair --symbol AAPL --from 2022-01-01 --to 2022-06-01
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.data.ingest import IngestPlan
     from tradeloop.settings import load_settings
 
@@ -277,7 +277,7 @@ def verify(
 
       tradeloop verify --strict && tradeloop demo
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.data.verification import SECTIONS, verify_report
     from tradeloop.settings import load_settings
 

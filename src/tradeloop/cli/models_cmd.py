@@ -16,7 +16,7 @@ from tradeloop.core.errors import ConfigError, DataError, GateRejected
 from tradeloop.core.time import iso_from_ns
 
 if TYPE_CHECKING:
-    from tradeloop.bootstrap import App
+    from tradeloop.bootstrap.app import App
     from tradeloop.registry.gates import GateResult
     from tradeloop.registry.registry import Promotion
 
@@ -37,6 +37,11 @@ app = typer.Typer(
 NameOption = Annotated[str, typer.Option("--name", help="model name")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 ConfigOption = Annotated[Path | None, typer.Option(help="config file")]
+# list and show read the registry only (no gate, so no config); the option stays so that
+# scripts written for earlier versions keep working.
+UnreadConfig = Annotated[
+    Path | None, typer.Option("--config", hidden=True, help="ignored: nothing here reads it")
+]
 DEFAULT_NAME = "pivot-events"
 
 
@@ -92,15 +97,15 @@ def _version_rows(registry: Any, name: str) -> dict[str, Any]:
 
 @app.command("list")
 def list_versions(
-    name: FamilyOption = None, as_json: JsonOption = False, config: ConfigOption = None
+    name: FamilyOption = None, as_json: JsonOption = False, config: UnreadConfig = None
 ) -> None:
     """Every model family (the demo's, the pivot-event models, ...) and each version,
     oldest first, with the aliases pointing at it; --name shows one family."""
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.control import open_control
     from tradeloop.settings import load_settings
 
     with handled_errors():
-        registry = build_app(load_settings(), config, read_only=True).registry()
+        registry = open_control(load_settings(), read_only=True).registry_view()
         families = [name] if name else registry.names()
         listed = [_version_rows(registry, family) for family in families]
     if as_json:
@@ -133,15 +138,15 @@ def show(
     ref: Annotated[str, typer.Argument(help="alias (active, candidate, ...) or version id")],
     name: FamilyOption = None,
     as_json: JsonOption = False,
-    config: ConfigOption = None,
+    config: UnreadConfig = None,
 ) -> None:
     """A version's manifest (verified against its checksums) and its model card; an alias
     is looked up in every family unless --name picks one."""
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.control import open_control
     from tradeloop.settings import load_settings
 
     with handled_errors():
-        registry = build_app(load_settings(), config, read_only=True).registry()
+        registry = open_control(load_settings(), read_only=True).registry_view()
         found = registry.find(ref, name)
         version_id = found.model_version_id
         files, manifest = registry.load(version_id)
@@ -212,7 +217,7 @@ def _report(
 def _promote(
     name: str, ref: str, alias: str, force: bool, reason: str, as_json: bool, config: Path | None
 ) -> None:
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_governance_environment, load_settings
 
     with handled_errors():
@@ -272,7 +277,7 @@ def rollback(
     config: ConfigOption = None,
 ) -> None:
     """Repoint ``active`` to ``prev`` (the version active before the last promotion)."""
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
 
     with handled_errors():
@@ -296,7 +301,7 @@ def diff(
     config: ConfigOption = None,
 ) -> None:
     """Compare two versions: settings that differ and every model's metrics side by side."""
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.registry.governance import model_entries
     from tradeloop.settings import load_settings
 

@@ -29,7 +29,7 @@ def send_test(
     Exit codes: 0 delivered somewhere, 1 delivered nowhere, 2 no channel configured or a
     channel misses what it needs.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
     from tradeloop.usecases.notifications import send_report
 

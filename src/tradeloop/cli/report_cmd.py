@@ -46,7 +46,7 @@ def daily(
     Exit codes: 0 report written (whatever its state; read it from --json), 1 written but
     --notify delivered it nowhere, 2 bad input (or --notify with no channel configured).
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.bootstrap.reports import daily_report
     from tradeloop.settings import load_settings
 

@@ -16,7 +16,7 @@ from tradeloop.core.errors import DataError, GateRejected
 from tradeloop.core.time import iso_from_ns
 
 if TYPE_CHECKING:
-    from tradeloop.bootstrap import App
+    from tradeloop.bootstrap.app import App
     from tradeloop.usecases.retrain import CycleResult, StepOutcome
 
 STATUS_STYLE = {
@@ -170,7 +170,7 @@ def retrain(
 
     Exit codes: 0 ok or warnings, 1 a step failed, 2 bad input or another cycle running.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.models.event_models import EVENT_MODELS_NAME
     from tradeloop.settings import load_settings
     from tradeloop.usecases.event_lake import build_labels, export_events

@@ -35,7 +35,7 @@ def var(
 
     Exit codes: 0 reported, 2 unknown account or not enough history.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
     from tradeloop.usecases.paper_trading import PaperAccount
     from tradeloop.usecases.risk_report import account_risk

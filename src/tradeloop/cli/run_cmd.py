@@ -21,7 +21,7 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import iso_from_ns
 
 if TYPE_CHECKING:
-    from tradeloop.bootstrap import App
+    from tradeloop.bootstrap.app import App
     from tradeloop.bootstrap.runs import RunOutcome
     from tradeloop.execution.config import ExecutionConfig
     from tradeloop.usecases.strategy_plans import StrategyPlan
@@ -79,7 +79,7 @@ def run(
     Exit codes: 0 ran, 2 bad input or the session refused to trade (reconciliation,
     live gate), 3 transient failure.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.bootstrap.trading import strategy_plan, trading_venue
     from tradeloop.settings import load_settings
     from tradeloop.usecases.strategy_plans import STRATEGIES

@@ -39,7 +39,7 @@ def scheduler(
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.core.single_instance import exclusive
     from tradeloop.ops.scheduler import JobRunner, install, timetable
     from tradeloop.settings import load_settings

@@ -36,7 +36,7 @@ def scorer(
     """
     import uvicorn
 
-    from tradeloop.bootstrap import build_app, build_scorer
+    from tradeloop.bootstrap.app import build_app, build_scorer
     from tradeloop.settings import load_settings
 
     with handled_errors():
@@ -109,7 +109,7 @@ def api(
 
     import uvicorn
 
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
 
     with handled_errors():

@@ -46,7 +46,7 @@ def install_service(
 
     Exit codes: 0 written, 2 unknown manager or unusable paths.
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.ops.service_units import Target, launchd_plists, systemd_units
     from tradeloop.settings import load_settings
 

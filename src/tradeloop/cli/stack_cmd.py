@@ -55,7 +55,7 @@ def up(
     """
     import shlex
 
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.core.single_instance import exclusive
     from tradeloop.ops.supervisor import Component, Supervisor
     from tradeloop.settings import load_settings

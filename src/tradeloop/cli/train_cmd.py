@@ -37,7 +37,7 @@ def train(
 
       tradeloop models evaluate      # gates + promote candidate -> active
     """
-    from tradeloop.bootstrap import build_app
+    from tradeloop.bootstrap.app import build_app
     from tradeloop.settings import load_settings
     from tradeloop.usecases.model_training import summarize, train_and_register
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeloop.core.errors import TradingRefused
 from tradeloop.core.ids import natural_key_id
@@ -14,7 +14,9 @@ from tradeloop.core.time import iso_from_ns
 from tradeloop.domain.enums import Side, TradingState
 from tradeloop.domain.orders import CLOSE_ALL_REASON, SubmitOrder
 from tradeloop.risk.kill_switch import KillSwitch
-from tradeloop.usecases.paper_trading import PaperStart
+
+if TYPE_CHECKING:  # the trading kernel is imported only by close-all, which uses it
+    from tradeloop.usecases.paper_trading import PaperStart
 
 
 class AuditTrail(Protocol):

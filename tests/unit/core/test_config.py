@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from tradeloop.bootstrap import AppConfig, example_config_text, load_app_config
+from tradeloop.bootstrap.app import AppConfig, example_config_text, load_app_config
 from tradeloop.core.errors import ConfigError
 
 
