@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tradeloop.core.config import format_validation_error
@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         None, description="serve this model version folder instead of the alias 'active'"
     )
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    profile: str | None = Field(
+        None,
+        description="an origin stack whose defaults apply under the config file's values "
+        "(pivotquant, institutional, pim, scalper, qmachina; --profile sets it)",
+    )
 
     @field_validator("api_token")
     @classmethod
@@ -181,8 +186,13 @@ class NotifySecrets(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", frozen=True)
 
-    smtp_password: SecretStr | None = None
-    webhook_url: SecretStr | None = None
+    # PivotQuant's names are read too, when tradeloop's are unset (docs/migration.md)
+    smtp_password: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("NOTIFY_SMTP_PASSWORD", "ML_REPORT_SMTP_PASS")
+    )
+    webhook_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("NOTIFY_WEBHOOK_URL", "ML_REPORT_WEBHOOK_URL")
+    )
     slack_webhook_url: SecretStr | None = None
 
 
@@ -234,7 +244,7 @@ class CollectorEnvironment(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LIVE_COLLECTOR_", extra="ignore", frozen=True)
 
-    enabled: bool = True
+    enabled: bool | None = None
     symbols: str | None = None
     source: str | None = None
     range: str | None = None

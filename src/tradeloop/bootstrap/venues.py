@@ -74,18 +74,21 @@ VENUES: dict[str, VenueFactory] = {
 def live_venue(
     env: VenueEnvironment, keys: ProviderCredentials, options: VenuesConfig
 ) -> LiveVenue:
-    """The venue ``EXCHANGE_VENUE`` names; TradingRefused when none is usable."""
-    if env.venue is None:
+    """The venue ``EXCHANGE_VENUE`` names (else ``venues.default_venue``); TradingRefused
+    when none is usable."""
+    if env.venue is None and options.default_venue is None:
         raise TradingRefused(
             f"live trading needs a venue: set EXCHANGE_VENUE to one of {', '.join(VENUES)} "
             "(and EXCHANGE_MODE=paper for the venue's paper/testnet endpoint, or real)"
         )
-    factory = VENUES.get(env.venue)
+    named = env.venue or options.default_venue
+    where = "EXCHANGE_VENUE" if env.venue else "venues.default_venue"
+    factory = VENUES.get(named or "")
     if factory is None:
-        guess = difflib.get_close_matches(env.venue, list(VENUES), n=1)
+        guess = difflib.get_close_matches(named or "", list(VENUES), n=1)
         hint = f"did you mean {guess[0]}? " if guess else ""
         raise ConfigError(
-            f"EXCHANGE_VENUE={env.venue!r} is not a venue tradeloop knows. Fix: {hint}"
+            f"{where}={named!r} is not a venue tradeloop knows. Fix: {hint}"
             f"use one of {', '.join(VENUES)}"
         )
     return factory(env, keys, options)

@@ -24,12 +24,12 @@ app = typer.Typer(
 
 
 def _effective(config_path: Path | None) -> dict[str, Any]:
-    from tradeloop.bootstrap.app import load_app_config
+    from tradeloop.bootstrap.app import load_app_config, profile_report
     from tradeloop.bootstrap.database import database_url, redact_url
     from tradeloop.settings import load_settings
 
     settings = load_settings()
-    config, source = load_app_config(config_path or settings.config)
+    config, source = load_app_config(config_path or settings.config, settings.profile)
     return {
         "source": source,
         "environment": {
@@ -42,6 +42,7 @@ def _effective(config_path: Path | None) -> dict[str, Any]:
             "api_token": REDACTED if settings.api_token else None,
             "log_level": settings.log_level,
         },
+        "profile": profile_report(config),
         "config": config.model_dump(mode="json"),
     }
 
@@ -70,7 +71,7 @@ def validate(file: Annotated[Path, typer.Argument(help="YAML config file to chec
     from tradeloop.bootstrap.app import load_app_config
 
     with handled_errors():
-        load_app_config(file)
+        load_app_config(file, environ={})  # the file (and its profile:) alone
     print(f"{file}: OK")
 
 

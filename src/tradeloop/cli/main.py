@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -103,10 +104,24 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _profile(value: str | None) -> None:
+    if value:
+        # through the environment, so that the stack's child processes get it too
+        os.environ["TRADELOOP_PROFILE"] = value
+
+
 @app.callback()
 def main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="print the version"
+    ),
+    profile: str | None = typer.Option(
+        None,
+        "--profile",
+        callback=_profile,
+        metavar="NAME",
+        help="an origin stack's defaults under your config: pivotquant, institutional, pim, "
+        "scalper, qmachina (tradeloop config show lists them)",
     ),
 ) -> None:
     """tradeloop command line."""

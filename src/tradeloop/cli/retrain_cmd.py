@@ -36,6 +36,8 @@ def _ingest(app: App, source: str | None, symbols: str | None) -> dict[str, Any]
         updates["source"] = source
     if symbols is not None:
         updates["symbols"] = parse_symbols(symbols, "--symbols")
+    elif app.config.scheduler.retrain_symbols:  # RETRAIN_SYMBOLS, as PivotQuant's cycle
+        updates["symbols"] = app.config.scheduler.retrain_symbols
     settings = collector_settings(app, updates, serves_health=False)
     collector = build_collector(app, settings, "synthetic")
     results = collector.poll()
@@ -150,7 +152,10 @@ def _record(app: App, result: CycleResult) -> None:
 
 def retrain(
     source: Annotated[str | None, typer.Option(help="ingest source (default: collector's)")] = None,
-    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols")] = None,
+    symbols: Annotated[
+        str | None,
+        typer.Option(help="comma-separated (default: scheduler.retrain_symbols, else collector's)"),
+    ] = None,
     scorer_url: Annotated[str | None, typer.Option(help="scorer to reload")] = None,
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,

@@ -55,7 +55,7 @@ def up(
     """
     import shlex
 
-    from tradeloop.bootstrap.app import build_app
+    from tradeloop.bootstrap.app import build_app, collector_config
     from tradeloop.core.single_instance import exclusive
     from tradeloop.ops.supervisor import Component, Supervisor
     from tradeloop.settings import load_settings
@@ -67,6 +67,10 @@ def up(
         if unknown or not names:
             raise ConfigError(f"--only {only!r}: choose from {', '.join(COMPONENTS)}")
         app = build_app(load_settings(), config)
+        if only is None and not collector_config(app.config).enabled:
+            # collector.enabled: false (LIVE_COLLECTOR_ENABLED=false): --only still starts it
+            names = tuple(n for n in names if n != "collector")
+            console.print("collector off (collector.enabled / LIVE_COLLECTOR_ENABLED)")
         base = (sys.executable, "-m", "tradeloop.cli")
         extra = ("--config", str(config.resolve())) if config else ()
         components = [Component(n, (*base, *COMMANDS[n], *extra)) for n in names]

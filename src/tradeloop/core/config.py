@@ -239,8 +239,11 @@ def render_documented_yaml(model: FrozenConfig, header: tuple[str, ...] = ()) ->
     import json
 
     lines = [f"# {line}" if line else "#" for line in header]
-    for section_name in type(model).model_fields:
+    for section_name, top in type(model).model_fields.items():
         section = getattr(model, section_name)
+        if not isinstance(section, FrozenConfig):  # a top-level key of its own
+            lines += ["", f"# {top.description}", f"{section_name}: {json.dumps(section)}"]
+            continue
         doc = (type(section).__doc__ or "").strip().splitlines()[0]
         lines += ["", f"# {doc}", f"{section_name}:"]
         for key, field in type(section).model_fields.items():

@@ -78,6 +78,10 @@ class BybitConfig(FrozenConfig):
 class VenuesConfig(FrozenConfig):
     """Options of the real venues (``EXCHANGE_VENUE`` picks one)."""
 
+    default_venue: str | None = Field(
+        None, description="the venue live trading uses when EXCHANGE_VENUE is unset"
+    )
+
     bybit_v5: BybitConfig = Field(
         default_factory=BybitConfig, description="Bybit V5 (EXCHANGE_VENUE=bybit_v5)"
     )

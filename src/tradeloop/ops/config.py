@@ -113,6 +113,9 @@ class SchedulerConfig(FrozenConfig):
 
     timezone: str = Field("America/New_York", description="zone of the times below")
     retrain_every_hours: float = Field(6.0, ge=0, description="retrain cycle period; 0: off")
+    retrain_symbols: tuple[str, ...] = Field(
+        (), description="symbols the retrain cycle ingests (empty: collector.symbols)"
+    )
     report_times: tuple[str, ...] = Field(
         ("16:30", "08:30"), description="daily report HH:MM (after the close, the morning)"
     )

@@ -19,6 +19,7 @@ class CollectorConfig(FrozenConfig):
         "max_backoff_sec": "max_backoff_s",
     }
 
+    enabled: bool = Field(True, description="tradeloop up starts the collector")
     source: str = Field("yahoo", description="yahoo | synthetic | replay | bundled | files")
     symbols: tuple[str, ...] = Field(("SPY",), min_length=1, description="symbols to poll")
     poll_s: float = Field(45.0, gt=0, description="seconds between polls")

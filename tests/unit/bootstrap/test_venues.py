@@ -51,3 +51,20 @@ def test_live_venue_when_name_unknown_then_config_error_with_the_closest_name() 
 
     with pytest.raises(ConfigError, match="did you mean alpaca"):
         live_venue(VenueEnvironment(venue="alpacca"), _credentials(), VenuesConfig())
+
+
+def test_live_venue_when_unnamed_but_config_has_a_default_then_that_venue() -> None:
+    # the scalper profile's venues.default_venue: bybit_v5 stands in for EXCHANGE_VENUE
+    options = VenuesConfig(default_venue="alpaca")
+    keys = _credentials(alpaca_api_key_id="key-id-123", alpaca_api_secret_key="s3cret-value")
+    venue = live_venue(VenueEnvironment(venue=None, base_url="http://127.0.0.1:9"), keys, options)
+    assert isinstance(venue, AlpacaVenue)
+
+
+def test_live_venue_when_default_venue_unknown_then_error_names_the_config_key() -> None:
+    from tradeloop.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"venues\.default_venue='alpacca'"):
+        live_venue(
+            VenueEnvironment(venue=None), _credentials(), VenuesConfig(default_venue="alpacca")
+        )
