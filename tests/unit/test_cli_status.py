@@ -44,3 +44,25 @@ def test_status_when_a_component_has_run_an_hour_then_its_uptime_is_an_hour(
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.output)["components"]["api"]["uptime_s"] == 3723.0
     assert "1h02m" in table.output
+
+
+def test_status_when_stack_file_is_damaged_then_exit_2_saying_so_not_no_stack(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "run").mkdir(parents=True)
+    (tmp_path / "run" / "stack.json").write_text('{"status": "running", "compo')
+    env = {"TRADELOOP_HOME": str(tmp_path), "COLUMNS": "200"}
+    with time_machine.travel(NOW, tick=False):
+        result = CliRunner().invoke(app, ["status"], env=env)
+    assert result.exit_code == 2
+    assert "stack.json is unreadable" in result.output
+    assert "delete the file" in result.output
+    assert "no stack has run here" not in result.output
+
+
+def test_status_when_no_stack_ever_ran_then_exit_1_and_how_to_start_one(tmp_path: Path) -> None:
+    env = {"TRADELOOP_HOME": str(tmp_path), "COLUMNS": "200"}
+    with time_machine.travel(NOW, tick=False):
+        result = CliRunner().invoke(app, ["status"], env=env)
+    assert result.exit_code == 1
+    assert "tradeloop up" in result.output

@@ -41,6 +41,16 @@ def _services(app: App) -> dict[str, bool]:
     )
 
 
+def _accounts_capital(paper_dir: Path) -> float | None:
+    """The starting cash of every paper and live account (None when there is none)."""
+    from tradeloop.usecases.paper_trading import PaperAccount
+
+    total = 0.0
+    for meta in sorted(paper_dir.glob("*/account.json")):
+        total += float(PaperAccount.under(paper_dir, meta.parent.name).opening_cash(None, 0))
+    return total or None
+
+
 def daily_report(app: App, when: date, notify: bool) -> DailyOutcome:
     """Build, write and (``notify``) send the day's ML report; ConfigError when asked to
     notify with no channel configured."""
@@ -57,6 +67,7 @@ def daily_report(app: App, when: date, notify: bool) -> DailyOutcome:
         services=_services(app) if settings.check_services else {},
         risk_prom=app.settings.home / "metrics" / "risk.prom",
         now_ns=time.time_ns(),
+        capital_usd=_accounts_capital(app.settings.paper_dir),
     )
     queries = app.report_queries()
     report = build_daily_report(queries, when, context)

@@ -104,7 +104,7 @@ def status(
     Example: tradeloop status
 
     Exit codes: 0 every component running, 1 the stack is down or a component is not
-    running.
+    running, 2 var/run/stack.json is damaged (the message says what to do).
     """
     from tradeloop.ops.supervisor import alive, read_stack, uptime_now
     from tradeloop.settings import load_settings

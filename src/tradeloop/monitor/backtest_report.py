@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import PercentFormatter
 
 from tradeloop.core.time import iso_from_ns
 
@@ -54,7 +55,8 @@ def _plot(data: ReportInput, path: Path) -> None:
     top.set_title(data.title)
     top.legend(loc="upper left", fontsize=8)
     top.grid(alpha=0.3)
-    bottom.set_ylabel("drawdown")
+    bottom.set_ylabel("drawdown (%)")
+    bottom.yaxis.set_major_formatter(PercentFormatter(1.0))  # % as in the metrics table
     bottom.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=120)  # 1200 px wide

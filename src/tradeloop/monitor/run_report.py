@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import PercentFormatter
 
 METRICS = (
     ("total_return", "Total return", "pct"),
@@ -55,7 +56,8 @@ def _plot(ts: np.ndarray, curves: dict[str, np.ndarray], title: str, path: Path)
     top.set_ylabel("equity (USD)")
     top.legend(loc="upper left")
     top.grid(alpha=0.3)
-    bottom.set_ylabel("drawdown")
+    bottom.set_ylabel("drawdown (%)")
+    bottom.yaxis.set_major_formatter(PercentFormatter(1.0))  # % as in the metrics table
     bottom.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=120)  # 1200 px wide

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tradeloop.core.atomic_file import write_atomic
+from tradeloop.core.errors import DataError
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +174,25 @@ class Supervisor:
 
 
 def read_stack(path: Path) -> dict[str, Any] | None:
+    """The stack's last written state; None when no stack has run here. DataError when the
+    file is there but unreadable (it is written atomically, so that is damage or an edit,
+    and "no stack" would be a lie)."""
     try:
         payload = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return None
-    return payload if isinstance(payload, dict) else None
+    except (OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0][:120]
+        raise DataError(
+            f"{path} is unreadable ({reason}): the stack's state is unknown. Fix: a running "
+            "tradeloop up rewrites it at its next change; with none running, delete the file"
+        ) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("components", {}), dict):
+        raise DataError(
+            f"{path} does not hold a stack state (a JSON object with components). Fix: a "
+            "running tradeloop up rewrites it at its next change; with none running, delete it"
+        )
+    return payload
 
 
 def alive(pid: int | None) -> bool:

@@ -219,6 +219,8 @@ class ReportContext:
     services: dict[str, bool]
     risk_prom: Path | None
     now_ns: int
+    # the accounts' starting cash: drawdown in % of capital (None: shown in USD only)
+    capital_usd: float | None = None
 
 
 def build_daily_report(queries: ReportQueries, day: date, context: ReportContext) -> DailyReport:
@@ -255,7 +257,7 @@ def build_daily_report(queries: ReportQueries, day: date, context: ReportContext
         trading=_trading(queries, start_ns, end_ns, context.risk_prom),
         services=context.services,
         history=queries.daily_metrics_history((day - timedelta(days=90)).isoformat()),
-        equity=_equity_curve(queries.account_trades_until(end_ns)),
+        equity=_equity_curve(queries.account_trades_until(end_ns), context.capital_usd),
     )
 
 
@@ -283,14 +285,31 @@ def _calibration_curve(
     return mean_p, rate, count
 
 
-def _equity_curve(closed: pl.DataFrame) -> pl.DataFrame:
-    """Cumulative realized PnL of every paper and live account, and its drawdown."""
+def _equity_curve(closed: pl.DataFrame, capital_usd: float | None) -> pl.DataFrame:
+    """Cumulative realized PnL of every paper and live account, its drawdown from the
+    peak in USD and, with the accounts' capital, in % of the equity at that peak."""
+    schema = {"ts": pl.Int64, "pnl": pl.Float64, "drawdown": pl.Float64, "drawdown_pct": pl.Float64}
     if closed.is_empty():
-        return pl.DataFrame(schema={"ts": pl.Int64, "pnl": pl.Float64, "drawdown": pl.Float64})
+        return pl.DataFrame(schema=schema)
     curve = closed.sort("ts_exit").select(
         pl.col("ts_exit").alias("ts"), pl.col("pnl").cum_sum().alias("pnl")
     )
-    return curve.with_columns(drawdown=pl.col("pnl") - pl.col("pnl").cum_max().clip(0, None))
+    peak = pl.col("pnl").cum_max().clip(0, None)
+    at_peak = (pl.lit(capital_usd) + peak) if capital_usd else pl.lit(None, dtype=pl.Float64)
+    return curve.with_columns(
+        drawdown=pl.col("pnl") - peak,
+        drawdown_pct=100.0 * (pl.col("pnl") - peak) / at_peak,
+    )
+
+
+def _max_drawdown_line(equity: pl.DataFrame) -> str:
+    if equity.is_empty():
+        return "- max drawdown of realized PnL: no closed trades yet"
+    usd = min(equity["drawdown"].to_list())
+    if equity["drawdown_pct"].null_count() == 0:
+        pct = min(equity["drawdown_pct"].to_list())
+        return f"- max drawdown of realized PnL: {pct:.2f} % ({usd:+,.2f} USD)"
+    return f"- max drawdown of realized PnL: {usd:+,.2f} USD (the accounts' capital is unknown)"
 
 
 def _risk_denials(path: Path | None) -> dict[str, int]:
@@ -523,7 +542,8 @@ def _operations_section(report: DailyReport) -> list[str]:
         "## Trading",
         "",
         f"- closed trades today: {trading['closed_trades']}, realized PnL "
-        f"{trading['realized_pnl']:+.2f}",
+        f"{trading['realized_pnl']:+,.2f} USD",
+        _max_drawdown_line(report.equity),
         "- orders rejected today: " + _counts(trading["rejected_orders"]),
         "- risk denials (daemon, since start): " + _counts(trading["risk_denials"]),
         "",
@@ -628,8 +648,13 @@ def _equity_plot(report: DailyReport, plt: Any) -> Any:
     when = [datetime.fromtimestamp(ts / 1e9, UTC) for ts in report.equity["ts"].to_list()]
     top.plot(when, report.equity["pnl"].to_list())
     top.set(ylabel="USD", title="paper and live accounts: cumulative realized PnL")
-    bottom.fill_between(when, report.equity["drawdown"].to_list(), 0, color="tab:red")
-    bottom.set(ylabel="USD", title="drawdown of realized PnL from its peak")
+    percent = report.equity["drawdown_pct"].null_count() == 0
+    drawdown = report.equity["drawdown_pct" if percent else "drawdown"].to_list()
+    bottom.fill_between(when, drawdown, 0, color="tab:red")
+    if percent:
+        bottom.set(ylabel="% of equity", title="drawdown from the peak, % of the accounts' equity")
+    else:
+        bottom.set(ylabel="USD", title="drawdown of realized PnL from its peak (capital unknown)")
     return figure
 
 

@@ -258,3 +258,29 @@ def test_latest_state_when_file_unreadable_then_kill_switch(tmp_path: Path) -> N
     state = latest_state(tmp_path)
     assert state is not None
     assert state[0] == "kill-switch"
+
+
+def test_equity_curve_when_capital_known_then_drawdown_in_percent_of_equity_at_the_peak() -> None:
+    import polars as pl
+
+    from tradeloop.usecases.daily_report import _equity_curve, _max_drawdown_line
+
+    closed = pl.DataFrame({"ts_exit": [5, 1, 2, 3, 4], "pnl": [-200.0, 100.0, -300.0, 50.0, 400.0]})
+    curve = _equity_curve(closed, 10_000.0)
+    assert curve["pnl"].to_list() == [100.0, -200.0, -150.0, 250.0, 50.0]  # sorted by exit
+    assert curve["drawdown"].to_list() == [0.0, -300.0, -250.0, 0.0, -200.0]
+    expected = [0.0, -300 / 10_100 * 100, -250 / 10_100 * 100, 0.0, -200 / 10_250 * 100]
+    assert curve["drawdown_pct"].to_list() == pytest.approx(expected, rel=1e-12)
+    assert _max_drawdown_line(curve) == "- max drawdown of realized PnL: -2.97 % (-300.00 USD)"
+
+
+def test_equity_curve_when_capital_unknown_then_usd_only_and_said_so() -> None:
+    import polars as pl
+
+    from tradeloop.usecases.daily_report import _equity_curve, _max_drawdown_line
+
+    curve = _equity_curve(pl.DataFrame({"ts_exit": [1, 2], "pnl": [-50.0, 20.0]}), None)
+    assert curve["drawdown"].to_list() == [-50.0, -30.0]
+    assert curve["drawdown_pct"].null_count() == 2
+    assert "capital is unknown" in _max_drawdown_line(curve)
+    assert "no closed trades" in _max_drawdown_line(_equity_curve(pl.DataFrame(), None))
