@@ -199,17 +199,26 @@ def _report(
     if error is not None and isinstance(error.outcome, Promotion):
         outcome = error.outcome
     assert outcome is not None
+    from tradeloop.registry.governance import next_steps
+
+    steps = next_steps(outcome.gate) if error is not None else []
     payload = {
         "model_version_id": version_id,
         "alias": alias,
         "decision": outcome.decision,
         "previous_version_id": outcome.previous_version_id,
         "gate": outcome.gate.as_dict(),
+        "next_steps": steps,
     }
     if as_json:
         print(json.dumps(payload, indent=2))
     else:
-        Console().print(_gate_table(f"{version_id} -> {alias}: {outcome.decision}", outcome.gate))
+        console = Console()
+        console.print(_gate_table(f"{version_id} -> {alias}: {outcome.decision}", outcome.gate))
+        if steps:
+            console.print("next:", highlight=False)
+            for step in steps:
+                console.print(f"- {step}", highlight=False, markup=False)
     if error is not None:
         raise typer.Exit(EXIT_FAILED)
 

@@ -223,3 +223,39 @@ def _excursion_checks(
         "; ".join(mae_fail)
         or f"within {governance.max_mae_worsening_bps} bps on {compared} models",
     )
+
+
+# What to do when a check refuses, in the operator's words (shown under the gate table).
+NEXT_STEPS: dict[str, str] = {
+    "required_targets": "train the missing targets (event_models.targets), or require fewer "
+    "(governance.required_targets / MODEL_GOV_REQUIRED_TARGETS)",
+    "required_horizons": "train the missing horizons (event_models.horizons_bars), or require "
+    "fewer (governance.required_horizons / MODEL_GOV_REQUIRED_HORIZONS)",
+    "beats_baseline": "a model that does not beat the naive baseline has no edge to serve. On "
+    "the synthetic market that is expected (a random walk has none); train on real history "
+    "(tradeloop collect --source bundled --symbols EURUSD=X --interval 1h --range 3600d "
+    "--once, then labels build, export, train), or train only the targets that carry signal "
+    "(event_models.targets). tradeloop models evaluate --force --reason TEXT promotes anyway, "
+    "audited",
+    "onnx_parity": "the exported ONNX files do not reproduce the trained models: retrain "
+    "(tradeloop train); if it persists, report it with the version's manifest",
+    "keeps_active_coverage": "train every target and horizon the active version serves (see "
+    "tradeloop models show active), or retire them with --force --reason",
+    "trained_end_advance": "collect newer data before training (the candidate must be trained "
+    "past the active version's end by governance.min_trained_end_delta_ms)",
+    "feature_version": "the features changed: set governance.allow_feature_version_change (or "
+    "MODEL_GOV_ALLOW_FEATURE_VERSION_CHANGE=true) once the scorer and collector run this version",
+    "mfe_regression": "the candidate's signals gain less than the active's: keep the active "
+    "version, or look at the candidate's model card (tradeloop models show candidate)",
+    "mae_worsening": "the candidate's signals lose more than the active's: keep the active "
+    "version, or look at the candidate's model card (tradeloop models show candidate)",
+}
+
+
+def next_steps(gate: GateResult) -> list[str]:
+    """One line per refusing check: what the operator can do about it."""
+    return [
+        f"{name}: {NEXT_STEPS[name]}"
+        for name, ok in gate.checks.items()
+        if not ok and name in NEXT_STEPS
+    ]

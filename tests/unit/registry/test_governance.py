@@ -150,3 +150,21 @@ def test_model_gov_environment_when_misspelt_then_refused_with_suggestion(
     monkeypatch.setenv("MODEL_GOV_REQUIRED_HORIZONS", "5,15")
     environment = load_governance_environment()
     assert environment.max_mfe_regression_bps == 3.0
+
+
+def test_next_steps_when_checks_refuse_then_one_line_each_saying_what_to_do() -> None:
+    from tradeloop.registry.governance import NEXT_STEPS, next_steps
+
+    active = _manifest("a", trained_end_ms=2_000, feature_version="f0")
+    weak = _manifest("c", held5=_entry("held", 5, auc=0.505, parity=1e-3))
+    result = _gate(weak, active, required_targets=("broke",), min_trained_end_delta_ms=1)
+    refused = [name for name, ok in result.checks.items() if not ok]
+    steps = next_steps(result)
+    assert [s.split(":", 1)[0] for s in steps] == refused
+    assert {"beats_baseline", "onnx_parity", "trained_end_advance", "feature_version"} <= set(
+        refused
+    )
+    assert any("collect --source bundled" in s for s in steps if s.startswith("beats_baseline"))
+    assert next_steps(_gate(_manifest("c"), None)) == []
+    # every check the gates can refuse has a next step
+    assert set(result.checks) - {"first_active"} <= set(NEXT_STEPS)
