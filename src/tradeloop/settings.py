@@ -184,7 +184,9 @@ class NotifySecrets(BaseSettings):
     """``NOTIFY_*``: the secret parts of notification channels (a webhook URL carries its
     token in the path, so it is a secret too). Also read from ``TRADELOOP_SECRETS_FILE``."""
 
-    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="NOTIFY_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     # PivotQuant's names are read too, when tradeloop's are unset (docs/migration.md)
     smtp_password: SecretStr | None = Field(
