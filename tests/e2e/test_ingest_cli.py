@@ -99,11 +99,16 @@ def test_verify_when_symbol_never_ingested_then_strict_exits_1(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_ingest_when_fanned_out_on_dask_then_same_result_as_in_process(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
     serial = _project(tmp_path / "serial")
     parallel = _project(tmp_path / "parallel")
     args = ("ingest", "--mode", "deep_backfill", "--end", "2024-06-28", "--json")
     one = json.loads(_run(serial, *args).stdout)
-    many = _run(parallel, *args, "--workers", "2")
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        many = _run(parallel, *args, "--cluster", cluster.scheduler_address)
     assert many.returncode == 0, many.stderr
     two = json.loads(many.stdout)
     key = lambda s: (s["symbol"], s["state"], s["rows"], s["quality"])  # noqa: E731
@@ -115,6 +120,17 @@ def test_ingest_when_fanned_out_on_dask_then_same_result_as_in_process(tmp_path:
                 "SELECT symbol, ts, open, close FROM price_history ORDER BY symbol, ts"
             ).fetchall()
     assert rows["serial"] == rows["parallel"]
+
+
+def test_ingest_when_workers_asked_for_local_data_then_in_process_and_says_why(
+    tmp_path: Path,
+) -> None:
+    root = _project(tmp_path, ["SPY", "AAPL"])
+    result = _run(root, "ingest", "--end", "2024-06-28", "--workers", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "--workers 2: fetching in this process" in result.stderr
+    assert "local data" in result.stderr
+    assert {s["state"] for s in json.loads(result.stdout)["symbols"]} == {"ACTIVE"}
 
 
 def _committed_by(database: Path, pid: int) -> int:

@@ -53,3 +53,13 @@ def test_state_commands_when_asked_for_json_then_each_offers_it() -> None:
     """Every command that prints state has --json (halt and db status among them)."""
     for page in (("halt",), ("resume",), ("status",), ("db", "status"), ("models", "list")):
         assert "--json" in _help(*page), page
+
+
+def test_help_prose_when_wider_terminal_then_wrapped_once_not_at_the_docstring_breaks() -> None:
+    # the ingest docstring breaks "Exit codes ... 2 bad input," / "3 no provider ..." in
+    # the source; at 100 columns the terminal must wrap the paragraph, not the source
+    result = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "100"}, color=False)
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert any("2 bad input, 3 no" in line for line in lines), result.output
+    # indented examples keep a line each
+    assert "tradeloop ingest --offline       # a machine without the internet" in lines

@@ -337,6 +337,9 @@ class ProviderSpec:
     credentials: ProviderCredentials
     raw_root: str
     run_id: str | None
+    # processes fetching at once (Dask workers): each takes its share of a provider's rate
+    # limit, so that together they stay within it
+    processes: int = 1
 
 
 _PROVIDER_CACHE: dict[int, dict[str, Provider]] = {}
@@ -380,6 +383,7 @@ def _spec_key(spec: ProviderSpec) -> int:
             spec.raw_root,
             spec.run_id,
             spec.credentials.model_dump_json(),
+            spec.processes,
         )
     )
 
@@ -414,7 +418,7 @@ def build_providers(spec: ProviderSpec) -> dict[str, Provider]:
             name,
             base_url,
             retry=spec.ingest.retry,
-            rate_per_minute=capability.rate_limit_per_minute,
+            rate_per_minute=max(1, capability.rate_limit_per_minute // spec.processes),
             headers={k: v for k, v in headers(spec.credentials).items() if v},
         )
         providers[name] = adapter(client, archive)
@@ -483,17 +487,32 @@ class App:
         ingest = self.config.ingest.with_changes(offline=True)
         return dataclasses.replace(self, config=self.config.with_changes(ingest=ingest))
 
-    def provider_spec(self, run_id: str | None) -> ProviderSpec:
+    def provider_spec(self, run_id: str | None, processes: int = 1) -> ProviderSpec:
         return ProviderSpec(
             ingest=self.config.ingest,
             synthetic_seed=self.config.synthetic.seed,
             credentials=load_credentials(),
             raw_root=str(self.settings.home / "raw"),
             run_id=run_id,
+            processes=processes,
         )
 
-    def fetcher(self, run_id: str) -> Callable[[FetchTask], FetchResult]:
-        return functools.partial(fetch_with_spec, self.provider_spec(run_id))
+    def fetcher(self, run_id: str, processes: int = 1) -> Callable[[FetchTask], FetchResult]:
+        """Fetch-and-validate of one symbol; ``processes`` fetching at once share each
+        provider's rate limit."""
+        return functools.partial(fetch_with_spec, self.provider_spec(run_id, processes))
+
+    def fetches_over_http(self, provider: str | None) -> bool:
+        """Whether an ingest (with this ``--provider`` override) reaches an HTTP provider,
+        where fetches wait on the network; the bundled, synthetic and files providers read
+        local data."""
+        remote = set(_rest_providers())
+        if provider is not None:
+            return provider in remote
+        ingest = self.config.ingest
+        if ingest.offline:
+            return False
+        return any(name in remote and name in ingest.endpoints for name in ingest.priority)
 
     def registry(self) -> ModelRegistry:
         return ModelRegistry(

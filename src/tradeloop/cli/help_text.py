@@ -43,7 +43,20 @@ def one_line(doc: str | None) -> str:
 
 
 def command_help(doc: str | None) -> str | None:
-    return plain(inspect.cleandoc(doc)) if doc else None
+    """The docstring as help: prose paragraphs joined into one line each, so the terminal
+    wraps them once (a docstring's own line breaks would make ragged lines); indented
+    examples and lists keep their lines."""
+    if not doc:
+        return None
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return plain("\n\n".join(_reflowed(p) for p in paragraphs))
+
+
+def _reflowed(paragraph: str) -> str:
+    lines = paragraph.splitlines()
+    if any(line.startswith((" ", "- ", "* ")) for line in lines):
+        return paragraph
+    return " ".join(line.strip() for line in lines)
 
 
 def tidy(app: typer.Typer, panel: str | None = None) -> None:

@@ -97,21 +97,28 @@ def _run(
     app: App, plan: IngestPlan, workers: int | None, cluster: str | None, as_json: bool
 ) -> RunSummary:
     from tradeloop.monitor.ingest_metrics import write_ingest_metrics
-    from tradeloop.ops.dask_fetch import dask_fetch_map
+    from tradeloop.ops.dask_fetch import dask_fetch_map, local_cluster_pays
 
     run_id = new_run_id("ingest")
+    if workers and not cluster:
+        chosen = local_cluster_pays(
+            workers, len(plan.entries), app.fetches_over_http(plan.provider)
+        )
+        workers = chosen.workers or None
+        Console(stderr=True, highlight=False).print(chosen.note, markup=False)
     with ExitStack() as stack:
         progress = stack.enter_context(CommandProgress("ingest", len(plan.entries), quiet=as_json))
 
         def on_symbol(outcome: SymbolOutcome) -> None:
             progress.advance(note=f"{outcome.symbol} {outcome.state.value}")
 
-        fetch_map = None
+        fetch_map, processes = None, 1
         if workers or cluster:
             mapper = dask_fetch_map(address=cluster) if cluster else dask_fetch_map(workers=workers)
-            fetch_map = stack.enter_context(mapper)
+            dask = stack.enter_context(mapper)
+            fetch_map, processes = dask.map, dask.workers
         summary = app.ingestor(on_symbol).run(
-            plan, fetcher=app.fetcher(run_id), fetch_map=fetch_map, run_id=run_id
+            plan, fetcher=app.fetcher(run_id, processes), fetch_map=fetch_map, run_id=run_id
         )
     write_ingest_metrics(summary, app.settings.home / "metrics" / "ingest.prom")
     return summary
@@ -167,7 +174,14 @@ def ingest(
     start: Annotated[str | None, typer.Option(help="first day (ISO), with --end")] = None,
     end: Annotated[str | None, typer.Option(help="last day / as_of (ISO); default today")] = None,
     provider: Annotated[str | None, typer.Option(help="use only this provider")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="up to this many local Dask workers, started only when they pay: HTTP "
+            "providers and 15 symbols or more per worker",
+        ),
+    ] = None,
     cluster: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
     offline: Annotated[
         bool,
@@ -190,7 +204,7 @@ def ingest(
 
       tradeloop ingest --mode incremental --tickers SPY,AAPL
 
-      tradeloop ingest --mode deep_backfill --provider synthetic --end 2024-12-31 --workers 2
+      tradeloop ingest --mode deep_backfill --end 2024-12-31 --workers 4   # 60+ symbols, HTTP
 
       tradeloop ingest --offline       # a machine without the internet
 
