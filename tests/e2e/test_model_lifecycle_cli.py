@@ -57,6 +57,26 @@ def _event(i: int) -> dict[str, object]:
     }
 
 
+def test_readme_pivot_path_when_run_on_bundled_real_history_then_an_active_model(
+    tmp_path: Path,
+) -> None:
+    """The README's offline first run on real data (EUR/USD hourly bars shipped with
+    tradeloop) ends with an active model: every model beats its naive baseline."""
+    collect = ("collect", "--source", "bundled", "--symbols", "EURUSD=X", "--interval", "1h")
+    assert _run(tmp_path, *collect, "--range", "3600d", "--once").returncode == 0
+    assert _run(tmp_path, "labels", "build").returncode == 0
+    assert _run(tmp_path, "export").returncode == 0
+    trained = _run(tmp_path, "train", "--json")
+    assert trained.returncode == 0, trained.stderr
+    evaluated = _run(tmp_path, "models", "evaluate", "--json")
+    outcome = json.loads(evaluated.stdout)
+    assert evaluated.returncode == 0, outcome["gate"]["reasons"]
+    assert outcome["decision"] == "PROMOTED"
+    assert outcome["next_steps"] == []
+    shown = _run(tmp_path, "models", "show", "active", "--json")
+    assert json.loads(shown.stdout)["model_version_id"] == json.loads(trained.stdout)["version"]
+
+
 def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_holds(
     tmp_path: Path,
 ) -> None:
@@ -115,6 +135,8 @@ def test_lifecycle_when_operator_trains_promotes_and_serves_then_every_step_hold
     assert promoted.returncode == 1, promoted.stderr
     gate = json.loads(promoted.stdout)["gate"]
     assert gate["checks"]["beats_baseline"] is False
+    steps = json.loads(promoted.stdout)["next_steps"]
+    assert [s.split(":")[0] for s in steps] == ["beats_baseline"]  # and what to do about it
     assert gate["checks"]["onnx_parity"] is True
     promoted = _run(  # forced, with the reason audited
         tmp_path,

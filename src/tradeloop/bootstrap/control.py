@@ -15,11 +15,9 @@ from sqlalchemy import Engine
 
 from tradeloop.bootstrap.database import open_database
 from tradeloop.registry.ports import ModelVersion, PromotionRecord
-from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.settings import Settings
 from tradeloop.store.sql.audit import SqlAuditTrail
-from tradeloop.store.sql.model_records import SqlModelRecords
 
 
 class RegistryView(Protocol):
@@ -52,6 +50,9 @@ class ControlPlane:
 
     def registry_view(self) -> RegistryView:
         """The registry to read (no gate is consulted to list or show a version)."""
+        from tradeloop.registry.registry import ModelRegistry  # halt needs none of it
+        from tradeloop.store.sql.model_records import SqlModelRecords
+
         return ModelRegistry(self.settings.models_dir, SqlModelRecords(self.engine))
 
 

@@ -26,9 +26,11 @@ class EventTrainConfig(FrozenConfig):
     min_rows: int = Field(500, ge=100, description="labelled rows needed per target/horizon")
     embargo_rows: int = Field(20, ge=0, description="rows dropped after each test fold")
     n_estimators: int = Field(150, ge=10, le=5000, description="LightGBM boosting rounds")
-    learning_rate: float = Field(0.05, gt=0, le=1, description="LightGBM shrinkage per round")
-    num_leaves: int = Field(15, ge=2, le=512, description="LightGBM leaves per tree")
-    min_child_samples: int = Field(50, ge=1, description="LightGBM rows per leaf, at least")
+    learning_rate: float = Field(0.03, gt=0, le=1, description="LightGBM shrinkage per round")
+    num_leaves: int = Field(7, ge=2, le=512, description="LightGBM leaves per tree")
+    min_child_samples: int = Field(
+        200, ge=1, description="LightGBM rows per leaf, at least (noisy targets: keep it large)"
+    )
     rf_trees: int = Field(100, ge=10, le=2000, description="RandomForest trees")
     rf_max_depth: int = Field(8, ge=2, le=64, description="RandomForest maximum depth")
     rf_min_samples_leaf: int = Field(20, ge=1, description="RandomForest rows per leaf")

@@ -42,7 +42,7 @@ from tradeloop.models.model_artifact import (
     model_entry,
     out_of_sample,
 )
-from tradeloop.models.onnx_export import PARITY_TOLERANCE
+from tradeloop.models.onnx_export import PARITY_TOLERANCE, float32_thresholds
 from tradeloop.models.walk_forward import walk_forward_folds
 
 EVENT_MODELS_NAME = "pivot-events"
@@ -333,13 +333,18 @@ def fit_estimator(
     model = make_estimator(algorithm, classify, config).fit(features, y)
     if algorithm == "random_forest":
         model.set_params(forest__n_jobs=1)
+    if algorithm == "lightgbm":
+        model = float32_thresholds(model)  # what ONNX serves decides every row the same
     return model
 
 
 def make_estimator(algorithm: str, classify: bool, config: EventTrainConfig) -> Any:
     if algorithm == "lightgbm":
         cls = lgb.LGBMClassifier if classify else lgb.LGBMRegressor
+        # A regression is judged by MAE against the naive median: fit the conditional
+        # median (L1), not the mean, which a skewed MFE / MAE distribution pulls away.
         return cls(
+            objective=None if classify else "l1",
             n_estimators=config.n_estimators,
             learning_rate=config.learning_rate,
             num_leaves=config.num_leaves,

@@ -15,6 +15,30 @@ ONNX_TARGET_OPSET = 15
 PARITY_TOLERANCE = 1e-5
 
 
+def float32_thresholds(model: lgb.LGBMModel) -> lgb.LGBMModel:
+    """The same model with every split threshold moved down to the largest float32 at or
+    below it. The features are float32 (what the ONNX model takes), and for a float32 x,
+    ``x <= t`` holds exactly when ``x <= floor32(t)``: LightGBM decides every row as before,
+    while ONNX, which stores thresholds as float32 rounded to nearest, no longer sends a
+    value that sits between t and its rounding to the other side of a split."""
+    # tree_sizes lists each tree's length in bytes, which the new numbers change: without
+    # it LightGBM reads the trees one after another
+    lines = [
+        line
+        for line in model.booster_.model_to_string().splitlines()
+        if not line.startswith("tree_sizes=")
+    ]
+    for index, line in enumerate(lines):
+        if line.startswith("threshold="):
+            values = np.array(line.removeprefix("threshold=").split(), dtype=np.float64)
+            snapped = values.astype(np.float32)
+            above = snapped.astype(np.float64) > values
+            snapped[above] = np.nextafter(snapped[above], np.float32(-np.inf))
+            lines[index] = "threshold=" + " ".join(repr(float(v)) for v in snapped)
+    model._Booster = lgb.Booster(model_str="\n".join(lines) + "\n")
+    return model
+
+
 def export_lightgbm(model: lgb.LGBMModel, n_features: int) -> bytes:
     """Serialize a LightGBM classifier (probabilities as a plain tensor, no ZipMap) or
     regressor as ONNX."""
