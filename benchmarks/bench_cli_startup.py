@@ -5,7 +5,8 @@ interpreter's own floor (``python -c pass``) and a peer CLI of the field on this
     .venv/bin/python benchmarks/bench_cli_startup.py --runs 7
 
 The home is a fresh ``TRADELOOP_HOME`` with a current SQLite database (``db upgrade``),
-so the commands that open it do so, as on a user's machine. Prints medians and the issue's
+so the commands that open it do so, as on a user's machine; bytecode is cached as Python
+does by default (the first, unmeasured run of each command writes it). Prints medians and the issue's
 targets; nothing is asserted (timings are not tests).
 """
 
@@ -49,6 +50,9 @@ def main() -> None:
         cwd = Path(tmp)
         env = {**os.environ, "TRADELOOP_HOME": str(cwd / "var"), "CI": "true"}
         env.pop("TRADELOOP_DB_URL", None)
+        # as on a user's machine: modules compiled once, then read from __pycache__ (this
+        # sandbox sets PYTHONDONTWRITEBYTECODE, which would recompile every module each run)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         subprocess.run(
             [TRADELOOP, "db", "upgrade"], env=env, cwd=cwd, check=True, capture_output=True
         )

@@ -46,7 +46,8 @@ def _collector(tmp_path: Path, provider: object, clock: list[int], **config: obj
     engine = open_engine(f"sqlite:///{tmp_path / 'c.db'}")
     upgrade(engine)
     store = SqlIngestStore(engine)
-    settings = CollectorConfig(source="test", symbols=("SPY",), poll_s=45, range_days=10, **config)  # type: ignore[arg-type]
+    options: dict[str, object] = {"symbols": ("SPY",), **config}
+    settings = CollectorConfig(source="test", poll_s=45, range_days=10, **options)  # type: ignore[arg-type]
     return Collector(
         provider=provider,
         bars=store,
@@ -249,3 +250,12 @@ def test_health_when_day_changes_then_today_counters_restart(tmp_path: Path) -> 
     clock[0] = NOW
     (result,) = collector.poll()
     assert collector.health.snapshot(clock[0])["bars_today"] == result.bars_new == 390
+
+
+def test_poll_when_watched_then_each_symbol_heard_once_stored_in_order(tmp_path: Path) -> None:
+    # what collect --once's progress lines count
+    collector = _collector(tmp_path, SyntheticProvider(3), [NOW], symbols=("SPY", "QQQ"))
+    heard: list[tuple[str, int]] = []
+    results = collector.poll(lambda r: heard.append((r.symbol, r.bars_new)))
+    assert heard == [(r.symbol, r.bars_new) for r in results]
+    assert [symbol for symbol, _ in heard] == ["SPY", "QQQ"]

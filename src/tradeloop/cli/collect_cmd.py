@@ -13,6 +13,7 @@ from rich.table import Table
 
 from tradeloop.cli.dates import parse_date
 from tradeloop.cli.errors import handled_errors
+from tradeloop.cli.progress import CommandProgress
 from tradeloop.cli.symbols import parse_symbols
 from tradeloop.core.durations import parse_duration_sec
 from tradeloop.core.errors import ConfigError
@@ -74,7 +75,10 @@ def collect(
         collector = build_collector(app, settings, replay_source)
         clock = collector.clock_ns
         if once:
-            results = collector.poll()
+            with CommandProgress("collect", len(settings.symbols), quiet=as_json) as progress:
+                results = collector.poll(
+                    lambda result: progress.advance(note=f"{result.symbol} +{result.bars_new} bars")
+                )
         else:
             server = HealthServer(
                 settings.host,

@@ -306,8 +306,9 @@ class Collector:
         )
         self._stop = threading.Event()
 
-    def poll(self) -> list[PollResult]:
-        """One poll of every symbol; raises nothing, records failures in health."""
+    def poll(self, on_symbol: Callable[[PollResult], None] | None = None) -> list[PollResult]:
+        """One poll of every symbol; raises nothing, records failures in health.
+        ``on_symbol`` hears each symbol's result as it is stored (progress)."""
         now = self.clock_ns()
         results = []
         try:
@@ -331,6 +332,8 @@ class Collector:
                     self.health.data_issues[kind] += count
                     self._issues.labels(kind).inc(count)
                 self._events.labels(symbol).inc(result.events_new)
+                if on_symbol is not None:
+                    on_symbol(result)
         except (TradeloopError, OSError, ValueError) as exc:
             self.health.consecutive_errors += 1
             self.health.last_error = f"{type(exc).__name__}: {exc}"
