@@ -48,7 +48,7 @@ def main() -> None:
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
-        env = {**os.environ, "TRADELOOP_HOME": str(cwd / "var"), "CI": "true"}
+        env = {**os.environ, "TRADELOOP_HOME": str(cwd / "var")}
         env.pop("TRADELOOP_DB_URL", None)
         # as on a user's machine: modules compiled once, then read from __pycache__ (this
         # sandbox sets PYTHONDONTWRITEBYTECODE, which would recompile every module each run)
