@@ -23,7 +23,11 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="TRADELOOP_", extra="ignore", frozen=True, allow_inf_nan=False
+        env_prefix="TRADELOOP_",
+        extra="ignore",
+        frozen=True,
+        allow_inf_nan=False,
+        populate_by_name=True,
     )
 
     home: Path = Field(Path("var"), description="runtime root (db, lake, models, reports)")
@@ -35,6 +39,14 @@ class Settings(BaseSettings):
         None, description="serve this model version folder instead of the alias 'active'"
     )
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    instrument_config: Path | None = Field(
+        None,
+        # qMachina's name is read too (docs/migration.md)
+        validation_alias=AliasChoices(
+            "TRADELOOP_INSTRUMENT_CONFIG", "QMACHINA_INSTRUMENT_CONFIG_PATH"
+        ),
+        description="the instrument file of the MBO commands (one process, one instrument)",
+    )
     profile: str | None = Field(
         None,
         description="an origin stack whose defaults apply under the config file's values "

@@ -192,7 +192,7 @@ ORIGIN_VARIABLES: tuple[OriginVariable, ...] = (
     OriginVariable(
         "QMACHINA_INSTRUMENT_CONFIG_PATH",
         QM,
-        equivalent="not read: tradeloop has no MBO replay yet (its instrument file comes with it)",
+        read_by="TRADELOOP_INSTRUMENT_CONFIG's fallback (the MBO commands' instrument file)",
     ),
     OriginVariable("REDIS_URL", QM, equivalent="TRADELOOP_REDIS_URL (the event bus and job queue)"),
 )

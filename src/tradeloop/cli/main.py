@@ -19,6 +19,7 @@ from tradeloop.cli import (
     forecast_cmd,
     health_cmd,
     ingest_cmd,
+    mbo_cmd,
     models_cmd,
     notify_cmd,
     report_cmd,
@@ -52,6 +53,7 @@ app = typer.Typer(
 )
 GETTING_STARTED, DATA, EVENTS, MODELS = "Getting started", "Data", "Events", "Models"
 TRADING, CONTROL, OPERATIONS = "Trading", "Risk & control", "Operations"
+RESEARCH = "Research"
 # (panel, name, command or group, the one line it shows in ``tradeloop --help``)
 COMMANDS: tuple[tuple[str, str, Any, str], ...] = (
     (GETTING_STARTED, "demo", demo_cmd.demo, "The whole loop once on bundled real data"),
@@ -68,6 +70,7 @@ COMMANDS: tuple[tuple[str, str, Any, str], ...] = (
     (MODELS, "serve", serve_cmd.app, "The scorer and the control API over HTTP"),
     (TRADING, "run", run_cmd.run, "A strategy in backtest, paper, simulate or live"),
     (TRADING, "daemon", daemon_cmd.daemon, "Trade one account around the clock"),
+    (RESEARCH, "mbo", mbo_cmd.app, "Order-by-order data: import, the book at a moment"),
     (CONTROL, "halt", control_cmd.halt, "Stop new orders everywhere (kill switch)"),
     (CONTROL, "resume", control_cmd.resume, "Lift the kill switch, after showing why it is on"),
     (CONTROL, "close-all", control_cmd.close_all, "Flatten an account"),

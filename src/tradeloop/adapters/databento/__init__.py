@@ -1,0 +1,1 @@
+"""Databento: DBN files of market-by-order events and instrument definitions."""

@@ -1,0 +1,166 @@
+"""``tradeloop mbo``: market-by-order files into the lake, and the order book at a moment."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tradeloop.cli.errors import handled_errors
+from tradeloop.core.errors import ConfigError
+
+app = typer.Typer(
+    help=(
+        "Market-by-order (MBO) data: import Databento DBN files, rebuild the order book.\n\n"
+        "Examples:\n\n"
+        "  tradeloop mbo import glbx-mdp3-20231225.mbo.dbn.zst --instrument "
+        "config/instruments/esh4.yaml\n\n"
+        "  tradeloop mbo book --at 2023-12-25T15:00:00Z --depth 10\n\n"
+        "Exit codes: 0 ok, 2 bad input (a file that is not MBO, of another instrument, "
+        "truncated or out of order)."
+    ),
+    no_args_is_help=True,
+)
+
+InstrumentOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--instrument",
+        help="instrument file (default: TRADELOOP_INSTRUMENT_CONFIG, else ES March 2024)",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help=".dbn or .dbn.zst MBO files")],
+    instrument: InstrumentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check each file whole (DBN, MBO schema, the instrument's dataset and symbol, time
+    running forward) and copy it into var/lake/raw/source=databento/...; importing the
+    same file twice changes nothing.
+
+    Example: tradeloop mbo import esh4-glbx-mdp3-20231225.mbo.dbn.zst
+    """
+    from tradeloop.bootstrap.app import build_app
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.mbo_book import import_files
+
+    with handled_errors():
+        app = build_app(load_settings())
+        locked = (
+            app.instrument(instrument)[0] if instrument or app.settings.instrument_config else None
+        )
+        stored = import_files(app.mbo_source(), app.settings.home / "lake", paths, locked)
+    rows = [
+        {
+            "file": str(s.path),
+            "records": s.records,
+            "sha256": s.sha256,
+            "dataset": s.dataset,
+            "symbols": list(s.symbols),
+            "imported": s.new,
+        }
+        for s in stored
+    ]
+    if as_json:
+        print(json.dumps({"files": rows}, indent=2))
+        return
+    console = Console(highlight=False)
+    for row in rows:
+        what = "imported" if row["imported"] else "already in the lake"
+        console.print(f"{what}: {row['file']} ({row['records']:,} events)", markup=False)
+
+
+@app.command("book")
+def book(
+    at: Annotated[str, typer.Option(help="the moment, ISO time (UTC unless an offset is given)")],
+    depth: Annotated[int, typer.Option(min=1, max=100, help="levels per side")] = 10,
+    instrument: InstrumentOption = None,
+    file: Annotated[
+        list[Path] | None, typer.Option("--file", help="replay these files (default: the lake's)")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The order book at a moment: replays the instrument's MBO files up to --at (by the
+    time each record was received; only whole events) and shows the top levels.
+
+    Example: tradeloop mbo book --at 2023-12-25T15:00:00Z --depth 10
+    """
+    from tradeloop.bootstrap.app import build_app
+    from tradeloop.core.time import parse_ns
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.mbo_book import book_at
+
+    with handled_errors():
+        try:
+            at_ns = parse_ns(at)
+        except ValueError:
+            raise ConfigError(f"--at {at!r}: not a time. Fix: e.g. 2023-12-25T15:00:00Z") from None
+        app = build_app(load_settings(), read_only=True)
+        config, source = app.instrument(instrument)
+        files = file or app.mbo_files(config)
+        if not files:
+            raise ConfigError(
+                f"no MBO files for {config.symbol} in the lake. Fix: tradeloop mbo import FILE"
+            )
+        result = book_at(app.mbo_source(), files, config, at_ns, depth)
+    _print_book(result, config, str(source), as_json)
+
+
+def _print_book(result: Any, config: Any, source: str, as_json: bool) -> None:
+    from tradeloop.core.time import iso_from_ns
+    from tradeloop.features.book.events import PRICE_SCALE, UNDEFINED_PRICE
+
+    exponent = Decimal(str(config.tick_size)).normalize().as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 2
+    sides = {}
+    for index, name in enumerate(("bids", "asks")):
+        sides[name] = [
+            {"price": int(px) / PRICE_SCALE, "size": int(size), "orders": int(count)}
+            for px, size, count in result.levels[index]
+            if px != UNDEFINED_PRICE
+        ]
+    payload = {
+        "instrument": config.symbol,
+        "at": iso_from_ns(result.at_ns),
+        "last_event": iso_from_ns(result.last_event_ns) if result.last_event_ns else None,
+        "events_applied": result.events,
+        "resting_orders": result.orders,
+        "anomalies": {k: v for k, v in result.anomalies.items() if v},
+        **sides,
+    }
+    if as_json:
+        print(json.dumps(payload, indent=2))
+        return
+    table = Table(title=f"{config.symbol} at {payload['at']} ({source})")
+    for column in ("orders", "bid size", "bid", "ask", "ask size", "orders "):
+        table.add_column(column, justify="right")
+    bids, asks = sides["bids"], sides["asks"]
+    for level in range(max(len(bids), len(asks))):
+        bid = bids[level] if level < len(bids) else None
+        ask = asks[level] if level < len(asks) else None
+        table.add_row(
+            str(bid["orders"]) if bid else "",
+            f"{bid['size']:,}" if bid else "",
+            f"{bid['price']:.{decimals}f}" if bid else "",
+            f"{ask['price']:.{decimals}f}" if ask else "",
+            f"{ask['size']:,}" if ask else "",
+            str(ask["orders"]) if ask else "",
+        )
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(
+        f"{payload['events_applied']:,} events applied, last at {payload['last_event']}; "
+        f"{payload['resting_orders']:,} orders resting",
+        markup=False,
+    )
+    if payload["anomalies"]:
+        console.print(f"anomalies (counted, skipped): {payload['anomalies']}", markup=False)
