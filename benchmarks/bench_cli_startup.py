@@ -6,8 +6,8 @@ interpreter's own floor (``python -c pass``) and a peer CLI of the field on this
 
 The home is a fresh ``TRADELOOP_HOME`` with a current SQLite database (``db upgrade``),
 so the commands that open it do so, as on a user's machine; bytecode is cached as Python
-does by default (the first, unmeasured run of each command writes it). Prints medians and the issue's
-targets; nothing is asserted (timings are not tests).
+does by default (the first, unmeasured run of each command writes it). Prints medians and
+the issue's targets; nothing is asserted (timings are not tests).
 """
 
 from __future__ import annotations

@@ -61,7 +61,11 @@ def main() -> None:
         deltas_total += len(deltas)
         if rep == 0 and args.levels:
             np.save(args.levels, np.array(tops))
-    print(json.dumps({"decode_s": decode, "apply_s": apply, "deltas": deltas_total, "reps": args.reps}))
+    print(
+        json.dumps(
+            {"decode_s": decode, "apply_s": apply, "deltas": deltas_total, "reps": args.reps}
+        )
+    )
 
 
 if __name__ == "__main__":
