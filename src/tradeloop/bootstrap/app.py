@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     from tradeloop.adapters.synthetic.provider import Calibration
     from tradeloop.data.ingest import FetchResult, FetchTask, Ingestor
     from tradeloop.features.book.instrument import InstrumentConfig
-    from tradeloop.features.book.ports import MboSource
+    from tradeloop.features.book.ports import MboSource, MboWriter
     from tradeloop.serving.http_guard import HttpGuard
     from tradeloop.serving.prediction_writer import (
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
@@ -555,6 +555,12 @@ class App:
         from tradeloop.adapters.databento.mbo_file import DatabentoSource
 
         return DatabentoSource()
+
+    def mbo_writer(self) -> MboWriter:
+        """Writes MBO events as DBN files (through databento-dbn)."""
+        from tradeloop.adapters.databento.mbo_writer import write_mbo
+
+        return write_mbo
 
     def instrument(self, path: Path | None) -> tuple[InstrumentConfig, Path]:
         """The instrument file: ``path``, else TRADELOOP_INSTRUMENT_CONFIG, else the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -31,3 +31,19 @@ class MboSource(Protocol):
     def definition_tick(self, path: Path) -> int | None:
         """The tick of the definition file beside ``path``, when there is one."""
         ...
+
+
+class MboWriter(Protocol):
+    """Writes events as an MBO file (``adapters.databento.mbo_writer.write_mbo``)."""
+
+    def __call__(
+        self,
+        path: Path,
+        chunks: Iterable[np.ndarray],
+        *,
+        dataset: str,
+        symbol: str,
+        start_ns: int,
+        end_ns: int,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> int: ...
