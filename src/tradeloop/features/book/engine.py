@@ -416,6 +416,10 @@ class OrderBook:
         self._meta = np.array([slots, 0, 0, EMPTY, EMPTY, 0, 0], dtype=np.int64)
         self._anchored = False
         self.anomaly_counts = np.zeros(len(ANOMALIES), dtype=np.int64)
+        # Arrays others keep beside the book (the grid's): per order slot, grown with the
+        # table; per tick (last axis), moved with the window.
+        self.slot_extras: dict[str, np.ndarray] = {}
+        self.tick_extras: dict[str, np.ndarray] = {}
 
     @property
     def anomalies(self) -> dict[str, int]:
@@ -509,6 +513,12 @@ class OrderBook:
                 self._meta[best] += shift
         live = self._vals[self._vals != EMPTY]
         self._idx[live] += shift
+        for name, array in self.tick_extras.items():
+            moved = np.zeros((*array.shape[:-1], width), dtype=array.dtype)
+            lo, hi = max(0, -shift), min(array.shape[-1], width - shift)
+            if hi > lo:
+                moved[..., lo + shift : hi + shift] = array[..., lo:hi]
+            self.tick_extras[name] = moved
 
     def _grow_table(self) -> None:
         capacity = self._keys.size * 2
@@ -529,3 +539,7 @@ class OrderBook:
         free[top : top + added.size] = added
         self._free = free
         self._meta[M_FREE_TOP] = top + added.size
+        for name, array in self.slot_extras.items():
+            grown = np.zeros(slots, dtype=array.dtype)
+            grown[:old] = array
+            self.slot_extras[name] = grown
