@@ -268,6 +268,23 @@ def _grid_apply(
     return DONE, events.size, row - row0
 
 
+@nb.njit(cache=True)
+def _grid_close(
+    levels, counts, meta, mass, chain, alphas, tick, half, touched, bins, out_i, out_f, until
+):  # fmt: skip
+    """Close the bins that end at or before ``until`` (time passed with no event)."""
+    row = 0
+    while bins[B_END] != 0 and bins[B_END] <= until:
+        if row + 2 * half + 1 > out_i.shape[0]:
+            return NEED_FLUSH, row
+        row = _emit_bin(
+            levels, counts, meta, mass, chain, alphas, tick, half, bins, out_i, out_f, row
+        )
+        _clear_touched(mass, touched, bins)
+        bins[B_END] += bins[B_WIDTH]
+    return DONE, row
+
+
 class GridBuilder:
     """Turns MBO events into grid rows, bin after bin (a replay feeds it chunk by chunk)."""
 
@@ -312,6 +329,27 @@ class GridBuilder:
                 book._widen(int(book._meta[6]))
             elif status == NEED_TABLE:
                 book._grow_table()
+
+    def close(self, until_ns: int) -> Iterator[dict[str, np.ndarray]]:
+        """The bins ending at or before ``until_ns`` that no later event closed (the end of
+        a file, the end of a range): time has passed, so they are final."""
+        yield from _close_rows(self, until_ns)
+
+
+def _close_rows(builder: GridBuilder, until_ns: int) -> Iterator[dict[str, np.ndarray]]:
+    book = builder.book
+    while True:
+        out_i = np.zeros((builder.rows, 14), dtype=np.int64)
+        out_f = np.zeros((builder.rows, 7), dtype=np.float64)
+        status, written = _grid_close(
+            book._levels, book._counts, book._meta, book.tick_extras["mass"],
+            book.tick_extras["chain"], builder.alphas, book.tick, builder.half,
+            builder.touched, builder.bins, out_i, out_f, until_ns,
+        )  # fmt: skip
+        if written:
+            yield _columns(out_i[:written], out_f[:written])
+        if status == DONE:
+            return
 
 
 def _columns(out_i: np.ndarray, out_f: np.ndarray) -> dict[str, np.ndarray]:
