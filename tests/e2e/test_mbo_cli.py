@@ -29,7 +29,7 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_mbo_book_and_import_when_run_then_the_book_and_one_copy_in_the_lake(
     tmp_path: Path,
 ) -> None:
-    assert _run(tmp_path, "db", "upgrade").returncode == 0
+    # a fresh machine: no database, nothing imported (the bundled day is read)
     shown = _run(tmp_path, "mbo", "book", "--at", "2023-12-26T00:00:00Z", "--depth", "3", "--json")
     assert shown.returncode == 0, shown.stderr
     book = json.loads(shown.stdout)
@@ -38,6 +38,7 @@ def test_mbo_book_and_import_when_run_then_the_book_and_one_copy_in_the_lake(
     assert book["bids"][0] == {"price": 4810.0, "size": 22, "orders": 22}
     assert book["asks"][0] == {"price": 4810.25, "size": 28, "orders": 18}
     assert book["anomalies"] == {}
+    assert not (tmp_path / "var" / "tradeloop.db").exists()  # MBO commands need no database
 
     day = DATA / "esh4-glbx-mdp3-20231225.mbo.dbn.zst"
     first = _run(tmp_path, "mbo", "import", str(day), "--json")

@@ -78,8 +78,6 @@ if TYPE_CHECKING:
     from tradeloop.adapters.synthetic import SyntheticProvider
     from tradeloop.adapters.synthetic.provider import Calibration
     from tradeloop.data.ingest import FetchResult, FetchTask, Ingestor
-    from tradeloop.features.book.instrument import InstrumentConfig
-    from tradeloop.features.book.ports import MboSource, MboWriter
     from tradeloop.serving.http_guard import HttpGuard
     from tradeloop.serving.prediction_writer import (
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
@@ -221,7 +219,6 @@ def profile_report(config: AppConfig) -> dict[str, Any]:
 log = logging.getLogger(__name__)
 DEFAULT_UNIVERSE = "config/universe.json"
 SHIPPED_UNIVERSE = Path(__file__).resolve().parent.parent / "data" / "default_universe.json"
-SHIPPED_MBO = SHIPPED_UNIVERSE.parent / "mbo"  # real CME and Nasdaq MBO records (README there)
 
 # Config keys that name a file or folder: a relative one is read from the config file's
 # folder, not from wherever the command runs.
@@ -549,41 +546,6 @@ class App:
             home=self.settings.home,
             log=log or (lambda line: None),
         )
-
-    def mbo_source(self) -> MboSource:
-        """Market-by-order files (Databento DBN)."""
-        from tradeloop.adapters.databento.mbo_file import DatabentoSource
-
-        return DatabentoSource()
-
-    def mbo_writer(self) -> MboWriter:
-        """Writes MBO events as DBN files (through databento-dbn)."""
-        from tradeloop.adapters.databento.mbo_writer import write_mbo
-
-        return write_mbo
-
-    def instrument(self, path: Path | None) -> tuple[InstrumentConfig, Path]:
-        """The instrument file: ``path``, else TRADELOOP_INSTRUMENT_CONFIG, else the
-        project's config/instruments/esh4.yaml, else the one shipped with the bundled day."""
-        from tradeloop.features.book.instrument import load_instrument
-
-        chosen = path or self.settings.instrument_config
-        if chosen is None:
-            project = Path("config/instruments/esh4.yaml")
-            chosen = project if project.exists() else SHIPPED_MBO / "instruments" / "esh4.yaml"
-        return load_instrument(chosen), chosen
-
-    def mbo_files(self, instrument: InstrumentConfig) -> list[Path]:
-        """The instrument's raw files in the lake; for the bundled ES day with none
-        imported, the bundled file."""
-        from tradeloop.store.mbo_lake import stored_files
-
-        files = stored_files(
-            self.settings.home / "lake", instrument.product_type, instrument.lake_root
-        )
-        if not files and (instrument.symbol, instrument.dataset) == ("ESH4", "GLBX.MDP3"):
-            files = [SHIPPED_MBO / "esh4-glbx-mdp3-20231225.mbo.dbn.zst"]
-        return files
 
     def describe_database(self) -> str:
         return redact_url(database_url(self.settings))

@@ -49,16 +49,15 @@ def import_(
 
     Example: tradeloop mbo import esh4-glbx-mdp3-20231225.mbo.dbn.zst
     """
-    from tradeloop.bootstrap.app import build_app
+    from tradeloop.bootstrap import mbo as wiring
     from tradeloop.settings import load_settings
     from tradeloop.usecases.mbo_book import import_files
 
     with handled_errors():
-        app = build_app(load_settings())
-        locked = (
-            app.instrument(instrument)[0] if instrument or app.settings.instrument_config else None
-        )
-        stored = import_files(app.mbo_source(), app.settings.home / "lake", paths, locked)
+        settings = load_settings()
+        named = instrument or settings.instrument_config
+        locked = wiring.instrument(settings, named)[0] if named else None
+        stored = import_files(wiring.mbo_source(), settings.home / "lake", paths, locked)
     rows = [
         {
             "file": str(s.path),
@@ -94,7 +93,7 @@ def book(
 
     Example: tradeloop mbo book --at 2023-12-25T15:00:00Z --depth 10
     """
-    from tradeloop.bootstrap.app import build_app
+    from tradeloop.bootstrap import mbo as wiring
     from tradeloop.core.time import parse_ns
     from tradeloop.settings import load_settings
     from tradeloop.usecases.mbo_book import book_at
@@ -104,14 +103,14 @@ def book(
             at_ns = parse_ns(at)
         except ValueError:
             raise ConfigError(f"--at {at!r}: not a time. Fix: e.g. 2023-12-25T15:00:00Z") from None
-        app = build_app(load_settings(), read_only=True)
-        config, source = app.instrument(instrument)
-        files = file or app.mbo_files(config)
+        settings = load_settings()
+        config, source = wiring.instrument(settings, instrument)
+        files = file or wiring.mbo_files(settings, config)
         if not files:
             raise ConfigError(
                 f"no MBO files for {config.symbol} in the lake. Fix: tradeloop mbo import FILE"
             )
-        result = book_at(app.mbo_source(), files, config, at_ns, depth)
+        result = book_at(wiring.mbo_source(), files, config, at_ns, depth)
     _print_book(result, config, str(source), as_json)
 
 
@@ -135,7 +134,7 @@ def replay(
       tradeloop mbo replay --from 2023-12-25T23:00:00Z --to 2023-12-26T00:00:00Z \\
         --out es.parquet
     """
-    from tradeloop.bootstrap.app import build_app
+    from tradeloop.bootstrap import mbo as wiring
     from tradeloop.cli.progress import CommandProgress
     from tradeloop.core.time import parse_ns
     from tradeloop.settings import load_settings
@@ -150,12 +149,12 @@ def replay(
                 raise ConfigError(
                     f"{name} {value!r}: not a time. Fix: e.g. 2023-12-25T23:00:00Z"
                 ) from None
-        app = build_app(load_settings(), read_only=True)
-        config, _ = app.instrument(instrument)
-        files = file or app.mbo_files(config)
+        settings = load_settings()
+        config, _ = wiring.instrument(settings, instrument)
+        files = file or wiring.mbo_files(settings, config)
         if not files:
             raise ConfigError(f"no MBO files for {config.symbol}. Fix: tradeloop mbo import FILE")
-        source = app.mbo_source()
+        source = wiring.mbo_source()
         with CommandProgress("replay (files)", len(files), quiet=as_json) as progress:
             run = replay_grid(
                 source, files, config, from_ns=bounds[0], to_ns=bounds[1], out=out,
@@ -199,7 +198,7 @@ def synth(
     """
     from datetime import date
 
-    from tradeloop.bootstrap.app import build_app
+    from tradeloop.bootstrap import mbo as wiring
     from tradeloop.cli.progress import CommandProgress
     from tradeloop.settings import load_settings
     from tradeloop.usecases.mbo_synth import synthesize
@@ -209,17 +208,14 @@ def synth(
             session_day = date.fromisoformat(day)
         except ValueError:
             raise ConfigError(f"--day {day!r}: not a date. Fix: e.g. 2024-01-02") from None
-        app = build_app(load_settings())
-        config, _ = app.instrument(instrument)
+        settings = load_settings()
+        config, _ = wiring.instrument(settings, instrument)
         target = out or (
-            app.settings.home
-            / "lake"
-            / "synthetic"
-            / f"{config.symbol}-{day}-seed{seed}.mbo.dbn.zst"
+            settings.home / "lake" / "synthetic" / f"{config.symbol}-{day}-seed{seed}.mbo.dbn.zst"
         )
         with CommandProgress("synth", events) as progress:
             made = synthesize(
-                app.mbo_writer(),
+                wiring.mbo_writer(),
                 target,
                 config,
                 records=events,

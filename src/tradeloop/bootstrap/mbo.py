@@ -1,0 +1,49 @@
+"""The MBO commands' wiring: the instrument file, the raw files in the lake, and the
+Databento adapters. None of it needs the SQL database, so a first `tradeloop mbo book`
+works on a machine where nothing else has run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tradeloop.features.book.instrument import InstrumentConfig, load_instrument
+from tradeloop.features.book.ports import MboSource, MboWriter
+from tradeloop.settings import Settings
+
+# real CME and Nasdaq MBO records shipped with tradeloop (origin and licence: README there)
+SHIPPED_MBO = Path(__file__).resolve().parent.parent / "data" / "mbo"
+
+
+def instrument(settings: Settings, path: Path | None) -> tuple[InstrumentConfig, Path]:
+    """The instrument file: ``path``, else TRADELOOP_INSTRUMENT_CONFIG, else the project's
+    config/instruments/esh4.yaml, else the one shipped with the bundled day."""
+    chosen = path or settings.instrument_config
+    if chosen is None:
+        project = Path("config/instruments/esh4.yaml")
+        chosen = project if project.exists() else SHIPPED_MBO / "instruments" / "esh4.yaml"
+    return load_instrument(chosen), chosen
+
+
+def mbo_files(settings: Settings, config: InstrumentConfig) -> list[Path]:
+    """The instrument's raw files in the lake; for the bundled ES day with none
+    imported, the bundled file."""
+    from tradeloop.store.mbo_lake import stored_files
+
+    files = stored_files(settings.home / "lake", config.product_type, config.lake_root)
+    if not files and (config.symbol, config.dataset) == ("ESH4", "GLBX.MDP3"):
+        files = [SHIPPED_MBO / "esh4-glbx-mdp3-20231225.mbo.dbn.zst"]
+    return files
+
+
+def mbo_source() -> MboSource:
+    """Market-by-order files (Databento DBN)."""
+    from tradeloop.adapters.databento.mbo_file import DatabentoSource
+
+    return DatabentoSource()
+
+
+def mbo_writer() -> MboWriter:
+    """Writes MBO events as DBN files (through databento-dbn)."""
+    from tradeloop.adapters.databento.mbo_writer import write_mbo
+
+    return write_mbo
