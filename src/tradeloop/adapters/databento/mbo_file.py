@@ -8,9 +8,9 @@ record where reading stopped and the fix; nothing of it is returned as if it wer
 
 from __future__ import annotations
 
-import io
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,25 +38,38 @@ class DbnInfo:
     version: int
 
 
-def _store(source: Any, path: Path) -> Any:
+@contextmanager
+def _store(path: Path) -> Iterator[Any]:
+    """The file as a ``DBNStore`` read from disk as it is consumed (never the whole file in
+    memory), its file closed after."""
     import databento as db
+    from databento.common.dbnstore import FileDataSource
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            return db.DBNStore.from_bytes(source)
-    except (ValueError, OSError, db.BentoError) as exc:
-        raise DataError(
-            f"{path}: not a DBN file ({str(exc).splitlines()[0][:120]}). Fix: give a .dbn "
-            "or .dbn.zst file as Databento writes it"
-        ) from None
+        source = FileDataSource(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file. Fix: check the path") from None
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{path}: cannot be read ({exc}). Fix: check the file") from None
+    try:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.filterwarnings("ignore", category=FutureWarning)
+                store = db.DBNStore(source)
+        except (ValueError, OSError, db.BentoError) as exc:
+            raise DataError(
+                f"{path}: not a DBN file ({str(exc).splitlines()[0][:120]}). Fix: give a .dbn "
+                "or .dbn.zst file as Databento writes it"
+            ) from None
+        yield store
+    finally:
+        source.reader.close()
 
 
 def dbn_info(path: Path) -> DbnInfo:
     """The file's metadata (dataset, schema, symbols, time range, DBN version)."""
-    with _open(path) as handle:
-        store = _store(handle, path)
+    with _store(path) as store:
         metadata = store.metadata
         end = metadata.end
         return DbnInfo(
@@ -70,20 +83,12 @@ def dbn_info(path: Path) -> DbnInfo:
         )
 
 
-def _open(path: Path) -> io.BufferedReader:
-    try:
-        return path.open("rb")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror}). Fix: check the path") from None
-
-
 def read_mbo(path: Path, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     """The file's MBO events in order, ``chunk`` at a time (``MBO_DTYPE``)."""
     import databento as db
     from databento.common.error import BentoWarning
 
-    with _open(path) as handle:
-        store = _store(handle, path)
+    with _store(path) as store:
         schema = str(store.metadata.schema)
         if schema != "mbo":
             raise DataError(
@@ -123,8 +128,7 @@ def read_all_mbo(path: Path) -> np.ndarray:
 def definition_ticks(path: Path) -> dict[int, int]:
     """instrument_id -> minimum price increment (fixed point) from a definition file; an
     instrument whose increment is undefined is left out."""
-    with _open(path) as handle:
-        store = _store(handle, path)
+    with _store(path) as store:
         if str(store.metadata.schema) != "definition":
             raise DataError(f"{path}: holds {store.metadata.schema} records, not definitions")
         records = store.to_ndarray()
