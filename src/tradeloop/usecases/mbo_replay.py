@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tradeloop.features.book.events import F_LAST
 from tradeloop.features.book.grid import GridBuilder
 from tradeloop.features.book.instrument import InstrumentConfig, check_file
 from tradeloop.features.book.ports import MboSource
@@ -27,6 +28,15 @@ class ReplayRun:
     anomalies: dict[str, int]
 
 
+def _warm_up_part(chunk: np.ndarray, from_ns: int) -> int:
+    """How many leading events of ``chunk`` end before ``from_ns`` (whole events only)."""
+    before = int(np.searchsorted(chunk["ts_recv"], from_ns, side="left"))
+    if before == len(chunk):
+        return before
+    ends = np.flatnonzero(chunk["flags"][:before] & F_LAST)
+    return int(ends[-1]) + 1 if ends.size else 0
+
+
 def replay_grid(
     source: MboSource,
     files: list[Path],
@@ -37,7 +47,8 @@ def replay_grid(
     out: Path | None = None,
     on_events: Callable[[int], None] | None = None,
 ) -> ReplayRun:
-    """Every file in order through one book and grid; the bins ending in (from, to] kept."""
+    """Every file in order through one book; the grid starts at ``from_ns`` (the book is
+    only warmed up before it) and the bins ending in (from, to] are kept."""
     import pyarrow.parquet as pq
 
     started = time.perf_counter()
@@ -71,7 +82,10 @@ def replay_grid(
             for chunk in source.events(path):
                 if to_ns is not None and len(chunk) and chunk["ts_recv"][0] > to_ns:
                     break
-                rows += keep(builder.feed(chunk))
+                warm = _warm_up_part(chunk, from_ns) if from_ns is not None else 0
+                if warm:  # before the range only the book matters: no grid to compute
+                    builder.book.apply(chunk[:warm])
+                rows += keep(builder.feed(chunk[warm:]))
                 events += len(chunk)
                 if on_events is not None:
                     on_events(len(chunk))

@@ -72,3 +72,30 @@ def test_replay_when_the_source_fails_then_no_file_is_left(tmp_path: Path) -> No
     with pytest.raises(DataError, match="half way"):
         replay_grid(_Broken(), [DAY], ES, out=tmp_path / "es.parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_replay_from_a_moment_when_the_book_is_only_warmed_before_then_same_depths(
+    tmp_path: Path,
+) -> None:
+    start, end = 1703545200_000_000_000, 1703548800_000_000_000
+    warmed = replay_grid(
+        DatabentoSource(), [DAY], ES, from_ns=start, to_ns=end, out=tmp_path / "w.parquet"
+    )
+    replay_grid(DatabentoSource(), [DAY], ES, to_ns=end, out=tmp_path / "all.parquet")
+    assert warmed.bins == 60
+    a = pq.read_table(tmp_path / "w.parquet")
+    b = pq.read_table(tmp_path / "all.parquet")
+    b = b.filter(pa.compute.greater(b.column("bin_end_ns"), start))
+    for name in (
+        "bin_end_ns",
+        "price",
+        "depth_qty_end",
+        "add_qty",
+        "pull_qty",
+        "fill_qty",
+        "best_bid",
+        "best_ask",
+    ):
+        np.testing.assert_array_equal(
+            a.column(name).to_numpy(), b.column(name).to_numpy(), err_msg=name
+        )
