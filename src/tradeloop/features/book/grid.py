@@ -82,8 +82,12 @@ _INT = (
     "best_bid",
     "best_ask",
 )
-_SMALL = ("k", "side", "bbo_label", "valid")
-_FLOAT = ("pressure", "vacuum", "net", "v", "a", "j", "mid")
+# the kernel's output layout: column index -> name (index 11 unused)
+_INT_COLUMNS = (
+    "bin_end_ns", "k", "price", "side", "depth_qty_end", "depth_qty_rest", "add_qty",
+    "pull_qty", "fill_qty", "best_bid", "best_ask", None, "bbo_label", "valid",
+)  # fmt: skip
+_FLOAT_COLUMNS = ("pressure", "vacuum", "net", "v", "a", "j", "mid")
 # bin state: 0 bin end (ns), 1 width (ns), 2 previous best bid tick, 3 previous best ask
 # tick, 4 previous record closed an event, 5 touched count
 B_END, B_WIDTH, B_BID, B_ASK, B_CLOSED, B_TOUCHED = range(6)
@@ -353,29 +357,13 @@ def _close_rows(builder: GridBuilder, until_ns: int) -> Iterator[dict[str, np.nd
 
 
 def _columns(out_i: np.ndarray, out_f: np.ndarray) -> dict[str, np.ndarray]:
-    ints = (
-        "bin_end_ns",
-        "k",
-        "price",
-        "side",
-        "depth_qty_end",
-        "depth_qty_rest",
-        "add_qty",
-        "pull_qty",
-        "fill_qty",
-        "best_bid",
-        "best_ask",
-        None,
-        "bbo_label",
-        "valid",
-    )
     columns: dict[str, np.ndarray] = {}
-    for index, name in enumerate(ints):
+    for index, name in enumerate(_INT_COLUMNS):
         if name is None:
             continue
         dtype = np.int64 if name in _INT else np.int8 if name != "k" else np.int32
         columns[name] = out_i[:, index].astype(dtype)
-    for index, name in enumerate(("pressure", "vacuum", "net", "v", "a", "j", "mid")):
+    for index, name in enumerate(_FLOAT_COLUMNS):
         columns[name] = out_f[:, index]
     columns["valid"] = columns["valid"].astype(np.bool_)
     return {name: columns[name] for name in SILVER_COLS}
