@@ -9,6 +9,7 @@ from pathlib import Path
 from tradeloop.features.book.instrument import InstrumentConfig, load_instrument
 from tradeloop.features.book.ports import MboSource, MboWriter
 from tradeloop.settings import Settings
+from tradeloop.store.book_cache import BookCache
 
 # real CME and Nasdaq MBO records shipped with tradeloop (origin and licence: README there)
 SHIPPED_MBO = Path(__file__).resolve().parent.parent / "data" / "mbo"
@@ -47,3 +48,8 @@ def mbo_writer() -> MboWriter:
     from tradeloop.adapters.databento.mbo_writer import write_mbo
 
     return write_mbo
+
+
+def book_cache(settings: Settings) -> BookCache:
+    """Saved warmed-up books (regenerable: the folder may be deleted at any time)."""
+    return BookCache(settings.home / "lake" / "cache" / "book_engine")

@@ -123,11 +123,16 @@ def replay(
     from_: Annotated[str | None, typer.Option("--from", help="first bin end kept (ISO)")] = None,
     to: Annotated[str | None, typer.Option(help="last bin end kept (ISO)")] = None,
     out: Annotated[Path | None, typer.Option(help="write the grid here (.parquet)")] = None,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="save / load the book warmed up to --from")
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Replay the instrument's MBO files through the book into its dense grid (one bin
     every cell_width_ms, the ticks around the mid) as fast as it goes; with --out, the
-    bins between --from and --to are written to Parquet (the wire's columns).
+    bins between --from and --to are written to Parquet (the wire's columns). With
+    --from, the book as it stood then is saved under var/lake/cache/book_engine/ and the
+    next replay from there starts from it.
 
     Example:
 
@@ -158,6 +163,7 @@ def replay(
         with CommandProgress("replay (files)", len(files), quiet=as_json) as progress:
             run = replay_grid(
                 source, files, config, from_ns=bounds[0], to_ns=bounds[1], out=out,
+                cache=wiring.book_cache(settings) if cache else None,
                 on_events=lambda n: progress.advance(0, note=f"{n:,} events"),
             )  # fmt: skip
             progress.advance(len(files))
@@ -169,6 +175,7 @@ def replay(
         "seconds": round(run.seconds, 3),
         "bins_per_s": round(run.bins / run.seconds, 1) if run.seconds else None,
         "out": str(run.out) if run.out else None,
+        "book_cache": run.cache,
         "anomalies": {k: v for k, v in run.anomalies.items() if v},
     }
     if as_json:
@@ -177,7 +184,10 @@ def replay(
     Console(highlight=False).print(
         f"{run.events:,} events -> {run.bins:,} bins of {config.cell_width_ms} ms "
         f"({run.rows:,} rows) in {run.seconds:.1f} s"
-        + (f"; grid written to {run.out}" if run.out else ""),
+        + (f"; grid written to {run.out}" if run.out else "")
+        + {"hit": " (book loaded from the cache)", "built": " (book cached)"}.get(
+            run.cache or "", ""
+        ),
         markup=False,
     )
 

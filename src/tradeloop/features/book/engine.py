@@ -484,24 +484,46 @@ class OrderBook:
 
     def _widen(self, wanted_tick: int) -> None:
         """Re-centre the level window so that it holds every resting level and ``wanted_tick``."""
-        width = self._levels.shape[1]
         base = int(self._meta[M_BASE])
         used = np.flatnonzero((self._counts[0] > 0) | (self._counts[1] > 0))
         low = min([wanted_tick, *(base + used[:1])])
         high = max([wanted_tick, *(base + used[-1:])])
-        span = high - low + 1
+        self._place(low, high, (low + high) // 2)
+
+    def reanchor_to_bbo(self, half_width: int) -> None:
+        """Centre the level window on the mid, holding ``half_width`` ticks either side of
+        it and every resting level. Run after every import of a saved book: a book saved
+        overnight sits where the overnight prices were, and the grid reads the ticks
+        around the mid from the first bin on."""
+        bid, ask = int(self._meta[M_BEST_BID]), int(self._meta[M_BEST_ASK])
+        if bid == EMPTY or ask == EMPTY:
+            return  # no mid to centre on: the next event anchors what it needs
+        base = int(self._meta[M_BASE])
+        mid = base + (bid + ask) // 2
+        used = np.flatnonzero((self._counts[0] > 0) | (self._counts[1] > 0))
+        low = min(mid - half_width, base + int(used[0]))
+        high = max(mid + half_width, base + int(used[-1]))
+        self._place(low, high, mid)
+
+    def _place(self, low: int, high: int, centre: int) -> None:
+        """Move the window to be centred on tick ``centre`` holding ticks [low, high],
+        twice as wide as it must be at least (so that a drift does not move it again)."""
+        width = self._levels.shape[1]
+        span = 2 * max(centre - low, high - centre) + 1
         while width < 2 * span:
             width *= 2
         if width > MAX_WINDOW:
             raise DataError(
-                f"order book: prices span {span:,} ticks of {self.tick / 1e9:g} (more than "
-                f"{MAX_WINDOW:,}); the tick size is likely wrong for this instrument. Fix: "
+                f"order book: prices span {high - low + 1:,} ticks of {self.tick / 1e9:g} (more "
+                f"than {MAX_WINDOW:,}); the tick size is likely wrong for this instrument. Fix: "
                 "set tick_size in the instrument file"
             )
-        new_base = (low + high) // 2 - width // 2
+        base = int(self._meta[M_BASE])
+        new_base = centre - width // 2
+        shift = base - new_base
+        used = np.flatnonzero((self._counts[0] > 0) | (self._counts[1] > 0))
         levels = np.zeros((2, width), dtype=np.int64)
         counts = np.zeros((2, width), dtype=np.int64)
-        shift = base - new_base
         if used.size:  # the resting levels, moved to their place in the new window
             first, last = int(used[0]), int(used[-1]) + 1
             levels[:, first + shift : last + shift] = self._levels[:, first:last]
@@ -519,6 +541,55 @@ class OrderBook:
             if hi > lo:
                 moved[..., lo + shift : hi + shift] = array[..., lo:hi]
             self.tick_extras[name] = moved
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The book as plain arrays (what a cache file holds): the order table and, of the
+        level window, only the ticks with resting orders, by absolute tick."""
+        used = np.flatnonzero((self._counts[0] > 0) | (self._counts[1] > 0))
+        first = int(used[0]) if used.size else 0
+        last = int(used[-1]) + 1 if used.size else 0
+        return {
+            "tick": np.array([self.tick], dtype=np.int64),
+            "keys": self._keys,
+            "vals": self._vals,
+            "side": self._side,
+            "idx": self._idx,
+            "size": self._size,
+            "free": self._free,
+            "meta": self._meta,
+            "anomalies": self.anomaly_counts,
+            "levels": self._levels[:, first:last],
+            "counts": self._counts[:, first:last],
+            "first_tick": np.array([int(self._meta[M_BASE]) + first], dtype=np.int64),
+            "width": np.array([self._levels.shape[1]], dtype=np.int64),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> OrderBook:
+        """A book from ``state()``'s arrays. Its window starts at the lowest resting tick,
+        wherever the mid is: call ``reanchor_to_bbo`` before gridding."""
+        book = cls(int(state["tick"][0]), capacity=state["keys"].size, window=1)
+        for name in ("keys", "vals", "side", "idx", "size", "free"):
+            setattr(book, f"_{name}", np.array(state[name]))
+        book._meta = np.array(state["meta"])
+        book.anomaly_counts = np.array(state["anomalies"])
+        width = int(state["width"][0])
+        stored = state["levels"].shape[1]
+        if stored > width:
+            raise DataError(f"saved book: {stored} ticks of levels in a window of {width}")
+        book._levels = np.zeros((2, width), dtype=np.int64)
+        book._counts = np.zeros((2, width), dtype=np.int64)
+        book._levels[:, :stored] = state["levels"]
+        book._counts[:, :stored] = state["counts"]
+        shift = int(book._meta[M_BASE]) - int(state["first_tick"][0])
+        book._meta[M_BASE] = int(state["first_tick"][0])
+        for best in (M_BEST_BID, M_BEST_ASK):
+            if book._meta[best] != EMPTY:
+                book._meta[best] += shift
+        live = book._vals[book._vals != EMPTY]
+        book._idx[live] += shift
+        book._anchored = True
+        return book
 
     def _grow_table(self) -> None:
         capacity = self._keys.size * 2

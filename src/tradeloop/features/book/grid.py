@@ -37,6 +37,7 @@ from tradeloop.features.book.engine import (
     M_BASE,
     M_BEST_ASK,
     M_BEST_BID,
+    M_WANT_TICK,
     NEED_TABLE,
     NEED_WINDOW,
     OrderBook,
@@ -116,6 +117,23 @@ def _moved(mass, touched, bins, side, idx, change):
     else:
         mass[1, side, idx] -= change
     _touch(touched, bins, side, idx)
+
+
+@nb.njit(cache=True)
+def _grid_outside(meta, width, half):
+    """Whether the grid's ticks around the mid reach past the level window; if so the
+    tick to widen to is left in the meta (a bin never reads ticks the book cannot hold)."""
+    bid, ask = meta[M_BEST_BID], meta[M_BEST_ASK]
+    if bid == EMPTY or ask == EMPTY:
+        return False
+    ref = (bid + ask) // 2
+    if ref - half < 0:
+        meta[M_WANT_TICK] = meta[M_BASE] + ref - half
+        return True
+    if ref + half >= width:
+        meta[M_WANT_TICK] = meta[M_BASE] + ref + half
+        return True
+    return False
 
 
 @nb.njit(cache=True)
@@ -203,6 +221,8 @@ def _grid_apply(
         while bins[B_CLOSED] == 1 and recv >= bins[B_END]:
             if row + 2 * half + 1 > out_i.shape[0]:
                 return NEED_FLUSH, i, row - row0
+            if _grid_outside(meta, counts.shape[1], half):
+                return NEED_WINDOW, i, row - row0
             row = _emit_bin(
                 levels, counts, meta, mass, chain, alphas, tick, half, bins, out_i, out_f, row
             )
@@ -281,6 +301,8 @@ def _grid_close(
     while bins[B_END] != 0 and bins[B_END] <= until:
         if row + 2 * half + 1 > out_i.shape[0]:
             return NEED_FLUSH, row
+        if _grid_outside(meta, counts.shape[1], half):
+            return NEED_WINDOW, row
         row = _emit_bin(
             levels, counts, meta, mass, chain, alphas, tick, half, bins, out_i, out_f, row
         )
@@ -292,9 +314,15 @@ def _grid_close(
 class GridBuilder:
     """Turns MBO events into grid rows, bin after bin (a replay feeds it chunk by chunk)."""
 
-    def __init__(self, instrument: InstrumentConfig, rows_per_chunk: int = 1 << 16) -> None:
+    def __init__(
+        self,
+        instrument: InstrumentConfig,
+        rows_per_chunk: int = 1 << 16,
+        book: OrderBook | None = None,
+    ) -> None:
+        """``book``: start from this book (a warmed or saved one) instead of an empty one."""
         self.instrument = instrument
-        self.book = OrderBook(instrument.tick)
+        self.book = book if book is not None else OrderBook(instrument.tick)
         self.half = instrument.grid_half_width_ticks
         self.alphas = np.array(
             [instrument.ema.alpha_v, instrument.ema.alpha_a, instrument.ema.alpha_j]
@@ -330,7 +358,7 @@ class GridBuilder:
             if status == DONE:
                 return
             if status == NEED_WINDOW:
-                book._widen(int(book._meta[6]))
+                book._widen(int(book._meta[M_WANT_TICK]))
             elif status == NEED_TABLE:
                 book._grow_table()
 
@@ -354,6 +382,8 @@ def _close_rows(builder: GridBuilder, until_ns: int) -> Iterator[dict[str, np.nd
             yield _columns(out_i[:written], out_f[:written])
         if status == DONE:
             return
+        if status == NEED_WINDOW:
+            book._widen(int(book._meta[M_WANT_TICK]))
 
 
 def _columns(out_i: np.ndarray, out_f: np.ndarray) -> dict[str, np.ndarray]:
