@@ -192,6 +192,34 @@ def replay(
     )
 
 
+@app.command("gold")
+def gold(
+    grid: Annotated[Path, typer.Argument(help="a silver grid (tradeloop mbo replay --out)")],
+    out: Annotated[Path, typer.Option(help="the gold Parquet file to write")],
+    instrument: InstrumentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Gold features of a silver grid, one row per bin: pressure_variant, vacuum_variant,
+    composite and its derivatives, state5_code, spectrum_score (the instrument file's
+    gold: section). The live stream's scoring runs the same code.
+
+    Example:
+
+      tradeloop mbo replay --out es.parquet && tradeloop mbo gold es.parquet --out es-gold.parquet
+    """
+    from tradeloop.bootstrap import mbo as wiring
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.mbo_gold import gold_from_grid
+
+    with handled_errors():
+        config, _ = wiring.instrument(load_settings(), instrument)
+        bins = gold_from_grid(grid, out, config)
+    if as_json:
+        print(json.dumps({"bins": bins, "out": str(out)}))
+        return
+    Console(highlight=False).print(f"{bins:,} bins of gold features written to {out}", markup=False)
+
+
 @app.command("synth")
 def synth(
     events: Annotated[int, typer.Option(min=1000, help="records to make (at least)")] = 1_000_000,

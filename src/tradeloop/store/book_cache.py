@@ -77,7 +77,8 @@ class BookCache:
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:
             with partial.open("wb") as handle:
-                np.savez(handle, **state, **{RESUME_KEY: np.array(resume, dtype=np.int64)})
+                arrays = {**state, RESUME_KEY: np.array(resume, dtype=np.int64)}
+                np.savez(handle, allow_pickle=False, **arrays)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(partial, path)

@@ -46,12 +46,12 @@ MAX_WINDOW = 1 << 23  # ticks per side: beyond, the tick size is surely wrong
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def _home(key: np.uint64, mask: int) -> int:
     return int((key * _GOLDEN) >> np.uint64(32)) & mask
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _find(keys: np.ndarray, vals: np.ndarray, key: np.uint64) -> int:
     mask = keys.size - 1
     i = _home(key, mask)
@@ -62,7 +62,7 @@ def _find(keys: np.ndarray, vals: np.ndarray, key: np.uint64) -> int:
     return -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _insert(keys: np.ndarray, vals: np.ndarray, key: np.uint64, slot: int) -> None:
     mask = keys.size - 1
     i = _home(key, mask)
@@ -72,7 +72,7 @@ def _insert(keys: np.ndarray, vals: np.ndarray, key: np.uint64, slot: int) -> No
     vals[i] = slot
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _delete_at(keys: np.ndarray, vals: np.ndarray, i: int) -> None:
     mask = keys.size - 1
     vals[i] = EMPTY
@@ -91,7 +91,7 @@ def _delete_at(keys: np.ndarray, vals: np.ndarray, i: int) -> None:
         i = j
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _level_add(
     levels: np.ndarray, counts: np.ndarray, meta: np.ndarray, side: int, idx: int, size: int
 ) -> None:
@@ -104,7 +104,7 @@ def _level_add(
         meta[M_BEST_ASK] = idx
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _level_remove(
     levels: np.ndarray,
     counts: np.ndarray,
@@ -136,7 +136,7 @@ def _level_remove(
         meta[M_BEST_ASK] = best
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _record(
     levels: np.ndarray,
     counts: np.ndarray,
@@ -169,7 +169,7 @@ def _record(
             idx += step
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _rest(
     event: Any,
     found: int,
@@ -224,7 +224,7 @@ def _rest(
     return DONE
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _cancel(
     event: Any,
     found: int,
@@ -257,7 +257,7 @@ def _cancel(
         _level_remove(levels, counts, meta, o_side[slot], o_idx[slot], size, 0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _clear(
     vals: np.ndarray, free: np.ndarray, levels: np.ndarray, counts: np.ndarray, meta: np.ndarray
 ) -> None:
@@ -272,7 +272,7 @@ def _clear(
     meta[M_BEST_ASK] = EMPTY
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _boundary(
     event: Any,
     levels: np.ndarray,
@@ -298,7 +298,7 @@ def _boundary(
     _record(levels, counts, meta, tick, out, depth, row)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _apply(
     events: np.ndarray,
     begin: int,
@@ -378,7 +378,7 @@ def _apply(
     return DONE, events.size, row - row0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _rehash(keys: np.ndarray, vals: np.ndarray, new_keys: np.ndarray, new_vals: np.ndarray) -> None:
     for i in range(keys.size):
         if vals[i] != EMPTY:

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 import numba as nb
 import numpy as np
 
+from tradeloop.features.book.derivatives import chain_step
 from tradeloop.features.book.engine import (
     DONE,
     EMPTY,
@@ -94,7 +95,7 @@ _FLOAT_COLUMNS = ("pressure", "vacuum", "net", "v", "a", "j", "mid")
 B_END, B_WIDTH, B_BID, B_ASK, B_CLOSED, B_TOUCHED = range(6)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _touch(touched, bins, side, idx):
     """Remember a tick the bin changed (reset when it closes); past the list's room, the
     whole mass array is reset instead (the count then says so)."""
@@ -107,7 +108,7 @@ def _touch(touched, bins, side, idx):
         bins[B_TOUCHED] = touched.shape[0] + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _moved(mass, touched, bins, side, idx, change):
     """A change of resting size at (side, idx) that no fill explains: added or pulled."""
     if change == 0:
@@ -119,7 +120,7 @@ def _moved(mass, touched, bins, side, idx, change):
     _touch(touched, bins, side, idx)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _grid_outside(meta, width, half):
     """Whether the grid's ticks around the mid reach past the level window; if so the
     tick to widen to is left in the meta (a bin never reads ticks the book cannot hold)."""
@@ -136,7 +137,7 @@ def _grid_outside(meta, width, half):
     return False
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _emit_bin(levels, counts, meta, mass, chain, alphas, tick, half, bins, out_i, out_f, row):
     base = meta[M_BASE]
     width = counts.shape[1]
@@ -180,18 +181,15 @@ def _emit_bin(levels, counts, meta, mass, chain, alphas, tick, half, bins, out_i
         pressure = add / (start + 1.0)
         vacuum = (pull + fill) / (start + 1.0)
         net = pressure - vacuum
-        v = (1 - alphas[0]) * chain[1, idx] + alphas[0] * (net - chain[0, idx])
-        a = (1 - alphas[1]) * chain[2, idx] + alphas[1] * (v - chain[1, idx])
-        j = (1 - alphas[2]) * chain[3, idx] + alphas[2] * (a - chain[2, idx])
-        chain[0, idx], chain[1, idx], chain[2, idx], chain[3, idx] = net, v, a, j
+        chain_step(chain, idx, net, alphas)
         out_f[r, 0], out_f[r, 1], out_f[r, 2] = pressure, vacuum, net
-        out_f[r, 3], out_f[r, 4], out_f[r, 5] = v, a, j
+        out_f[r, 3], out_f[r, 4], out_f[r, 5] = chain[1, idx], chain[2, idx], chain[3, idx]
     if valid:
         bins[B_BID], bins[B_ASK] = bid, ask
     return row + 2 * half + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _clear_touched(mass, touched, bins):
     if bins[B_TOUCHED] > touched.shape[0]:
         mass[:, :, :] = 0
@@ -205,7 +203,7 @@ def _clear_touched(mass, touched, bins):
     bins[B_TOUCHED] = 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _grid_apply(
     events, begin, keys, vals, o_side, o_idx, o_size, free, levels, counts, meta, anomalies,
     tick, pending, mass, chain, alphas, half, touched, bins, out_i, out_f, row0,
@@ -292,7 +290,7 @@ def _grid_apply(
     return DONE, events.size, row - row0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _grid_close(
     levels, counts, meta, mass, chain, alphas, tick, half, touched, bins, out_i, out_f, until
 ):  # fmt: skip

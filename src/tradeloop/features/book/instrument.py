@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from tradeloop.core.config import FrozenConfig, load_yaml_mapping, parse_config
 from tradeloop.core.errors import DataError
 from tradeloop.features.book.events import PRICE_SCALE
+from tradeloop.features.book.gold import GoldConfig
 
 
 class EmaConfig(FrozenConfig):
@@ -46,6 +47,7 @@ class InstrumentConfig(FrozenConfig):
     )
     ema: EmaConfig = Field(default_factory=EmaConfig)
     session: SessionConfig = Field(default_factory=SessionConfig)
+    gold: GoldConfig = Field(default_factory=GoldConfig)
 
     @field_validator("symbol", "dataset")
     @classmethod
