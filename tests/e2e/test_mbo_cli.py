@@ -53,3 +53,62 @@ def test_mbo_book_and_import_when_run_then_the_book_and_one_copy_in_the_lake(
     assert "Traceback" not in wrong.stderr
     raw = tmp_path / "var" / "lake" / "raw" / "source=databento"
     assert sorted(p.name for p in raw.rglob("*.zst")) == [day.name]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_stream_when_started_then_a_client_gets_config_and_bins(tmp_path: Path) -> None:
+    import asyncio
+    import urllib.request
+
+    import pyarrow as pa
+    import websockets
+
+    from tradeloop.testing.waiting import wait_until
+
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
+    environment["TRADELOOP_HOME"] = str(tmp_path / "var")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tradeloop.cli", "serve", "stream", "--port", str(port)],
+        cwd=tmp_path,
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/stream/health") as answer:
+                return json.loads(answer.read())["instrument"] == "ESH4"
+        except OSError:
+            return False
+
+    async def client() -> list[object]:
+        url = f"ws://127.0.0.1:{port}/v1/stream?speed=max&from=2023-12-25T23:00:00Z"
+        async with websockets.connect(url, max_size=None) as ws:
+            return [await ws.recv() for _ in range(7)]
+
+    try:
+        wait_until(healthy, "the stream answering", alive=lambda: server.poll() is None)
+        messages = asyncio.run(client())
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert json.loads(messages[0])["type"] == "runtime_config"  # type: ignore[arg-type]
+    header = json.loads(messages[1])  # type: ignore[arg-type]
+    assert header["type"] == "grid_update"
+    table = pa.ipc.open_stream(messages[2]).read_all()
+    assert table.num_rows == 81  # the instrument file's 40 ticks either side
+    assert f"stream of ESH4 on ws://127.0.0.1:{port}/v1/stream" in stderr
+    assert "Traceback" not in stderr
+
+    outside = _run(tmp_path, "serve", "stream", "--host", "0.0.0.0")
+    assert outside.returncode == 2
+    assert "binding beyond loopback needs TRADELOOP_API_TOKEN" in outside.stderr

@@ -53,6 +53,7 @@ from tradeloop.ops.config import (
     LoopConfig,
     NotifyConfig,
     SchedulerConfig,
+    StreamConfig,
 )
 from tradeloop.registry.gates import GateConfig
 from tradeloop.registry.governance import GovernanceConfig
@@ -129,6 +130,7 @@ class AppConfig(FrozenConfig):
     event_models: EventTrainConfig = Field(default_factory=EventTrainConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     scorer: ScorerConfig = Field(default_factory=ScorerConfig)
+    stream: StreamConfig = Field(default_factory=StreamConfig)
 
     def loop_settings(self) -> LoopSettings:
         from tradeloop.usecases.loop import LoopSettings

@@ -4,12 +4,18 @@ works on a machine where nothing else has run."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tradeloop.features.book.instrument import InstrumentConfig, load_instrument
 from tradeloop.features.book.ports import MboSource, MboWriter
 from tradeloop.settings import Settings
 from tradeloop.store.book_cache import BookCache
+
+if TYPE_CHECKING:
+    from tradeloop.usecases.mbo_stream import BinMessage, StreamRequest
 
 # real CME and Nasdaq MBO records shipped with tradeloop (origin and licence: README there)
 SHIPPED_MBO = Path(__file__).resolve().parent.parent / "data" / "mbo"
@@ -53,3 +59,18 @@ def mbo_writer() -> MboWriter:
 def book_cache(settings: Settings) -> BookCache:
     """Saved warmed-up books (regenerable: the folder may be deleted at any time)."""
     return BookCache(settings.home / "lake" / "cache" / "book_engine")
+
+
+def stream_replay(
+    settings: Settings, instrument: InstrumentConfig, files: list[Path]
+) -> Callable[[StreamRequest, threading.Event], Iterator[BinMessage]]:
+    """What the stream runs per client: a paced replay of the instrument's files (the
+    book cache shared with ``mbo replay``)."""
+    from tradeloop.usecases.mbo_stream import bin_messages
+
+    source, cache = mbo_source(), book_cache(settings)
+
+    def replay(request: StreamRequest, stop: threading.Event) -> Iterator[BinMessage]:
+        return bin_messages(source, files, instrument, request, stop, cache)
+
+    return replay

@@ -135,3 +135,69 @@ def api(
         access_log=False,
         timeout_keep_alive=5,  # idle connections closed after 5 s
     )
+
+
+@app.command("stream")
+def stream(
+    host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 5004)", min=1, max=65535)] = None,
+    instrument: Annotated[
+        Path | None, typer.Option(help="instrument file (default: TRADELOOP_INSTRUMENT_CONFIG)")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+) -> None:
+    """Serve the order-book stream: WebSocket /v1/stream replays the instrument's MBO files
+    as its dense grid, one runtime_config message, then per bin a grid_update JSON header
+    and the bin's rows as Arrow IPC. Query: serving, speed (1, 10, max), from, to (ISO).
+    A client not on loopback needs Authorization: Bearer $TRADELOOP_API_TOKEN.
+
+    Examples:
+
+      tradeloop serve stream
+
+      python -m websockets "ws://127.0.0.1:5004/v1/stream?speed=max&from=2023-12-25T23:00:00Z"
+
+      curl -s localhost:5004/v1/stream/health
+    """
+    import os
+
+    import uvicorn
+
+    from tradeloop.bootstrap import mbo as wiring
+    from tradeloop.bootstrap.app import load_app_config
+    from tradeloop.settings import load_settings
+
+    with handled_errors():
+        app_settings = load_settings()
+        chosen = instrument or app_settings.instrument_config
+        locked, path = wiring.instrument(app_settings, chosen)
+        settings = load_app_config(config or app_settings.config)[0].stream.with_changes(
+            **{k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        )
+        if settings.host not in LOOPBACK and app_settings.api_token is None:
+            raise ConfigError(
+                f"--host {settings.host}: binding beyond loopback needs TRADELOOP_API_TOKEN set"
+            )
+        if not wiring.mbo_files(app_settings, locked):
+            raise ConfigError(f"no MBO files for {locked.symbol}. Fix: tradeloop mbo import FILE")
+        # the api layer builds itself from the environment (the cli never imports it)
+        os.environ["TRADELOOP_INSTRUMENT_CONFIG"] = str(Path(path).resolve())
+        if config is not None:
+            os.environ["TRADELOOP_CONFIG"] = str(config.resolve())
+    print(
+        f"stream of {locked.symbol} on ws://{settings.host}:{settings.port}/v1/stream",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        "tradeloop.api.stream:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        ws="websockets-sansio",
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+    )

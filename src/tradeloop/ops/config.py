@@ -156,3 +156,16 @@ class ApiConfig(FrozenConfig):
     rate_limit_per_minute: int | None = Field(
         600, ge=1, description="requests per client address per minute (then 429)"
     )
+
+
+class StreamConfig(FrozenConfig):
+    """The order-book stream (``tradeloop serve stream``: WebSocket ``/v1/stream``)."""
+
+    host: str = Field("127.0.0.1", description="bind address (beyond loopback needs a token)")
+    port: int = Field(5004, ge=0, le=65535, description="port of the stream server")
+    queue_bins: int = Field(
+        256, ge=1, le=100_000, description="bins a client may fall behind before bins drop"
+    )
+    default_speed: str = Field(
+        "1", pattern=r"^(max|\d+(\.\d+)?x?)$", description="replay speed: 1, 10 (x) or max"
+    )

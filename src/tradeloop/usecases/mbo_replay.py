@@ -38,8 +38,10 @@ class ReplayRun:
 
 @dataclass(slots=True)
 class ReplayProgress:
-    """What a replay has done so far (read by its caller while it yields)."""
+    """What a replay has done so far (read by its caller while it yields); ``on_events``
+    is told of each chunk of events applied."""
 
+    on_events: Callable[[int], None] | None = None
     events: int = 0
     rows: int = 0
     cache: str | None = None
@@ -77,7 +79,6 @@ def grid_chunks(
     to_ns: int | None = None,
     cache: BookCache | None = None,
     progress: ReplayProgress | None = None,
-    on_events: Callable[[int], None] | None = None,
     rows_per_chunk: int = 1 << 16,
 ) -> Iterator[dict[str, np.ndarray]]:
     """Every file in order through one book; yields the grid rows (whole bins) ending in
@@ -127,8 +128,8 @@ def grid_chunks(
                     yield kept
             done.events += len(chunk)
             done.anomalies = builder.book.anomalies
-            if on_events is not None:
-                on_events(len(chunk))
+            if done.on_events is not None:
+                done.on_events(len(chunk))
     # the files' time is over: their last bins are final (up to the range's end)
     ends = [t for t in (data_end, to_ns) if t is not None]
     if ends:
@@ -157,14 +158,14 @@ def replay_grid(
 
     started = time.perf_counter()
     cells = 2 * instrument.grid_half_width_ticks + 1
-    progress = ReplayProgress()
+    progress = ReplayProgress(on_events)
     partial = out.with_name(f".{out.name}.partial") if out else None
     writer = pq.ParquetWriter(partial, GRID_SCHEMA) if partial else None
     done = False
     try:
         for grid in grid_chunks(
             source, files, instrument, from_ns=from_ns, to_ns=to_ns, cache=cache,
-            progress=progress, on_events=on_events,
+            progress=progress,
         ):  # fmt: skip
             if writer is not None:
                 writer.write_batch(grid_batch(grid))

@@ -1,0 +1,259 @@
+"""The order-book stream over WebSocket (FastAPI): ``/v1/stream``.
+
+``ws://127.0.0.1:5004/v1/stream?serving=default&speed=10&from=...&to=...`` sends, in
+order: one ``runtime_config`` JSON message; then per bin a ``grid_update`` JSON header
+followed by one binary message, the bin's silver rows as an Arrow IPC stream; a
+``dropped`` JSON message before the next bin whenever bins were dropped for this client;
+and an ``end`` JSON message when the range is over (then the socket closes, code 1000).
+A request the stream cannot serve gets an ``error`` JSON message and close code 4400
+(bad parameter), 4401 (token) or 4404 (unknown serving).
+
+Each client has its own replay on its own thread, feeding a bounded queue of
+``queue_bins``: a client that reads slower than the replay never slows it; bins that find
+the queue full are dropped, counted (``dropped_total`` in every header) and announced.
+
+Token rule (as the other servers): a client on loopback needs none; any other client
+must send ``Authorization: Bearer $TRADELOOP_API_TOKEN`` (or, from a browser, the
+subprotocol ``bearer.<token>``), and with no token configured it is refused.
+``GET /v1/stream/health`` says what the stream serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+from tradeloop.core.errors import DataError
+from tradeloop.core.time import parse_ns
+from tradeloop.features.book.instrument import InstrumentConfig
+from tradeloop.serving.http_guard import is_loopback
+from tradeloop.usecases.mbo_stream import (
+    BinMessage,
+    ServingCatalog,
+    StreamRequest,
+    UnknownServing,
+    parse_speed,
+    runtime_config,
+)
+
+log = logging.getLogger(__name__)
+Replay = Callable[[StreamRequest, threading.Event], Iterator[BinMessage]]
+_END = object()
+
+
+class _Outbox:
+    """The bounded queue between a replay thread and one client; a full queue drops the
+    bin (the replay never waits for the client)."""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.limit, self.loop = limit, loop
+        self.dropped = 0
+        self.told = 0
+
+    def offer(self, item: object) -> None:  # on the event loop
+        if item is not _END and self.queue.qsize() >= self.limit:
+            self.dropped += 1
+            return
+        self.queue.put_nowait(item)
+
+    def put(self, item: object) -> None:  # from the replay thread
+        self.loop.call_soon_threadsafe(self.offer, item)
+
+
+def _authorized(websocket: WebSocket, token: str | None) -> bool:
+    client = websocket.client.host if websocket.client else ""
+    if is_loopback(client):
+        return True
+    if token is None:
+        return False
+    header = websocket.headers.get("authorization", "")
+    protocols = websocket.headers.get("sec-websocket-protocol", "")
+    offered = [p.strip() for p in protocols.split(",") if p.strip()]
+    return hmac.compare_digest(header.encode(), f"Bearer {token}".encode()) or any(
+        hmac.compare_digest(p.encode(), f"bearer.{token}".encode()) for p in offered
+    )
+
+
+def _request(params: dict[str, str], default_speed: str) -> StreamRequest:
+    bounds = []
+    for name in ("from", "to"):
+        value = params.get(name)
+        try:
+            bounds.append(parse_ns(value) if value else None)
+        except ValueError:
+            raise DataError(
+                f"{name}={value!r}: not a time. Fix: e.g. 2023-12-25T23:00:00Z"
+            ) from None
+    return StreamRequest(
+        serving=params.get("serving") or None,
+        speed=parse_speed(params.get("speed") or default_speed),
+        from_ns=bounds[0],
+        to_ns=bounds[1],
+    )
+
+
+def create_stream_app(
+    instrument: InstrumentConfig,
+    catalog: ServingCatalog,
+    replay: Replay,
+    *,
+    api_token: str | None,
+    queue_bins: int = 256,
+    default_speed: str = "1",
+) -> FastAPI:
+    """The stream's FastAPI app; ``replay`` yields a request's bin messages."""
+    app = FastAPI(title="tradeloop stream", docs_url=None, redoc_url=None, openapi_url=None)
+    stats = {"clients": 0, "bins_sent": 0, "bins_dropped": 0}
+
+    @app.get("/v1/stream/health")
+    async def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "instrument": instrument.symbol,
+            "dataset": instrument.dataset,
+            "cell_width_ms": instrument.cell_width_ms,
+            **stats,
+        }
+
+    @app.websocket("/v1/stream")
+    async def stream(websocket: WebSocket) -> None:
+        offered = websocket.headers.get("sec-websocket-protocol", "")
+        subprotocol = next(
+            (p.strip() for p in offered.split(",") if p.strip().startswith("bearer.")), None
+        )
+        await websocket.accept(subprotocol=subprotocol)
+        if not _authorized(websocket, api_token):
+            await _refuse(websocket, 4401, "missing or wrong bearer token")
+            return
+        try:
+            request = _request(dict(websocket.query_params), default_speed)
+            serving = catalog.resolve(request.serving)
+        except UnknownServing as exc:
+            await _refuse(websocket, 4404, str(exc))
+            return
+        except DataError as exc:
+            await _refuse(websocket, 4400, str(exc))
+            return
+        await websocket.send_text(
+            json.dumps(runtime_config(instrument, serving, request, queue_bins))
+        )
+        stats["clients"] += 1
+        try:
+            await _pump(websocket, replay, request, queue_bins, stats)
+        finally:
+            stats["clients"] -= 1
+
+    return app
+
+
+async def _refuse(websocket: WebSocket, code: int, message: str) -> None:
+    await websocket.send_text(json.dumps({"type": "error", "code": code, "message": message}))
+    await websocket.close(code=code)
+
+
+async def _pump(
+    websocket: WebSocket,
+    replay: Replay,
+    request: StreamRequest,
+    limit: int,
+    stats: dict[str, int],
+) -> None:
+    outbox = _Outbox(limit, asyncio.get_running_loop())
+    stop = threading.Event()
+    failure: list[str] = []
+
+    def produce() -> None:
+        try:
+            for message in replay(request, stop):
+                outbox.put(message)
+        except DataError as exc:
+            failure.append(str(exc))
+        except Exception as exc:  # the client is told; the server goes on serving others
+            log.exception("stream replay failed")
+            failure.append(f"replay failed: {exc}")
+        finally:
+            outbox.put(_END)
+
+    thread = threading.Thread(target=produce, name="stream-replay", daemon=True)
+    thread.start()
+    watcher = asyncio.create_task(_until_closed(websocket))
+    sent = 0
+    try:
+        while True:
+            getter = asyncio.create_task(outbox.queue.get())
+            done, _ = await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if watcher in done:
+                getter.cancel()
+                return
+            item = getter.result()
+            if outbox.dropped > outbox.told:
+                count, outbox.told = outbox.dropped - outbox.told, outbox.dropped
+                stats["bins_dropped"] += count
+                await websocket.send_text(
+                    json.dumps({"type": "dropped", "count": count, "total": outbox.dropped})
+                )
+            if item is _END:
+                end = {"type": "end", "bins": sent, "dropped": outbox.dropped}
+                if failure:
+                    end["error"] = failure[0]
+                await websocket.send_text(json.dumps(end))
+                await websocket.close(code=1000 if not failure else 1011)
+                return
+            assert isinstance(item, BinMessage)
+            header = {**item.header, "dropped_total": outbox.dropped, "sent_ns": time.time_ns()}
+            await websocket.send_text(json.dumps(header))
+            await websocket.send_bytes(item.payload)
+            sent += 1
+            stats["bins_sent"] += 1
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the client went away mid-send
+    finally:
+        stop.set()
+        watcher.cancel()
+        await asyncio.to_thread(thread.join)
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Returns when the client closes (anything it sends is ignored)."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+def create_app() -> FastAPI:
+    """uvicorn factory (``tradeloop.api.stream:create_app``): the instrument, config and
+    token from the environment (``TRADELOOP_INSTRUMENT_CONFIG``, ``TRADELOOP_CONFIG``,
+    ``TRADELOOP_API_TOKEN``, ``TRADELOOP_HOME``)."""
+    from tradeloop.bootstrap import mbo as wiring
+    from tradeloop.bootstrap.app import load_app_config
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.mbo_stream import InstrumentServing
+
+    settings = load_settings()
+    config = load_app_config(settings.config)[0].stream
+    instrument, _ = wiring.instrument(settings, None)
+    files = wiring.mbo_files(settings, instrument)
+    if not files:
+        raise DataError(f"no MBO files for {instrument.symbol}. Fix: tradeloop mbo import FILE")
+    token = settings.api_token
+    return create_stream_app(
+        instrument,
+        InstrumentServing(instrument),
+        wiring.stream_replay(settings, instrument, files),
+        api_token=token.get_secret_value() if token else None,
+        queue_bins=config.queue_bins,
+        default_speed=config.default_speed,
+    )

@@ -1,0 +1,190 @@
+"""The order-book stream: a replay of the instrument's MBO files, cut into one message per
+bin (a ``grid_update`` header and the bin's silver rows as Arrow IPC), paced at 1x, Nx or
+as fast as it goes. What a client sees first is the ``runtime_config`` message.
+
+Pacing follows the bins' own times: bin ``n`` is released ``(end_n - end_0) / speed``
+after the first, whatever the engine's speed; a stop event ends it at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from tradeloop.core.errors import DataError
+from tradeloop.features.book.events import PRICE_SCALE
+from tradeloop.features.book.grid import SILVER_COLS
+from tradeloop.features.book.instrument import InstrumentConfig
+from tradeloop.features.book.ports import MboSource
+from tradeloop.features.book.wire import GRID_SCHEMA, grid_batch, ipc_bytes
+from tradeloop.store.book_cache import BookCache
+from tradeloop.usecases.mbo_replay import grid_chunks
+
+PROTOCOL_VERSION = 1
+
+
+class UnknownServing(DataError):
+    """A ``serving`` the stream does not know (the client is told which it does)."""
+
+
+def parse_speed(text: str) -> float | None:
+    """``1``, ``10``, ``2.5x`` -> times real time; ``max`` -> None (as fast as it goes)."""
+    value = text.strip().lower()
+    if value == "max":
+        return None
+    try:
+        speed = float(value.removesuffix("x"))
+    except ValueError:
+        speed = 0.0
+    if not 0 < speed <= 1_000_000:
+        raise DataError(f"speed {text!r}: not a replay speed. Fix: 1, 10 (times real time) or max")
+    return speed
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRequest:
+    serving: str | None = None
+    speed: float | None = 1.0  # None: as fast as it goes
+    from_ns: int | None = None
+    to_ns: int | None = None
+
+
+class ServingCatalog(Protocol):
+    """Resolves a ``serving`` (alias or id) to what the stream runs; None: the default."""
+
+    def resolve(self, name: str | None) -> dict[str, Any]: ...
+
+
+class InstrumentServing:
+    """The one serving a bare instrument has: its silver grid, gold from its gold section
+    (the serving registry of the research platform offers more)."""
+
+    def __init__(self, instrument: InstrumentConfig) -> None:
+        self.instrument = instrument
+
+    def resolve(self, name: str | None) -> dict[str, Any]:
+        known = ("default", self.instrument.symbol)
+        if name not in (None, "", *known):
+            raise UnknownServing(
+                f"serving {name!r} is not known here. Fix: ?serving=default (the servings of "
+                f"this stream: {', '.join(known)})"
+            )
+        return {
+            "id": "default",
+            "alias": name or "default",
+            "model": "vacuum_pressure",
+            "gold": self.instrument.gold.model_dump(),
+            "overlays": [],
+        }
+
+
+def runtime_config(
+    instrument: InstrumentConfig, serving: dict[str, Any], request: StreamRequest, queue: int
+) -> dict[str, Any]:
+    """The stream's first message: everything a client needs to read what follows."""
+    return {
+        "type": "runtime_config",
+        "protocol_version": PROTOCOL_VERSION,
+        "instrument": {
+            "symbol": instrument.symbol,
+            "dataset": instrument.dataset,
+            "product_type": instrument.product_type,
+            "tick_size": instrument.tick_size,
+            "price_scale": PRICE_SCALE,
+            "cell_width_ms": instrument.cell_width_ms,
+            "grid_half_width_ticks": instrument.grid_half_width_ticks,
+            "rows_per_bin": 2 * instrument.grid_half_width_ticks + 1,
+            "ema": instrument.ema.model_dump(),
+            "session": instrument.session.model_dump(),
+        },
+        "serving": serving,
+        "schema": [{"name": f.name, "type": str(f.type)} for f in GRID_SCHEMA],
+        "speed": "max" if request.speed is None else request.speed,
+        "from_ns": request.from_ns,
+        "to_ns": request.to_ns,
+        "queue_bins": queue,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class BinMessage:
+    """One bin on the wire: its header (sent as JSON) and its rows (Arrow IPC bytes)."""
+
+    seq: int
+    header: dict[str, Any]
+    payload: bytes
+
+
+def _header(seq: int, rows: dict[str, np.ndarray]) -> dict[str, Any]:
+    return {
+        "type": "grid_update",
+        "seq": seq,
+        "bin_end_ns": int(rows["bin_end_ns"][0]),
+        "best_bid": int(rows["best_bid"][0]),
+        "best_ask": int(rows["best_ask"][0]),
+        "mid": float(rows["mid"][0]),
+        "valid": bool(rows["valid"][0]),
+        "rows": len(rows["k"]),
+    }
+
+
+class Pacer:
+    """Releases bins at ``speed`` times their own pace; ``wait`` returns False once the
+    stop event is set (then the stream ends). ``clock`` and ``sleep`` (seconds -> True if
+    stopped meanwhile) are the wall's, replaceable in tests."""
+
+    def __init__(
+        self,
+        speed: float | None,
+        stop: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], bool] | None = None,
+    ) -> None:
+        self.speed, self.stop, self.clock = speed, stop, clock
+        self.sleep = sleep or stop.wait
+        self._first: int | None = None
+        self._started = 0.0
+
+    def wait(self, bin_end_ns: int) -> bool:
+        if self.stop.is_set():
+            return False
+        if self.speed is None:
+            return True
+        now = self.clock()
+        if self._first is None:
+            self._first, self._started = bin_end_ns, now
+            return True
+        due = self._started + (bin_end_ns - self._first) / 1e9 / self.speed
+        return due <= now or not self.sleep(due - now)
+
+
+def bin_messages(
+    source: MboSource,
+    files: list[Path],
+    instrument: InstrumentConfig,
+    request: StreamRequest,
+    stop: threading.Event,
+    cache: BookCache | None = None,
+) -> Iterator[BinMessage]:
+    """The replay of ``request``'s range, one message per bin, paced; ends early when
+    ``stop`` is set."""
+    cells = 2 * instrument.grid_half_width_ticks + 1
+    pacer = Pacer(request.speed, stop)
+    seq = 0
+    # small chunks: the first bins leave soon after the start, not after thousands
+    for grid in grid_chunks(
+        source, files, instrument, from_ns=request.from_ns, to_ns=request.to_ns, cache=cache,
+        rows_per_chunk=cells * 64,
+    ):  # fmt: skip
+        for start in range(0, len(grid["k"]), cells):
+            rows = {name: grid[name][start : start + cells] for name in SILVER_COLS}
+            if not pacer.wait(int(rows["bin_end_ns"][0])):
+                return
+            seq += 1
+            yield BinMessage(seq, _header(seq, rows), ipc_bytes(grid_batch(rows)))
