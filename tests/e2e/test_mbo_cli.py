@@ -112,3 +112,19 @@ def test_serve_stream_when_started_then_a_client_gets_config_and_bins(tmp_path: 
     outside = _run(tmp_path, "serve", "stream", "--host", "0.0.0.0")
     assert outside.returncode == 2
     assert "binding beyond loopback needs TRADELOOP_API_TOKEN" in outside.stderr
+
+
+def test_mbo_replay_when_paced_then_one_line_per_bin_of_the_range(tmp_path: Path) -> None:
+    paced = _run(
+        tmp_path, "mbo", "replay", "--from", "2023-12-25T23:00:00Z",
+        "--to", "2023-12-25T23:00:00.500Z", "--speed", "10", "--json",
+    )  # fmt: skip
+    assert paced.returncode == 0, paced.stderr
+    lines = [json.loads(line) for line in paced.stdout.splitlines()]
+    assert [line["bin_end_ns"] for line in lines] == [
+        1703545200_000_000_000 + 100_000_000 * k for k in range(1, 6)
+    ]
+    assert lines[1]["add_qty"] == 539
+    bad = _run(tmp_path, "mbo", "replay", "--speed", "fast")
+    assert bad.returncode == 2
+    assert "speed 'fast': not a replay speed" in bad.stderr

@@ -126,6 +126,12 @@ def replay(
     cache: Annotated[
         bool, typer.Option("--cache/--no-cache", help="save / load the book warmed up to --from")
     ] = True,
+    speed: Annotated[
+        str,
+        typer.Option(
+            help="max: as fast as it goes; 1, 10 (x): paced like the market, a line per bin"
+        ),
+    ] = "max",
     as_json: JsonOption = False,
 ) -> None:
     """Replay the instrument's MBO files through the book into its dense grid (one bin
@@ -144,8 +150,10 @@ def replay(
     from tradeloop.core.time import parse_ns
     from tradeloop.settings import load_settings
     from tradeloop.usecases.mbo_replay import replay_grid
+    from tradeloop.usecases.mbo_stream import parse_speed
 
     with handled_errors():
+        pace = parse_speed(speed)
         bounds = []
         for name, value in (("--from", from_), ("--to", to)):
             try:
@@ -160,10 +168,14 @@ def replay(
         if not files:
             raise ConfigError(f"no MBO files for {config.symbol}. Fix: tradeloop mbo import FILE")
         source = wiring.mbo_source()
+        book_cache = wiring.book_cache(settings) if cache else None
+        if pace is not None:
+            _replay_paced(source, files, config, bounds, pace, book_cache, as_json)
+            return
         with CommandProgress("replay (files)", len(files), quiet=as_json) as progress:
             run = replay_grid(
                 source, files, config, from_ns=bounds[0], to_ns=bounds[1], out=out,
-                cache=wiring.book_cache(settings) if cache else None,
+                cache=book_cache,
                 on_events=lambda n: progress.advance(0, note=f"{n:,} events"),
             )  # fmt: skip
             progress.advance(len(files))
@@ -266,6 +278,42 @@ def synth(
         f"{made.records:,} MBO records of {config.symbol} on {day} written to {made.path}",
         markup=False,
     )
+
+
+def _replay_paced(
+    source: Any,
+    files: list[Path],
+    config: Any,
+    bounds: list[int | None],
+    speed: float,
+    cache: Any,
+    as_json: bool,
+) -> None:
+    """The bins as they happen (at ``speed``), one line each, until the range ends or
+    Ctrl-C."""
+    import threading
+
+    from tradeloop.core.time import iso_from_ns
+    from tradeloop.usecases.mbo_stream import StreamRequest, bin_summary, paced_bins
+
+    request = StreamRequest(speed=speed, from_ns=bounds[0], to_ns=bounds[1])
+    stop = threading.Event()
+    try:
+        for rows in paced_bins(source, files, config, request, stop, cache):
+            line = bin_summary(rows)
+            if as_json:
+                print(json.dumps(line), flush=True)
+                continue
+            at = iso_from_ns(line["bin_end_ns"])
+            book = f"{line['mid']:.2f}" if line["valid"] else "(no BBO)"
+            print(
+                f"{at}  mid {book}  added {line['add_qty']:>5}  pulled {line['pull_qty']:>5}  "
+                f"filled {line['fill_qty']:>5}  pressure {line['pressure']:7.3f}  "
+                f"vacuum {line['vacuum']:7.3f}",
+                flush=True,
+            )
+    except KeyboardInterrupt:
+        stop.set()
 
 
 def _print_book(result: Any, config: Any, source: str, as_json: bool) -> None:

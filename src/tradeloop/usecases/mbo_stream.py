@@ -164,19 +164,18 @@ class Pacer:
         return due <= now or not self.sleep(due - now)
 
 
-def bin_messages(
+def paced_bins(
     source: MboSource,
     files: list[Path],
     instrument: InstrumentConfig,
     request: StreamRequest,
     stop: threading.Event,
     cache: BookCache | None = None,
-) -> Iterator[BinMessage]:
-    """The replay of ``request``'s range, one message per bin, paced; ends early when
+) -> Iterator[dict[str, np.ndarray]]:
+    """The replay of ``request``'s range, one bin's rows at a time, paced; ends early when
     ``stop`` is set."""
     cells = 2 * instrument.grid_half_width_ticks + 1
     pacer = Pacer(request.speed, stop)
-    seq = 0
     # small chunks: the first bins leave soon after the start, not after thousands
     for grid in grid_chunks(
         source, files, instrument, from_ns=request.from_ns, to_ns=request.to_ns, cache=cache,
@@ -186,5 +185,26 @@ def bin_messages(
             rows = {name: grid[name][start : start + cells] for name in SILVER_COLS}
             if not pacer.wait(int(rows["bin_end_ns"][0])):
                 return
-            seq += 1
-            yield BinMessage(seq, _header(seq, rows), ipc_bytes(grid_batch(rows)))
+            yield rows
+
+
+def bin_summary(rows: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One bin in a line: its header fields and the window's summed quantities and forces."""
+    return {
+        **{k: v for k, v in _header(0, rows).items() if k not in ("type", "seq", "rows")},
+        **{name: int(rows[name].sum()) for name in ("add_qty", "pull_qty", "fill_qty")},
+        **{name: float(rows[name].sum()) for name in ("pressure", "vacuum")},
+    }
+
+
+def bin_messages(
+    source: MboSource,
+    files: list[Path],
+    instrument: InstrumentConfig,
+    request: StreamRequest,
+    stop: threading.Event,
+    cache: BookCache | None = None,
+) -> Iterator[BinMessage]:
+    """``paced_bins`` as wire messages: a header and the rows as Arrow IPC."""
+    for seq, rows in enumerate(paced_bins(source, files, instrument, request, stop, cache), 1):
+        yield BinMessage(seq, _header(seq, rows), ipc_bytes(grid_batch(rows)))
