@@ -26,6 +26,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,26 +48,49 @@ from tradeloop.usecases.mbo_stream import (
 log = logging.getLogger(__name__)
 Replay = Callable[[StreamRequest, threading.Event], Iterator[BinMessage]]
 _END = object()
+_CLOSED = object()
 
 
 class _Outbox:
-    """The bounded queue between a replay thread and one client; a full queue drops the
-    bin (the replay never waits for the client)."""
+    """The bounded queue between a replay thread and one client. A bin that finds it full
+    is dropped on the replay's thread (the replay never waits, and the event loop spends
+    nothing on it); the loop is woken only when it waits for a bin."""
 
     def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
-        self.queue: asyncio.Queue[object] = asyncio.Queue()
         self.limit, self.loop = limit, loop
+        self.items: deque[object] = deque()
+        self.lock = threading.Lock()
+        self.ready = asyncio.Event()
+        self.waiting = False
+        self.closed = False
         self.dropped = 0
         self.told = 0
 
-    def offer(self, item: object) -> None:  # on the event loop
-        if item is not _END and self.queue.qsize() >= self.limit:
-            self.dropped += 1
-            return
-        self.queue.put_nowait(item)
+    def put(self, item: object) -> None:  # on the replay thread
+        with self.lock:
+            if item is not _END and len(self.items) >= self.limit:
+                self.dropped += 1
+                return
+            self.items.append(item)
+            wake, self.waiting = self.waiting, False
+        if wake:
+            self.loop.call_soon_threadsafe(self.ready.set)
 
-    def put(self, item: object) -> None:  # from the replay thread
-        self.loop.call_soon_threadsafe(self.offer, item)
+    async def get(self) -> object:  # on the event loop; _CLOSED once the client left
+        while True:
+            with self.lock:
+                if self.closed:
+                    return _CLOSED
+                if self.items:
+                    return self.items.popleft()
+                self.waiting = True
+                self.ready.clear()
+            await self.ready.wait()
+
+    def close(self) -> None:  # on the event loop
+        with self.lock:
+            self.closed = True
+        self.ready.set()
 
 
 def _authorized(websocket: WebSocket, token: str | None) -> bool:
@@ -186,15 +210,13 @@ async def _pump(
     thread = threading.Thread(target=produce, name="stream-replay", daemon=True)
     thread.start()
     watcher = asyncio.create_task(_until_closed(websocket))
+    watcher.add_done_callback(lambda _: outbox.close())
     sent = 0
     try:
         while True:
-            getter = asyncio.create_task(outbox.queue.get())
-            done, _ = await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            if watcher in done:
-                getter.cancel()
+            item = await outbox.get()
+            if item is _CLOSED:
                 return
-            item = getter.result()
             if outbox.dropped > outbox.told:
                 count, outbox.told = outbox.dropped - outbox.told, outbox.dropped
                 stats["bins_dropped"] += count

@@ -17,7 +17,13 @@ def serving(app: Any, host: str = "127.0.0.1") -> Iterator[int]:
     import uvicorn
 
     config = uvicorn.Config(
-        app, host=host, port=0, log_level="warning", lifespan="off", ws="websockets-sansio"
+        app,
+        host=host,
+        port=0,
+        log_level="warning",
+        lifespan="off",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="asgi-server", daemon=True)

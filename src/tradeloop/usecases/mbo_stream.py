@@ -8,6 +8,7 @@ after the first, whatever the engine's speed; a stop event ends it at once.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -121,6 +122,9 @@ class BinMessage:
     payload: bytes
 
 
+_HEADER_COLS = ("bin_end_ns", "best_bid", "best_ask", "mid", "valid", "k")
+
+
 def _header(seq: int, rows: dict[str, np.ndarray]) -> dict[str, Any]:
     return {
         "type": "grid_update",
@@ -164,6 +168,29 @@ class Pacer:
         return due <= now or not self.sleep(due - now)
 
 
+def _paced_chunks(
+    source: MboSource,
+    files: list[Path],
+    instrument: InstrumentConfig,
+    request: StreamRequest,
+    stop: threading.Event,
+    cache: BookCache | None,
+) -> Iterator[tuple[dict[str, np.ndarray], int]]:
+    """(grid chunk, row where a bin starts) for each bin of the range, paced; ends early
+    when ``stop`` is set."""
+    cells = 2 * instrument.grid_half_width_ticks + 1
+    pacer = Pacer(request.speed, stop)
+    # small chunks: the first bins leave soon after the start, not after thousands
+    for grid in grid_chunks(
+        source, files, instrument, from_ns=request.from_ns, to_ns=request.to_ns, cache=cache,
+        rows_per_chunk=cells * 64,
+    ):  # fmt: skip
+        for start in range(0, len(grid["k"]), cells):
+            if not pacer.wait(int(grid["bin_end_ns"][start])):
+                return
+            yield grid, start
+
+
 def paced_bins(
     source: MboSource,
     files: list[Path],
@@ -175,17 +202,8 @@ def paced_bins(
     """The replay of ``request``'s range, one bin's rows at a time, paced; ends early when
     ``stop`` is set."""
     cells = 2 * instrument.grid_half_width_ticks + 1
-    pacer = Pacer(request.speed, stop)
-    # small chunks: the first bins leave soon after the start, not after thousands
-    for grid in grid_chunks(
-        source, files, instrument, from_ns=request.from_ns, to_ns=request.to_ns, cache=cache,
-        rows_per_chunk=cells * 64,
-    ):  # fmt: skip
-        for start in range(0, len(grid["k"]), cells):
-            rows = {name: grid[name][start : start + cells] for name in SILVER_COLS}
-            if not pacer.wait(int(rows["bin_end_ns"][0])):
-                return
-            yield rows
+    for grid, start in _paced_chunks(source, files, instrument, request, stop, cache):
+        yield {name: grid[name][start : start + cells] for name in SILVER_COLS}
 
 
 def bin_summary(rows: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -197,6 +215,57 @@ def bin_summary(rows: dict[str, np.ndarray]) -> dict[str, Any]:
     }
 
 
+LOOK_AHEAD_BINS = 512
+_DONE = object()
+
+
+def _computed_ahead(
+    make: Callable[[threading.Event], Iterator[Any]], stop: threading.Event, size: int
+) -> Iterator[Any]:
+    """``make(halt)``'s items, computed on a thread of their own up to ``size`` ahead of
+    the consumer: the consumer's pace is then not upset by the producer's bursts of work
+    (a chunk of bins at a time). An error of the producer is raised here."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=size)
+    halt = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not (halt.is_set() or stop.is_set()):
+            try:
+                ahead.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in make(halt):
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(exc)
+
+    thread = threading.Thread(target=produce, name="replay-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = ahead.get(timeout=0.05)
+            except queue.Empty:
+                if stop.is_set():
+                    return
+                continue
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        halt.set()
+        thread.join()
+
+
 def bin_messages(
     source: MboSource,
     files: list[Path],
@@ -205,6 +274,23 @@ def bin_messages(
     stop: threading.Event,
     cache: BookCache | None = None,
 ) -> Iterator[BinMessage]:
-    """``paced_bins`` as wire messages: a header and the rows as Arrow IPC."""
-    for seq, rows in enumerate(paced_bins(source, files, instrument, request, stop, cache), 1):
-        yield BinMessage(seq, _header(seq, rows), ipc_bytes(grid_batch(rows)))
+    """The bins as wire messages (a header, the rows as Arrow IPC), computed ahead of
+    their time on a thread of their own and released at ``request``'s pace."""
+    cells = 2 * instrument.grid_half_width_ticks + 1
+    unpaced = StreamRequest(request.serving, None, request.from_ns, request.to_ns)
+
+    def messages(halt: threading.Event) -> Iterator[BinMessage]:
+        batch, of = None, None
+        chunks = _paced_chunks(source, files, instrument, unpaced, halt, cache)
+        for seq, (grid, start) in enumerate(chunks, 1):
+            if grid is not of:  # each chunk to Arrow once, each bin a zero-copy slice
+                batch, of = grid_batch(grid), grid
+            assert batch is not None
+            rows = {name: grid[name][start : start + cells] for name in _HEADER_COLS}
+            yield BinMessage(seq, _header(seq, rows), ipc_bytes(batch.slice(start, cells)))
+
+    pacer = Pacer(request.speed, stop)
+    for message in _computed_ahead(messages, stop, LOOK_AHEAD_BINS):
+        if not pacer.wait(message.header["bin_end_ns"]):
+            return
+        yield message

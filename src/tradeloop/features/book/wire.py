@@ -43,9 +43,16 @@ def grid_batch(columns: dict[str, np.ndarray]) -> pa.RecordBatch:
     )
 
 
+# An IPC stream is the schema message, the record batch messages and an end-of-stream
+# marker (the Arrow columnar format's "IPC Streaming Format"); the schema's is the same for
+# every bin, so it is encoded once.
+_SCHEMA_MESSAGE = GRID_SCHEMA.serialize().to_pybytes()
+_END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+
+
 def ipc_bytes(batch: pa.RecordBatch) -> bytes:
-    """One batch as an Arrow IPC stream (schema + batch), as the stream sends it."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, GRID_SCHEMA) as writer:
-        writer.write_batch(batch)
-    return bytes(sink.getvalue().to_pybytes())
+    """One batch (or a slice of one) as an Arrow IPC stream, as the stream sends it."""
+    if batch.schema != GRID_SCHEMA:
+        raise DataError(f"grid batch schema {batch.schema.names} is not the wire's")
+    message: bytes = batch.serialize().to_pybytes()
+    return _SCHEMA_MESSAGE + message + _END_OF_STREAM
