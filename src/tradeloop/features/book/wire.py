@@ -46,7 +46,7 @@ def grid_batch(columns: dict[str, np.ndarray]) -> pa.RecordBatch:
 # An IPC stream is the schema message, the record batch messages and an end-of-stream
 # marker (the Arrow columnar format's "IPC Streaming Format"); the schema's is the same for
 # every bin, so it is encoded once.
-_SCHEMA_MESSAGE = GRID_SCHEMA.serialize().to_pybytes()
+_SCHEMA_MESSAGE: bytes = GRID_SCHEMA.serialize().to_pybytes()
 _END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 
