@@ -3,9 +3,11 @@ same real events (the ES March 2024 session shipped in src/tradeloop/data/mbo, 6
 MBO records), side by side in one run.
 
 - **decode + apply** (what a replay costs end to end): the DBN file decoded and every
-  event applied, repeated ``--reps`` times; tradeloop through ``databento`` +
-  ``OrderBook.apply``, NautilusTrader through its Databento loader + ``apply_delta`` from
-  Python (run in ``benchmarks/.venv-nautilus``, which it needs for pandas < 3).
+  event applied, repeated ``--reps`` times; tradeloop as ``tradeloop mbo book --at`` runs
+  it (``usecases.mbo_book.book_at``: the file streamed through ``databento`` in chunks
+  into ``OrderBook.apply``, the book's top 10 at the end), NautilusTrader through its
+  Databento loader + ``apply_delta`` from Python (run in ``benchmarks/.venv-nautilus``,
+  which it needs for pandas < 3). Neither records the book after every event here.
 - **kernel** (the update loop alone): the session tiled to >= 10M events in memory (a clear
   between copies), BBO after every event boundary, and again with the top 10 levels.
 
@@ -25,9 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tradeloop.adapters.databento.mbo_file import CHUNK, read_all_mbo
+from tradeloop.adapters.databento.mbo_file import CHUNK, DatabentoSource, read_all_mbo
 from tradeloop.features.book.engine import OrderBook
 from tradeloop.features.book.events import ACTION_CLEAR, MBO_DTYPE
+from tradeloop.features.book.instrument import load_instrument
+from tradeloop.usecases.mbo_book import book_at
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSION = ROOT / "src" / "tradeloop" / "data" / "mbo" / "esh4-glbx-mdp3-20231225.mbo.dbn.zst"
@@ -36,13 +40,13 @@ TICK = 250_000_000
 
 
 def _ours_end_to_end(reps: int) -> tuple[float, int]:
-    OrderBook(TICK).apply(read_all_mbo(SESSION)[:1000])  # compile outside the clock
+    instrument = load_instrument(ROOT / "config" / "instruments" / "esh4.yaml")
+    end = 2**62  # after the session: the whole file
+    book_at(DatabentoSource(), [SESSION], instrument, end, 10)  # compile outside the clock
     started = time.perf_counter()
     events = 0
     for _ in range(reps):
-        session = read_all_mbo(SESSION)
-        OrderBook(TICK).apply(session)
-        events += len(session)
+        events += book_at(DatabentoSource(), [SESSION], instrument, end, 10).events
     return time.perf_counter() - started, events
 
 

@@ -123,7 +123,7 @@ def book_at(
             # stop after the last complete event: a half-applied event is no book
             cut = int(complete[-1]) + 1 if upto < len(chunk) and complete.size else upto
             if cut:
-                book.apply(chunk[:cut])
+                book.apply(chunk[:cut], trail=False)
                 applied += cut
                 last_ns = int(chunk["ts_recv"][cut - 1])
             if cut < len(chunk):

@@ -114,7 +114,7 @@ def grid_chunks(
                 break
             warm = _warm_up_part(chunk, from_ns) if warming and from_ns is not None else 0
             if warm:  # before the range only the book matters: no grid to compute
-                builder.book.apply(chunk[:warm])
+                builder.book.apply(chunk[:warm], trail=False)
             if warming and warm < len(chunk):
                 warming = False
                 if cache is not None and key is not None:

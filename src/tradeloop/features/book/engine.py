@@ -167,6 +167,10 @@ def _record(
                     depth[row, side, level, 2] = counts[side, idx]
                 level += 1
             idx += step
+        for rest in range(level, n):  # levels the book does not have: empty
+            depth[row, side, rest, 0] = UNDEFINED_PRICE
+            depth[row, side, rest, 1] = 0
+            depth[row, side, rest, 2] = 0
 
 
 @nb.njit(cache=True, nogil=True)
@@ -290,11 +294,6 @@ def _boundary(
         out[row, c] = 0
     out[row, 0] = UNDEFINED_PRICE
     out[row, 3] = UNDEFINED_PRICE
-    for side in range(2):
-        for level in range(depth.shape[2]):
-            depth[row, side, level, 0] = UNDEFINED_PRICE
-            depth[row, side, level, 1] = 0
-            depth[row, side, level, 2] = 0
     _record(levels, counts, meta, tick, out, depth, row)
 
 
@@ -317,8 +316,10 @@ def _apply(
     out: np.ndarray,
     depth: np.ndarray,
     row0: int,
+    record: bool,
 ) -> tuple[int, int, int]:
-    """Apply ``events[begin:]``; returns (status, the next event to apply, rows written)."""
+    """Apply ``events[begin:]``; returns (status, the next event to apply, rows written);
+    the top of the book is recorded after each boundary only when ``record``."""
     row = row0
     for i in range(begin, events.size):
         event = events[i]
@@ -372,7 +373,7 @@ def _apply(
                 )
                 if status != DONE:
                     return status, i, row - row0
-        if event.flags & F_LAST:
+        if record and event.flags & F_LAST:
             _boundary(event, levels, counts, meta, tick, out_ts, out, depth, row)
             row += 1
     return DONE, events.size, row - row0
@@ -429,10 +430,11 @@ class OrderBook:
     def orders(self) -> int:
         return int(self._meta[M_ORDERS])
 
-    def apply(self, events: np.ndarray, depth: int = 0) -> BookTrail:
+    def apply(self, events: np.ndarray, depth: int = 0, *, trail: bool = True) -> BookTrail:
         """Apply ``events`` in order; the top of the book after each F_LAST event, with
-        ``depth`` levels per side when asked."""
-        boundaries = int(np.count_nonzero(events["flags"] & F_LAST))
+        ``depth`` levels per side when asked (nothing recorded without ``trail``: a replay
+        to a moment needs only the book at its end)."""
+        boundaries = int(np.count_nonzero(events["flags"] & F_LAST)) if trail else 0
         ts = np.zeros((boundaries, 2), dtype=np.int64)
         bbo = np.zeros((boundaries, 6), dtype=np.int64)
         levels = np.zeros((boundaries, 2, depth, 3), dtype=np.int64)
@@ -458,6 +460,7 @@ class OrderBook:
                 bbo,
                 levels,
                 row,
+                trail,
             )
             row += written
             if status == DONE:

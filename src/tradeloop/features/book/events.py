@@ -20,20 +20,29 @@ F_MBP = 0x10
 F_BAD_TS_RECV = 0x08
 F_MAYBE_BAD_BOOK = 0x04
 
+# The DBN MBO record's own layout (56 bytes; the same in DBN versions 1 to 3), so that the
+# records a decoder yields are viewed as events without a copy. Times are signed here (all
+# real ones fit), codes are their bytes' values; the header and channel fields ride along.
 MBO_DTYPE = np.dtype(
     [
+        ("length", np.uint8),
+        ("rtype", np.uint8),
+        ("publisher_id", np.uint16),
+        ("instrument_id", np.uint32),
         ("ts_event", np.int64),
-        ("ts_recv", np.int64),
         ("order_id", np.uint64),
         ("price", np.int64),
-        ("size", np.int64),
+        ("size", np.uint32),
+        ("flags", np.uint8),
+        ("channel_id", np.uint8),
         ("action", np.uint8),
         ("side", np.uint8),
-        ("flags", np.uint8),
-        ("instrument_id", np.uint32),
+        ("ts_recv", np.int64),
+        ("ts_in_delta", np.int32),
         ("sequence", np.uint32),
     ]
 )
+assert MBO_DTYPE.itemsize == 56
 
 
 def mbo_events(
