@@ -113,10 +113,9 @@ def read_mbo(path: Path, chunk: int = CHUNK) -> Iterator[np.ndarray]:
 def _events(records: np.ndarray) -> np.ndarray:
     """The decoder's records as events: a view when the layout is the DBN MBO record's
     (always, for DBN 1 to 3), else a field-by-field copy."""
-    layout = records.dtype
-    if layout.itemsize == MBO_DTYPE.itemsize and all(
-        name in layout.fields and layout.fields[name][1] == MBO_DTYPE.fields[name][1]
-        for name in MBO_DTYPE.names
+    fields, wanted = records.dtype.fields or {}, MBO_DTYPE.fields or {}
+    if records.dtype.itemsize == MBO_DTYPE.itemsize and all(
+        name in fields and fields[name][1] == offset[1] for name, offset in wanted.items()
     ):
         return records.view(MBO_DTYPE)
     events = np.zeros(len(records), dtype=MBO_DTYPE)
