@@ -9,7 +9,7 @@ record where reading stopped and the fix; nothing of it is returned as if it wer
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +113,8 @@ def read_mbo(path: Path, chunk: int = CHUNK) -> Iterator[np.ndarray]:
 def _events(records: np.ndarray) -> np.ndarray:
     """The decoder's records as events: a view when the layout is the DBN MBO record's
     (always, for DBN 1 to 3), else a field-by-field copy."""
-    fields, wanted = records.dtype.fields or {}, MBO_DTYPE.fields or {}
+    fields: Mapping[str, Any] = records.dtype.fields or {}
+    wanted: Mapping[str, Any] = MBO_DTYPE.fields or {}
     if records.dtype.itemsize == MBO_DTYPE.itemsize and all(
         name in fields and fields[name][1] == offset[1] for name, offset in wanted.items()
     ):
