@@ -43,6 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/tradeloop research validate-configs --configs research/configs
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

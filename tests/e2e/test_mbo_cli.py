@@ -128,3 +128,39 @@ def test_mbo_replay_when_paced_then_one_line_per_bin_of_the_range(tmp_path: Path
     bad = _run(tmp_path, "mbo", "replay", "--speed", "fast")
     assert bad.returncode == 2
     assert "speed 'fast': not a replay speed" in bad.stderr
+
+
+def test_research_when_run_from_a_project_then_validate_generate_run_compare(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "research" / "configs", tmp_path / "research" / "configs")
+    shutil.copytree(root / "config" / "instruments", tmp_path / "config" / "instruments")
+    pipeline = tmp_path / "research" / "configs" / "pipelines" / "es_evening.yaml"
+    pipeline.write_text(
+        pipeline.read_text().replace("2023-12-26T00:00:00Z", "2023-12-25T23:10:00Z")
+    )
+
+    valid = _run(tmp_path, "research", "validate-configs")
+    assert valid.returncode == 0, valid.stderr
+    ran = _run(tmp_path, "research", "run", "--experiment", "es_ema_random", "--json")
+    assert ran.returncode == 0, ran.stderr
+    runs = json.loads(ran.stdout)["runs"]
+    assert len(runs) == 16
+    generated = _run(tmp_path, "research", "generate", "--pipeline", "es_evening", "--json")
+    assert json.loads(generated.stdout)["created"] is False  # run made it already
+    compared = _run(tmp_path, "research", "compare", runs[0]["run_id"][:8], runs[1]["run_id"][:8])
+    assert compared.returncode == 0, compared.stderr
+    assert "total_pnl_ticks" in compared.stdout
+
+    serving = tmp_path / "research" / "configs" / "serving" / "es_ema.yaml"
+    serving.write_text(serving.read_text().replace("pipeline: es_evening", "pipeline: es_night"))
+    broken = _run(tmp_path, "research", "validate-configs")
+    assert broken.returncode == 1
+    assert "serving/es_ema.yaml:4: pipeline: 'es_night' is not in" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    refused = _run(tmp_path, "research", "run", "--experiment", "es_ema_random")
+    assert refused.returncode == 2
+    assert "es_ema.yaml:4: pipeline" in refused.stderr

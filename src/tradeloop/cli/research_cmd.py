@@ -1,0 +1,220 @@
+"""``tradeloop research``: the config tree, datasets, experiment runs and their results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tradeloop.cli.errors import handled_errors
+
+app = typer.Typer(
+    help=(
+        "Research on order-book grids: validate the config tree, generate datasets, run "
+        "experiment sweeps with TP/SL evaluation, compare runs.\n\n"
+        "Examples:\n\n"
+        "  tradeloop research validate-configs\n\n"
+        "  tradeloop research generate --pipeline es_evening\n\n"
+        "  tradeloop research run --experiment es_composite_sweep\n\n"
+        "  tradeloop research compare 3f2a9c1e 9b0d77aa\n\n"
+        "Exit codes: 0 ok, 1 the config tree has problems, 2 bad input."
+    ),
+    no_args_is_help=True,
+)
+ConfigsOption = Annotated[
+    Path, typer.Option("--configs", help="the research config tree (default research/configs)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+DEFAULT_CONFIGS = Path("research/configs")
+
+
+@app.command("validate-configs")
+def validate_configs(configs: ConfigsOption = DEFAULT_CONFIGS, as_json: JsonOption = False) -> None:
+    """Check every YAML file of the tree (keys, values, names, references); each problem
+    as file:line: key: reason. Fix. Exit 1 when there is any.
+
+    Example: tradeloop research validate-configs --configs research/configs
+    """
+    from tradeloop.research.config_tree import validate_tree
+
+    with handled_errors():
+        tree, problems = validate_tree(configs)
+    counts = {kind: len(specs) for kind, specs in tree.specs.items()}
+    if as_json:
+        print(json.dumps({"valid": not problems, "specs": counts, "problems": problems}, indent=2))
+    else:
+        console = Console(highlight=False, stderr=bool(problems))
+        for problem in problems:
+            console.print(problem, markup=False)
+        if not problems:
+            listed = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            console.print(f"{configs}: valid ({listed})", markup=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("generate")
+def generate(
+    pipeline: Annotated[str, typer.Option(help="the PipelineSpec to make a dataset of")],
+    configs: ConfigsOption = DEFAULT_CONFIGS,
+    as_json: JsonOption = False,
+) -> None:
+    """Make the pipeline's dataset (bins.parquet, grid_clean.parquet, manifest.json,
+    checksums.json) under var/lake/research/datasets/<id>/; the same inputs again find it
+    and write nothing.
+
+    Example: tradeloop research generate --pipeline es_evening
+    """
+    from tradeloop.bootstrap import mbo as mbo_wiring
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.cli.progress import CommandProgress
+    from tradeloop.research.config_tree import load_tree
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.research_datasets import generate_dataset
+
+    with handled_errors():
+        settings = load_settings()
+        tree = load_tree(configs)
+        with CommandProgress("generate (events)", 0, quiet=as_json) as progress:
+            dataset, created = generate_dataset(
+                tree, pipeline, mbo_wiring.mbo_source(), wiring.dataset_store(settings),
+                wiring.files_of(settings), cache=mbo_wiring.book_cache(settings),
+                on_events=lambda n: progress.advance(n),
+            )  # fmt: skip
+    rows = dataset.manifest["rows"]
+    payload = {"dataset": dataset.id, "created": created, "path": str(dataset.path), **rows}
+    if as_json:
+        print(json.dumps(payload, indent=2))
+        return
+    what = "written" if created else "already there (same inputs)"
+    Console(highlight=False).print(
+        f"dataset {dataset.id} of {pipeline}: {rows['bins.parquet']:,} bins, "
+        f"{rows['grid_clean.parquet']:,} grid rows; {what}: {dataset.path}",
+        markup=False,
+    )
+
+
+@app.command("run")
+def run(
+    experiment: Annotated[str, typer.Option(help="the ExperimentSpec to run")],
+    dataset: Annotated[
+        str | None, typer.Option(help="dataset id (default: its pipeline's, made if missing)")
+    ] = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
+    top: Annotated[int, typer.Option(min=1, help="rows of the table")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the experiment's sweep: each point's signal evaluated with TP/SL and cooldown,
+    the metrics appended to var/lake/research/harness/results/ (a point already stored is
+    not stored again); the best points by total PnL as a table.
+
+    Example: tradeloop research run --experiment es_composite_sweep
+    """
+    from tradeloop.bootstrap import mbo as mbo_wiring
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.cli.progress import CommandProgress
+    from tradeloop.core.clock import WallClock
+    from tradeloop.research.config_tree import load_tree
+    from tradeloop.research.runner import ExperimentRunner
+    from tradeloop.research.sweep import sweep_points
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.research_datasets import generate_dataset
+
+    with handled_errors():
+        settings = load_settings()
+        tree = load_tree(configs)
+        spec, _, pipeline = tree.chain(experiment)
+        store = wiring.dataset_store(settings)
+        if dataset is None:
+            made, _ = generate_dataset(
+                tree, pipeline.name, mbo_wiring.mbo_source(), store, wiring.files_of(settings),
+                cache=mbo_wiring.book_cache(settings),
+            )  # fmt: skip
+            dataset = made.id
+        runner = ExperimentRunner(tree, store, wiring.results_db(settings), WallClock().now_ns)
+        total = len(sweep_points(spec.sweep))
+        with CommandProgress("runs", total, quiet=as_json) as progress:
+            result = runner.run(experiment, dataset, on_point=lambda n: progress.advance(n))
+    ranked = sorted(result.runs, key=lambda r: r["total_pnl_ticks"], reverse=True)
+    if as_json:
+        print(json.dumps({"experiment": experiment, "dataset": dataset,
+                          "stored": result.stored, "runs": ranked}, indent=2))  # fmt: skip
+        return
+    _runs_table(f"{experiment} on dataset {dataset}: top {min(top, len(ranked))} of "
+                f"{len(ranked)} by total PnL", ranked[:top])  # fmt: skip
+    Console(highlight=False).print(
+        f"{result.stored} new runs stored ({len(ranked) - result.stored} were already there)",
+        markup=False,
+    )
+
+
+@app.command("compare")
+def compare(
+    run_a: Annotated[str, typer.Argument(help="a run id (or a unique prefix)")],
+    run_b: Annotated[str, typer.Argument(help="another run id")],
+    as_json: JsonOption = False,
+) -> None:
+    """Two runs side by side: what they were and what they scored.
+
+    Example: tradeloop research compare 3f2a9c1e 9b0d77aa
+    """
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.settings import load_settings
+
+    with handled_errors():
+        results = wiring.results_db(load_settings())
+        runs = []
+        for name in (run_a, run_b):
+            found = results.run(name)
+            if found is None:
+                raise ConfigError(
+                    f"run {name!r}: no such run, or the prefix is not unique. Fix: tradeloop "
+                    "research run ... prints the run ids"
+                )
+            runs.append(found)
+    if as_json:
+        print(json.dumps({"a": runs[0], "b": runs[1]}, indent=2))
+        return
+    table = Table(title="compare")
+    table.add_column("")
+    for found in runs:
+        table.add_column(found["run_id"], justify="right")
+    keys = [k for k in runs[0] if k not in ("run_id", "params")]
+    for key in sorted({*runs[0]["params"], *runs[1]["params"]}):
+        table.add_row(key, *(_cell(r["params"].get(key)) for r in runs))
+    for key in keys:
+        if key == "created_at_ns":
+            from tradeloop.core.time import iso_from_ns
+
+            table.add_row("created", *(iso_from_ns(r[key]) for r in runs))
+            continue
+        table.add_row(key, *(_cell(r.get(key)) for r in runs))
+    Console(highlight=False).print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _runs_table(title: str, runs: list[dict[str, Any]]) -> None:
+    table = Table(title=title, caption="PnL and drawdown in ticks; run: an id prefix for compare")
+    for column in ("run", "params", "trades", "hit rate", "mean", "total", "max DD", "Sharpe"):
+        table.add_column(
+            column, justify="left" if column in ("run", "params") else "right",
+            no_wrap=column == "run", min_width=26 if column == "params" else None,
+        )  # fmt: skip
+    for r in runs:
+        params = " ".join(f"{k.partition('.')[2]}={v:g}" for k, v in r["params"].items())
+        table.add_row(
+            r["run_id"][:8], params, str(r["trades"]), f"{r['hit_rate']:.1%}",
+            f"{r['mean_pnl_ticks']:.2f}", f"{r['total_pnl_ticks']:.1f}",
+            f"{r['max_drawdown_ticks']:.1f}", f"{r['sharpe']:.2f}",
+        )  # fmt: skip
+    Console(highlight=False).print(table)

@@ -1,0 +1,1 @@
+"""The research platform: specs, datasets, signals, TP/SL evaluation, experiment runs."""

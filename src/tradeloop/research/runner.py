@@ -1,0 +1,185 @@
+"""The experiment runner: an ExperimentSpec's sweep over one dataset, each point's signal
+evaluated by TP/SL with cooldown, the metrics appended to the results store.
+
+One code path for every caller (the CLI now, the job queue and the API later wrap it and
+never change it): ``ExperimentRunner.run``. Gold features are computed once per run from
+the dataset's grid with the serving's gold parameters (the same ``GoldRuntime`` as live
+scoring); each point is a pure function of the bins, the gold and its parameters, so the
+points can be mapped by any executor (in process, or a Dask cluster) with equal results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tradeloop.core.errors import ConfigError
+from tradeloop.features.book.gold import GoldRuntime
+from tradeloop.research.config_tree import ConfigTree
+from tradeloop.research.datasets import Dataset, DatasetStore
+from tradeloop.research.results_db import ResultsDB
+from tradeloop.research.signals import SIGNAL_FUNCTIONS
+from tradeloop.research.specs import EvalSpec, ExperimentSpec, ServingSpec
+from tradeloop.research.sweep import sweep_points
+from tradeloop.research.tpsl import evaluate, metrics
+
+Columns = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class RunPoint:
+    run_id: str
+    params: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class PointContext:
+    """What every point of one run reads (sent once to each worker)."""
+
+    bins: Columns
+    gold: Columns
+    serving: ServingSpec
+    eval: EvalSpec
+    tick_size: float
+
+
+def gold_for_bins(dataset: Dataset, serving: ServingSpec) -> Columns:
+    """The serving's gold features of each bin of the dataset (zeros on invalid bins)."""
+    instrument = dataset.manifest["instrument"]
+    runtime = GoldRuntime(
+        serving.gold, instrument["tick_size"], instrument["grid_half_width_ticks"]
+    )
+    bins = dataset.bins()
+    gold = runtime.update(dataset.grid())
+    at = np.searchsorted(bins["bin_end_ns"], gold["bin_end_ns"])
+    full: Columns = {}
+    for name, values in gold.items():
+        column = np.zeros(len(bins["bin_end_ns"]), dtype=values.dtype)
+        column[at] = values
+        full[name] = column
+    full["bin_end_ns"] = bins["bin_end_ns"]
+    return full
+
+
+def evaluate_point(context: PointContext, point: RunPoint) -> dict[str, Any]:
+    """One point's metrics: its signal on the bins, then TP/SL with cooldown."""
+    signal_params = dict(context.serving.signal.resolved())
+    eval_params = context.eval.model_dump()
+    for key, value in point.params.items():
+        area, _, name = key.partition(".")
+        if area == "signal":
+            signal_params[name] = value
+        else:
+            eval_params[name] = value
+    signal = SIGNAL_FUNCTIONS[context.serving.signal.name](
+        context.bins, context.gold, signal_params
+    )
+    mid = np.where(context.bins["valid"], context.bins["mid"], 0.0)
+    trades = evaluate(
+        mid, signal, context.tick_size,
+        tp_ticks=eval_params["tp_ticks"], sl_ticks=eval_params["sl_ticks"],
+        max_hold_bins=int(eval_params["max_hold_bins"]),
+        cooldown_bins=int(eval_params["cooldown_bins"]),
+    )  # fmt: skip
+    return metrics(trades)
+
+
+def in_process(
+    context: PointContext, points: Sequence[RunPoint], on_point: Callable[[int], None]
+) -> list[dict[str, Any]]:
+    results = []
+    for point in points:
+        results.append(evaluate_point(context, point))
+        on_point(1)
+    return results
+
+
+Executor = Callable[[PointContext, Sequence[RunPoint], Callable[[int], None]], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentResult:
+    experiment: str
+    dataset_id: str
+    runs: list[dict[str, Any]]
+    stored: int
+
+
+class ExperimentRunner:
+    def __init__(
+        self, tree: ConfigTree, datasets: DatasetStore, results: ResultsDB, clock: Callable[[], int]
+    ) -> None:
+        self.tree, self.datasets, self.results, self.clock = tree, datasets, results, clock
+
+    def plan(
+        self, experiment: ExperimentSpec, serving: ServingSpec, dataset: str
+    ) -> list[RunPoint]:
+        """The sweep's points with their run ids (the same spec and dataset: the same ids)."""
+        for key in experiment.sweep.params:
+            area, _, name = key.partition(".")
+            if area == "signal" and name not in serving.signal.resolved():
+                raise ConfigError(
+                    f"experiment {experiment.name}: sweep.params.{key}: signal "
+                    f"{serving.signal.name} has no parameter {name!r} (it has "
+                    f"{', '.join(serving.signal.resolved())})"
+                )
+        decided = {
+            "experiment": experiment.model_dump(mode="json", exclude={"description"}),
+            "serving": serving.model_dump(mode="json", exclude={"description", "overlays"}),
+            "dataset": dataset,
+        }
+        points = []
+        for params in sweep_points(experiment.sweep):
+            text = json.dumps({**decided, "point": params}, sort_keys=True)
+            points.append(RunPoint(hashlib.sha256(text.encode()).hexdigest()[:16], params))
+        return points
+
+    def run(
+        self,
+        experiment_name: str,
+        dataset_id: str,
+        *,
+        executor: Executor = in_process,
+        on_point: Callable[[int], None] = lambda n: None,
+    ) -> ExperimentResult:
+        experiment, serving, pipeline = self.tree.chain(experiment_name)
+        dataset = self.datasets.open(dataset_id)
+        made_by = dataset.manifest.get("pipeline", {})
+        content = pipeline.model_dump(mode="json", exclude={"name", "description"})
+        if {k: v for k, v in made_by.items() if k not in ("name", "description")} != content:
+            raise ConfigError(
+                f"dataset {dataset_id} was made by pipeline {made_by.get('name')!r} with other "
+                f"settings than {pipeline.name!r}, which the experiment's serving reads. Fix: "
+                f"tradeloop research generate --pipeline {pipeline.name} and use its dataset"
+            )
+        points = self.plan(experiment, serving, dataset_id)
+        bins = dataset.bins()
+        context = PointContext(
+            bins, gold_for_bins(dataset, serving), serving, experiment.eval,
+            float(dataset.manifest["instrument"]["tick_size"]),
+        )  # fmt: skip
+        scores = executor(context, points, on_point)
+        now = self.clock()
+        meta = {
+            "experiment": experiment.name,
+            "serving": serving.name,
+            "pipeline": pipeline.name,
+            "dataset_id": dataset_id,
+            "created_at_ns": now,
+        }
+        rows = [
+            ({"run_id": p.run_id, **meta, "params": p.params}, score)
+            for p, score in zip(points, scores, strict=True)
+        ]
+        stored = self.results.append(rows)
+        return ExperimentResult(
+            experiment.name,
+            dataset_id,
+            [{"run_id": m["run_id"], "params": m["params"], **s} for m, s in rows],
+            stored,
+        )
