@@ -98,6 +98,37 @@ def generate(
     )
 
 
+@app.command("generate-gold")
+def generate_gold(
+    dataset: Annotated[str, typer.Option(help="the dataset id")],
+    serving: Annotated[
+        str | None, typer.Option(help="whose gold parameters (default: the defaults)")
+    ] = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
+    as_json: JsonOption = False,
+) -> None:
+    """Gold features of a dataset (pressure/vacuum variants, composite and its derivatives,
+    state5_code, spectrum_score; one row per bin) into gold_grid.<key>.parquet beside it.
+
+    Example: tradeloop research generate-gold --dataset 06397e4e76c5942a --serving es_composite
+    """
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.features.book.gold import GoldConfig
+    from tradeloop.research.config_tree import load_tree
+    from tradeloop.research.gold_builder import build_gold
+    from tradeloop.settings import load_settings
+
+    with handled_errors():
+        settings = load_settings()
+        config = load_tree(configs).serving(serving).gold if serving else GoldConfig()
+        path, created = build_gold(wiring.dataset_store(settings).open(dataset), config)
+    if as_json:
+        print(json.dumps({"path": str(path), "created": created}))
+        return
+    what = "written" if created else "already there"
+    Console(highlight=False).print(f"gold {what}: {path}", markup=False)
+
+
 @app.command("run")
 def run(
     experiment: Annotated[str, typer.Option(help="the ExperimentSpec to run")],
@@ -106,13 +137,23 @@ def run(
     ] = None,
     configs: ConfigsOption = DEFAULT_CONFIGS,
     top: Annotated[int, typer.Option(min=1, help="rows of the table")] = 10,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="run the points on a local Dask cluster")
+    ] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="run the points on this Dask scheduler (tcp://host:8786)")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the experiment's sweep: each point's signal evaluated with TP/SL and cooldown,
     the metrics appended to var/lake/research/harness/results/ (a point already stored is
     not stored again); the best points by total PnL as a table.
 
-    Example: tradeloop research run --experiment es_composite_sweep
+    Examples:
+
+      tradeloop research run --experiment es_composite_sweep
+
+      tradeloop research run --experiment es_ema_random --workers 2
     """
     from tradeloop.bootstrap import mbo as mbo_wiring
     from tradeloop.bootstrap import research as wiring
@@ -124,7 +165,15 @@ def run(
     from tradeloop.settings import load_settings
     from tradeloop.usecases.research_datasets import generate_dataset
 
+    from contextlib import nullcontext
+
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.research.dask_sweep import dask_executor
+    from tradeloop.research.runner import in_process
+
     with handled_errors():
+        if workers is not None and cluster is not None:
+            raise ConfigError("--workers and --cluster: give one of them")
         settings = load_settings()
         tree = load_tree(configs)
         spec, _, pipeline = tree.chain(experiment)
@@ -137,8 +186,15 @@ def run(
             dataset = made.id
         runner = ExperimentRunner(tree, store, wiring.results_db(settings), WallClock().now_ns)
         total = len(sweep_points(spec.sweep))
-        with CommandProgress("runs", total, quiet=as_json) as progress:
-            result = runner.run(experiment, dataset, on_point=lambda n: progress.advance(n))
+        scaled = (
+            dask_executor(workers=workers, address=cluster)
+            if workers is not None or cluster is not None
+            else nullcontext(in_process)
+        )
+        with scaled as executor, CommandProgress("runs", total, quiet=as_json) as progress:
+            result = runner.run(
+                experiment, dataset, executor=executor, on_point=lambda n: progress.advance(n)
+            )
     ranked = sorted(result.runs, key=lambda r: r["total_pnl_ticks"], reverse=True)
     if as_json:
         print(json.dumps({"experiment": experiment, "dataset": dataset,

@@ -147,3 +147,43 @@ def test_results_when_processes_append_at_once_then_no_row_lost(tmp_path: Path) 
     assert len(runs) == 60
     assert len({r["run_id"] for r in runs}) == 60
     assert all(r["trades"] == json.loads(json.dumps(r["params"]))["i"] for r in runs)
+
+
+def test_runner_when_on_a_dask_cluster_then_results_equal_the_in_process_run(
+    project: Path,
+) -> None:
+    from tradeloop.research.dask_sweep import dask_executor
+
+    tree = load_tree(project / "research" / "configs")
+    store = DatasetStore(project / "datasets")
+    dataset, _ = _generate(project, store)
+    local = ExperimentRunner(tree, store, ResultsDB(project / "a"), lambda: NOW)
+    spread = ExperimentRunner(tree, store, ResultsDB(project / "b"), lambda: NOW)
+    expected = local.run("es_ema_random", dataset.id)
+    with dask_executor(workers=2) as executor:
+        got = spread.run("es_ema_random", dataset.id, executor=executor)
+    assert got.runs == expected.runs
+    assert ResultsDB(project / "b").runs() == ResultsDB(project / "a").runs()
+
+
+def test_gold_file_when_built_then_the_runtimes_values_once_per_parameter_set(
+    project: Path,
+) -> None:
+    import pyarrow.parquet as pq
+
+    from tradeloop.features.book.gold import GoldConfig
+    from tradeloop.research.gold_builder import build_gold
+
+    tree = load_tree(project / "research" / "configs")
+    dataset, _ = _generate(project, DatasetStore(project / "datasets"))
+    serving = tree.serving("es_composite")
+    path, created = build_gold(dataset, serving.gold)
+    again, created_again = build_gold(dataset, serving.gold)
+    other, _ = build_gold(dataset, GoldConfig())
+    assert (created, created_again, again) == (True, False, path)
+    assert other != path
+    table = pq.read_table(path)
+    expected = gold_for_bins(dataset, serving)
+    for name, values in expected.items():
+        np.testing.assert_array_equal(table.column(name).to_numpy(), values)
+    DatasetStore(project / "datasets").open(dataset.id)  # the dataset's own files untouched
