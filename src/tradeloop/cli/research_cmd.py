@@ -155,21 +155,19 @@ def run(
 
       tradeloop research run --experiment es_ema_random --workers 2
     """
+    from contextlib import nullcontext
+
     from tradeloop.bootstrap import mbo as mbo_wiring
     from tradeloop.bootstrap import research as wiring
     from tradeloop.cli.progress import CommandProgress
     from tradeloop.core.clock import WallClock
+    from tradeloop.core.errors import ConfigError
     from tradeloop.research.config_tree import load_tree
-    from tradeloop.research.runner import ExperimentRunner
+    from tradeloop.research.dask_sweep import dask_executor
+    from tradeloop.research.runner import ExperimentRunner, in_process
     from tradeloop.research.sweep import sweep_points
     from tradeloop.settings import load_settings
     from tradeloop.usecases.research_datasets import generate_dataset
-
-    from contextlib import nullcontext
-
-    from tradeloop.core.errors import ConfigError
-    from tradeloop.research.dask_sweep import dask_executor
-    from tradeloop.research.runner import in_process
 
     with handled_errors():
         if workers is not None and cluster is not None:
