@@ -32,7 +32,7 @@ def dask_executor(*, workers: int | None = None, address: str | None = None) -> 
             processes=True,
             dashboard_address=None,
             host="127.0.0.1",
-        )  # fmt: skip
+        )
         if workers is not None
         else None
     )
