@@ -213,3 +213,50 @@ def test_stream_when_request_is_bad_then_error_names_it_and_closes(
     assert close_code == code
     assert messages[0]["code"] == code
     assert says in messages[0]["message"]
+
+
+def test_stream_when_serving_is_a_registry_alias_then_its_spec_in_runtime_config(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from tradeloop.research.config_tree import load_tree
+    from tradeloop.research.serving_registry import ServingRegistry
+    from tradeloop.store.sql.engine import open_engine
+    from tradeloop.store.sql.migrate import upgrade
+    from tradeloop.store.sql.serving_activations import SqlServingActivations
+    from tradeloop.usecases.mbo_stream import RegistryServing
+
+    shutil.copytree(ROOT / "research" / "configs", tmp_path / "research" / "configs")
+    shutil.copytree(ROOT / "config" / "instruments", tmp_path / "config" / "instruments")
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    registry = ServingRegistry(
+        load_tree(tmp_path / "research" / "configs"), SqlServingActivations(engine)
+    )
+    run = {
+        "run_id": "r1", "experiment": "es_composite_sweep", "serving": "es_composite",
+        "dataset_id": "d1", "params": {"signal.threshold": 0.1}, "trades": 3,
+        "hit_rate": 0.5, "total_pnl_ticks": 2.0, "sharpe": 0.1,
+    }  # fmt: skip
+    manifest = {"instrument": ES.model_dump(mode="json")}
+    published, _ = registry.promote(run, manifest, "es_live", "ana", "test", 1)
+    app = create_stream_app(ES, RegistryServing(ES, registry), _replay, api_token=None)
+    url = "ws://127.0.0.1:{}/v1/stream?speed=max&from=" + FROM + "&to=2023-12-25T23:00:02Z"
+    with serving(app) as port:
+        by_alias = asyncio.run(_read_all(url.format(port) + "&serving=es_live"))
+        by_id = asyncio.run(_read_all(url.format(port) + f"&serving={published.serving_id}"))
+        unknown = asyncio.run(_read_all(url.format(port) + "&serving=es_test"))
+    config = by_alias[0]
+    assert config["serving"]["id"] == published.serving_id
+    assert config["serving"]["signal"]["params"]["threshold"] == 0.1
+    assert config["serving"]["gold"]["decay_ticks"] == 6
+    assert by_id[0]["serving"]["id"] == published.serving_id
+    assert unknown[0]["code"] == 4404
+    assert "Fix: one of default, es_live" in unknown[0]["message"]
+    june = ES.with_changes(symbol="ESM4")  # a stream of another instrument
+    app = create_stream_app(june, RegistryServing(june, registry), _replay, api_token=None)
+    with serving(app) as port:
+        refused = asyncio.run(_read_all(url.format(port) + "&serving=es_live"))
+    assert refused[0]["code"] == 4404
+    assert "is for ESH4; this stream serves ESM4" in refused[0]["message"]

@@ -261,8 +261,8 @@ def create_app() -> FastAPI:
     ``TRADELOOP_API_TOKEN``, ``TRADELOOP_HOME``)."""
     from tradeloop.bootstrap import mbo as wiring
     from tradeloop.bootstrap.app import load_app_config
+    from tradeloop.bootstrap.research import serving_catalog
     from tradeloop.settings import load_settings
-    from tradeloop.usecases.mbo_stream import InstrumentServing
 
     settings = load_settings()
     config = load_app_config(settings.config)[0].stream
@@ -273,7 +273,7 @@ def create_app() -> FastAPI:
     token = settings.api_token
     return create_stream_app(
         instrument,
-        InstrumentServing(instrument),
+        serving_catalog(settings, instrument),
         wiring.stream_replay(settings, instrument, files),
         api_token=token.get_secret_value() if token else None,
         queue_bins=config.queue_bins,

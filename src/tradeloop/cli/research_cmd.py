@@ -251,6 +251,115 @@ def compare(
     Console(highlight=False).print(table)
 
 
+@app.command("promote")
+def promote(
+    run_id: Annotated[str, typer.Argument(help="the run (id or unique prefix)")],
+    alias: Annotated[str, typer.Option(help="the alias to point at it, e.g. es_live")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")] = "promoted",
+    configs: ConfigsOption = DEFAULT_CONFIGS,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish a run's serving (its signal parameters, with a runtime snapshot) as an
+    immutable version in serving_versions/ and point --alias at it. The preflight runs
+    first: a serving that would not run is refused and nothing is written.
+
+    Example: tradeloop research promote 4dee0cab --alias es_live --reason "best Sharpe"
+    """
+    import getpass
+
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.core.clock import WallClock
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.research.config_tree import load_tree
+    from tradeloop.settings import load_settings
+
+    with handled_errors():
+        settings = load_settings()
+        tree = load_tree(configs)
+        run = wiring.results_db(settings).run(run_id)
+        if run is None:
+            raise ConfigError(
+                f"run {run_id!r}: no such run, or the prefix is not unique. Fix: tradeloop "
+                "research run ... prints the run ids"
+            )
+        manifest = wiring.dataset_store(settings).open(run["dataset_id"]).manifest
+        registry = wiring.serving_registry(settings, tree)
+        published, previous = registry.promote(
+            run, manifest, alias, getpass.getuser(), reason, WallClock().now_ns()
+        )
+    payload = {"serving_id": published.serving_id, "alias": alias, "previous": previous}
+    if as_json:
+        print(json.dumps(payload))
+        return
+    Console(highlight=False).print(
+        f"{alias} -> {published.name} {published.serving_id}"
+        + (f" (was {previous})" if previous else ""),
+        markup=False,
+    )
+
+
+@app.command("activate")
+def activate(
+    alias: Annotated[str, typer.Option(help="the alias to repoint")],
+    serving: Annotated[str, typer.Option(help="a published serving id")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
+    configs: ConfigsOption = DEFAULT_CONFIGS,
+) -> None:
+    """Point an alias at another published serving: the rollback (the versions are never
+    changed, the repoint is audited).
+
+    Example: tradeloop research activate --alias es_live --serving 1f0c... --reason drawdown
+    """
+    import getpass
+
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.core.clock import WallClock
+    from tradeloop.research.config_tree import load_tree
+    from tradeloop.settings import load_settings
+
+    with handled_errors():
+        settings = load_settings()
+        registry = wiring.serving_registry(settings, load_tree(configs))
+        previous = registry.activate(
+            alias, serving, getpass.getuser(), reason, WallClock().now_ns()
+        )
+    Console(highlight=False).print(f"{alias} -> {serving} (was {previous})", markup=False)
+
+
+@app.command("servings")
+def servings(configs: ConfigsOption = DEFAULT_CONFIGS, as_json: JsonOption = False) -> None:
+    """Published servings and the aliases pointing at them.
+
+    Example: tradeloop research servings
+    """
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.research.config_tree import load_tree
+    from tradeloop.settings import load_settings
+
+    with handled_errors():
+        registry = wiring.serving_registry(load_settings(), load_tree(configs))
+        versions = registry.versions()
+        aliases = registry.activations.aliases()
+    rows: list[dict[str, Any]] = [
+        {"serving_id": v.serving_id, "name": v.name, "published_at": v.published_at,
+         "aliases": sorted(a for a, s in aliases.items() if s == v.serving_id),
+         "signal": v.runtime_snapshot.get("signal"), "run_id": v.runtime_snapshot.get("run_id")}
+        for v in versions
+    ]  # fmt: skip
+    if as_json:
+        print(json.dumps({"versions": rows, "aliases": aliases}, indent=2))
+        return
+    table = Table(title="published servings")
+    for column in ("serving id", "name", "published", "aliases", "signal"):
+        table.add_column(column)
+    for row in rows:
+        signal = ", ".join(f"{k}={v:g}" for k, v in (row["signal"] or {}).items())
+        table.add_row(
+            row["serving_id"], row["name"], row["published_at"], ", ".join(row["aliases"]), signal
+        )
+    Console(highlight=False).print(table)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"

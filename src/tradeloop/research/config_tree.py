@@ -113,7 +113,7 @@ def _problems_of(path: Path, kind: str) -> tuple[Any, list[str]]:
                 f"research/configs/README.md for the {kind} keys"
             )
         return None, problems
-    name = getattr(spec, "name", None)
+    name = getattr(spec, "serving_id" if kind == "serving_versions" else "name", None)
     if name != path.stem:
         return spec, [
             f"{path}:{_line_of(text, ('name',))}: name: {name!r} differs from the file "

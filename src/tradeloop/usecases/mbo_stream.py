@@ -18,12 +18,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tradeloop.core.errors import DataError
+from tradeloop.core.errors import ConfigError, DataError
 from tradeloop.features.book.events import PRICE_SCALE
 from tradeloop.features.book.grid import SILVER_COLS
 from tradeloop.features.book.instrument import InstrumentConfig
 from tradeloop.features.book.ports import MboSource
 from tradeloop.features.book.wire import GRID_SCHEMA, grid_batch, ipc_bytes
+from tradeloop.research.serving_registry import ServingRegistry
 from tradeloop.store.book_cache import BookCache
 from tradeloop.usecases.mbo_replay import grid_chunks
 
@@ -82,6 +83,47 @@ class InstrumentServing:
             "model": "vacuum_pressure",
             "gold": self.instrument.gold.model_dump(),
             "overlays": [],
+        }
+
+
+class RegistryServing:
+    """Servings from the serving registry: ``?serving=`` an alias or a published id (its
+    gold parameters, signal and overlays go to the client in ``runtime_config``); none or
+    ``default``: the instrument's own."""
+
+    def __init__(self, instrument: InstrumentConfig, registry: ServingRegistry) -> None:
+        self.instrument = instrument
+        self.registry = registry
+        self.default = InstrumentServing(instrument)
+
+    def resolve(self, name: str | None) -> dict[str, Any]:
+        if name in (None, "", "default", self.instrument.symbol):
+            return self.default.resolve(name)
+        try:
+            published = self.registry.resolve(str(name))
+        except ConfigError:
+            known = sorted(self.registry.activations.aliases())
+            raise UnknownServing(
+                f"serving {name!r} is not an alias or a published serving. Fix: one of "
+                f"{', '.join(['default', *known])}"
+            ) from None
+        symbol = published.runtime_snapshot.get("instrument", {}).get("symbol")
+        if symbol != self.instrument.symbol:
+            raise UnknownServing(
+                f"serving {name!r} is for {symbol}; this stream serves {self.instrument.symbol}"
+                ". Fix: ask the stream of that instrument"
+            )
+        return {
+            "id": published.serving_id,
+            "alias": name,
+            "name": published.name,
+            "model": "vacuum_pressure",
+            "gold": published.spec.gold.model_dump(),
+            "signal": {
+                "name": published.spec.signal.name,
+                "params": published.spec.signal.resolved(),
+            },
+            "overlays": [o.model_dump() for o in published.spec.overlays],
         }
 
 

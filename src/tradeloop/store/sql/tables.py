@@ -314,6 +314,19 @@ audit_event = Table(
     Index("ix_audit_event_kind_ts", "kind", "ts_event"),
 )
 
+serving_activation = Table(
+    "serving_activation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alias", String(64), nullable=False),
+    Column("serving_id", String(16), nullable=False),
+    Column("previous_serving_id", String(16)),
+    Column("actor", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("ts_event", BigInteger, nullable=False),
+    Index("ix_serving_activation_alias_id", "alias", "id"),
+)
+
 corporate_actions = Table(
     "corporate_actions",
     metadata,
