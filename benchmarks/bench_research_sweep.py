@@ -3,7 +3,9 @@
 same evaluation written the obvious way in Python over pandas columns (vectorbt has no
 cooldown after an exit, so it cannot express this rule). Both on the same dataset (the
 bundled ES day in 1 s bins, 10 ticks a side), the same signals and parameters; every
-peer point's metrics must equal ours. The peer runs ``--peer-points`` of the points (it
+peer point's metrics must equal ours. Ours includes, per run, opening the dataset
+(checksums), its gold (built into a file on the first run, read after), the signals and
+storing the results. The peer runs ``--peer-points`` of the points (it
 takes about a tenth of a second each); the ratio is per point. Then the same sweep on a
 local Dask cluster of ``--workers`` processes vs in process.
 
@@ -26,8 +28,9 @@ from tradeloop.adapters.databento.mbo_file import DatabentoSource
 from tradeloop.research.config_tree import load_tree
 from tradeloop.research.dask_sweep import dask_executor
 from tradeloop.research.datasets import DatasetStore
+from tradeloop.research.gold_builder import gold_for_bins
 from tradeloop.research.results_db import ResultsDB
-from tradeloop.research.runner import ExperimentRunner, gold_for_bins
+from tradeloop.research.runner import ExperimentRunner
 from tradeloop.research.signals import composite_threshold
 from tradeloop.research.tpsl import Trades, metrics
 from tradeloop.usecases.research_datasets import generate_dataset
@@ -126,11 +129,13 @@ def main() -> None:
         points = len(result.runs)
         print(f"dataset: {bins_count:,} bins of 1 s (the ES day), {points} sweep points")
         print(f"tradeloop (runner, in process): {ours:.2f} s, {ours / points * 1e3:.2f} ms a point"
-              f" (median of {args.runs})")  # fmt: skip
+              f" (median of {args.runs}; each run: "
+              f"{', '.join(f'{x:.2f}' for x in seconds)} s, the first builds the dataset's "
+              "gold file, the others read it)")  # fmt: skip
 
         serving = tree.serving("es_day_composite")
         bins = dataset.bins()
-        gold = gold_for_bins(dataset, serving)
+        gold = gold_for_bins(dataset, serving.gold)
         frame = pd.DataFrame({"mid": np.where(bins["valid"], bins["mid"], 0.0)})
         peer_seconds = 0.0
         checked = result.runs[:: max(1, points // args.peer_points)][: args.peer_points]

@@ -15,7 +15,8 @@ from tradeloop.research.runner import Executor, PointContext, RunPoint, evaluate
 
 
 def _batch(context: PointContext, points: Sequence[RunPoint]) -> list[dict[str, Any]]:
-    return [evaluate_point(context, point) for point in points]
+    signals: dict[str, Any] = {}
+    return [evaluate_point(context, point, signals) for point in points]
 
 
 @contextmanager

@@ -2,10 +2,11 @@
 evaluated by TP/SL with cooldown, the metrics appended to the results store.
 
 One code path for every caller (the CLI now, the job queue and the API later wrap it and
-never change it): ``ExperimentRunner.run``. Gold features are computed once per run from
-the dataset's grid with the serving's gold parameters (the same ``GoldRuntime`` as live
-scoring); each point is a pure function of the bins, the gold and its parameters, so the
-points can be mapped by any executor (in process, or a Dask cluster) with equal results.
+never change it): ``ExperimentRunner.run``. Gold features come from the dataset's gold
+file for the serving's gold parameters, built on first use (``gold_builder``: the same
+``GoldRuntime`` as live scoring); each point is a pure function of the bins, the gold and
+its parameters, so the points can be mapped by any executor (in process, or a Dask
+cluster) with equal results.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from tradeloop.core.errors import ConfigError
-from tradeloop.features.book.gold import GoldRuntime
 from tradeloop.research.config_tree import ConfigTree
-from tradeloop.research.datasets import Dataset, DatasetStore
+from tradeloop.research.datasets import DatasetStore
+from tradeloop.research.gold_builder import load_gold
 from tradeloop.research.results_db import ResultsDB
 from tradeloop.research.signals import SIGNAL_FUNCTIONS
 from tradeloop.research.specs import EvalSpec, ExperimentSpec, ServingSpec
@@ -46,28 +47,14 @@ class PointContext:
     serving: ServingSpec
     eval: EvalSpec
     tick_size: float
+    mid: np.ndarray  # each bin's mid, 0 where the bin is invalid (the evaluation skips those)
 
 
-def gold_for_bins(dataset: Dataset, serving: ServingSpec) -> Columns:
-    """The serving's gold features of each bin of the dataset (zeros on invalid bins)."""
-    instrument = dataset.manifest["instrument"]
-    runtime = GoldRuntime(
-        serving.gold, instrument["tick_size"], instrument["grid_half_width_ticks"]
-    )
-    bins = dataset.bins()
-    gold = runtime.update(dataset.grid())
-    at = np.searchsorted(bins["bin_end_ns"], gold["bin_end_ns"])
-    full: Columns = {}
-    for name, values in gold.items():
-        column = np.zeros(len(bins["bin_end_ns"]), dtype=values.dtype)
-        column[at] = values
-        full[name] = column
-    full["bin_end_ns"] = bins["bin_end_ns"]
-    return full
-
-
-def evaluate_point(context: PointContext, point: RunPoint) -> dict[str, Any]:
-    """One point's metrics: its signal on the bins, then TP/SL with cooldown."""
+def evaluate_point(
+    context: PointContext, point: RunPoint, signals: dict[str, np.ndarray] | None = None
+) -> dict[str, Any]:
+    """One point's metrics: its signal on the bins, then TP/SL with cooldown. ``signals``
+    keeps the signals computed so far by their parameters (points of a grid share them)."""
     signal_params = dict(context.serving.signal.resolved())
     eval_params = context.eval.model_dump()
     for key, value in point.params.items():
@@ -76,12 +63,15 @@ def evaluate_point(context: PointContext, point: RunPoint) -> dict[str, Any]:
             signal_params[name] = value
         else:
             eval_params[name] = value
-    signal = SIGNAL_FUNCTIONS[context.serving.signal.name](
-        context.bins, context.gold, signal_params
-    )
-    mid = np.where(context.bins["valid"], context.bins["mid"], 0.0)
+    key = json.dumps(signal_params, sort_keys=True)
+    signal = signals.get(key) if signals is not None else None
+    if signal is None:
+        compute = SIGNAL_FUNCTIONS[context.serving.signal.name]
+        signal = compute(context.bins, context.gold, signal_params)
+        if signals is not None:
+            signals[key] = signal
     trades = evaluate(
-        mid, signal, context.tick_size,
+        context.mid, signal, context.tick_size,
         tp_ticks=eval_params["tp_ticks"], sl_ticks=eval_params["sl_ticks"],
         max_hold_bins=int(eval_params["max_hold_bins"]),
         cooldown_bins=int(eval_params["cooldown_bins"]),
@@ -92,9 +82,10 @@ def evaluate_point(context: PointContext, point: RunPoint) -> dict[str, Any]:
 def in_process(
     context: PointContext, points: Sequence[RunPoint], on_point: Callable[[int], None]
 ) -> list[dict[str, Any]]:
-    results = []
+    results: list[dict[str, Any]] = []
+    signals: dict[str, np.ndarray] = {}
     for point in points:
-        results.append(evaluate_point(context, point))
+        results.append(evaluate_point(context, point, signals))
         on_point(1)
     return results
 
@@ -160,8 +151,9 @@ class ExperimentRunner:
         points = self.plan(experiment, serving, dataset_id)
         bins = dataset.bins()
         context = PointContext(
-            bins, gold_for_bins(dataset, serving), serving, experiment.eval,
+            bins, load_gold(dataset, serving.gold), serving, experiment.eval,
             float(dataset.manifest["instrument"]["tick_size"]),
+            np.where(bins["valid"], bins["mid"], 0.0),
         )  # fmt: skip
         scores = executor(context, points, on_point)
         now = self.clock()

@@ -27,15 +27,25 @@ Columns = dict[str, np.ndarray]
 Signal = Callable[[Columns, Columns, dict[str, float]], np.ndarray]
 
 
+@nb.njit(cache=True, nogil=True)
+def _onsets_kernel(condition: np.ndarray, valid: np.ndarray, out: np.ndarray) -> None:
+    before = False
+    for i in range(condition.size):
+        if valid[i]:
+            now = condition[i]
+            out[i] = now and not before
+            before = now
+
+
 def _onsets(condition: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """True where ``condition`` holds on a valid bin and did not on the valid bin before."""
-    held = condition & valid
-    before = np.zeros_like(held)
-    index = np.flatnonzero(valid)
-    if index.size > 1:
-        before[index[1:]] = held[index[:-1]]
-    onsets: np.ndarray = held & ~before
-    return onsets
+    out = np.zeros(condition.size, dtype=np.bool_)
+    _onsets_kernel(
+        np.ascontiguousarray(condition, dtype=np.bool_),
+        np.ascontiguousarray(valid, dtype=np.bool_),
+        out,
+    )
+    return out
 
 
 def composite_threshold(bins: Columns, gold: Columns, params: dict[str, float]) -> np.ndarray:

@@ -99,7 +99,7 @@ def evaluate(
     """The trades ``signal`` makes on ``mid`` (both one value per bin)."""
     if mid.shape != signal.shape:
         raise ValueError(f"mid has {mid.size} bins, signal {signal.size}")
-    out = np.zeros((mid.size // 2 + 1, 5))
+    out = np.zeros((int(np.count_nonzero(signal)) + 1, 5))  # a trade needs a signal
     count = _evaluate(
         np.ascontiguousarray(mid, dtype=np.float64),
         np.ascontiguousarray(signal, dtype=np.int8),
@@ -116,20 +116,40 @@ def evaluate(
     )
 
 
+@nb.njit(cache=True, nogil=True)
+def _metrics(pnl: np.ndarray) -> tuple[float, float, float, float, float]:
+    """(hit rate, mean, total, max drawdown, Sharpe) of per-trade PnL."""
+    count = pnl.size
+    total, hits, equity, peak, drawdown = 0.0, 0, 0.0, 0.0, 0.0
+    for value in pnl:
+        total += value
+        hits += value > 0
+        equity += value
+        peak = max(peak, equity)
+        drawdown = max(drawdown, peak - equity)
+    mean = total / count
+    sharpe = 0.0
+    if count > 1:
+        square = 0.0
+        for value in pnl:
+            square += (value - mean) ** 2
+        std = math.sqrt(square / (count - 1))
+        if std > 0:
+            sharpe = mean / std
+    return hits / count, mean, total, drawdown, sharpe
+
+
 def metrics(trades: Trades) -> dict[str, float]:
-    pnl = trades.pnl_ticks
-    count = int(pnl.size)
-    if count == 0:
+    pnl = np.ascontiguousarray(trades.pnl_ticks, dtype=np.float64)
+    if pnl.size == 0:
         return {"trades": 0, "hit_rate": 0.0, "mean_pnl_ticks": 0.0, "total_pnl_ticks": 0.0,
                 "max_drawdown_ticks": 0.0, "sharpe": 0.0}  # fmt: skip
-    equity = np.cumsum(pnl)
-    peaks = np.maximum.accumulate(np.concatenate([[0.0], equity]))[1:]
-    std = float(pnl.std(ddof=1)) if count > 1 else 0.0
+    hit_rate, mean, total, drawdown, sharpe = _metrics(pnl)
     return {
-        "trades": count,
-        "hit_rate": float((pnl > 0).mean()),
-        "mean_pnl_ticks": float(pnl.mean()),
-        "total_pnl_ticks": float(pnl.sum()),
-        "max_drawdown_ticks": float((peaks - equity).max()),
-        "sharpe": float(pnl.mean() / std) if std > 0 and math.isfinite(std) else 0.0,
+        "trades": int(pnl.size),
+        "hit_rate": hit_rate,
+        "mean_pnl_ticks": mean,
+        "total_pnl_ticks": total,
+        "max_drawdown_ticks": drawdown,
+        "sharpe": sharpe,
     }

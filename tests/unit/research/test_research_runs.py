@@ -17,8 +17,9 @@ from tradeloop.adapters.databento.mbo_file import DatabentoSource
 from tradeloop.core.errors import ConfigError, DataError
 from tradeloop.research.config_tree import load_tree
 from tradeloop.research.datasets import DatasetStore
+from tradeloop.research.gold_builder import gold_for_bins
 from tradeloop.research.results_db import ResultsDB
-from tradeloop.research.runner import ExperimentRunner, gold_for_bins
+from tradeloop.research.runner import ExperimentRunner
 from tradeloop.research.signals import composite_threshold
 from tradeloop.research.tpsl import evaluate, metrics
 from tradeloop.usecases.research_datasets import generate_dataset
@@ -97,7 +98,7 @@ def test_runner_when_run_then_each_points_metrics_are_its_evaluation_and_stored_
     # one point by hand: the serving's gold, its signal, the evaluation
     serving = tree.serving("es_composite")
     bins = dataset.bins()
-    gold = gold_for_bins(dataset, serving)
+    gold = gold_for_bins(dataset, serving.gold)
     point = next(r for r in result.runs if r["params"] == {
         "eval.sl_ticks": 8.0, "eval.tp_ticks": 12.0, "signal.threshold": 0.02})  # fmt: skip
     signal = composite_threshold(bins, gold, {"threshold": 0.02})
@@ -183,7 +184,7 @@ def test_gold_file_when_built_then_the_runtimes_values_once_per_parameter_set(
     assert (created, created_again, again) == (True, False, path)
     assert other != path
     table = pq.read_table(path)
-    expected = gold_for_bins(dataset, serving)
+    expected = gold_for_bins(dataset, serving.gold)
     for name, values in expected.items():
         np.testing.assert_array_equal(table.column(name).to_numpy(), values)
     DatasetStore(project / "datasets").open(dataset.id)  # the dataset's own files untouched
