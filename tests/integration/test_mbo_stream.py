@@ -239,7 +239,8 @@ def test_stream_when_serving_is_a_registry_alias_then_its_spec_in_runtime_config
         "dataset_id": "d1", "params": {"signal.threshold": 0.1}, "trades": 3,
         "hit_rate": 0.5, "total_pnl_ticks": 2.0, "sharpe": 0.1,
     }  # fmt: skip
-    manifest = {"instrument": ES.model_dump(mode="json")}
+    # evaluated on 20 ticks a side: the stream grids that serving's clients the same way
+    manifest = {"instrument": ES.with_changes(grid_half_width_ticks=20).model_dump(mode="json")}
     published, _ = registry.promote(run, manifest, "es_live", "ana", "test", 1)
     app = create_stream_app(ES, RegistryServing(ES, registry), _replay, api_token=None)
     url = "ws://127.0.0.1:{}/v1/stream?speed=max&from=" + FROM + "&to=2023-12-25T23:00:02Z"
@@ -249,6 +250,8 @@ def test_stream_when_serving_is_a_registry_alias_then_its_spec_in_runtime_config
         unknown = asyncio.run(_read_all(url.format(port) + "&serving=es_test"))
     config = by_alias[0]
     assert config["serving"]["id"] == published.serving_id
+    assert config["instrument"]["rows_per_bin"] == 41
+    assert pa.ipc.open_stream(by_alias[2]).read_all().num_rows == 41
     assert config["serving"]["signal"]["params"]["threshold"] == 0.1
     assert config["serving"]["gold"]["decay_ticks"] == 6
     assert by_id[0]["serving"]["id"] == published.serving_id

@@ -21,6 +21,7 @@ subprotocol ``bearer.<token>``), and with no token configured it is refused.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
@@ -42,6 +43,7 @@ from tradeloop.usecases.mbo_stream import (
     StreamRequest,
     UnknownServing,
     parse_speed,
+    request_instrument,
     runtime_config,
 )
 
@@ -167,9 +169,13 @@ def create_stream_app(
         except DataError as exc:
             await _refuse(websocket, 4400, str(exc))
             return
-        await websocket.send_text(
-            json.dumps(runtime_config(instrument, serving, request, queue_bins))
-        )
+        grid = serving.get("grid")
+        if grid is not None:
+            request = dataclasses.replace(
+                request, grid=(grid["cell_width_ms"], grid["grid_half_width_ticks"])
+            )
+        served = request_instrument(instrument, request)
+        await websocket.send_text(json.dumps(runtime_config(served, serving, request, queue_bins)))
         stats["clients"] += 1
         try:
             await _pump(websocket, replay, request, queue_bins, stats)

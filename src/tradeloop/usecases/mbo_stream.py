@@ -8,6 +8,7 @@ after the first, whatever the engine's speed; a stop event ends it at once.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -55,6 +56,15 @@ class StreamRequest:
     speed: float | None = 1.0  # None: as fast as it goes
     from_ns: int | None = None
     to_ns: int | None = None
+    grid: tuple[int, int] | None = None  # the serving's (cell_width_ms, half width), if its own
+
+
+def request_instrument(instrument: InstrumentConfig, request: StreamRequest) -> InstrumentConfig:
+    """The instrument as the request grids it (a serving made on 1 s bins streams 1 s bins)."""
+    if request.grid is None:
+        return instrument
+    width, half = request.grid
+    return instrument.with_changes(cell_width_ms=width, grid_half_width_ticks=half)
 
 
 class ServingCatalog(Protocol):
@@ -107,8 +117,12 @@ class RegistryServing:
                 f"serving {name!r} is not an alias or a published serving. Fix: one of "
                 f"{', '.join(['default', *known])}"
             ) from None
-        symbol = published.runtime_snapshot.get("instrument", {}).get("symbol")
-        if symbol != self.instrument.symbol:
+        recorded = published.runtime_snapshot.get("instrument", {})
+        symbol = recorded.get("symbol")
+        if (
+            symbol != self.instrument.symbol
+            or recorded.get("tick_size") != self.instrument.tick_size
+        ):
             raise UnknownServing(
                 f"serving {name!r} is for {symbol}; this stream serves {self.instrument.symbol}"
                 ". Fix: ask the stream of that instrument"
@@ -124,6 +138,12 @@ class RegistryServing:
                 "params": published.spec.signal.resolved(),
             },
             "overlays": [o.model_dump() for o in published.spec.overlays],
+            "grid": {
+                "cell_width_ms": recorded.get("cell_width_ms", self.instrument.cell_width_ms),
+                "grid_half_width_ticks": recorded.get(
+                    "grid_half_width_ticks", self.instrument.grid_half_width_ticks
+                ),
+            },
         }
 
 
@@ -220,6 +240,7 @@ def _paced_chunks(
 ) -> Iterator[tuple[dict[str, np.ndarray], int]]:
     """(grid chunk, row where a bin starts) for each bin of the range, paced; ends early
     when ``stop`` is set."""
+    instrument = request_instrument(instrument, request)
     cells = 2 * instrument.grid_half_width_ticks + 1
     pacer = Pacer(request.speed, stop)
     # small chunks: the first bins leave soon after the start, not after thousands
@@ -243,7 +264,7 @@ def paced_bins(
 ) -> Iterator[dict[str, np.ndarray]]:
     """The replay of ``request``'s range, one bin's rows at a time, paced; ends early when
     ``stop`` is set."""
-    cells = 2 * instrument.grid_half_width_ticks + 1
+    cells = 2 * request_instrument(instrument, request).grid_half_width_ticks + 1
     for grid, start in _paced_chunks(source, files, instrument, request, stop, cache):
         yield {name: grid[name][start : start + cells] for name in SILVER_COLS}
 
@@ -318,8 +339,8 @@ def bin_messages(
 ) -> Iterator[BinMessage]:
     """The bins as wire messages (a header, the rows as Arrow IPC), computed ahead of
     their time on a thread of their own and released at ``request``'s pace."""
-    cells = 2 * instrument.grid_half_width_ticks + 1
-    unpaced = StreamRequest(request.serving, None, request.from_ns, request.to_ns)
+    cells = 2 * request_instrument(instrument, request).grid_half_width_ticks + 1
+    unpaced = dataclasses.replace(request, speed=None)
 
     def messages(halt: threading.Event) -> Iterator[BinMessage]:
         batch, of = None, None
