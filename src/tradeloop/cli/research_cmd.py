@@ -360,6 +360,50 @@ def servings(configs: ConfigsOption = DEFAULT_CONFIGS, as_json: JsonOption = Fal
     Console(highlight=False).print(table)
 
 
+@app.command("online-sim")
+def online_sim(
+    serving: Annotated[str, typer.Option(help="a serving alias or published id")],
+    configs: ConfigsOption = DEFAULT_CONFIGS,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay the serving's range through the live path (the stream's bins, gold bin by
+    bin), evaluate its signal there and compare with the offline run it was promoted
+    from. Exit 1 when they differ (train/serve skew).
+
+    Example: tradeloop research online-sim --serving es_live
+    """
+    from tradeloop.bootstrap import mbo as mbo_wiring
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.cli.progress import CommandProgress
+    from tradeloop.research.config_tree import load_tree
+    from tradeloop.settings import load_settings
+    from tradeloop.usecases.research_online_sim import online_sim as simulate
+
+    with handled_errors():
+        settings = load_settings()
+        tree = load_tree(configs)
+        published = wiring.serving_registry(settings, tree).resolve(serving)
+        with CommandProgress("online-sim (bins)", 0, quiet=as_json) as progress:
+            result = simulate(
+                published, tree, mbo_wiring.mbo_source(), wiring.files_of(settings),
+                on_bin=lambda n: progress.advance(n),
+            )  # fmt: skip
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        table = Table(title=f"{serving} ({result['serving_id']}): live path vs offline run")
+        for column in ("metric", "live", "offline"):
+            table.add_column(column, justify="right")
+        for key, value in result["offline"].items():
+            table.add_row(key, _cell(result["live"][key]), _cell(value))
+        console = Console(highlight=False)
+        console.print(table)
+        verdict = "equal" if result["equal"] else "DIFFERENT (train/serve skew)"
+        console.print(f"{result['bins']:,} bins through the live path: {verdict}", markup=False)
+    if not result["equal"]:
+        raise typer.Exit(1)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
