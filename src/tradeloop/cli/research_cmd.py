@@ -415,7 +415,7 @@ def _runs_table(title: str, runs: list[dict[str, Any]]) -> None:
     for column in ("run", "params", "trades", "hit rate", "mean", "total", "max DD", "Sharpe"):
         table.add_column(
             column, justify="left" if column in ("run", "params") else "right",
-            no_wrap=column == "run", min_width=26 if column == "params" else None,
+            no_wrap=column == "run", min_width=18 if column == "params" else None,
         )  # fmt: skip
     for r in runs:
         params = " ".join(f"{k.partition('.')[2]}={v:g}" for k, v in r["params"].items())

@@ -24,7 +24,7 @@ from tradeloop.research.config_tree import ConfigTree
 from tradeloop.research.datasets import DatasetStore
 from tradeloop.research.gold_builder import load_gold
 from tradeloop.research.results_db import ResultsDB
-from tradeloop.research.signals import SIGNAL_FUNCTIONS
+from tradeloop.research.signals import signal_function
 from tradeloop.research.specs import EvalSpec, ExperimentSpec, ServingSpec
 from tradeloop.research.sweep import sweep_points
 from tradeloop.research.tpsl import evaluate, metrics
@@ -66,7 +66,7 @@ def evaluate_point(
     key = json.dumps(signal_params, sort_keys=True)
     signal = signals.get(key) if signals is not None else None
     if signal is None:
-        compute = SIGNAL_FUNCTIONS[context.serving.signal.name]
+        compute = signal_function(context.serving.signal.name)
         signal = compute(context.bins, context.gold, signal_params)
         if signals is not None:
             signals[key] = signal

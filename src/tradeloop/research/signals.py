@@ -12,6 +12,8 @@ gold features (``features/book/gold.py``). It fires on the bin where its conditi
   -1 when both are below ``-threshold``; on the bin it starts.
 - ``ema_cross`` (``fast_bins``, ``slow_bins``): EMAs of the mid over valid bins (weight
   ``2 / (n + 1)``); +1 when the fast crosses above the slow, -1 below.
+- ``gold_lgbm`` (``horizon_bins``, ``folds``, ``threshold``): LightGBM on the gold
+  features, walked forward, decided by its ONNX export (``research/ml_signal.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def _onsets_kernel(condition: np.ndarray, valid: np.ndarray, out: np.ndarray) ->
             before = now
 
 
-def _onsets(condition: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def onsets(condition: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """True where ``condition`` holds on a valid bin and did not on the valid bin before."""
     out = np.zeros(condition.size, dtype=np.bool_)
     _onsets_kernel(
@@ -52,8 +54,8 @@ def composite_threshold(bins: Columns, gold: Columns, params: dict[str, float]) 
     threshold = params["threshold"]
     valid = bins["valid"]
     out = np.zeros(valid.size, dtype=np.int8)
-    out[_onsets(gold["composite"] > threshold, valid)] = 1
-    out[_onsets(gold["composite"] < -threshold, valid)] = -1
+    out[onsets(gold["composite"] > threshold, valid)] = 1
+    out[onsets(gold["composite"] < -threshold, valid)] = -1
     return out
 
 
@@ -62,8 +64,8 @@ def pressure_vacuum(bins: Columns, gold: Columns, params: dict[str, float]) -> n
     valid = bins["valid"]
     pressure, vacuum = gold["pressure_variant"], gold["vacuum_variant"]
     out = np.zeros(valid.size, dtype=np.int8)
-    out[_onsets((pressure > threshold) & (vacuum > threshold), valid)] = 1
-    out[_onsets((pressure < -threshold) & (vacuum < -threshold), valid)] = -1
+    out[onsets((pressure > threshold) & (vacuum > threshold), valid)] = 1
+    out[onsets((pressure < -threshold) & (vacuum < -threshold), valid)] = -1
     return out
 
 
@@ -92,8 +94,8 @@ def ema_cross(bins: Columns, gold: Columns, params: dict[str, float]) -> np.ndar
     valid = np.asarray(bins["valid"], dtype=np.bool_)
     emas = _emas(np.asarray(bins["mid"], dtype=np.float64), valid, float(fast), float(slow))
     out = np.zeros(valid.size, dtype=np.int8)
-    out[_onsets(emas[0] > emas[1], valid)] = 1
-    out[_onsets(emas[0] < emas[1], valid)] = -1
+    out[onsets(emas[0] > emas[1], valid)] = 1
+    out[onsets(emas[0] < emas[1], valid)] = -1
     return out
 
 
@@ -102,3 +104,13 @@ SIGNAL_FUNCTIONS: dict[str, Signal] = {
     "pressure_vacuum": pressure_vacuum,
     "ema_cross": ema_cross,
 }
+
+
+def signal_function(name: str) -> Signal:
+    """The signal called ``name`` (the ML one imported only when asked for: LightGBM and
+    ONNX Runtime are heavy)."""
+    if name == "gold_lgbm":
+        from tradeloop.research.ml_signal import gold_lgbm
+
+        return gold_lgbm
+    return SIGNAL_FUNCTIONS[name]

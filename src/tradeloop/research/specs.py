@@ -29,6 +29,7 @@ SIGNALS: dict[str, dict[str, float]] = {
     "composite_threshold": {"threshold": 0.05},
     "pressure_vacuum": {"threshold": 0.02},
     "ema_cross": {"fast_bins": 20.0, "slow_bins": 100.0},
+    "gold_lgbm": {"horizon_bins": 30.0, "folds": 5.0, "threshold": 0.05},
 }
 
 
@@ -60,7 +61,7 @@ class PipelineSpec(FrozenConfig):
 
 
 class SignalSpec(FrozenConfig):
-    name: Literal["composite_threshold", "pressure_vacuum", "ema_cross"]
+    name: Literal["composite_threshold", "pressure_vacuum", "ema_cross", "gold_lgbm"]
     params: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -19,7 +19,7 @@ from tradeloop.features.book.instrument import InstrumentConfig
 from tradeloop.features.book.ports import MboSource
 from tradeloop.research.config_tree import ConfigTree
 from tradeloop.research.datasets import BIN_COLS
-from tradeloop.research.signals import SIGNAL_FUNCTIONS
+from tradeloop.research.signals import signal_function
 from tradeloop.research.specs import PipelineSpec, PublishedServingSpec
 from tradeloop.research.tpsl import evaluate, metrics
 from tradeloop.usecases.mbo_stream import StreamRequest, paced_bins
@@ -55,7 +55,7 @@ def online_sim(
             on_bin(1)
     columns = {name: np.array(values) for name, values in bins.items()}
     gold_columns = {name: np.array(values) for name, values in gold.items()}
-    signal = SIGNAL_FUNCTIONS[published.spec.signal.name](
+    signal = signal_function(published.spec.signal.name)(
         columns, gold_columns, published.spec.signal.resolved()
     )
     eval_params = snapshot["eval"]
