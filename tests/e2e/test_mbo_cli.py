@@ -164,3 +164,20 @@ def test_research_when_run_from_a_project_then_validate_generate_run_compare(
     refused = _run(tmp_path, "research", "run", "--experiment", "es_ema_random")
     assert refused.returncode == 2
     assert "es_ema.yaml:4: pipeline" in refused.stderr
+
+
+def test_gold_dsl_when_written_validated_and_broken_then_exit_codes_say_so(
+    tmp_path: Path,
+) -> None:
+    written = _run(tmp_path, "research", "gold-dsl")
+    assert written.returncode == 0, written.stderr
+    dsl = tmp_path / "vp.yaml"
+    dsl.write_text(written.stdout)
+    valid = _run(tmp_path, "research", "gold-validate", str(dsl))
+    assert valid.returncode == 0, valid.stderr
+    assert "valid, 23 nodes" in " ".join(valid.stdout.split())
+    dsl.write_text(written.stdout.replace("input: composite\n", "input: d3\n", 1))
+    cycle = _run(tmp_path, "research", "gold-validate", str(dsl))
+    assert cycle.returncode == 2
+    assert "a cycle among nodes d1, d2, d3" in " ".join(cycle.stderr.split())
+    assert "Traceback" not in cycle.stderr

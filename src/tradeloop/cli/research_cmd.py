@@ -404,6 +404,85 @@ def online_sim(
         raise typer.Exit(1)
 
 
+@app.command("gold-validate")
+def gold_validate(dsl: Annotated[Path, typer.Argument(help="a Gold DSL YAML file")]) -> None:
+    """Check a Gold DSL file: node kinds and parameters (ewm needs alpha), references,
+    cycles (Kahn), refs only to silver columns, per-tick vs per-bin inputs. Exit 2 when
+    wrong, naming the node.
+
+    Example: tradeloop research gold-validate research/gold/vp.yaml
+    """
+    from tradeloop.features.dsl.gold_dsl import validate_dsl
+    from tradeloop.research.gold_preview import load_dsl
+
+    with handled_errors():
+        spec = load_dsl(dsl)
+        order = validate_dsl(spec)
+    Console(highlight=False).print(
+        f"{dsl}: valid, {len(order)} nodes, runs as: {' -> '.join(n.id for n in order)}",
+        markup=False,
+    )
+
+
+@app.command("gold-preview")
+def gold_preview(
+    dsl: Annotated[Path, typer.Argument(help="a Gold DSL YAML file")],
+    dataset: Annotated[str, typer.Option(help="the dataset id to run it on")],
+    bins: Annotated[int, typer.Option(min=1, help="first valid bins to use")] = 500,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a Gold DSL file on the first bins of a dataset; each output's summary.
+
+    Example: tradeloop research gold-preview research/gold/vp.yaml --dataset 06397e4e76c5942a
+    """
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.research.gold_preview import load_dsl, preview_dsl
+    from tradeloop.settings import load_settings
+
+    with handled_errors():
+        spec = load_dsl(dsl)
+        found = wiring.dataset_store(load_settings()).open(dataset)
+        result = preview_dsl(spec, found, bins)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"{spec.name} on {dataset} (first {bins} bins)")
+    for column in ("output", "mean", "std", "min", "max", "first values"):
+        table.add_column(
+            column, justify="left" if column in ("output", "first values") else "right"
+        )
+    for name, stats in result["outputs"].items():
+        table.add_row(
+            name, _cell(stats["mean"]), _cell(stats["std"]), _cell(stats["min"]),
+            _cell(stats["max"]), " ".join(f"{v:.3g}" for v in stats["first"][:3]),
+        )  # fmt: skip
+    Console(highlight=False).print(table)
+
+
+@app.command("gold-dsl")
+def gold_dsl(
+    serving: Annotated[
+        str | None, typer.Option(help="whose gold parameters (default: the defaults)")
+    ] = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
+) -> None:
+    """Print the VP force block of a serving's gold parameters as a Gold DSL file (the
+    legacy config -> DSL); edit its parameters, validate and preview it.
+
+    Example: tradeloop research gold-dsl --serving es_composite > research/gold/vp.yaml
+    """
+    import yaml
+
+    from tradeloop.features.book.gold import GoldConfig
+    from tradeloop.features.dsl.gold_compat import gold_config_to_dsl
+    from tradeloop.research.config_tree import load_tree
+
+    with handled_errors():
+        config = load_tree(configs).serving(serving).gold if serving else GoldConfig()
+        spec = gold_config_to_dsl(config, name=serving or "vp_force_block")
+    print(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False), end="")
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"

@@ -1,0 +1,1 @@
+"""The feature DSL: gold features as a graph of small nodes over the silver grid."""
