@@ -193,21 +193,27 @@ async def _send(send: Send, status: int, body: bytes, kind: bytes) -> None:
 
 def create_app() -> HttpGuard:
     """uvicorn factory (``tradeloop.api.control:create_app``): settings and config from
-    the environment (``TRADELOOP_HOME``, ``TRADELOOP_CONFIG``, ``TRADELOOP_API_TOKEN``)."""
+    the environment (``TRADELOOP_HOME``, ``TRADELOOP_CONFIG``, ``TRADELOOP_API_TOKEN``).
+    One app: the /v1 control plane (FastAPI, docs at /docs) and, under it, the desk's
+    control routes above."""
+    from tradeloop.api.v1 import create_v1_app
     from tradeloop.bootstrap.app import build_app
+    from tradeloop.bootstrap.research import control_plane
     from tradeloop.settings import load_settings
 
     settings = load_settings()
     application = build_app(settings, settings.config)
     token = settings.api_token
+    secret = token.get_secret_value() if token else None
     control = ControlApi(
         home=settings.home,
         audit=application.audit_trail(),
         kill_switch=application.kill_switch(),
         halt_log=settings.governance_halt_log,
-        api_token=token.get_secret_value() if token else None,
+        api_token=secret,
     )
+    plane, start_worker = control_plane(settings, application.engine)
+    v1 = create_v1_app(plane, secret, on_start=start_worker)
+    v1.mount("/", control)  # what /v1 and /docs do not answer: the desk's routes
     api = application.config.api
-    return HttpGuard(
-        control, allowed_hosts=api.allowed_hosts, rate_per_minute=api.rate_limit_per_minute
-    )
+    return HttpGuard(v1, allowed_hosts=api.allowed_hosts, rate_per_minute=api.rate_limit_per_minute)

@@ -483,6 +483,53 @@ def gold_dsl(
     print(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False), end="")
 
 
+@app.command("worker")
+def worker(
+    name: Annotated[str | None, typer.Option(help="this worker's name (default host-pid)")] = None,
+) -> None:
+    """Run queued experiment jobs from Redis Streams (TRADELOOP_REDIS_URL) until Ctrl-C;
+    several workers share the queue, and a job a dead worker held is claimed by another.
+    Without Redis, jobs run inside `tradeloop serve api` and no worker is needed.
+
+    Example: TRADELOOP_REDIS_URL=redis://127.0.0.1:6379/0 tradeloop research worker
+    """
+    import os
+    import socket
+    import threading
+
+    from tradeloop.bootstrap import research as wiring
+    from tradeloop.bootstrap.database import open_database
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.research.jobs import run_job
+    from tradeloop.settings import load_settings
+
+    with handled_errors():
+        settings = load_settings()
+        queue = wiring.job_queue(settings)
+        if queue is None:
+            raise ConfigError(
+                "no Redis to take jobs from (TRADELOOP_REDIS_URL unset or not answering). "
+                "Fix: start Redis and set it, or let `tradeloop serve api` run the jobs"
+            )
+        plane, _ = wiring.control_plane(settings, open_database(settings))
+        consumer = name or f"{socket.gethostname()}-{os.getpid()}"
+        stop = threading.Event()
+        Console(highlight=False, stderr=True).print(f"worker {consumer}: waiting for jobs")
+
+        def handle(job_id: str) -> None:
+            run_job(
+                job_id, plane.jobs, plane.runner_for,
+                lambda experiment: wiring.default_dataset(
+                    settings, plane.runner_for().tree, experiment
+                ),
+            )  # fmt: skip
+
+        try:
+            queue.work(handle, stop, consumer)
+        except KeyboardInterrupt:
+            stop.set()
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"

@@ -327,6 +327,45 @@ serving_activation = Table(
     Index("ix_serving_activation_alias_id", "alias", "id"),
 )
 
+experiment_job = Table(
+    "experiment_job",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("experiment", String(128), nullable=False),
+    Column("dataset_id", String(32)),
+    Column("state", String(16), nullable=False),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("points_total", Integer, nullable=False),
+    Column("points_done", Integer, nullable=False),
+    Column("error", Text),
+    Column("actor", String(64), nullable=False),
+    Column("submitted_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger),
+)
+
+job_event = Table(
+    "job_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("payload_json", Text, nullable=False),
+    Column("ts_event", BigInteger, nullable=False),
+    Index("ix_job_event_job_id", "job_id", "id"),
+)
+
+job_artifact = Table(
+    "job_artifact",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("content_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("ts_event", BigInteger, nullable=False),
+)
+
 corporate_actions = Table(
     "corporate_actions",
     metadata,

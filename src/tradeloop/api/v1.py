@@ -1,0 +1,195 @@
+"""The /v1 control plane (FastAPI; OpenAPI at ``/docs``), served by ``tradeloop serve
+api`` together with the desk's control routes.
+
+- ``GET /v1/experiments/runs``: the results store's runs (``?experiment=``, ``?limit=``).
+- ``POST /v1/jobs/experiments`` ``{"experiment", "dataset_id"?}``: queue a run (202);
+  ``GET /v1/jobs/experiments`` (recent jobs), ``GET /v1/jobs/experiments/{id}``,
+  ``POST /v1/jobs/experiments/{id}/cancel`` (honoured between sweep points; 409 once the
+  job finished), ``GET /v1/jobs/experiments/{id}/events`` (Server-Sent Events: queued,
+  started, progress, done / failed / cancelled; ``Last-Event-ID`` resumes),
+  ``GET /v1/jobs/experiments/{id}/artifacts`` and ``.../artifacts/{name}``.
+- ``GET /v1/serving/versions``, ``GET /v1/serving/aliases``,
+  ``POST /v1/serving/aliases/{alias}/activate`` ``{"serving_id", "reason"}`` (the
+  rollback: a repoint, audited), ``GET /v1/serving/diff?a=ID&b=ID``.
+
+Every route that changes something needs ``Authorization: Bearer $TRADELOOP_API_TOKEN``
+(without a token configured they are refused); bodies over 1 MB get 413.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from tradeloop.core.errors import ConfigError, DataError
+from tradeloop.domain.research_job import FINISHED
+from tradeloop.research.control_plane import ControlPlane
+from tradeloop.research.jobs import JobStore, submit_job
+from tradeloop.research.serving_registry import diff_servings
+
+MAX_BODY = 1 << 20
+
+
+class JobRequest(BaseModel):
+    experiment: str = Field(min_length=1, max_length=128)
+    dataset_id: str | None = Field(None, max_length=32)
+
+
+class ActivateRequest(BaseModel):
+    serving_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def token_guard(api_token: str | None) -> Callable[[Request], str]:
+    def require_token(request: Request) -> str:
+        if api_token is None:
+            raise HTTPException(
+                401, "changes are disabled: set TRADELOOP_API_TOKEN on the server and send "
+                "it as a bearer token",
+            )  # fmt: skip
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {api_token}".encode()):
+            raise HTTPException(401, "missing or wrong bearer token")
+        return "api"
+
+    return require_token
+
+
+def _known(call: Callable[[], Any]) -> Any:
+    """Run ``call``; a config or data problem is the client's 404 / 422, never a 500."""
+    try:
+        return call()
+    except ConfigError as exc:
+        raise HTTPException(404, str(exc).splitlines()[0]) from None
+    except DataError as exc:
+        raise HTTPException(422, str(exc).splitlines()[0]) from None
+
+
+def create_v1_app(
+    plane: ControlPlane, api_token: str | None, on_start: Callable[[], None] | None = None
+) -> FastAPI:
+    """``on_start``: run once when the server starts (the in-process job worker)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if on_start is not None:
+            on_start()
+        yield
+
+    app = FastAPI(title="tradeloop control plane", version="1", lifespan=lifespan)
+    require_token = token_guard(api_token)
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse({"detail": f"request body over {MAX_BODY} bytes"}, 413)
+        return await call_next(request)
+
+    @app.get("/v1/experiments/runs")
+    def runs(experiment: str | None = None, limit: int = 500) -> dict[str, Any]:
+        found = [r for r in plane.results.runs() if experiment in (None, r["experiment"])]
+        return {"runs": found[-limit:]}
+
+    @app.post("/v1/jobs/experiments", status_code=202)
+    def submit(body: JobRequest, actor: str = Depends(require_token)) -> dict[str, Any]:
+        job = _known(
+            lambda: submit_job(
+                plane.jobs, plane.queue, plane.runner_for, job_id=uuid.uuid4().hex,
+                experiment=body.experiment, dataset_id=body.dataset_id, actor=actor,
+                now=plane.clock(),
+            )
+        )  # fmt: skip
+        return job.public()  # type: ignore[no-any-return]
+
+    @app.get("/v1/jobs/experiments")
+    def jobs(limit: int = 100) -> dict[str, Any]:
+        return {"jobs": [job.public() for job in plane.jobs.recent(limit)]}
+
+    def _job(job_id: str) -> Any:
+        job = plane.jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r}")
+        return job
+
+    @app.get("/v1/jobs/experiments/{job_id}")
+    def job(job_id: str) -> dict[str, Any]:
+        found = _job(job_id)
+        return {**found.public(), "artifacts": plane.jobs.artifacts(job_id)}
+
+    @app.post("/v1/jobs/experiments/{job_id}/cancel")
+    def cancel(job_id: str, _: str = Depends(require_token)) -> dict[str, Any]:
+        if _job(job_id).state in FINISHED:
+            raise HTTPException(409, f"job {job_id} already finished: nothing to cancel")
+        found = plane.jobs.request_cancel(job_id, plane.clock())
+        return found.public() if found else {}
+
+    @app.get("/v1/jobs/experiments/{job_id}/events")
+    async def events(job_id: str, request: Request) -> StreamingResponse:
+        _job(job_id)
+        start = request.headers.get("last-event-id", "0")
+        after = int(start) if start.isdigit() else 0
+        return StreamingResponse(
+            _event_stream(plane.jobs, job_id, after, request), media_type="text/event-stream"
+        )
+
+    @app.get("/v1/jobs/experiments/{job_id}/artifacts")
+    def artifacts(job_id: str) -> dict[str, Any]:
+        _job(job_id)
+        return {"artifacts": plane.jobs.artifacts(job_id)}
+
+    @app.get("/v1/jobs/experiments/{job_id}/artifacts/{name}")
+    def artifact(job_id: str, name: str) -> PlainTextResponse:
+        found = plane.jobs.artifact(job_id, name)
+        if found is None:
+            raise HTTPException(404, f"job {job_id} has no artifact {name!r}")
+        return PlainTextResponse(found[1], media_type=found[0])
+
+    @app.get("/v1/serving/versions")
+    def versions() -> dict[str, Any]:
+        registry = _known(plane.registry_for)
+        return {"versions": [v.model_dump(mode="json") for v in registry.versions()]}
+
+    @app.get("/v1/serving/aliases")
+    def aliases() -> dict[str, Any]:
+        return {"aliases": _known(plane.registry_for).activations.aliases()}
+
+    @app.post("/v1/serving/aliases/{alias}/activate")
+    def activate(
+        alias: str, body: ActivateRequest, actor: str = Depends(require_token)
+    ) -> dict[str, Any]:
+        registry = _known(plane.registry_for)
+        previous = _known(
+            lambda: registry.activate(alias, body.serving_id, actor, body.reason, plane.clock())
+        )
+        return {"alias": alias, "serving_id": body.serving_id, "previous": previous}
+
+    @app.get("/v1/serving/diff")
+    def diff(a: str, b: str) -> dict[str, Any]:
+        registry = _known(plane.registry_for)
+        first, second = _known(lambda: registry.version(a)), _known(lambda: registry.version(b))
+        return {"a": a, "b": b, "differences": diff_servings(first, second)}
+
+    return app
+
+
+async def _event_stream(
+    store: JobStore, job_id: str, after: int, request: Request
+) -> AsyncIterator[str]:
+    """The job's events as SSE, from ``after`` on, until it finishes or the client goes."""
+    while not await request.is_disconnected():
+        for event_id, kind, payload in await asyncio.to_thread(store.events, job_id, after):
+            after = event_id
+            yield f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(payload)}\n\n"
+            if kind in FINISHED:
+                return
+        await asyncio.sleep(0.2)
