@@ -239,3 +239,33 @@ def test_redis_queue_when_a_worker_dies_holding_a_job_then_another_runs_it(
     assert handled == [job.job_id]
     assert setup.store.get(job.job_id).state == "done"  # type: ignore[union-attr]
     assert len(setup.results.runs()) == 24
+
+
+def test_gold_routes_when_a_spec_is_sent_then_validated_previewed_and_compared(
+    setup: Setup,
+) -> None:
+    app = create_v1_app(setup.plane, TOKEN)
+    with (
+        serving(app) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH) as client,
+    ):
+        spec = client.get("/v1/gold/from_legacy", params={"serving": "es_composite"}).json()
+        assert client.post("/v1/gold/validate", json={"spec": spec}).json()["valid"] is True
+        preview = client.post(
+            "/v1/gold/preview", json={"spec": spec, "dataset_id": setup.dataset.id, "bins": 100}
+        )
+        assert preview.json()["outputs"]["composite"]["bins"] == 100
+        other = json.loads(json.dumps(spec).replace('"decay": 6.0', '"decay": 3.0'))
+        compared = client.post(
+            "/v1/gold/compare", json={"a": spec, "b": other, "dataset_id": setup.dataset.id}
+        )
+        both = compared.json()["both"]["pressure_variant"]
+        assert both["a"]["mean"] != both["b"]["mean"]
+        cyclic = json.loads(
+            json.dumps(spec).replace('"input": "composite", "agg"', '"input": "d3", "agg"')
+        )
+        refused = client.post("/v1/gold/validate", json={"spec": cyclic})
+        assert refused.status_code == 422
+        assert "a cycle among nodes d1, d2, d3" in refused.json()["detail"]
+        no_alpha = json.loads(json.dumps(spec).replace('"alpha": 0.3', '"alpha": null', 1))
+        assert client.post("/v1/gold/validate", json={"spec": no_alpha}).status_code == 422

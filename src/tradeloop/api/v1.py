@@ -8,6 +8,9 @@ api`` together with the desk's control routes.
   job finished), ``GET /v1/jobs/experiments/{id}/events`` (Server-Sent Events: queued,
   started, progress, done / failed / cancelled; ``Last-Event-ID`` resumes),
   ``GET /v1/jobs/experiments/{id}/artifacts`` and ``.../artifacts/{name}``.
+- ``POST /v1/gold/validate|preview|compare`` (a Gold DSL spec; preview and compare run it
+  on a dataset's first bins), ``GET /v1/gold/from_legacy?serving=NAME`` (a serving's gold
+  parameters as DSL).
 - ``GET /v1/serving/versions``, ``GET /v1/serving/aliases``,
   ``POST /v1/serving/aliases/{alias}/activate`` ``{"serving_id", "reason"}`` (the
   rollback: a repoint, audited), ``GET /v1/serving/diff?a=ID&b=ID``.
@@ -42,6 +45,19 @@ MAX_BODY = 1 << 20
 class JobRequest(BaseModel):
     experiment: str = Field(min_length=1, max_length=128)
     dataset_id: str | None = Field(None, max_length=32)
+
+
+class GoldRequest(BaseModel):
+    spec: dict[str, Any]
+    dataset_id: str | None = Field(None, max_length=32)
+    bins: int = Field(500, ge=1, le=100_000)
+
+
+class GoldCompareRequest(BaseModel):
+    a: dict[str, Any]
+    b: dict[str, Any]
+    dataset_id: str = Field(max_length=32)
+    bins: int = Field(500, ge=1, le=100_000)
 
 
 class ActivateRequest(BaseModel):
@@ -178,6 +194,61 @@ def create_v1_app(
         registry = _known(plane.registry_for)
         first, second = _known(lambda: registry.version(a)), _known(lambda: registry.version(b))
         return {"a": a, "b": b, "differences": diff_servings(first, second)}
+
+    def _dsl(spec: dict[str, Any]) -> Any:
+        from pydantic import ValidationError
+
+        from tradeloop.core.config import format_validation_error
+        from tradeloop.features.dsl.gold_dsl import GoldDslSpec
+
+        try:
+            return GoldDslSpec.model_validate(spec)
+        except ValidationError as exc:
+            raise HTTPException(
+                422, format_validation_error("spec", GoldDslSpec, exc).splitlines()[0]
+            ) from None
+
+    def _run_dsl(spec: dict[str, Any], dataset_id: str | None, bins: int) -> dict[str, Any]:
+        from tradeloop.research.gold_preview import preview_dsl
+
+        if dataset_id is None:
+            raise HTTPException(422, "dataset_id: a preview runs on a dataset")
+        dataset = _known(lambda: plane.runner_for().datasets.open(dataset_id))
+        try:
+            return preview_dsl(_dsl(spec), dataset, bins)
+        except ConfigError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    @app.post("/v1/gold/validate")
+    def gold_validate(body: GoldRequest, _: str = Depends(require_token)) -> dict[str, Any]:
+        from tradeloop.features.dsl.gold_dsl import validate_dsl
+
+        try:
+            order = validate_dsl(_dsl(body.spec))
+        except ConfigError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return {"valid": True, "order": [node.id for node in order]}
+
+    @app.post("/v1/gold/preview")
+    def gold_preview(body: GoldRequest, _: str = Depends(require_token)) -> dict[str, Any]:
+        return _run_dsl(body.spec, body.dataset_id, body.bins)
+
+    @app.post("/v1/gold/compare")
+    def gold_compare(body: GoldCompareRequest, _: str = Depends(require_token)) -> dict[str, Any]:
+        a = _run_dsl(body.a, body.dataset_id, body.bins)["outputs"]
+        b = _run_dsl(body.b, body.dataset_id, body.bins)["outputs"]
+        return {
+            "only_a": sorted(set(a) - set(b)),
+            "only_b": sorted(set(b) - set(a)),
+            "both": {name: {"a": a[name], "b": b[name]} for name in sorted(set(a) & set(b))},
+        }
+
+    @app.get("/v1/gold/from_legacy")
+    def gold_from_legacy(serving: str) -> dict[str, Any]:
+        from tradeloop.features.dsl.gold_compat import gold_config_to_dsl
+
+        config = _known(lambda: plane.runner_for().tree.serving(serving)).gold
+        return gold_config_to_dsl(config, serving).model_dump(mode="json", exclude_none=True)
 
     return app
 
