@@ -23,12 +23,14 @@ from tradeloop.research.config_tree import load_tree
 from tradeloop.research.control_plane import ControlPlane
 from tradeloop.research.datasets import DatasetStore
 from tradeloop.research.jobs import InProcessJobQueue, run_job, submit_job
+from tradeloop.research.modeling_session import ModelingStudio
 from tradeloop.research.results_db import ResultsDB
 from tradeloop.research.runner import ExperimentRunner
 from tradeloop.research.serving_registry import ServingRegistry
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.job_store import SqlJobStore
 from tradeloop.store.sql.migrate import upgrade
+from tradeloop.store.sql.modeling_sessions import SqlModelingSessions
 from tradeloop.store.sql.serving_activations import SqlServingActivations
 from tradeloop.testing.asgi_server import serving
 from tradeloop.usecases.research_datasets import generate_dataset
@@ -58,14 +60,21 @@ class Setup:
         self.results = ResultsDB(root / "results")
         self.store = SqlJobStore(self.engine)
         self.queue = InProcessJobQueue()
+        registry = lambda: ServingRegistry(self.tree_now(), SqlServingActivations(self.engine))  # noqa: E731
+        self.root = root
         self.plane = ControlPlane(
-            self.results, self.store, self.queue, self.runner,
-            lambda: ServingRegistry(self.tree, SqlServingActivations(self.engine)),
-            lambda: NOW,
+            self.results, self.store, self.queue, self.runner, registry, lambda: NOW,
+            lambda: ModelingStudio(
+                SqlModelingSessions(self.engine), root / "research" / "configs", self.results,
+                self.runner, registry, lambda tree, pipeline: self.dataset.id, lambda: NOW,
+            ),
         )  # fmt: skip
 
+    def tree_now(self):  # type: ignore[no-untyped-def]
+        return load_tree(self.root / "research" / "configs")
+
     def runner(self) -> ExperimentRunner:
-        return ExperimentRunner(self.tree, self.datasets, self.results, lambda: NOW)
+        return ExperimentRunner(self.tree_now(), self.datasets, self.results, lambda: NOW)
 
     def start_worker(self) -> threading.Event:
         stop = threading.Event()
@@ -269,3 +278,64 @@ def test_gold_routes_when_a_spec_is_sent_then_validated_previewed_and_compared(
         assert "a cycle among nodes d1, d2, d3" in refused.json()["detail"]
         no_alpha = json.loads(json.dumps(spec).replace('"alpha": 0.3', '"alpha": null', 1))
         assert client.post("/v1/gold/validate", json={"spec": no_alpha}).status_code == 422
+
+
+def test_studio_when_steps_committed_in_order_then_a_serving_is_promoted(setup: Setup) -> None:
+    app = create_v1_app(setup.plane, TOKEN)
+    base = "/v1/modeling/sessions"
+    with serving(app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH,
+                                            timeout=120) as client:  # fmt: skip
+        created = client.post(base, json={"name": "first"})
+        assert created.status_code == 201
+        sid = created.json()["session_id"]
+        steps = f"{base}/{sid}/steps"
+        early = client.post(f"{steps}/signal", json={"signal": {"name": "ema_cross"}})
+        assert early.status_code == 409
+        assert "step signal needs dataset committed first" in early.json()["detail"]
+        assert client.post(f"{steps}/dataset", json={"pipeline": "es_evening"}).status_code == 200
+        gold = {"gold": {"decay_ticks": 6, "spectrum_window": 120}}
+        assert (
+            client.post(f"{steps}/gold/preview", json=gold).json()["outputs"]["composite"]["bins"]
+            > 0
+        )
+        assert client.post(f"{steps}/gold", json=gold).status_code == 200
+        signal = {"signal": {"name": "composite_threshold", "params": {"threshold": 0.05}}}
+        fired = client.post(f"{steps}/signal/preview", json=signal).json()
+        assert fired["long"] + fired["short"] > 0
+        client.post(f"{steps}/signal", json=signal)
+        bad = client.post(f"{steps}/eval", json={"eval": {"tp_ticks": -1}})
+        assert bad.status_code == 422
+        evaluation = {
+            "eval": {"tp_ticks": 8, "sl_ticks": 4, "max_hold_bins": 120, "cooldown_bins": 5}
+        }
+        assert "trades" in client.post(f"{steps}/eval/preview", json=evaluation).json()
+        client.post(f"{steps}/eval", json=evaluation)
+        sweep = {"sweep": {"mode": "grid", "params": {"signal.threshold": [0.02, 0.05, 0.1]}}}
+        assert client.post(f"{steps}/experiment/preview", json=sweep).json() == {"points": 3}
+        ran = client.post(f"{steps}/experiment", json=sweep).json()
+        best = ran["steps"]["experiment"]["best_run_id"]
+        assert ran["steps"]["experiment"]["runs"] == 3
+        assert ran["next_step"] == "review"
+        client.post(f"{steps}/review", json={"run_id": best[:8]})
+        promoted = client.post(
+            f"{base}/{sid}/promote", json={"alias": "studio_live", "reason": "t"}
+        )
+        assert promoted.status_code == 200
+        body = promoted.json()
+        assert body["state"] == "promoted"
+        serving_id = body["steps"]["promotion"]["serving_id"]
+        assert client.get("/v1/serving/aliases").json()["aliases"] == {"studio_live": serving_id}
+        again = client.post(f"{steps}/gold", json=gold)
+        assert again.status_code == 422
+        assert "is promoted" in again.json()["detail"]
+
+        # a second session: committing a step again clears the steps built on it
+        sid2 = client.post(base, json={"name": "second"}).json()["session_id"]
+        steps2 = f"{base}/{sid2}/steps"
+        client.post(f"{steps2}/dataset", json={"pipeline": "es_evening"})
+        client.post(f"{steps2}/gold", json=gold)
+        client.post(f"{steps2}/signal", json=signal)
+        redone = client.post(f"{steps2}/gold", json={"gold": {}}).json()
+        assert sorted(redone["steps"]) == ["dataset", "gold"]
+        assert redone["next_step"] == "signal"
+        assert client.get(f"{base}/nope").status_code == 404

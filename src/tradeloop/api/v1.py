@@ -11,6 +11,9 @@ api`` together with the desk's control routes.
 - ``POST /v1/gold/validate|preview|compare`` (a Gold DSL spec; preview and compare run it
   on a dataset's first bins), ``GET /v1/gold/from_legacy?serving=NAME`` (a serving's gold
   parameters as DSL).
+- ``/v1/modeling/sessions`` (POST create, GET list), ``/v1/modeling/sessions/{id}`` (GET),
+  ``POST .../steps/{step}`` (commit: 409 when the step before is not committed),
+  ``POST .../steps/{step}/preview``, ``POST .../promote``: the Model Studio's wizard.
 - ``GET /v1/serving/versions``, ``GET /v1/serving/aliases``,
   ``POST /v1/serving/aliases/{alias}/activate`` ``{"serving_id", "reason"}`` (the
   rollback: a repoint, audited), ``GET /v1/serving/diff?a=ID&b=ID``.
@@ -58,6 +61,10 @@ class GoldCompareRequest(BaseModel):
     b: dict[str, Any]
     dataset_id: str = Field(max_length=32)
     bins: int = Field(500, ge=1, le=100_000)
+
+
+class SessionRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=48)
 
 
 class ActivateRequest(BaseModel):
@@ -249,6 +256,57 @@ def create_v1_app(
 
         config = _known(lambda: plane.runner_for().tree.serving(serving)).gold
         return gold_config_to_dsl(config, serving).model_dump(mode="json", exclude_none=True)
+
+    def _studio() -> Any:
+        if plane.studio_for is None:
+            raise HTTPException(503, "the Model Studio is not configured on this server")
+        return _known(plane.studio_for)
+
+    @app.post("/v1/modeling/sessions", status_code=201)
+    def create_session(body: SessionRequest, actor: str = Depends(require_token)) -> dict[str, Any]:
+        studio = _studio()
+        return _known(lambda: studio.create(uuid.uuid4().hex, body.name, actor)).public()  # type: ignore[no-any-return]
+
+    @app.get("/v1/modeling/sessions")
+    def sessions(limit: int = 100) -> dict[str, Any]:
+        return {"sessions": [s.public() for s in _studio().store.recent(limit)]}
+
+    @app.get("/v1/modeling/sessions/{session_id}")
+    def session(session_id: str) -> dict[str, Any]:
+        studio = _studio()
+        return _known(lambda: studio.session(session_id)).public()  # type: ignore[no-any-return]
+
+    def _refusal(call: Callable[[], Any]) -> Any:
+        """A step refused (out of order, bad payload) is 409 / 422, never a 500."""
+        try:
+            return call()
+        except ConfigError as exc:
+            message = str(exc).splitlines()[0]
+            raise HTTPException(409 if "committed first" in message else 422, message) from None
+        except DataError as exc:
+            raise HTTPException(422, str(exc).splitlines()[0]) from None
+
+    @app.post("/v1/modeling/sessions/{session_id}/steps/{step}")
+    def commit_step(
+        session_id: str, step: str, body: dict[str, Any], actor: str = Depends(require_token)
+    ) -> dict[str, Any]:
+        studio = _studio()
+        _known(lambda: studio.session(session_id))
+        return _refusal(lambda: studio.commit(session_id, step, body, actor)).public()  # type: ignore[no-any-return]
+
+    @app.post("/v1/modeling/sessions/{session_id}/steps/{step}/preview")
+    def preview_step(
+        session_id: str, step: str, body: dict[str, Any], _: str = Depends(require_token)
+    ) -> dict[str, Any]:
+        studio = _studio()
+        _known(lambda: studio.session(session_id))
+        return _refusal(lambda: studio.preview(session_id, step, body))  # type: ignore[no-any-return]
+
+    @app.post("/v1/modeling/sessions/{session_id}/promote")
+    def promote_session(
+        session_id: str, body: dict[str, Any], actor: str = Depends(require_token)
+    ) -> dict[str, Any]:
+        return commit_step(session_id, "promotion", body, actor)
 
     return app
 

@@ -89,7 +89,16 @@ def control_plane(
     if queue is None:
         queue = InProcessJobQueue()
         start = worker_starter(settings, store, queue, runner_for)
-    plane = ControlPlane(results, store, queue, runner_for, registry_for, time.time_ns)
+    from tradeloop.research.modeling_session import ModelingStudio
+    from tradeloop.store.sql.modeling_sessions import SqlModelingSessions
+
+    def studio_for() -> ModelingStudio:
+        return ModelingStudio(
+            SqlModelingSessions(engine), DEFAULT_ROOT, results, runner_for, registry_for,
+            lambda tree, pipeline: pipeline_dataset(settings, tree, pipeline), time.time_ns,
+        )  # fmt: skip
+
+    plane = ControlPlane(results, store, queue, runner_for, registry_for, time.time_ns, studio_for)
     return plane, start
 
 
@@ -134,11 +143,15 @@ def worker_starter(
 
 def default_dataset(settings: Settings, tree: ConfigTree, experiment: str) -> str:
     """The dataset of the experiment's pipeline, generated when it is not there yet."""
+    return pipeline_dataset(settings, tree, tree.chain(experiment)[2].name)
+
+
+def pipeline_dataset(settings: Settings, tree: ConfigTree, pipeline: str) -> str:
+    """The pipeline's dataset, generated when it is not there yet."""
     from tradeloop.usecases.research_datasets import generate_dataset
 
-    pipeline = tree.chain(experiment)[2]
     made, _ = generate_dataset(
-        tree, pipeline.name, mbo_wiring.mbo_source(), dataset_store(settings), files_of(settings),
+        tree, pipeline, mbo_wiring.mbo_source(), dataset_store(settings), files_of(settings),
         cache=mbo_wiring.book_cache(settings),
     )  # fmt: skip
     return made.id

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tradeloop.research.jobs import JobQueue, JobStore
+from tradeloop.research.modeling_session import ModelingStudio
 from tradeloop.research.results_db import ResultsDB
 from tradeloop.research.runner import ExperimentRunner
 from tradeloop.research.serving_registry import ServingRegistry
@@ -22,3 +23,4 @@ class ControlPlane:
     runner_for: Callable[[], ExperimentRunner]
     registry_for: Callable[[], ServingRegistry]
     clock: Callable[[], int]
+    studio_for: Callable[[], ModelingStudio] | None = None

@@ -366,6 +366,26 @@ job_artifact = Table(
     Column("ts_event", BigInteger, nullable=False),
 )
 
+modeling_session = Table(
+    "modeling_session",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+modeling_step_state = Table(
+    "modeling_step_state",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("step", String(16), primary_key=True),
+    Column("payload_json", Text, nullable=False),
+    Column("committed_at", BigInteger, nullable=False),
+)
+
 corporate_actions = Table(
     "corporate_actions",
     metadata,
