@@ -123,6 +123,14 @@ def create_v1_app(
         found = [r for r in plane.results.runs() if experiment in (None, r["experiment"])]
         return {"runs": found[-limit:]}
 
+    for routes in (_job_routes, _serving_routes, _gold_routes, _studio_routes):
+        routes(app, plane, require_token)
+    return app
+
+
+def _job_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> None:
+    """/v1/jobs/experiments: submit, list, get, cancel, events, artifacts."""
+
     @app.post("/v1/jobs/experiments", status_code=202)
     def submit(body: JobRequest, actor: str = Depends(require_token)) -> dict[str, Any]:
         job = _known(
@@ -177,6 +185,10 @@ def create_v1_app(
             raise HTTPException(404, f"job {job_id} has no artifact {name!r}")
         return PlainTextResponse(found[1], media_type=found[0])
 
+
+def _serving_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> None:
+    """/v1/serving: versions, aliases, activate, diff."""
+
     @app.get("/v1/serving/versions")
     def versions() -> dict[str, Any]:
         registry = _known(plane.registry_for)
@@ -201,6 +213,10 @@ def create_v1_app(
         registry = _known(plane.registry_for)
         first, second = _known(lambda: registry.version(a)), _known(lambda: registry.version(b))
         return {"a": a, "b": b, "differences": diff_servings(first, second)}
+
+
+def _gold_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> None:
+    """/v1/gold: validate, preview, compare, from_legacy."""
 
     def _dsl(spec: dict[str, Any]) -> Any:
         from pydantic import ValidationError
@@ -257,6 +273,10 @@ def create_v1_app(
         config = _known(lambda: plane.runner_for().tree.serving(serving)).gold
         return gold_config_to_dsl(config, serving).model_dump(mode="json", exclude_none=True)
 
+
+def _studio_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> None:
+    """/v1/modeling/sessions: the Model Studio's wizard."""
+
     def _studio() -> Any:
         if plane.studio_for is None:
             raise HTTPException(503, "the Model Studio is not configured on this server")
@@ -307,8 +327,6 @@ def create_v1_app(
         session_id: str, body: dict[str, Any], actor: str = Depends(require_token)
     ) -> dict[str, Any]:
         return commit_step(session_id, "promotion", body, actor)
-
-    return app
 
 
 async def _event_stream(
