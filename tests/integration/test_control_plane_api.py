@@ -168,10 +168,21 @@ def test_job_when_cancelled_before_start_or_between_points_then_nothing_stored(
     assert setup.store.artifacts(running.job_id) == []
 
 
-def test_routes_when_they_change_something_then_all_need_the_token(setup: Setup) -> None:
+def test_routes_when_they_change_something_then_all_need_the_token(
+    setup: Setup, tmp_path: Path
+) -> None:
+    from tradeloop.api.control import ControlApi, add_control_routes
+    from tradeloop.api.v1 import token_guard
+    from tradeloop.risk.kill_switch import KillSwitch
+    from tradeloop.store.sql.audit import SqlAuditTrail
+
     app = create_v1_app(setup.plane, TOKEN)
+    desk = ControlApi(home=tmp_path, audit=SqlAuditTrail(setup.engine),
+                      kill_switch=KillSwitch(tmp_path / "KILL_SWITCH"),
+                      halt_log=tmp_path / "halt.log")  # fmt: skip
+    add_control_routes(app, desk, token_guard(TOKEN))
     mutating = [r for r in app.routes if isinstance(r, APIRoute) and r.methods - {"GET", "HEAD"}]
-    assert len(mutating) >= 3
+    assert {"/halt", "/resume", "/v1/jobs/experiments"} <= {r.path for r in mutating}
     for route in mutating:
         names = {d.call.__name__ for d in route.dependant.dependencies if d.call}
         assert "require_token" in names, route.path

@@ -9,27 +9,25 @@ over HTTP, for dashboards and on-call tooling.
   the CLI's ``halt`` / ``resume``. Both need ``Authorization: Bearer $TRADELOOP_API_TOKEN``
   (without a token configured they are refused: control never goes unauthenticated).
 
-Plain ASGI on uvicorn, like the scorer: nothing here needs a framework.
+These are routes of the control plane's FastAPI app (``api/v1.py``), in its OpenAPI docs
+and under its token rule; this module keeps what they read and do.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field, field_validator
 
 from tradeloop.risk.kill_switch import KillSwitch
 from tradeloop.serving.http_guard import HttpGuard
 from tradeloop.usecases.daily_report import latest_state
 from tradeloop.usecases.trading_control import AuditTrail, halt, kill_switch_reason, resume
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-MAX_BODY = 64 * 1024
 
 
 class ControlApi:
@@ -40,72 +38,20 @@ class ControlApi:
         audit: AuditTrail,
         kill_switch: KillSwitch,
         halt_log: Path,
-        api_token: str | None,
     ) -> None:
         self.home = home
         self.audit = audit
         self.kill_switch = kill_switch
         self.halt_log = halt_log
-        self._token = api_token.encode() if api_token else None
         self.requests: dict[str, int] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            return
-        method, path = scope["method"], scope["path"]
-        key = f"{method} {path}"
-        self.requests[key] = self.requests.get(key, 0) + 1
-        if method == "GET" and path == "/health":
-            return await _json(send, 200, self.health())
-        if method == "GET" and path == "/status":
-            return await _json(send, 200, {**self.health(), "accounts": self.accounts()})
-        if method == "GET" and path == "/metrics":
-            return await _send(
-                send, 200, self.metrics().encode(), b"text/plain; version=0.0.4; charset=utf-8"
-            )
-        if method == "POST" and path in ("/halt", "/resume"):
-            refusal = self._refusal(scope)
-            if refusal is not None:
-                return await _json(send, refusal[0], {"error": refusal[1]})
-            body = await _body(receive)
-            if body is None:
-                return await _json(send, 413, {"error": "request body too large"})
-            return await self._control(send, path, body)
-        return await _json(send, 404, {"error": f"no route {method} {path}"})
+    def halt(self, reason: str, actor: str) -> dict[str, Any]:
+        halt(self.kill_switch, self.audit, self.halt_log, reason, actor[:64], time.time_ns())
+        return {"halted": True, "reason": reason}
 
-    def _refusal(self, scope: Scope) -> tuple[int, str] | None:
-        if self._token is None:
-            return 403, "control endpoints are off: set TRADELOOP_API_TOKEN"
-        given = dict(scope.get("headers") or []).get(b"authorization", b"")
-        if not hmac.compare_digest(given, b"Bearer " + self._token):
-            return 401, "missing or wrong bearer token"
-        return None
-
-    async def _control(self, send: Send, path: str, body: bytes) -> None:
-        try:
-            payload = json.loads(body or b"{}")
-        except ValueError:
-            return await _json(send, 422, {"error": "body is not JSON"})
-        if not isinstance(payload, dict):
-            return await _json(send, 422, {"error": "body must be a JSON object"})
-        actor = str(payload.get("actor") or "api")[:64]
-        now = time.time_ns()
-        if path == "/halt":
-            reason = payload.get("reason")
-            if not isinstance(reason, str) or not reason.strip():
-                return await _json(send, 422, {"error": "field reason: say why trading stops"})
-            halt(self.kill_switch, self.audit, self.halt_log, reason, actor, now)
-            return await _json(send, 200, {"halted": True, "reason": reason})
-        was = resume(self.kill_switch, self.audit, self.halt_log, actor, now)
-        return await _json(send, 200, {"resumed": was is not None, "was": was})
+    def resume(self, actor: str) -> dict[str, Any]:
+        was = resume(self.kill_switch, self.audit, self.halt_log, actor[:64], time.time_ns())
+        return {"resumed": was is not None, "was": was}
 
     def health(self) -> dict[str, Any]:
         report = latest_state(self.home / "reports")
@@ -163,40 +109,61 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-async def _body(receive: Receive) -> bytes | None:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
+class HaltRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="why trading stops")
+    actor: str | None = Field(None, max_length=64)
+
+    @field_validator("reason")
+    @classmethod
+    def _said(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say why trading stops")
+        return value
 
 
-async def _json(send: Send, status: int, payload: dict[str, Any]) -> None:
-    await _send(send, status, json.dumps(payload).encode(), b"application/json")
+class ResumeRequest(BaseModel):
+    actor: str | None = Field(None, max_length=64)
 
 
-async def _send(send: Send, status: int, body: bytes, kind: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def add_control_routes(app: FastAPI, control: ControlApi, require_token: Any) -> None:
+    """The desk's routes on the control plane's app; a request counter for /metrics."""
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        key = f"{request.method} {getattr(route, 'path', 'unmatched')}"
+        control.requests[key] = control.requests.get(key, 0) + 1
+        return response
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return control.health()
+
+    @app.get("/status")
+    def status() -> dict[str, Any]:
+        return {**control.health(), "accounts": control.accounts()}
+
+    @app.get("/metrics")
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(control.metrics(), media_type="text/plain; version=0.0.4")
+
+    @app.post("/halt")
+    def halt_route(body: HaltRequest, actor: str = Depends(require_token)) -> dict[str, Any]:
+        return control.halt(body.reason, body.actor or actor)
+
+    @app.post("/resume")
+    def resume_route(
+        body: ResumeRequest | None = None, actor: str = Depends(require_token)
+    ) -> dict[str, Any]:
+        return control.resume((body.actor if body else None) or actor)
 
 
 def create_app() -> HttpGuard:
     """uvicorn factory (``tradeloop.api.control:create_app``): settings and config from
     the environment (``TRADELOOP_HOME``, ``TRADELOOP_CONFIG``, ``TRADELOOP_API_TOKEN``).
-    One app: the /v1 control plane (FastAPI, docs at /docs) and, under it, the desk's
-    control routes above."""
-    from tradeloop.api.v1 import create_v1_app
+    One app: the /v1 control plane and the desk's routes above (FastAPI, docs at /docs)."""
+    from tradeloop.api.v1 import create_v1_app, token_guard
     from tradeloop.bootstrap.app import build_app
     from tradeloop.bootstrap.research import control_plane
     from tradeloop.settings import load_settings
@@ -210,10 +177,9 @@ def create_app() -> HttpGuard:
         audit=application.audit_trail(),
         kill_switch=application.kill_switch(),
         halt_log=settings.governance_halt_log,
-        api_token=secret,
     )
     plane, start_worker = control_plane(settings, application.engine)
     v1 = create_v1_app(plane, secret, on_start=start_worker)
-    v1.mount("/", control)  # what /v1 and /docs do not answer: the desk's routes
+    add_control_routes(v1, control, token_guard(secret))
     api = application.config.api
     return HttpGuard(v1, allowed_hosts=api.allowed_hosts, rate_per_minute=api.rate_limit_per_minute)
