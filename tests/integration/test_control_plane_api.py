@@ -27,11 +27,13 @@ from tradeloop.research.modeling_session import ModelingStudio
 from tradeloop.research.results_db import ResultsDB
 from tradeloop.research.runner import ExperimentRunner
 from tradeloop.research.serving_registry import ServingRegistry
+from tradeloop.research.workspaces import Workspaces
 from tradeloop.store.sql.engine import open_engine
 from tradeloop.store.sql.job_store import SqlJobStore
 from tradeloop.store.sql.migrate import upgrade
 from tradeloop.store.sql.modeling_sessions import SqlModelingSessions
 from tradeloop.store.sql.serving_activations import SqlServingActivations
+from tradeloop.store.sql.workspaces import SqlWorkspaces
 from tradeloop.testing.asgi_server import serving
 from tradeloop.usecases.research_datasets import generate_dataset
 
@@ -68,6 +70,7 @@ class Setup:
                 SqlModelingSessions(self.engine), root / "research" / "configs", self.results,
                 self.runner, registry, lambda tree, pipeline: self.dataset.id, lambda: NOW,
             ),
+            Workspaces(SqlWorkspaces(self.engine), lambda: NOW),
         )  # fmt: skip
 
     def tree_now(self):  # type: ignore[no-untyped-def]
@@ -350,3 +353,64 @@ def test_studio_when_steps_committed_in_order_then_a_serving_is_promoted(setup: 
         assert sorted(redone["steps"]) == ["dataset", "gold"]
         assert redone["next_step"] == "signal"
         assert client.get(f"{base}/nope").status_code == 404
+
+
+def test_workspaces_when_members_set_then_jobs_and_sessions_need_the_role(setup: Setup) -> None:
+    app = create_v1_app(setup.plane, TOKEN)
+    as_ = lambda who: {**AUTH, "X-Tradeloop-Actor": who}  # noqa: E731
+    job = {"experiment": "es_composite_sweep", "dataset_id": setup.dataset.id}
+    with serving(app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        made = client.post("/v1/workspaces", json={"workspace_id": "es-team"}, headers=as_("alice"))
+        assert made.status_code == 201
+        assert made.json()["members"] == [{"member": "alice", "role": "owner"}]
+        again = client.post("/v1/workspaces", json={"workspace_id": "es-team"}, headers=AUTH)
+        assert again.status_code == 409
+        put = lambda who, by, role: client.put(  # noqa: E731
+            f"/v1/workspaces/es-team/members/{who}", json={"role": role}, headers=as_(by)
+        )
+        assert put("bob", "alice", "editor").status_code == 200
+        assert put("carol", "alice", "viewer").status_code == 200
+        assert put("dave", "bob", "viewer").status_code == 403
+        assert put("dave", "alice", "admin").status_code == 422
+        in_team = {**job, "workspace_id": "es-team"}
+        refused = client.post("/v1/jobs/experiments", json=in_team, headers=as_("carol"))
+        assert refused.status_code == 403
+        assert "needs editor" in refused.json()["detail"]
+        assert client.post("/v1/jobs/experiments", json=in_team, headers=AUTH).status_code == 403
+        queued = client.post("/v1/jobs/experiments", json=in_team, headers=as_("bob"))
+        assert queued.status_code == 202
+        assert (queued.json()["workspace_id"], queued.json()["actor"]) == ("es-team", "bob")
+        job_id = queued.json()["job_id"]
+        cancel = f"/v1/jobs/experiments/{job_id}/cancel"
+        assert client.post(cancel, headers=as_("carol")).status_code == 403
+        assert client.post(cancel, headers=as_("bob")).json()["cancel_requested"] is True
+        assert client.post("/v1/jobs/experiments", json=job, headers=AUTH).status_code == 202
+        listed = client.get("/v1/jobs/experiments", params={"workspace_id": "es-team"}).json()
+        assert [j["job_id"] for j in listed["jobs"]] == [job_id]
+        assert len(client.get("/v1/jobs/experiments").json()["jobs"]) == 2
+        unknown = client.post(
+            "/v1/jobs/experiments", json={**job, "workspace_id": "nope"}, headers=AUTH
+        )
+        assert (unknown.status_code, unknown.json()["detail"][:23]) == (
+            404,
+            "no workspace 'nope'. Fi",
+        )
+        session = {"name": "s1", "workspace_id": "es-team"}
+        assert (
+            client.post("/v1/modeling/sessions", json=session, headers=as_("carol")).status_code
+            == 403
+        )
+        made_session = client.post("/v1/modeling/sessions", json=session, headers=as_("bob"))
+        assert made_session.json()["workspace_id"] == "es-team"
+        bad_actor = client.post("/v1/workspaces", json={"workspace_id": "x"},
+                                headers=as_("no spaces allowed"))  # fmt: skip
+        assert bad_actor.status_code == 422
+        assert (
+            client.delete("/v1/workspaces/es-team/members/bob", headers=as_("bob")).status_code
+            == 403
+        )
+        gone = client.delete("/v1/workspaces/es-team/members/bob", headers=as_("alice"))
+        assert {m["member"] for m in gone.json()["members"]} == {"alice", "carol"}
+        assert client.get("/v1/workspaces/nope").status_code == 404
+        listed_ws = client.get("/v1/workspaces").json()["workspaces"]
+        assert [w["workspace_id"] for w in listed_ws] == ["default", "es-team"]

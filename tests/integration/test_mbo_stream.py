@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -263,3 +264,57 @@ def test_stream_when_serving_is_a_registry_alias_then_its_spec_in_runtime_config
         refused = asyncio.run(_read_all(url.format(port) + "&serving=es_live"))
     assert refused[0]["code"] == 4404
     assert "is for ESH4; this stream serves ESM4" in refused[0]["message"]
+
+
+def test_stream_sessions_when_clients_come_and_go_then_each_is_recorded(tmp_path: Path) -> None:
+    from tradeloop.domain.live_session import LiveSession
+    from tradeloop.store.sql.engine import open_engine
+    from tradeloop.store.sql.live_sessions import SqlLiveSessions
+    from tradeloop.store.sql.migrate import upgrade
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    log = SqlLiveSessions(engine)
+    log.opened(LiveSession("stale", "ESH4", "GLBX.MDP3", "default", "1", None, None, "x", 1))
+    ticks = iter(range(10, 10_000))
+    app = create_stream_app(ES, InstrumentServing(ES), _replay, api_token=None,
+                            queue_bins=10_000, sessions=log, clock=lambda: next(ticks))  # fmt: skip
+
+    async def leave_early(url: str) -> None:
+        async with websockets.connect(url, max_size=None) as ws:
+            await ws.recv()  # runtime_config; then the client goes
+
+    with serving(app, lifespan="on") as port:
+        base = f"ws://127.0.0.1:{port}/v1/stream"
+        asyncio.run(_read_all(f"{base}?speed=max&from={FROM}&to={TO}"))
+        asyncio.run(leave_early(f"{base}?speed=1&from={FROM}&to={TO}"))
+        wait_until(lambda: len([s for s in log.recent() if s.state != "open"]) == 3,
+                   "the second session closed")  # fmt: skip
+        listed = httpx.get(f"http://127.0.0.1:{port}/v1/stream/sessions").json()
+    by_speed = {s["speed"]: s for s in listed["sessions"] if s["session_id"] != "stale"}
+    assert listed["recorded"] is True
+    full, left = by_speed["max"], by_speed["1"]
+    assert (full["state"], full["bins_sent"], full["bins_dropped"]) == ("ended", 300, 0)
+    assert (full["symbol"], full["serving_id"], full["client"]) == ("ESH4", "default", "127.0.0.1")
+    assert full["from_ns"] == 1703545200_000_000_000
+    assert full["ended_at"] > full["started_at"]
+    assert left["state"] == "left"
+    assert left["bins_sent"] < 300
+    stale = next(s for s in listed["sessions"] if s["session_id"] == "stale")
+    assert (stale["state"], stale["ended_at"]) == ("interrupted", 10)
+
+
+def test_stream_when_session_log_fails_then_streaming_goes_on(tmp_path: Path) -> None:
+    from tradeloop.store.sql.engine import open_engine
+    from tradeloop.store.sql.live_sessions import SqlLiveSessions
+
+    unmigrated = SqlLiveSessions(open_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}"))
+    app = create_stream_app(ES, InstrumentServing(ES), _replay, api_token=None,
+                            queue_bins=10_000, sessions=unmigrated)  # fmt: skip
+    with serving(app) as port:
+        messages = asyncio.run(
+            _read_all(f"ws://127.0.0.1:{port}/v1/stream?speed=max&from={FROM}&to={TO}")
+        )
+        listed = httpx.get(f"http://127.0.0.1:{port}/v1/stream/sessions").json()
+    assert messages[-1] == {"type": "end", "bins": 300, "dropped": 0}
+    assert listed == {"recorded": True, "sessions": []}

@@ -15,30 +15,38 @@ the queue full are dropped, counted (``dropped_total`` in every header) and anno
 Token rule (as the other servers): a client on loopback needs none; any other client
 must send ``Authorization: Bearer $TRADELOOP_API_TOKEN`` (or, from a browser, the
 subprotocol ``bearer.<token>``), and with no token configured it is refused.
-``GET /v1/stream/health`` says what the stream serves.
+``GET /v1/stream/health`` says what the stream serves; ``GET /v1/stream/sessions`` lists
+the recent client sessions (``ingestion_live_session``: serving, range, speed, client, bins
+sent and dropped, how it ended). Recording them never stops the stream: when the database
+fails, the stream goes on and the log says so. A server that starts marks the sessions
+still open from its previous run ``interrupted`` (one stream server per database).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hmac
 import json
 import logging
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from tradeloop.core.errors import DataError
 from tradeloop.core.time import parse_ns
+from tradeloop.domain.live_session import LiveSession
 from tradeloop.features.book.instrument import InstrumentConfig
 from tradeloop.serving.http_guard import is_loopback
 from tradeloop.usecases.mbo_stream import (
     BinMessage,
+    LiveSessionLog,
     ServingCatalog,
     StreamRequest,
     UnknownServing,
@@ -135,9 +143,20 @@ def create_stream_app(
     api_token: str | None,
     queue_bins: int = 256,
     default_speed: str = "1",
+    sessions: LiveSessionLog | None = None,
+    clock: Callable[[], int] = time.time_ns,
 ) -> FastAPI:
-    """The stream's FastAPI app; ``replay`` yields a request's bin messages."""
-    app = FastAPI(title="tradeloop stream", docs_url=None, redoc_url=None, openapi_url=None)
+    """The stream's FastAPI app; ``replay`` yields a request's bin messages; ``sessions``
+    records each client's session."""
+    record = _Recorder(sessions, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await record.call("interrupt_open", clock())
+        yield
+
+    app = FastAPI(title="tradeloop stream", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)  # fmt: skip
     stats = {"clients": 0, "bins_sent": 0, "bins_dropped": 0}
 
     @app.get("/v1/stream/health")
@@ -149,6 +168,12 @@ def create_stream_app(
             "cell_width_ms": instrument.cell_width_ms,
             **stats,
         }
+
+    @app.get("/v1/stream/sessions")
+    async def live_sessions(limit: int = 100) -> dict[str, Any]:
+        found = await record.call("recent", max(1, min(limit, 1000)))
+        return {"recorded": sessions is not None,
+                "sessions": [s.public() for s in found or []]}  # fmt: skip
 
     @app.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
@@ -176,11 +201,19 @@ def create_stream_app(
             )
         served = request_instrument(instrument, request)
         await websocket.send_text(json.dumps(runtime_config(served, serving, request, queue_bins)))
+        session = LiveSession(
+            uuid.uuid4().hex, served.symbol, served.dataset, str(serving.get("id", "default")),
+            "max" if request.speed is None else f"{request.speed:g}", request.from_ns,
+            request.to_ns, websocket.client.host if websocket.client else "", clock(),
+        )  # fmt: skip
+        await record.call("opened", session)
         stats["clients"] += 1
+        outcome: tuple[str, int, int, str | None] = ("left", 0, 0, None)
         try:
-            await _pump(websocket, replay, request, queue_bins, stats)
+            outcome = await _pump(websocket, replay, request, queue_bins, stats)
         finally:
             stats["clients"] -= 1
+            await record.call("closed", session.session_id, *outcome, clock())
 
     return app
 
@@ -196,7 +229,8 @@ async def _pump(
     request: StreamRequest,
     limit: int,
     stats: dict[str, int],
-) -> None:
+) -> tuple[str, int, int, str | None]:
+    """Sends the replay's bins; how it ended: (state, bins sent, bins dropped, error)."""
     outbox = _Outbox(limit, asyncio.get_running_loop())
     stop = threading.Event()
     failure: list[str] = []
@@ -222,7 +256,7 @@ async def _pump(
         while True:
             item = await outbox.get()
             if item is _CLOSED:
-                return
+                return "left", sent, outbox.dropped, None
             if outbox.dropped > outbox.told:
                 count, outbox.told = outbox.dropped - outbox.told, outbox.dropped
                 stats["bins_dropped"] += count
@@ -235,7 +269,12 @@ async def _pump(
                     end["error"] = failure[0]
                 await websocket.send_text(json.dumps(end))
                 await websocket.close(code=1000 if not failure else 1011)
-                return
+                return (
+                    ("failed" if failure else "ended"),
+                    sent,
+                    outbox.dropped,
+                    failure[0] if failure else None,
+                )
             assert isinstance(item, BinMessage)
             header = {**item.header, "dropped_total": outbox.dropped, "sent_ns": time.time_ns()}
             await websocket.send_text(json.dumps(header))
@@ -243,11 +282,28 @@ async def _pump(
             sent += 1
             stats["bins_sent"] += 1
     except (WebSocketDisconnect, RuntimeError):
-        return  # the client went away mid-send
+        return "left", sent, outbox.dropped, None  # the client went away mid-send
     finally:
         stop.set()
         watcher.cancel()
         await asyncio.to_thread(thread.join)
+
+
+class _Recorder:
+    """Calls the session log off the event loop; a failure is logged, never raised (the
+    stream serves on without its records)."""
+
+    def __init__(self, log_: LiveSessionLog | None, clock: Callable[[], int]) -> None:
+        self.log, self.clock = log_, clock
+
+    async def call(self, method: str, *args: Any) -> Any:
+        if self.log is None:
+            return None
+        try:
+            return await asyncio.to_thread(getattr(self.log, method), *args)
+        except Exception as exc:  # the database is down: keep streaming
+            log.warning("stream session log %s failed: %s", method, exc)
+            return None
 
 
 async def _until_closed(websocket: WebSocket) -> None:
@@ -267,7 +323,7 @@ def create_app() -> FastAPI:
     ``TRADELOOP_API_TOKEN``, ``TRADELOOP_HOME``)."""
     from tradeloop.bootstrap import mbo as wiring
     from tradeloop.bootstrap.app import load_app_config
-    from tradeloop.bootstrap.research import serving_catalog
+    from tradeloop.bootstrap.research import live_session_log, serving_catalog
     from tradeloop.settings import load_settings
 
     settings = load_settings()
@@ -284,4 +340,5 @@ def create_app() -> FastAPI:
         api_token=token.get_secret_value() if token else None,
         queue_bins=config.queue_bins,
         default_speed=config.default_speed,
+        sessions=live_session_log(settings),
     )

@@ -14,6 +14,11 @@ api`` together with the desk's control routes.
 - ``/v1/modeling/sessions`` (POST create, GET list), ``/v1/modeling/sessions/{id}`` (GET),
   ``POST .../steps/{step}`` (commit: 409 when the step before is not committed),
   ``POST .../steps/{step}/preview``, ``POST .../promote``: the Model Studio's wizard.
+- ``/v1/workspaces`` (POST create, GET list), ``/v1/workspaces/{id}`` (GET),
+  ``PUT /v1/workspaces/{id}/members/{member}`` ``{"role"}``, ``DELETE`` the same: teams'
+  jobs and sessions kept apart (``workspace_id`` on submit / create, ``?workspace_id=`` on
+  lists). The caller's name is the ``X-Tradeloop-Actor`` header (default ``api``); in a
+  workspace with members, a change needs the caller to hold the role (403 otherwise).
 - ``GET /v1/serving/versions``, ``GET /v1/serving/aliases``,
   ``POST /v1/serving/aliases/{alias}/activate`` ``{"serving_id", "reason"}`` (the
   rollback: a repoint, audited), ``GET /v1/serving/diff?a=ID&b=ID``.
@@ -28,9 +33,10 @@ import asyncio
 import contextlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
@@ -41,13 +47,28 @@ from tradeloop.domain.research_job import FINISHED
 from tradeloop.research.control_plane import ControlPlane
 from tradeloop.research.jobs import JobStore, submit_job
 from tradeloop.research.serving_registry import diff_servings
+from tradeloop.research.workspaces import WorkspaceDenied, WorkspaceExists
 
 MAX_BODY = 1 << 20
+
+
+WORKSPACE = Field("default", pattern=r"^[a-z0-9][a-z0-9_.-]{0,47}$")
+ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
 class JobRequest(BaseModel):
     experiment: str = Field(min_length=1, max_length=128)
     dataset_id: str | None = Field(None, max_length=32)
+    workspace_id: str = WORKSPACE
+
+
+class WorkspaceRequest(BaseModel):
+    workspace_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,47}$")
+    title: str = Field("", max_length=128)
+
+
+class MemberRequest(BaseModel):
+    role: Literal["viewer", "editor", "owner"]
 
 
 class GoldRequest(BaseModel):
@@ -65,6 +86,7 @@ class GoldCompareRequest(BaseModel):
 
 class SessionRequest(BaseModel):
     name: str = Field(min_length=1, max_length=48)
+    workspace_id: str = WORKSPACE
 
 
 class ActivateRequest(BaseModel):
@@ -82,7 +104,12 @@ def token_guard(api_token: str | None) -> Callable[[Request], str]:
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {api_token}".encode()):
             raise HTTPException(401, "missing or wrong bearer token")
-        return "api"
+        actor = request.headers.get("x-tradeloop-actor", "api")
+        if not ACTOR.match(actor):
+            raise HTTPException(
+                422, f"X-Tradeloop-Actor {actor[:80]!r}: letters, digits, _ . @ - (<= 64)"
+            )
+        return actor
 
     return require_token
 
@@ -95,6 +122,28 @@ def _known(call: Callable[[], Any]) -> Any:
         raise HTTPException(404, str(exc).splitlines()[0]) from None
     except DataError as exc:
         raise HTTPException(422, str(exc).splitlines()[0]) from None
+
+
+def _allow(plane: ControlPlane, workspace_id: str, actor: str, need: str) -> None:
+    """403 unless ``actor`` holds ``need`` in the workspace (404 for an unknown one)."""
+    if plane.workspaces is None:
+        if workspace_id != "default":
+            raise HTTPException(404, f"no workspace {workspace_id!r} (workspaces are off)")
+        return
+    _workspace_call(lambda: plane.workspaces.authorize(workspace_id, actor, need))  # type: ignore[union-attr]
+
+
+def _workspace_call(call: Callable[[], Any]) -> Any:
+    """A refusal is 403, an unknown workspace or member 404, bad input 422."""
+    try:
+        return call()
+    except WorkspaceDenied as exc:
+        raise HTTPException(403, str(exc)) from None
+    except WorkspaceExists as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ConfigError as exc:
+        message = str(exc).splitlines()[0]
+        raise HTTPException(404 if message.startswith("no ") else 422, message) from None
 
 
 def create_v1_app(
@@ -123,7 +172,7 @@ def create_v1_app(
         found = [r for r in plane.results.runs() if experiment in (None, r["experiment"])]
         return {"runs": found[-limit:]}
 
-    for routes in (_job_routes, _serving_routes, _gold_routes, _studio_routes):
+    for routes in (_job_routes, _serving_routes, _gold_routes, _studio_routes, _workspace_routes):
         routes(app, plane, require_token)
     return app
 
@@ -133,18 +182,19 @@ def _job_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> None:
 
     @app.post("/v1/jobs/experiments", status_code=202)
     def submit(body: JobRequest, actor: str = Depends(require_token)) -> dict[str, Any]:
+        _allow(plane, body.workspace_id, actor, "editor")
         job = _known(
             lambda: submit_job(
                 plane.jobs, plane.queue, plane.runner_for, job_id=uuid.uuid4().hex,
                 experiment=body.experiment, dataset_id=body.dataset_id, actor=actor,
-                now=plane.clock(),
+                now=plane.clock(), workspace_id=body.workspace_id,
             )
         )  # fmt: skip
         return job.public()  # type: ignore[no-any-return]
 
     @app.get("/v1/jobs/experiments")
-    def jobs(limit: int = 100) -> dict[str, Any]:
-        return {"jobs": [job.public() for job in plane.jobs.recent(limit)]}
+    def jobs(limit: int = 100, workspace_id: str | None = None) -> dict[str, Any]:
+        return {"jobs": [job.public() for job in plane.jobs.recent(limit, workspace_id)]}
 
     def _job(job_id: str) -> Any:
         job = plane.jobs.get(job_id)
@@ -158,11 +208,13 @@ def _job_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> None:
         return {**found.public(), "artifacts": plane.jobs.artifacts(job_id)}
 
     @app.post("/v1/jobs/experiments/{job_id}/cancel")
-    def cancel(job_id: str, _: str = Depends(require_token)) -> dict[str, Any]:
-        if _job(job_id).state in FINISHED:
+    def cancel(job_id: str, actor: str = Depends(require_token)) -> dict[str, Any]:
+        found = _job(job_id)
+        _allow(plane, found.workspace_id, actor, "editor")
+        if found.state in FINISHED:
             raise HTTPException(409, f"job {job_id} already finished: nothing to cancel")
-        found = plane.jobs.request_cancel(job_id, plane.clock())
-        return found.public() if found else {}
+        cancelled = plane.jobs.request_cancel(job_id, plane.clock())
+        return cancelled.public() if cancelled else {}
 
     @app.get("/v1/jobs/experiments/{job_id}/events")
     async def events(job_id: str, request: Request) -> StreamingResponse:
@@ -285,11 +337,13 @@ def _studio_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> Non
     @app.post("/v1/modeling/sessions", status_code=201)
     def create_session(body: SessionRequest, actor: str = Depends(require_token)) -> dict[str, Any]:
         studio = _studio()
-        return _known(lambda: studio.create(uuid.uuid4().hex, body.name, actor)).public()  # type: ignore[no-any-return]
+        _allow(plane, body.workspace_id, actor, "editor")
+        made = _known(lambda: studio.create(uuid.uuid4().hex, body.name, actor, body.workspace_id))
+        return made.public()  # type: ignore[no-any-return]
 
     @app.get("/v1/modeling/sessions")
-    def sessions(limit: int = 100) -> dict[str, Any]:
-        return {"sessions": [s.public() for s in _studio().store.recent(limit)]}
+    def sessions(limit: int = 100, workspace_id: str | None = None) -> dict[str, Any]:
+        return {"sessions": [s.public() for s in _studio().store.recent(limit, workspace_id)]}
 
     @app.get("/v1/modeling/sessions/{session_id}")
     def session(session_id: str) -> dict[str, Any]:
@@ -311,15 +365,17 @@ def _studio_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> Non
         session_id: str, step: str, body: dict[str, Any], actor: str = Depends(require_token)
     ) -> dict[str, Any]:
         studio = _studio()
-        _known(lambda: studio.session(session_id))
+        found = _known(lambda: studio.session(session_id))
+        _allow(plane, found.workspace_id, actor, "editor")
         return _refusal(lambda: studio.commit(session_id, step, body, actor)).public()  # type: ignore[no-any-return]
 
     @app.post("/v1/modeling/sessions/{session_id}/steps/{step}/preview")
     def preview_step(
-        session_id: str, step: str, body: dict[str, Any], _: str = Depends(require_token)
+        session_id: str, step: str, body: dict[str, Any], actor: str = Depends(require_token)
     ) -> dict[str, Any]:
         studio = _studio()
-        _known(lambda: studio.session(session_id))
+        found = _known(lambda: studio.session(session_id))
+        _allow(plane, found.workspace_id, actor, "viewer")
         return _refusal(lambda: studio.preview(session_id, step, body))  # type: ignore[no-any-return]
 
     @app.post("/v1/modeling/sessions/{session_id}/promote")
@@ -327,6 +383,43 @@ def _studio_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> Non
         session_id: str, body: dict[str, Any], actor: str = Depends(require_token)
     ) -> dict[str, Any]:
         return commit_step(session_id, "promotion", body, actor)
+
+
+def _workspace_routes(app: FastAPI, plane: ControlPlane, require_token: Any) -> None:
+    """/v1/workspaces: create, list, show, members."""
+
+    def _workspaces() -> Any:
+        if plane.workspaces is None:
+            raise HTTPException(503, "workspaces are not configured on this server")
+        return plane.workspaces
+
+    @app.get("/v1/workspaces")
+    def workspaces() -> dict[str, Any]:
+        return {"workspaces": [w.public() for w in _workspaces().all()]}
+
+    @app.get("/v1/workspaces/{workspace_id}")
+    def workspace(workspace_id: str) -> dict[str, Any]:
+        return _workspace_call(lambda: _workspaces().get(workspace_id)).public()  # type: ignore[no-any-return]
+
+    @app.post("/v1/workspaces", status_code=201)
+    def create(body: WorkspaceRequest, actor: str = Depends(require_token)) -> dict[str, Any]:
+        made = _workspace_call(lambda: _workspaces().create(body.workspace_id, body.title, actor))
+        return made.public()  # type: ignore[no-any-return]
+
+    def _members(call: Callable[[], Any]) -> dict[str, Any]:
+        return _workspace_call(call).public()  # type: ignore[no-any-return]
+
+    @app.put("/v1/workspaces/{workspace_id}/members/{member}")
+    def set_member(
+        workspace_id: str, member: str, body: MemberRequest, actor: str = Depends(require_token)
+    ) -> dict[str, Any]:
+        return _members(lambda: _workspaces().set_member(workspace_id, member, body.role, actor))
+
+    @app.delete("/v1/workspaces/{workspace_id}/members/{member}")
+    def remove_member(
+        workspace_id: str, member: str, actor: str = Depends(require_token)
+    ) -> dict[str, Any]:
+        return _members(lambda: _workspaces().remove_member(workspace_id, member, actor))
 
 
 async def _event_stream(

@@ -19,8 +19,9 @@ from tradeloop.research.datasets import DatasetStore
 from tradeloop.research.jobs import JobQueue, JobStore
 from tradeloop.research.results_db import ResultsDB
 from tradeloop.research.serving_registry import ServingRegistry
+from tradeloop.research.workspaces import Workspaces
 from tradeloop.settings import Settings
-from tradeloop.usecases.mbo_stream import ServingCatalog
+from tradeloop.usecases.mbo_stream import LiveSessionLog, ServingCatalog
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,30 @@ def serving_catalog(settings: Settings, instrument: InstrumentConfig) -> Serving
     except (ConfigError, OSError, SQLAlchemyError) as exc:
         log.warning("stream without the serving registry (%s): only ?serving=default", exc)
         return InstrumentServing(instrument)
+
+
+def workspaces(settings: Settings) -> Workspaces:
+    """The project database's workspaces (migrated on open)."""
+    import time
+
+    from tradeloop.bootstrap.database import open_database
+    from tradeloop.store.sql.workspaces import SqlWorkspaces
+
+    return Workspaces(SqlWorkspaces(open_database(settings)), time.time_ns)
+
+
+def live_session_log(settings: Settings) -> LiveSessionLog | None:
+    """Where the stream records its clients' sessions: the project database, or None when
+    it does not open (said in the log: the stream serves without the records)."""
+    from tradeloop.bootstrap.database import open_database
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.store.sql.live_sessions import SqlLiveSessions
+
+    try:
+        return SqlLiveSessions(open_database(settings))
+    except (ConfigError, OSError, SQLAlchemyError) as exc:
+        log.warning("stream sessions not recorded (%s)", exc)
+        return None
 
 
 def control_plane(
@@ -98,7 +123,10 @@ def control_plane(
             lambda tree, pipeline: pipeline_dataset(settings, tree, pipeline), time.time_ns,
         )  # fmt: skip
 
-    plane = ControlPlane(results, store, queue, runner_for, registry_for, time.time_ns, studio_for)
+    from tradeloop.store.sql.workspaces import SqlWorkspaces
+
+    plane = ControlPlane(results, store, queue, runner_for, registry_for, time.time_ns, studio_for,
+                         Workspaces(SqlWorkspaces(engine), time.time_ns))  # fmt: skip
     return plane, start
 
 

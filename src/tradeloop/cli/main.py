@@ -32,6 +32,7 @@ from tradeloop.cli import (
     service_cmd,
     stack_cmd,
     train_cmd,
+    workspace_cmd,
 )
 from tradeloop.cli.help_text import tidy
 
@@ -94,6 +95,9 @@ COMMANDS: tuple[tuple[str, str, Any, str], ...] = (
     ),
     (OPERATIONS, "config", config_cmd.app, "Show, validate or start a configuration"),
     (OPERATIONS, "db", db_cmd.app, "Database revision and migrations"),
+)
+research_cmd.app.add_typer(
+    workspace_cmd.app, name="workspace", short_help="Teams' workspaces and members' roles"
 )
 for panel, name, target, summary in COMMANDS:
     if isinstance(target, typer.Typer):

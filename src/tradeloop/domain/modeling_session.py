@@ -17,6 +17,7 @@ class Session:
     created_at: int
     updated_at: int
     steps: dict[str, dict[str, Any]]
+    workspace_id: str = "default"
 
     @property
     def next_step(self) -> str | None:
@@ -26,4 +27,5 @@ class Session:
         return {"session_id": self.session_id, "name": self.name, "state": self.state,
                 "actor": self.actor, "created_at": self.created_at,
                 "updated_at": self.updated_at, "steps": self.steps,
+                "workspace_id": self.workspace_id,
                 "next_step": self.next_step}  # fmt: skip

@@ -22,6 +22,7 @@ class Job:
     submitted_at: int
     updated_at: int
     finished_at: int | None
+    workspace_id: str = "default"
 
     def public(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}

@@ -11,6 +11,7 @@ from tradeloop.research.modeling_session import ModelingStudio
 from tradeloop.research.results_db import ResultsDB
 from tradeloop.research.runner import ExperimentRunner
 from tradeloop.research.serving_registry import ServingRegistry
+from tradeloop.research.workspaces import Workspaces
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,4 @@ class ControlPlane:
     registry_for: Callable[[], ServingRegistry]
     clock: Callable[[], int]
     studio_for: Callable[[], ModelingStudio] | None = None
+    workspaces: Workspaces | None = None  # None: only the open 'default' workspace

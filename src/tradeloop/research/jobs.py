@@ -36,7 +36,7 @@ PROGRESS_EVERY_S = 0.25
 class JobStore(Protocol):
     def create(self, job: Job) -> None: ...
     def get(self, job_id: str) -> Job | None: ...
-    def recent(self, limit: int = 100) -> list[Job]: ...
+    def recent(self, limit: int = 100, workspace_id: str | None = None) -> list[Job]: ...
     def update(self, job_id: str, now: int, **fields: Any) -> None: ...
     def request_cancel(self, job_id: str, now: int) -> Job | None: ...
     def add_event(self, job_id: str, kind: str, payload: dict[str, Any], now: int) -> None: ...
@@ -81,13 +81,14 @@ class JobCancelled(Exception):
 def submit_job(
     store: JobStore, jobs: JobQueue, runner_for: Callable[[], ExperimentRunner], *,
     job_id: str, experiment: str, dataset_id: str | None, actor: str, now: int,
+    workspace_id: str = "default",
 ) -> Job:  # fmt: skip
     """Check the experiment exists, record the job queued, hand it to the queue."""
     from tradeloop.research.sweep import sweep_points
 
     spec = runner_for().tree.experiment(experiment)
     job = Job(job_id, experiment, dataset_id, "queued", False, len(sweep_points(spec.sweep)),
-              0, None, actor, now, now, None)  # fmt: skip
+              0, None, actor, now, now, None, workspace_id)  # fmt: skip
     store.create(job)
     store.add_event(job_id, "queued", {"points_total": job.points_total}, now)
     jobs.submit(job_id)

@@ -69,9 +69,11 @@ STEP_MODELS: dict[str, type[FrozenConfig]] = dict(
 
 
 class SessionStore(Protocol):
-    def create(self, session_id: str, name: str, actor: str, now: int) -> None: ...
+    def create(
+        self, session_id: str, name: str, actor: str, now: int, workspace_id: str = "default"
+    ) -> None: ...
     def get(self, session_id: str) -> Session | None: ...
-    def recent(self, limit: int = 100) -> list[Session]: ...
+    def recent(self, limit: int = 100, workspace_id: str | None = None) -> list[Session]: ...
     def commit(self, session_id: str, step: str, payload: dict[str, Any], clear: list[str],
                now: int) -> None: ...  # fmt: skip
     def set_state(self, session_id: str, state: str, now: int) -> None: ...
@@ -92,12 +94,14 @@ class ModelingStudio:
         self.runner_for, self.registry_for = runner_for, registry_for
         self.dataset_for, self.clock = dataset_for, clock
 
-    def create(self, session_id: str, name: str, actor: str) -> Session:
+    def create(
+        self, session_id: str, name: str, actor: str, workspace_id: str = "default"
+    ) -> Session:
         import re
 
         if not re.match(NAME, name) or len(name) > 48:
             raise ConfigError(f"session name {name!r}: lowercase letters, digits, _ . - (<= 48)")
-        self.store.create(session_id, name, actor, self.clock())
+        self.store.create(session_id, name, actor, self.clock(), workspace_id)
         return self.session(session_id)
 
     def session(self, session_id: str) -> Session:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from tradeloop.testing.waiting import wait_until
 
 
 @contextmanager
-def serving(app: Any, host: str = "127.0.0.1") -> Iterator[int]:
-    """Serve ``app`` on ``host`` at a free port; yields the port; stops on exit."""
+def serving(
+    app: Any, host: str = "127.0.0.1", lifespan: Literal["on", "off"] = "off"
+) -> Iterator[int]:
+    """Serve ``app`` on ``host`` at a free port; yields the port; stops on exit.
+    ``lifespan="on"`` runs the app's startup and shutdown as ``tradeloop serve`` does."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -21,7 +24,7 @@ def serving(app: Any, host: str = "127.0.0.1") -> Iterator[int]:
         host=host,
         port=0,
         log_level="warning",
-        lifespan="off",
+        lifespan=lifespan,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
     )

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tradeloop.core.errors import ConfigError, DataError
+from tradeloop.domain.live_session import LiveSession
 from tradeloop.features.book.events import PRICE_SCALE
 from tradeloop.features.book.grid import SILVER_COLS
 from tradeloop.features.book.instrument import InstrumentConfig
@@ -173,6 +174,16 @@ def runtime_config(
         "to_ns": request.to_ns,
         "queue_bins": queue,
     }
+
+
+class LiveSessionLog(Protocol):
+    """Where the stream records its clients' sessions (``ingestion_live_session``)."""
+
+    def opened(self, session: LiveSession) -> None: ...
+    def closed(self, session_id: str, state: str, sent: int, dropped: int, error: str | None,
+               now: int) -> None: ...  # fmt: skip
+    def interrupt_open(self, now: int) -> int: ...
+    def recent(self, limit: int = 100) -> list[LiveSession]: ...
 
 
 @dataclass(frozen=True, slots=True)

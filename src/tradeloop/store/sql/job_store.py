@@ -33,8 +33,10 @@ class SqlJobStore:
             ).first()
         return _job(row) if row is not None else None
 
-    def recent(self, limit: int = 100) -> list[Job]:
+    def recent(self, limit: int = 100, workspace_id: str | None = None) -> list[Job]:
         query = select(experiment_job).order_by(experiment_job.c.submitted_at.desc()).limit(limit)
+        if workspace_id is not None:
+            query = query.where(experiment_job.c.workspace_id == workspace_id)
         with self.engine.connect() as connection:
             return [_job(row) for row in connection.execute(query)]
 

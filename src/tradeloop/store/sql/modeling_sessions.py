@@ -18,7 +18,9 @@ class SqlModelingSessions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, session_id: str, name: str, actor: str, now: int) -> None:
+    def create(
+        self, session_id: str, name: str, actor: str, now: int, workspace_id: str = "default"
+    ) -> None:
         with transaction(self.engine) as connection:
             connection.execute(
                 modeling_session.insert().values(
@@ -28,6 +30,7 @@ class SqlModelingSessions:
                     actor=actor[:64],
                     created_at=now,
                     updated_at=now,
+                    workspace_id=workspace_id,
                 )
             )
 
@@ -47,14 +50,16 @@ class SqlModelingSessions:
                 )
             }
         return Session(row.session_id, row.name, row.state, row.actor, row.created_at,
-                       row.updated_at, steps)  # fmt: skip
+                       row.updated_at, steps, row.workspace_id)  # fmt: skip
 
-    def recent(self, limit: int = 100) -> list[Session]:
+    def recent(self, limit: int = 100, workspace_id: str | None = None) -> list[Session]:
         query = (
             select(modeling_session.c.session_id)
             .order_by(modeling_session.c.created_at.desc())
             .limit(limit)
         )
+        if workspace_id is not None:
+            query = query.where(modeling_session.c.workspace_id == workspace_id)
         with self.engine.connect() as connection:
             ids = [row.session_id for row in connection.execute(query)]
         return [s for s in (self.get(i) for i in ids) if s is not None]

@@ -342,6 +342,7 @@ experiment_job = Table(
     Column("submitted_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("finished_at", BigInteger),
+    Column("workspace_id", String(48), nullable=False, server_default="default"),
 )
 
 job_event = Table(
@@ -375,6 +376,7 @@ modeling_session = Table(
     Column("actor", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("workspace_id", String(48), nullable=False, server_default="default"),
 )
 
 modeling_step_state = Table(
@@ -384,6 +386,45 @@ modeling_step_state = Table(
     Column("step", String(16), primary_key=True),
     Column("payload_json", Text, nullable=False),
     Column("committed_at", BigInteger, nullable=False),
+)
+
+workspace = Table(
+    "workspace",
+    metadata,
+    Column("workspace_id", String(48), primary_key=True),
+    Column("title", String(128), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+workspace_member = Table(
+    "workspace_member",
+    metadata,
+    Column("workspace_id", String(48), primary_key=True),
+    Column("member", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", BigInteger, nullable=False),
+)
+
+ingestion_live_session = Table(
+    "ingestion_live_session",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("symbol", String(32), nullable=False),
+    Column("dataset", String(32), nullable=False),
+    Column("serving_id", String(64), nullable=False),
+    Column("speed", String(16), nullable=False),
+    Column("from_ns", BigInteger),
+    Column("to_ns", BigInteger),
+    Column("client", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("bins_sent", Integer, nullable=False),
+    Column("bins_dropped", Integer, nullable=False),
+    Column("error", Text),
+    Column("started_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger),
+    Index("ix_ingestion_live_session_started", "started_at"),
 )
 
 corporate_actions = Table(
