@@ -177,35 +177,13 @@ def create_stream_app(
 
     @app.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
-        offered = websocket.headers.get("sec-websocket-protocol", "")
-        subprotocol = next(
-            (p.strip() for p in offered.split(",") if p.strip().startswith("bearer.")), None
-        )
-        await websocket.accept(subprotocol=subprotocol)
-        if not _authorized(websocket, api_token):
-            await _refuse(websocket, 4401, "missing or wrong bearer token")
+        accepted = await _accept(websocket, api_token, catalog, default_speed)
+        if accepted is None:
             return
-        try:
-            request = _request(dict(websocket.query_params), default_speed)
-            serving = catalog.resolve(request.serving)
-        except UnknownServing as exc:
-            await _refuse(websocket, 4404, str(exc))
-            return
-        except DataError as exc:
-            await _refuse(websocket, 4400, str(exc))
-            return
-        grid = serving.get("grid")
-        if grid is not None:
-            request = dataclasses.replace(
-                request, grid=(grid["cell_width_ms"], grid["grid_half_width_ticks"])
-            )
+        request, serving = accepted
         served = request_instrument(instrument, request)
         await websocket.send_text(json.dumps(runtime_config(served, serving, request, queue_bins)))
-        session = LiveSession(
-            uuid.uuid4().hex, served.symbol, served.dataset, str(serving.get("id", "default")),
-            "max" if request.speed is None else f"{request.speed:g}", request.from_ns,
-            request.to_ns, websocket.client.host if websocket.client else "", clock(),
-        )  # fmt: skip
+        session = _live_session(websocket, served, serving, request, clock())
         await record.call("opened", session)
         stats["clients"] += 1
         outcome: tuple[str, int, int, str | None] = ("left", 0, 0, None)
@@ -216,6 +194,46 @@ def create_stream_app(
             await record.call("closed", session.session_id, *outcome, clock())
 
     return app
+
+
+async def _accept(
+    websocket: WebSocket, api_token: str | None, catalog: ServingCatalog, default_speed: str
+) -> tuple[StreamRequest, dict[str, Any]] | None:
+    """Accept the socket; the request and its serving, or None once refused and closed."""
+    offered = websocket.headers.get("sec-websocket-protocol", "")
+    subprotocol = next(
+        (p.strip() for p in offered.split(",") if p.strip().startswith("bearer.")), None
+    )
+    await websocket.accept(subprotocol=subprotocol)
+    if not _authorized(websocket, api_token):
+        await _refuse(websocket, 4401, "missing or wrong bearer token")
+        return None
+    try:
+        request = _request(dict(websocket.query_params), default_speed)
+        serving = catalog.resolve(request.serving)
+    except UnknownServing as exc:
+        await _refuse(websocket, 4404, str(exc))
+        return None
+    except DataError as exc:
+        await _refuse(websocket, 4400, str(exc))
+        return None
+    grid = serving.get("grid")
+    if grid is not None:
+        request = dataclasses.replace(
+            request, grid=(grid["cell_width_ms"], grid["grid_half_width_ticks"])
+        )
+    return request, serving
+
+
+def _live_session(
+    websocket: WebSocket, served: InstrumentConfig, serving: dict[str, Any],
+    request: StreamRequest, now: int,
+) -> LiveSession:  # fmt: skip
+    return LiveSession(
+        uuid.uuid4().hex, served.symbol, served.dataset, str(serving.get("id", "default")),
+        "max" if request.speed is None else f"{request.speed:g}", request.from_ns,
+        request.to_ns, websocket.client.host if websocket.client else "", now,
+    )  # fmt: skip
 
 
 async def _refuse(websocket: WebSocket, code: int, message: str) -> None:

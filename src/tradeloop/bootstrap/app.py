@@ -43,7 +43,7 @@ from tradeloop.data.universe import Universe, load_universe
 from tradeloop.execution.config import ExecutionConfig, MlSignalConfig, VenuesConfig
 from tradeloop.features.config import PivotConfig
 from tradeloop.labels.config import EventLabelConfig
-from tradeloop.models.config import ForecastConfig, TrainConfig
+from tradeloop.models.config import CurveConfig, ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.monitor.report_config import ReportConfig
 from tradeloop.ops.config import (
@@ -76,9 +76,12 @@ from tradeloop.store.sql.model_records import SqlModelRecords
 from tradeloop.usecases.collector_config import CollectorConfig
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from tradeloop.adapters.synthetic import SyntheticProvider
     from tradeloop.adapters.synthetic.provider import Calibration
     from tradeloop.data.ingest import FetchResult, FetchTask, Ingestor
+    from tradeloop.serving.curve_service import CurvePredictor
     from tradeloop.serving.http_guard import HttpGuard
     from tradeloop.serving.prediction_writer import (
         PredictionWriter,  # the loop pulls in LightGBM and ONNX Runtime: import it only when used
@@ -116,6 +119,7 @@ class AppConfig(FrozenConfig):
     venues: VenuesConfig = Field(default_factory=VenuesConfig)
     ml_signal: MlSignalConfig = Field(default_factory=MlSignalConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    curve: CurveConfig = Field(default_factory=CurveConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
@@ -516,6 +520,42 @@ class App:
             return False
         return any(name in remote and name in ingest.endpoints for name in ingest.priority)
 
+    def daily_bars(self, symbols: list[str]) -> pl.DataFrame:
+        """Every stored daily bar of ``symbols``."""
+        from tradeloop.domain.bar import DAILY_SEC
+
+        return self.ingest_store().load_bars_many(symbols, DAILY_SEC, 0, 2**62)
+
+    def dated_features(self, symbols: list[str]) -> dict[str, pl.DataFrame | None]:
+        """The optional dated feature files under ``TRADELOOP_HOME/features/``."""
+        from tradeloop.adapters.files.dated_features import read_dated_features
+
+        return read_dated_features(self.settings.home / "features", symbols)
+
+    def curve_predictor(self, alias: str = "active") -> CurvePredictor:
+        """The curve model the registry aliases ``alias``, over the stored daily bars;
+        DataError when there is none."""
+        from tradeloop.core.errors import DataError
+        from tradeloop.models.curve_model import CURVE_MODEL_NAME, CurveModel
+        from tradeloop.serving.curve_service import CurvePredictor
+        from tradeloop.usecases.curve_training import latest_features
+
+        registry = self.registry()
+        version_id = registry.resolve(CURVE_MODEL_NAME, alias)
+        if version_id is None:
+            raise DataError(
+                f"no curve model aliased {alias!r}. Fix: tradeloop curve train, then tradeloop "
+                f"models promote candidate --name {CURVE_MODEL_NAME} --to active"
+            )
+        files, manifest = registry.load(version_id)
+        config = self.config.curve
+
+        def features_of(symbol: str) -> tuple[int, Any]:
+            return latest_features(self.daily_bars, symbol, config,
+                                   self.dated_features([symbol]))  # fmt: skip
+
+        return CurvePredictor(CurveModel(files, manifest), version_id, features_of)
+
     def registry(self) -> ModelRegistry:
         return ModelRegistry(
             self.settings.models_dir,
@@ -633,7 +673,7 @@ def build_scorer(app: App, config: ScorerConfig) -> tuple[HttpGuard, PredictionW
     except ReloadError as exc:  # start anyway: health says why, /reload can fix it later
         logging.getLogger("tradeloop.scorer").error("initial model load failed: %s", exc)
     token = app.settings.api_token.get_secret_value() if app.settings.api_token else None
-    scorer = ScorerApp(service, token, writer.close if writer else None)
+    scorer = ScorerApp(service, token, writer.close if writer else None, app.curve_predictor)
     guard = HttpGuard(
         scorer,
         allowed_hosts=config.allowed_hosts,

@@ -55,3 +55,52 @@ class ForecastConfig(FrozenConfig):
         if min(horizons) < 1:
             raise ValueError(f"horizons {list(horizons)}: every horizon is at least 1 bar")
         return tuple(sorted(set(horizons)))
+
+
+CURVE_HORIZONS = 100
+
+
+class CurveConfig(FrozenConfig):
+    """The multi-horizon prediction curve (``tradeloop curve train``)."""
+
+    anchors: tuple[int, ...] = Field(
+        (1, 2, 5, 10, 20, 35, 50, 70, 85, 100),
+        description="horizons (sessions) with a model of their own; the curve interpolates",
+    )
+    quantiles: tuple[float, float] = Field(
+        (0.16, 0.84), description="the uncertainty band's quantiles (about +-1 sd)"
+    )
+    market: str = Field("SPY", description="the market reference series for regime features")
+    growth: str = Field("QQQ", description="the growth reference series for regime features")
+    hold_tstat: float = Field(
+        0.5, ge=0, description="|return|/uncertainty below which the direction is HOLD"
+    )
+    folds: int = Field(4, ge=2, le=20, description="walk-forward folds for the skill report")
+    min_train_rows: int = Field(1000, ge=100, description="rows in the first training window")
+    n_estimators: int = Field(150, ge=10, le=5000, description="boosting rounds")
+    learning_rate: float = Field(0.03, gt=0, le=1, description="shrinkage per round")
+    num_leaves: int = Field(8, ge=2, le=512, description="leaves per tree")
+    min_child_samples: int = Field(100, ge=1, description="rows per leaf, at least")
+    subsample: float = Field(0.8, gt=0, le=1, description="row fraction per tree")
+    colsample_bytree: float = Field(0.8, gt=0, le=1, description="feature fraction")
+    reg_lambda: float = Field(5.0, ge=0, description="L2 regularisation")
+    seed: int = Field(7, description="random seed (same seed, same model)")
+
+    @field_validator("anchors")
+    @classmethod
+    def _anchors(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if (
+            not value
+            or list(value) != sorted(set(value))
+            or value[0] != 1
+            or value[-1] != CURVE_HORIZONS
+        ):
+            raise ValueError(f"anchors must rise strictly from 1 to {CURVE_HORIZONS}, got {value}")
+        return value
+
+    @field_validator("quantiles")
+    @classmethod
+    def _quantiles(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < value[0] < 0.5 < value[1] < 1:
+            raise ValueError(f"quantiles must be (low < 0.5 < high) in (0, 1), got {value}")
+        return value

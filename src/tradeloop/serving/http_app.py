@@ -9,6 +9,10 @@ this server has five fixed routes, so it speaks ASGI directly (served by uvicorn
 - ``GET /health``   models per alias, loaded at, age, parity, staleness state
 - ``POST /reload``  bearer token (TRADELOOP_API_TOKEN); 401 without, 409 if the load fails
 - ``GET /metrics``  Prometheus text format
+- ``POST /v1/inference/predict/{symbol}``  the symbol's prediction curve (100 horizons,
+  their uncertainty, optimal horizon and return, risk score, direction) from the curve
+  model aliased ``active``; the bearer token when one is configured, as ``/score``; 404
+  for a symbol without enough stored history, 503 while no curve model is active
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from tradeloop.core.errors import DataError
+from tradeloop.serving.curve_service import CurvePredictor
 from tradeloop.serving.service import ReloadError, RequestError, ScoringService
 
 Scope = MutableMapping[str, Any]
@@ -31,6 +38,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 _JSON = [(b"content-type", b"application/json")]
+PREDICT = "/v1/inference/predict/"
+SYMBOL = re.compile(r"^[A-Za-z0-9^=._-]{1,32}$")
 
 
 class ScorerApp:
@@ -41,10 +50,26 @@ class ScorerApp:
         service: ScoringService,
         api_token: str | None,
         on_shutdown: Callable[[], None] | None = None,
+        curve_loader: Callable[[], CurvePredictor] | None = None,
     ) -> None:
         self.service = service
         self._token = api_token.encode() if api_token else None
         self._on_shutdown = on_shutdown
+        self._curve_loader = curve_loader
+        self.curves: CurvePredictor | None = None
+        self.curve_error = "no curve model configured"
+        self._load_curves()
+
+    def _load_curves(self) -> None:
+        """(Re)load the curve model; a failure keeps the one loaded before."""
+        if self._curve_loader is None:
+            return
+        try:
+            self.curves = self._curve_loader()
+            self.curve_error = ""
+        except DataError as exc:
+            self.curve_error = str(exc)
+            log.warning("prediction curve not served: %s", exc)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -68,6 +93,9 @@ class ScorerApp:
                 await _send_json(send, exc.status, {"error": exc.message})
                 return
             await _send_json(send, 200, answer)
+        elif path.startswith(PREDICT) and method == "POST":
+            await self._body(receive)
+            await self._predict(scope, send, path.removeprefix(PREDICT))
         elif path == "/health" and method == "GET":
             health = self.service.health()
             await _send_json(send, 200, health)
@@ -82,6 +110,25 @@ class ScorerApp:
             await _send_json(send, 405, {"error": f"{method} not allowed on {path}"})
         else:
             await _send_json(send, 404, {"error": f"no route {path}"})
+
+    async def _predict(self, scope: Scope, send: Send, symbol: str) -> None:
+        if self._token is not None and not self._authorized(scope):
+            await _send_json(send, 401, {"error": "missing or wrong bearer token"})
+            return
+        curves = self.curves
+        if curves is None:
+            await _send_json(send, 503, {"error": f"no prediction curve: {self.curve_error}"})
+            return
+        if not SYMBOL.match(symbol):
+            await _send_json(send, 422, {"error": f"symbol {symbol[:40]!r} is not a symbol"})
+            return
+        try:
+            # features may need a database read: off the event loop
+            answer = await asyncio.to_thread(curves.predict, symbol)
+        except DataError as exc:
+            await _send_json(send, 404, {"error": str(exc)})
+            return
+        await _send_json(send, 200, answer)
 
     async def _reload(self, scope: Scope, send: Send) -> None:
         if self._token is None:
@@ -101,6 +148,7 @@ class ScorerApp:
             # Loading verifies every file and builds sessions: off the event loop, so scoring
             # goes on meanwhile; the swap itself is one assignment.
             described = await asyncio.to_thread(self.service.reload)
+            await asyncio.to_thread(self._load_curves)
         except ReloadError as exc:
             await _send_json(
                 send, 409, {"error": f"reload refused, still serving the previous models: {exc}"}
