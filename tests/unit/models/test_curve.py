@@ -121,8 +121,14 @@ def test_curve_when_trained_twice_or_with_bars_after_as_of_then_same_version(tmp
     cut = parse_ns("2022-01-03")
     blind = {k: v.filter(pl.col("ts") <= cut) for k, v in frames.items()}
     made = [
-        train_and_register_curve(ModelRegistry(tmp_path / str(i), InMemoryModelRecords()),
-                                 _bars_of(f), ["AAPL"], SMALL, {}, as_of_ns=cut)  # fmt: skip
+        train_and_register_curve(
+            ModelRegistry(tmp_path / str(i), InMemoryModelRecords()),
+            _bars_of(f),
+            ["AAPL"],
+            SMALL,
+            {},
+            as_of_ns=cut,
+        )  # fmt: skip
         for i, f in enumerate((frames, blind))
     ]
     assert made[0].version_id == made[1].version_id
@@ -146,7 +152,9 @@ def test_registered_curve_when_served_then_100_horizons_with_summary(tmp_path) -
     assert len(answer["predictions_continuous"]) == len(answer["uncertainty_continuous"]) == 100
     assert min(answer["uncertainty_continuous"]) > 0
     assert 1 <= answer["optimal_horizon"] <= 100
-    assert answer["optimal_return"] == answer["predictions_continuous"][answer["optimal_horizon"] - 1]
+    assert (
+        answer["optimal_return"] == answer["predictions_continuous"][answer["optimal_horizon"] - 1]
+    )
     assert answer["direction"] in ("LONG", "SHORT", "HOLD")
     assert 0 < answer["risk_score"] < 1
     with pytest.raises(Exception, match="no stored daily bars for NOPE"):

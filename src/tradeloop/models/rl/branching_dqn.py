@@ -1,9 +1,11 @@
 """The dueling branching DQN (the scalper's agent) and its risk variant, in PyTorch.
 
 One shared trunk, a state-value head and one advantage head per action branch (direction,
-size): Q_b(s, a) = V(s) + A_b(s, a) - mean_a A_b(s, a). The TD target of every branch is
-r + gamma * the mean over branches of the target network's Q at the online network's best
-action (double DQN, the branching paper's mean operator). The risk variant adds a
+size): Q_b(s, a) = V(s) + A_b(s, a) - mean_a A_b(s, a). Each branch's TD target is
+r + gamma * the target network's Q of that branch at the online network's best action
+(double DQN; ``target="mean"`` shares the mean over branches instead, the branching
+paper's other operator), and each branch explores on its own (epsilon-greedy per branch:
+a size tried at random is judged with the greedy direction, never with a random one). The risk variant adds a
 volatility head that predicts the next step's |reward| and trains on TD loss plus
 ``risk_weight`` times its squared error. Training: epsilon-greedy with linear decay, a
 replay buffer, a target network synced every ``target_sync`` steps, Huber loss,
@@ -27,17 +29,18 @@ from tradeloop.models.rl.training_log import TrainingLog
 
 @dataclass(frozen=True)
 class BdqConfig:
-    hidden: tuple[int, ...] = (128, 128)
-    gamma: float = 0.95
+    hidden: tuple[int, ...] = (64, 64)
+    gamma: float = 0.5  # a session's reward is mostly its own action's: a short horizon
     learning_rate: float = 1e-3
     batch_size: int = 64
     buffer_size: int = 50_000
-    learning_starts: int = 500
+    learning_starts: int = 200
     train_every: int = 1
     target_sync: int = 500
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
-    epsilon_decay_steps: int = 5_000
+    epsilon_decay_steps: int = 2_000
+    target: str = "independent"  # or "mean": the branches' shared TD target
     risk_head: bool = False
     risk_weight: float = 0.1
     patience: int = 0  # episodes without improvement before stopping (0: never)
@@ -117,12 +120,15 @@ def _loss(net: BranchingQNetwork, target: BranchingQNetwork, batch: tuple[torch.
         online_next, _ = net(s2)
         target_next, _ = target(s2)
         best = [q.argmax(dim=1, keepdim=True) for q in online_next]
-        next_q = torch.stack(
+        per_branch = torch.stack(
             [t.gather(1, b).squeeze(1) for t, b in zip(target_next, best, strict=True)]
-        ).mean(0)
-        y = r + config.gamma * (1.0 - done) * next_q
+        )
+        if config.target == "mean":
+            per_branch = per_branch.mean(0, keepdim=True).expand_as(per_branch)
+        ys = r + config.gamma * (1.0 - done) * per_branch
     taken = [q.gather(1, a[:, i : i + 1]).squeeze(1) for i, q in enumerate(qs)]
-    loss = torch.stack([nn.functional.smooth_l1_loss(t, y) for t in taken]).mean()
+    losses = [nn.functional.smooth_l1_loss(t, y) for t, y in zip(taken, ys, strict=True)]
+    loss = torch.stack(losses).mean()
     if vol is not None:
         loss = loss + config.risk_weight * nn.functional.mse_loss(vol, r.abs())
     return loss
@@ -159,12 +165,14 @@ def train_bdq(
                     * steps
                     / config.epsilon_decay_steps,
                 )
-                if rng.random() < epsilon:
-                    action = np.array([rng.integers(n) for n in branches])
-                else:
-                    with torch.no_grad():
-                        qs, _ = net(torch.from_numpy(state).unsqueeze(0))
-                    action = np.array([int(q.argmax()) for q in qs])
+                with torch.no_grad():
+                    qs, _ = net(torch.from_numpy(state).unsqueeze(0))
+                # each branch explores on its own: a size tried at random is then judged
+                # with the greedy direction, not with a random one
+                action = np.array([
+                    int(rng.integers(n)) if rng.random() < epsilon else int(q.argmax())
+                    for n, q in zip(branches, qs, strict=True)
+                ])  # fmt: skip
                 nxt, reward, terminated, truncated, _ = env.step(action)
                 done = terminated or truncated
                 replay.add(state, action, reward, nxt, terminated)

@@ -19,6 +19,7 @@ import numpy as np
 from tradeloop.models.curve_model import CurveBatch, summarize_batch
 
 STATE_SIZE = 58
+STATE_BOUND = 1_000.0  # every value is clipped to +-this (the observation space's box)
 RAY_SIZE = 13
 
 
@@ -90,8 +91,6 @@ POSITION_FIELDS = ("position", "unrealized_pnl", "holding_sessions", "cash_fract
 FEATURE_COLUMNS = ("ret_1", "volume_z_20", "gap", "rsi_14", "vol_20", "ret_5", "ret_20",
                    "close_sma_200", "mkt_ret_20", "beta_60")  # fmt: skip
 
-assert len(STATE_FIELDS) == STATE_SIZE, len(STATE_FIELDS)
-
 
 def _slope(values: np.ndarray) -> np.ndarray:
     h = np.arange(1, values.shape[1] + 1, dtype=np.float64)
@@ -158,7 +157,8 @@ def session_states(
         out[:, INDEX["ray_present"]] = 1.0
         out[:, INDEX["ray_01"] : INDEX["ray_12"] + 1] = ray
     out[:, INDEX["cash_fraction"]] = 1.0
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    clean = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(clean, -STATE_BOUND, STATE_BOUND).astype(np.float32)
 
 
 def with_position(
@@ -178,3 +178,7 @@ def state_table() -> str:
     lines = ["| index | name | unit | source |", "|---:|---|---|---|"]
     lines += [f"| {f.index} | `{f.name}` | {f.unit} | {f.source} |" for f in STATE_FIELDS]
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m tradeloop.models.rl.market_state > the table
+    print(state_table(), end="")

@@ -37,7 +37,7 @@ class ScalperDailyEnv(gym.Env[np.ndarray, np.int64]):
         self.cost = cost_bps / 10_000.0
         self.shaping = {"bonus_weight": bonus_weight, "free_trades": free_trades,
                         "trade_penalty": trade_penalty}  # fmt: skip
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (OBSERVATION_SIZE,), np.float32)
+        self.observation_space = gym.spaces.Box(-1e3, 1e3, (OBSERVATION_SIZE,), np.float32)
         self.action_space = gym.spaces.Discrete(3)  # 0 flat, 1 long, 2 short
         self._returns = np.zeros(1)
         self._t = self._trades = 0
@@ -57,7 +57,7 @@ class ScalperDailyEnv(gym.Env[np.ndarray, np.int64]):
         out[:LOOKBACK] = self._returns[self._t - LOOKBACK : self._t] * 100.0
         out[LOOKBACK:] = (self._position, self._t / self._returns.size, self._pnl * 100.0,
                           self._trades / 100.0)  # fmt: skip
-        return out
+        return np.clip(out, -1e3, 1e3)
 
     def step(self, action: np.int64) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         wanted = (0.0, 1.0, -1.0)[int(action)]

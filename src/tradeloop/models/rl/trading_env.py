@@ -20,7 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from tradeloop.models.rl.market_state import INDEX, STATE_SIZE
+from tradeloop.models.rl.market_state import INDEX, STATE_BOUND, STATE_SIZE
 
 HOLD, LONG, SHORT = 0, 1, 2
 SIZES = (0.04, 0.08, 0.12, 0.16, 0.20)
@@ -38,6 +38,8 @@ class SymbolHistory:
 
     def __post_init__(self) -> None:
         n = self.states.shape[0]
+        if not np.all(np.abs(self.states) <= STATE_BOUND):
+            raise ValueError(f"{self.symbol}: state values beyond +-{STATE_BOUND}")
         if (
             self.states.shape != (n, STATE_SIZE)
             or self.open.shape != (n,)
@@ -65,13 +67,15 @@ class EnvConfig:
 class DailyTradingEnv(gym.Env[np.ndarray, np.ndarray]):
     def __init__(self, histories: list[SymbolHistory], config: EnvConfig | None = None) -> None:
         self.config = config or EnvConfig()
-        usable = [h for h in histories if h.states.shape[0] > self.config.episode_length + 1]
+        usable = [h for h in histories if h.states.shape[0] > self.config.episode_length]
         if not usable:
             raise ValueError(
-                f"no symbol has more than {self.config.episode_length + 1} sessions for an episode"
+                f"no symbol has more than {self.config.episode_length} sessions for an episode"
             )
         self.histories = usable
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (STATE_SIZE,), np.float32)
+        self.observation_space = gym.spaces.Box(
+            -STATE_BOUND, STATE_BOUND, (STATE_SIZE,), np.float32
+        )
         self.action_space = gym.spaces.MultiDiscrete([3, len(self.config.sizes)])
         self._cost = (self.config.fee_bps + self.config.slippage_bps) / 10_000.0
         self._history = usable[0]
@@ -83,8 +87,10 @@ class DailyTradingEnv(gym.Env[np.ndarray, np.ndarray]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        history = self.histories[int(self.np_random.integers(len(self.histories)))]
-        if options and "start" in options:
+        options = options or {}
+        pick = options.get("symbol", int(self.np_random.integers(len(self.histories))))
+        history = self.histories[int(pick)]
+        if "start" in options:
             start = int(options["start"])
         else:
             start = int(
