@@ -128,7 +128,7 @@ def test_curve_when_trained_twice_or_with_bars_after_as_of_then_same_version(tmp
             SMALL,
             {},
             as_of_ns=cut,
-        )  # fmt: skip
+        )
         for i, f in enumerate((frames, blind))
     ]
     assert made[0].version_id == made[1].version_id

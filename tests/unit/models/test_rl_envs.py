@@ -101,23 +101,23 @@ def test_scalper_day_when_finished_then_shaping_added_once_at_the_end() -> None:
     day = np.array([100, 100, 100, 100, 100, 100, 101, 100, 101, 102], dtype=np.float64)
     env = ScalperDailyEnv([day], cost_bps=0, bonus_weight=0.5, free_trades=0, trade_penalty=0.001)
     env.reset(seed=0)
-    total, rewards, done = 0.0, [], False
+    rewards, done = [], False
     while not done:
         _, reward, done, _, info = env.step(np.int64(1))  # long all day
         rewards.append(reward)
     returns = day[1:] / day[:-1] - 1
     pnl = float(returns[5:].sum())
     assert info["pnl"] == pytest.approx(pnl)
-    assert info["shaped_reward"] == pytest.approx(calculate_reward(pnl, 1, float(np.abs(returns[5:]).sum()),
-                                                                   bonus_weight=0.5, free_trades=0,
-                                                                   trade_penalty=0.001))  # fmt: skip
+    best = float(np.abs(returns[5:]).sum())
+    shaped = calculate_reward(pnl, 1, best, bonus_weight=0.5, free_trades=0, trade_penalty=0.001)
+    assert info["shaped_reward"] == pytest.approx(shaped)
     assert sum(rewards) == pytest.approx(info["shaped_reward"])
     assert rewards[:-1] == pytest.approx(list(returns[5:-1]))
 
 
 def test_reward_and_metrics_when_computed_then_match_hand_values() -> None:
-    assert calculate_reward(0.01, 12, 0.04, bonus_weight=0.1, free_trades=10,
-                            trade_penalty=0.001) == pytest.approx(0.01 + 0.1 * 0.25 * 0.04 - 0.002)  # fmt: skip
+    reward = calculate_reward(0.01, 12, 0.04, bonus_weight=0.1, free_trades=10, trade_penalty=0.001)
+    assert reward == pytest.approx(0.01 + 0.1 * 0.25 * 0.04 - 0.002)
     assert calculate_reward(-0.05, 0, 0.02) == pytest.approx(-0.05 - 0.1 * 0.02)
     assert calculate_reward(0.0, 0, 0.0) == 0.0
     metrics = calculate_metrics(np.array([0.1, -0.5, 0.2]), np.array([3.0, -1.0, 2.0, -2.0]))
