@@ -6,9 +6,9 @@ r + gamma * the target network's Q of that branch at the online network's best a
 (double DQN; ``target="mean"`` shares the mean over branches instead, the branching
 paper's other operator), and each branch explores on its own (epsilon-greedy per branch:
 a size tried at random is judged with the greedy direction, never with a random one).
-The risk variant adds a volatility head that predicts the next step's |reward| and trains on TD loss plus
-``risk_weight`` times its squared error. Training: epsilon-greedy with linear decay, a
-replay buffer, a target network synced every ``target_sync`` steps, Huber loss,
+The risk variant adds a volatility head that predicts the next step's |reward| and
+trains on TD loss plus ``risk_weight`` times its squared error. Training: epsilon-greedy
+with linear decay, a replay buffer, a target network synced every ``target_sync`` steps, Huber loss,
 checkpoints (weights only), TensorBoard scalars and early stopping.
 """
 
