@@ -43,7 +43,7 @@ from tradeloop.data.universe import Universe, load_universe
 from tradeloop.execution.config import ExecutionConfig, MlSignalConfig, VenuesConfig
 from tradeloop.features.config import PivotConfig
 from tradeloop.labels.config import EventLabelConfig
-from tradeloop.models.config import CurveConfig, ForecastConfig, TrainConfig
+from tradeloop.models.config import AgentConfig, CurveConfig, ForecastConfig, TrainConfig
 from tradeloop.models.event_config import EventTrainConfig
 from tradeloop.monitor.report_config import ReportConfig
 from tradeloop.ops.config import (
@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     from tradeloop.store.sql.paper_stores import SqlPaperStores
     from tradeloop.store.sql.report_queries import SqlReportQueries
     from tradeloop.store.sql.snapshot import SqlDatabaseSnapshots
+    from tradeloop.usecases.agent_training import AgentSources
     from tradeloop.usecases.loop import LoopDeps, LoopSettings
     from tradeloop.usecases.notifications import Notifier
     from tradeloop.usecases.paper_trading import LiveVenue
@@ -120,6 +121,7 @@ class AppConfig(FrozenConfig):
     ml_signal: MlSignalConfig = Field(default_factory=MlSignalConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     curve: CurveConfig = Field(default_factory=CurveConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
@@ -531,6 +533,13 @@ class App:
         from tradeloop.adapters.files.dated_features import read_dated_features
 
         return read_dated_features(self.settings.home / "features", symbols)
+
+    def agent_sources(self) -> AgentSources:
+        """What agent training and evaluation read and write."""
+        from tradeloop.usecases.agent_training import AgentSources
+
+        return AgentSources(self.registry(), self.daily_bars, self.dated_features,
+                            self.config.curve, self.settings.home / "agents" / "runs")  # fmt: skip
 
     def curve_predictor(self, alias: str = "active") -> CurvePredictor:
         """The curve model the registry aliases ``alias``, over the stored daily bars;

@@ -9,6 +9,7 @@ import typer
 
 from tradeloop import __version__
 from tradeloop.cli import (
+    agent_cmd,
     backup_cmd,
     collect_cmd,
     config_cmd,
@@ -71,6 +72,7 @@ COMMANDS: tuple[tuple[str, str, Any, str], ...] = (
     (MODELS, "retrain", retrain_cmd.retrain, "One cycle: ingest, label, train, promote, reload"),
     (MODELS, "forecast", forecast_cmd.forecast, "Multi-horizon return forecasts per symbol"),
     (MODELS, "curve", curve_cmd.app, "The 100-horizon prediction curve: train, predict"),
+    (MODELS, "agent", agent_cmd.app, "The PIM trading agent: train (PPO, branching DQN), evaluate"),
     (MODELS, "serve", serve_cmd.app, "The scorer, the control API, the order-book stream"),
     (TRADING, "run", run_cmd.run, "A strategy in backtest, paper, simulate or live"),
     (TRADING, "daemon", daemon_cmd.daemon, "Trade one account around the clock"),

@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+# their home is core.equity_stats; reports and backtests import them from here
+from tradeloop.core.equity_stats import max_drawdown as max_drawdown
+from tradeloop.core.equity_stats import sharpe_ratio as sharpe_ratio
+from tradeloop.core.equity_stats import sortino_ratio as sortino_ratio
 from tradeloop.execution.portfolio import ClosedTrade
-
-
-def max_drawdown(equity: np.ndarray) -> float:
-    """Largest peak-to-trough fall, as a negative fraction (0.0 when it never fell)."""
-    if equity.size == 0:
-        return 0.0
-    peaks = np.maximum.accumulate(equity)
-    return float(np.min(equity / peaks - 1.0))
-
-
-def sharpe_ratio(equity: np.ndarray, periods_per_year: float) -> float:
-    """Annualised Sharpe of per-period simple returns (risk-free rate 0)."""
-    if equity.size < 3:
-        return 0.0
-    returns = np.diff(equity) / equity[:-1]
-    deviation = returns.std(ddof=1)
-    if deviation == 0 or not math.isfinite(deviation):
-        return 0.0
-    return float(returns.mean() / deviation * math.sqrt(periods_per_year))
-
-
-def sortino_ratio(equity: np.ndarray, periods_per_year: float) -> float:
-    """Annualised Sortino: mean return over the downside deviation (target 0)."""
-    if equity.size < 3:
-        return 0.0
-    returns = np.diff(equity) / equity[:-1]
-    downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
-    if downside == 0 or not math.isfinite(downside):
-        return 0.0
-    return float(returns.mean() / downside * math.sqrt(periods_per_year))
 
 
 def win_rate(trades: list[ClosedTrade]) -> float:

@@ -61,7 +61,9 @@ CURVE_HORIZONS = 100
 
 
 class CurveConfig(FrozenConfig):
-    """The multi-horizon prediction curve (``tradeloop curve train``)."""
+    """The multi-horizon prediction curve (``tradeloop curve train``). The defaults are
+    strongly regularised: daily returns are mostly noise, and a curve that shrinks to the
+    drift beats one that fits the noise out of sample."""
 
     anchors: tuple[int, ...] = Field(
         (1, 2, 5, 10, 20, 35, 50, 70, 85, 100),
@@ -77,12 +79,12 @@ class CurveConfig(FrozenConfig):
     )
     folds: int = Field(4, ge=2, le=20, description="walk-forward folds for the skill report")
     min_train_rows: int = Field(1000, ge=100, description="rows in the first training window")
-    n_estimators: int = Field(150, ge=10, le=5000, description="boosting rounds")
-    learning_rate: float = Field(0.03, gt=0, le=1, description="shrinkage per round")
-    num_leaves: int = Field(8, ge=2, le=512, description="leaves per tree")
-    min_child_samples: int = Field(100, ge=1, description="rows per leaf, at least")
+    n_estimators: int = Field(60, ge=10, le=5000, description="boosting rounds")
+    learning_rate: float = Field(0.02, gt=0, le=1, description="shrinkage per round")
+    num_leaves: int = Field(4, ge=2, le=512, description="leaves per tree")
+    min_child_samples: int = Field(300, ge=1, description="rows per leaf, at least")
     subsample: float = Field(0.8, gt=0, le=1, description="row fraction per tree")
-    colsample_bytree: float = Field(0.8, gt=0, le=1, description="feature fraction")
+    colsample_bytree: float = Field(0.5, gt=0, le=1, description="feature fraction")
     reg_lambda: float = Field(5.0, ge=0, description="L2 regularisation")
     seed: int = Field(7, description="random seed (same seed, same model)")
 
@@ -103,4 +105,35 @@ class CurveConfig(FrozenConfig):
     def _quantiles(cls, value: tuple[float, float]) -> tuple[float, float]:
         if not 0 < value[0] < 0.5 < value[1] < 1:
             raise ValueError(f"quantiles must be (low < 0.5 < high) in (0, 1), got {value}")
+        return value
+
+
+class AgentConfig(FrozenConfig):
+    """The PIM trading agent (``tradeloop agent train``) and its environment."""
+
+    algo: Literal["ppo", "branching-dqn"] = Field("ppo", description="learning algorithm")
+    episodes: int = Field(100, ge=1, le=100_000, description="training episodes")
+    episode_length: int = Field(100, ge=5, le=5_000, description="sessions per episode")
+    sizes: tuple[float, ...] = Field(
+        (0.04, 0.08, 0.12, 0.16, 0.20), description="position sizes (fractions of equity)"
+    )
+    fee_bps: float = Field(1.0, ge=0, description="fee per traded fraction, basis points")
+    slippage_bps: float = Field(2.0, ge=0, description="slippage per traded fraction, bps")
+    max_trades: int = Field(50, ge=1, description="changes of position per episode, at most")
+    allow_short: bool = Field(True, description="may the agent go short?")
+    stop_base: float = Field(0.02, gt=0, lt=1, description="stop-loss at risk_score 0")
+    stop_risk: float = Field(0.08, ge=0, lt=1, description="stop-loss added per unit risk_score")
+    validation_fraction: float = Field(
+        0.2, ge=0, lt=0.9, description="last share of the range held out for validation"
+    )
+    benchmark: str = Field("SPY", description="the benchmark symbol of evaluations")
+    curve_alias: str = Field("active", description="which curve version builds the states")
+    patience: int = Field(0, ge=0, description="early stop after so many flat episodes (0: never)")
+    seed: int = Field(7, description="random seed (same seed, same agent)")
+
+    @field_validator("sizes")
+    @classmethod
+    def _sizes(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or list(value) != sorted(set(value)) or not 0 < value[0] <= value[-1] <= 0.2:
+            raise ValueError(f"sizes must rise strictly within (0, 0.20], got {value}")
         return value

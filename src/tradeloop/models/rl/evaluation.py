@@ -3,11 +3,20 @@ oracle that bounds what any policy can earn there."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 
-from tradeloop.models.rl.trading_env import HOLD, LONG, SHORT, DailyTradingEnv
+from tradeloop.models.rl.rewards import calculate_metrics
+from tradeloop.models.rl.trading_env import (
+    HOLD,
+    LONG,
+    SHORT,
+    DailyTradingEnv,
+    EnvConfig,
+    SymbolHistory,
+)
 
 Act = Callable[[np.ndarray], np.ndarray]
 
@@ -54,3 +63,31 @@ def fixed_episodes(env: DailyTradingEnv, count: int, seed: int) -> list[tuple[in
 
 def mean_reward(env: DailyTradingEnv, act: Act, episodes: list[tuple[int, int]]) -> float:
     return float(np.mean([run_episode(env, act, s, t)["reward"] for s, t in episodes]))
+
+
+def run_period(
+    history: SymbolHistory, config: EnvConfig, act: Act
+) -> tuple[np.ndarray, dict[str, float]]:
+    """``act`` over the whole of ``history`` (one episode, first session to last, with the
+    trade cap of as many episodes as it spans): the equity after each session (starting
+    at 1) and the PIM metrics (return, Sharpe, Sortino, max drawdown, win rate and average
+    profit per closed trade)."""
+    length = history.states.shape[0] - 1
+    # the trade cap is per episode: a period of several episodes' length gets as many caps
+    episodes = -(-length // config.episode_length)
+    whole = dataclasses.replace(config, episode_length=length,
+                                max_trades=config.max_trades * episodes)  # fmt: skip
+    env = DailyTradingEnv([history], whole)
+    state, info = env.reset(options={"symbol": 0, "start": 0})
+    equity, done = [1.0], False
+    while not done:
+        state, _, terminated, truncated, info = env.step(act(state))
+        equity.append(float(info["equity"]))
+        done = terminated or truncated
+    curve = np.asarray(equity)
+    returns = np.diff(curve) / curve[:-1]
+    # a position still open at the end counts as a trade closed at the last close
+    trades = [*env.closed_trades, *([env.open_trade_pnl] if info["position"] else [])]
+    metrics = calculate_metrics(returns, np.asarray(trades))
+    metrics["refused"] = float(info["refused"])
+    return curve, metrics

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeloop.execution.statistics import max_drawdown, sharpe_ratio, sortino_ratio
+from tradeloop.core.equity_stats import max_drawdown, sharpe_ratio, sortino_ratio
 
 
 def calculate_reward(

@@ -82,6 +82,8 @@ class DailyTradingEnv(gym.Env[np.ndarray, np.ndarray]):
         self._t = self._end = 0
         self._position = self._entry = self._equity = 0.0
         self._holding = self._trades = self._refused = 0
+        self._open_pnl = 0.0
+        self.closed_trades: list[float] = []
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -101,6 +103,8 @@ class DailyTradingEnv(gym.Env[np.ndarray, np.ndarray]):
         self._position = self._entry = 0.0
         self._equity = 1.0
         self._holding = self._trades = self._refused = 0
+        self._open_pnl = 0.0
+        self.closed_trades = []
         return self._observation(), self._info()
 
     def _observation(self) -> np.ndarray:
@@ -116,6 +120,11 @@ class DailyTradingEnv(gym.Env[np.ndarray, np.ndarray]):
     def _info(self) -> dict[str, Any]:
         return {"equity": self._equity, "position": self._position, "trades": self._trades,
                 "refused": self._refused, "symbol": self._history.symbol, "t": self._t}  # fmt: skip
+
+    @property
+    def open_trade_pnl(self) -> float:
+        """The open position's PnL so far (fraction of equity; 0 when flat)."""
+        return self._open_pnl if self._position else 0.0
 
     def target(self, action: np.ndarray) -> float:
         """The position an action asks for (before exits and the trade cap)."""
@@ -149,8 +158,14 @@ class DailyTradingEnv(gym.Env[np.ndarray, np.ndarray]):
             history.close[t + 1],
         )
         traded = abs(wanted - old)
-        ret = old * (nxt_open / prev_close - 1.0) + wanted * (nxt_close / nxt_open - 1.0)
-        ret -= traded * self._cost
+        carry, fresh = old * (nxt_open / prev_close - 1.0), wanted * (nxt_close / nxt_open - 1.0)
+        ret = carry + fresh - traded * self._cost
+        if old != 0.0 and (wanted == 0.0 or np.sign(wanted) != np.sign(old)):
+            # a round trip ends at the next open: its PnL, as a fraction of equity
+            self.closed_trades.append(self._open_pnl + carry - abs(old) * self._cost)
+            self._open_pnl = fresh - abs(wanted) * self._cost
+        else:
+            self._open_pnl += ret
         if traded:
             self._trades += 1
             if wanted == 0.0 or np.sign(wanted) != np.sign(old):
