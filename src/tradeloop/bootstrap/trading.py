@@ -33,6 +33,8 @@ def strategy_plan(
     cap = app.config.risk.position_fraction_cap(len(symbols))
     if strategy == "sma_cross":
         return sma_cross_plan(params, len(symbols), cap)
+    if strategy == "pim_agent":
+        return _pim_agent_plan(app, str(params.get("agent") or "active"), cap)
     if strategy != "ml_signal":
         return user_plan(strategy)
     name = app.config.scorer.model_name
@@ -53,6 +55,23 @@ def strategy_plan(
         cap,
         risk=app.config.risk,
     )
+
+
+def _pim_agent_plan(app: App, ref: str, cap: float) -> StrategyPlan:
+    """The agent ``ref`` names; its decisions go to var/logs/pim_agent_decisions.jsonl."""
+    import json
+
+    from tradeloop.usecases.pim_agent_plan import pim_agent_plan
+
+    log = app.settings.home / "logs" / "pim_agent_decisions.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+
+    def decided(record: dict[str, Any]) -> None:
+        with log.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, sort_keys=True) + "\n")
+
+    return pim_agent_plan(app.registry(), ref, (app.daily_bars, app.dated_features),
+                          app.config.curve, cap, decided)  # fmt: skip
 
 
 def require_fresh_model(app: App, plan: StrategyPlan) -> None:

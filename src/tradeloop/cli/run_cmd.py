@@ -32,7 +32,8 @@ MODES = ("backtest", "paper", "simulate", "live")
 def run(
     mode: Annotated[str, typer.Option(help="backtest, paper, simulate or live")] = "backtest",
     strategy: Annotated[
-        str, typer.Option(help="sma_cross, ml_signal, or your own package.module:ClassName")
+        str,
+        typer.Option(help="sma_cross, ml_signal, pim_agent, or your own package.module:ClassName"),
     ] = "sma_cross",
     tickers: Annotated[str, typer.Option(help="comma-separated symbols")] = "^GSPC",
     start: Annotated[str | None, typer.Option(help="first day (ISO)")] = None,
@@ -41,6 +42,9 @@ def run(
     interval: Annotated[str, typer.Option(help="bar size: 1d, 1h, 1m ...")] = "1d",
     fast: Annotated[int, typer.Option(help="sma_cross: fast window")] = 10,
     slow: Annotated[int, typer.Option(help="sma_cross: slow window")] = 30,
+    agent: Annotated[
+        str, typer.Option(help="pim_agent: the agent (alias or id; tradeloop agent train)")
+    ] = "active",
     benchmark: Annotated[str | None, typer.Option(help="benchmark symbol (stored bars)")] = None,
     account: Annotated[str, typer.Option(help="paper: account name (var/paper/NAME)")] = "main",
     feed: Annotated[str, typer.Option(help="paper/simulate: replay or live")] = "replay",
@@ -100,7 +104,8 @@ def run(
         first, end_ns = parse_range(start, end)
         start_ns = first or 0
         seconds = INTERVALS[interval]
-        plan = strategy_plan(app, strategy, {"fast": fast, "slow": slow}, symbols, seconds)
+        params = {"fast": fast, "slow": slow, "agent": agent}
+        plan = strategy_plan(app, strategy, params, symbols, seconds)
         if mode == "backtest":
             _backtest(
                 app, plan, execution, symbols, seconds, (start_ns, end_ns), benchmark, as_json

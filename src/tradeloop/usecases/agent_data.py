@@ -12,11 +12,9 @@ from tradeloop.core.time import NS_PER_DAY
 from tradeloop.features.curve_features import CURVE_SCHEMA
 from tradeloop.models.config import CurveConfig
 from tradeloop.models.curve_model import CurveModel
-from tradeloop.models.rl.market_state import FEATURE_COLUMNS, STATE_SIZE, session_states
+from tradeloop.models.rl.market_state import FEATURE_COLUMNS, STATE_COLUMNS, session_states
 from tradeloop.models.rl.trading_env import SymbolHistory
 from tradeloop.usecases.curve_training import BarsOf, OptionalRows, curve_features
-
-STATE_COLUMNS = tuple(f"state_{i:02d}" for i in range(STATE_SIZE))
 
 
 def weekday(ts: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import polars as pl
 from tradeloop.core.errors import ConfigError
 from tradeloop.execution.strategy import SmaCrossStrategy, Strategy
 
-STRATEGIES = ("sma_cross", "ml_signal")
+STRATEGIES = ("sma_cross", "ml_signal", "pim_agent")
 
 
 @dataclass(frozen=True, slots=True)

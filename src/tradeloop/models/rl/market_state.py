@@ -19,6 +19,7 @@ import numpy as np
 from tradeloop.models.curve_model import CurveBatch, summarize_batch
 
 STATE_SIZE = 58
+STATE_COLUMNS = tuple(f"state_{i:02d}" for i in range(STATE_SIZE))  # as frame columns
 STATE_BOUND = 1_000.0  # every value is clipped to +-this (the observation space's box)
 RAY_SIZE = 13
 
