@@ -36,8 +36,9 @@ agent:
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
     environment |= {"TRADELOOP_HOME": str(root / "var"), "TRADELOOP_API_TOKEN": TOKEN}
-    done = subprocess.run([*CLI, *args, "--config", str(root / "small.yaml")], cwd=root,
-                          env=environment, capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    command = [*CLI, *args, "--config", str(root / "small.yaml")]
+    done = subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True,
+                          timeout=900, check=False)  # fmt: skip
     assert done.returncode == 0, (args, done.stderr[-2000:])
     return done
 
@@ -123,8 +124,8 @@ def test_pim_path_when_run_offline_then_curve_agent_and_strategy_work(tmp_path: 
 
     window = ("--tickers", "AAPL", "--start", "2024-01-02", "--end", "2024-06-28")
     _run(tmp_path, "run", "--strategy", "pim_agent", "--agent", "candidate", *window)
-    decisions = [json.loads(line) for line in
-                 (tmp_path / "var" / "logs" / "pim_agent_decisions.jsonl").read_text().splitlines()]  # fmt: skip
+    log = tmp_path / "var" / "logs" / "pim_agent_decisions.jsonl"
+    decisions = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(decisions) >= 100
     assert all(len(d["state_hash"]) == 16 for d in decisions if d["decision"] != "no_state")
     ordered = [d for d in decisions if d["order"]]
@@ -132,5 +133,5 @@ def test_pim_path_when_run_offline_then_curve_agent_and_strategy_work(tmp_path: 
     for mode in ("paper", "simulate"):
         _run(tmp_path, "run", "--mode", mode, "--strategy", "pim_agent", "--agent", "candidate",
              "--account", f"pim-{mode}", "--run-once", *window)  # fmt: skip
-    after = (tmp_path / "var" / "logs" / "pim_agent_decisions.jsonl").read_text().splitlines()
+    after = log.read_text().splitlines()
     assert len(after) > len(decisions)

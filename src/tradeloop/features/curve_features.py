@@ -189,13 +189,21 @@ def _reference(bars: pl.DataFrame, prefix: str) -> pl.DataFrame:
     )
 
 
+REFERENCE_TOLERANCE_DAYS = 5  # a weekend and a holiday; staler reference values are missing
+
+
 def _regime(frame: pl.DataFrame, market: pl.DataFrame, growth: pl.DataFrame) -> pl.DataFrame:
     """``frame`` (symbol, ts, ret_1, ret_20, ret_60) joined as of each session with the
-    references (forward-filled over sessions a reference did not trade)."""
-    joined = frame.sort("ts").join_asof(_reference(market, "mkt"), on="ts", strategy="backward")
+    references: their latest session at or before it, if at most
+    REFERENCE_TOLERANCE_DAYS old (else missing: a stale market is not the market)."""
+    late = REFERENCE_TOLERANCE_DAYS * 86_400 * 1_000_000_000
+    joined = frame.sort("ts").join_asof(
+        _reference(market, "mkt"), on="ts", strategy="backward", tolerance=late
+    )
     joined = joined.join_asof(
-        _reference(growth, "grw").select("ts", "grw_ret_20"), on="ts", strategy="backward"
-    ).sort("symbol", "ts")
+        _reference(growth, "grw").select("ts", "grw_ret_20"), on="ts", strategy="backward",
+        tolerance=late,
+    ).sort("symbol", "ts")  # fmt: skip
     own, mkt = pl.col("ret_1"), pl.col("mkt_ret_1")
     cov = pl.rolling_cov(own, mkt, window_size=60)
     return joined.with_columns(

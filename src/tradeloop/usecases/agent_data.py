@@ -35,13 +35,15 @@ def state_frame(
     bars_of: BarsOf, symbols: list[str], curve: CurveModel, config: CurveConfig,
     optional: OptionalRows, end_ns: int | None = None,
 ) -> pl.DataFrame:  # fmt: skip
-    """``symbol, ts, open, high, low, close`` and STATE_COLUMNS for every session from the
-    first one with every feature window full (``end_ns``: none after it)."""
+    """``symbol, ts, open, high, low, close`` and STATE_COLUMNS for every session with
+    every feature present (``end_ns``: none after it)."""
     features, own = curve_features(bars_of, symbols, config, optional, end_ns)
     frame = features.join(own.select("symbol", "ts", "open", "high", "low", "close"),
                           on=["symbol", "ts"]).sort("symbol", "ts")  # fmt: skip
+    # a session with any feature missing (a window not yet full, a stale reference series)
+    # gets no state: no decision is made on it
     complete = pl.all_horizontal(pl.col(n).is_not_null() for n in CURVE_SCHEMA.names)
-    frame = frame.filter(complete.cast(pl.Int32).cum_max().over("symbol") == 1)
+    frame = frame.filter(complete)
     if frame.is_empty():
         raise DataError(
             f"{', '.join(symbols)}: no session with a full year of history. Fix: tradeloop "

@@ -45,7 +45,7 @@ def test_ppo_when_trained_on_a_learnable_market_then_near_optimal(
     kind: str, tmp_path: Path
 ) -> None:
     make = lambda: DailyTradingEnv([_toy(kind)], TOY)  # noqa: E731
-    result = train_ppo(make, 200, PpoConfig(n_steps=256, learning_rate=1e-3), tmp_path)
+    result = train_ppo(make, 200, PpoConfig(learning_rate=1e-3), tmp_path)
     policy = AgentPolicy(policy_onnx(result.layers), [3, 5])
     assert _score(kind, policy.act) >= 0.9
     states = np.random.default_rng(0).normal(0, 1, (200, STATE_SIZE)).astype(np.float32)

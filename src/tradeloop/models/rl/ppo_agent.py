@@ -22,7 +22,8 @@ from tradeloop.models.rl.training_log import TrainingLog
 @dataclass(frozen=True)
 class PpoConfig:
     net_arch: tuple[int, ...] = (64, 64)
-    n_steps: int = 512
+    n_envs: int = 8  # environments stepped together: one batched policy call per step
+    n_steps: int = 64  # per environment: 512 steps per update
     batch_size: int = 64
     n_epochs: int = 10
     learning_rate: float = 3e-4
@@ -50,22 +51,27 @@ def _callback(episodes: int, log: TrainingLog, run_dir: Path, config: PpoConfig,
     class EpisodeCallback(BaseCallback):
         def __init__(self) -> None:
             super().__init__()
-            self.total, self.stopped = 0.0, False
+            self.totals: np.ndarray | None = None
+            self.stopped = False
 
         def _on_step(self) -> bool:
-            self.total += float(self.locals["rewards"][0])
-            if not bool(self.locals["dones"][0]):
-                return True
-            done = len(log.rows) + 1
-            if on_episode is not None:
-                on_episode(done, self.total)
-            self.stopped = log.episode(self.num_timesteps, self.total)
-            self.total = 0.0
-            if done % config.checkpoint_every == 0:
-                save_checkpoint(
-                    self.model.policy, run_dir / "checkpoints" / f"episode_{done:05d}.pt"
-                )
-            return done < episodes and not self.stopped
+            rewards = np.asarray(self.locals["rewards"], dtype=np.float64)
+            dones = np.asarray(self.locals["dones"], dtype=bool)
+            if self.totals is None:
+                self.totals = np.zeros(rewards.size)
+            self.totals += rewards
+            for i in np.flatnonzero(dones):
+                done = len(log.rows) + 1
+                if on_episode is not None:
+                    on_episode(done, float(self.totals[i]))
+                self.stopped = log.episode(self.num_timesteps, float(self.totals[i]))
+                self.totals[i] = 0.0
+                if done % config.checkpoint_every == 0:
+                    path = run_dir / "checkpoints" / f"episode_{done:05d}.pt"
+                    save_checkpoint(self.model.policy, path)
+                if done >= episodes or self.stopped:
+                    return False
+            return True
 
     return EpisodeCallback()
 
@@ -100,7 +106,9 @@ def train_ppo(
 
     torch.manual_seed(config.seed)
     torch.set_num_threads(1)
-    env = make_env()
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    env = DummyVecEnv([make_env] * config.n_envs)
     model = PPO(
         "MlpPolicy", env, n_steps=config.n_steps, batch_size=config.batch_size,
         n_epochs=config.n_epochs, learning_rate=config.learning_rate, gamma=config.gamma,
@@ -110,7 +118,7 @@ def train_ppo(
     )  # fmt: skip
     log = TrainingLog(run_dir, patience=config.patience).open()
     callback = _callback(episodes, log, run_dir, config, on_episode)
-    length = int(getattr(getattr(env, "config", None), "episode_length", 1000))
+    length = int(getattr(getattr(env.envs[0], "config", None), "episode_length", 1000))
     try:
         model.learn(total_timesteps=episodes * (length + 1) * 2, callback=callback)
     finally:
