@@ -127,7 +127,15 @@ def test_job_when_submitted_then_progress_over_sse_and_results_stored(setup: Set
             )
             results = client.get(f"/v1/jobs/experiments/{job_id}/artifacts/results.json").json()
             assert len(results["runs"]) == 24
-            assert len(client.get("/v1/experiments/runs").json()["runs"]) == 24
+            runs = client.get("/v1/experiments/runs").json()["runs"]
+            assert len(runs) == 24
+            busiest = max(runs, key=lambda r: r["trades"])
+            detail = client.get(f"/v1/experiments/runs/{busiest['run_id'][:10]}").json()
+            trades = detail["trades"]
+            assert len(trades["pnl_ticks"]) == busiest["trades"] > 0
+            assert trades["cumulative_pnl_ticks"][-1] == pytest.approx(busiest["total_pnl_ticks"])
+            assert min(trades["drawdown_ticks"]) == pytest.approx(-busiest["max_drawdown_ticks"])
+            assert client.get("/v1/experiments/runs/ffffffff").status_code == 404
             finished = client.post(f"/v1/jobs/experiments/{job_id}/cancel", headers=AUTH)
             assert finished.status_code == 409
             assert client.get("/v1/jobs/experiments/nope").status_code == 404

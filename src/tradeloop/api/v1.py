@@ -1,7 +1,9 @@
 """The /v1 control plane (FastAPI; OpenAPI at ``/docs``), served by ``tradeloop serve
 api`` together with the desk's control routes.
 
-- ``GET /v1/experiments/runs``: the results store's runs (``?experiment=``, ``?limit=``).
+- ``GET /v1/experiments/runs``: the results store's runs (``?experiment=``, ``?limit=``);
+  ``GET /v1/experiments/runs/{id}``: one run (an id prefix) with its trades, cumulative PnL
+  and drawdown in ticks (evaluated again: the evaluation is deterministic).
 - ``POST /v1/jobs/experiments`` ``{"experiment", "dataset_id"?}``: queue a run (202);
   ``GET /v1/jobs/experiments`` (recent jobs), ``GET /v1/jobs/experiments/{id}``,
   ``POST /v1/jobs/experiments/{id}/cancel`` (honoured between sweep points; 409 once the
@@ -171,6 +173,14 @@ def create_v1_app(
     def runs(experiment: str | None = None, limit: int = 500) -> dict[str, Any]:
         found = [r for r in plane.results.runs() if experiment in (None, r["experiment"])]
         return {"runs": found[-limit:]}
+
+    @app.get("/v1/experiments/runs/{run_id}")
+    def run_detail(run_id: str) -> dict[str, Any]:
+        found = plane.results.run(run_id)
+        if found is None:
+            raise HTTPException(404, f"no run {run_id!r} (or the prefix is ambiguous)")
+        trades = _known(lambda: plane.runner_for().trades(found))
+        return {"run": found, "trades": trades}
 
     for routes in (_job_routes, _serving_routes, _gold_routes, _studio_routes, _workspace_routes):
         routes(app, plane, require_token)

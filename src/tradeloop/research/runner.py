@@ -27,7 +27,7 @@ from tradeloop.research.results_db import ResultsDB
 from tradeloop.research.signals import signal_function
 from tradeloop.research.specs import EvalSpec, ExperimentSpec, ServingSpec
 from tradeloop.research.sweep import sweep_points
-from tradeloop.research.tpsl import evaluate, metrics
+from tradeloop.research.tpsl import Trades, evaluate, metrics
 
 Columns = dict[str, np.ndarray]
 
@@ -55,6 +55,13 @@ def evaluate_point(
 ) -> dict[str, Any]:
     """One point's metrics: its signal on the bins, then TP/SL with cooldown. ``signals``
     keeps the signals computed so far by their parameters (points of a grid share them)."""
+    return metrics(point_trades(context, point, signals))
+
+
+def point_trades(
+    context: PointContext, point: RunPoint, signals: dict[str, np.ndarray] | None = None
+) -> Trades:
+    """The trades of one point (what ``evaluate_point`` measures)."""
     signal_params = dict(context.serving.signal.resolved())
     eval_params = context.eval.model_dump()
     for key, value in point.params.items():
@@ -76,7 +83,7 @@ def evaluate_point(
         max_hold_bins=int(eval_params["max_hold_bins"]),
         cooldown_bins=int(eval_params["cooldown_bins"]),
     )  # fmt: skip
-    return metrics(trades)
+    return trades
 
 
 def in_process(
@@ -149,12 +156,7 @@ class ExperimentRunner:
                 f"tradeloop research generate --pipeline {pipeline.name} and use its dataset"
             )
         points = self.plan(experiment, serving, dataset_id)
-        bins = dataset.bins()
-        context = PointContext(
-            bins, load_gold(dataset, serving.gold), serving, experiment.eval,
-            float(dataset.manifest["instrument"]["tick_size"]),
-            np.where(bins["valid"], bins["mid"], 0.0),
-        )  # fmt: skip
+        context = self._context(dataset, serving, experiment)
         scores = executor(context, points, on_point)
         now = self.clock()
         meta = {
@@ -175,3 +177,34 @@ class ExperimentRunner:
             [{"run_id": m["run_id"], "params": m["params"], **s} for m, s in rows],
             stored,
         )
+
+    def _context(
+        self, dataset: Any, serving: ServingSpec, experiment: ExperimentSpec
+    ) -> PointContext:
+        bins = dataset.bins()
+        return PointContext(
+            bins, load_gold(dataset, serving.gold), serving, experiment.eval,
+            float(dataset.manifest["instrument"]["tick_size"]),
+            np.where(bins["valid"], bins["mid"], 0.0),
+        )  # fmt: skip
+
+    def trades(self, run: dict[str, Any]) -> dict[str, Any]:
+        """A stored run's trades again (the evaluation is deterministic): each trade's
+        entry and exit bins and times, direction, exit reason and PnL in ticks, with the
+        cumulative PnL and its drawdown (the run detail's chart)."""
+        experiment, serving, _ = self.tree.chain(str(run["experiment"]))
+        dataset = self.datasets.open(str(run["dataset_id"]))
+        context = self._context(dataset, serving, experiment)
+        made = point_trades(context, RunPoint(str(run["run_id"]), dict(run["params"])))
+        pnl = np.cumsum(made.pnl_ticks)
+        ends = context.bins["bin_end_ns"]
+        return {
+            "run_id": run["run_id"],
+            "entry_ns": [int(ends[i]) for i in made.entry],
+            "exit_ns": [int(ends[i]) for i in made.exit],
+            "direction": made.direction.tolist(),
+            "exit_reason": made.reason.tolist(),
+            "pnl_ticks": made.pnl_ticks.tolist(),
+            "cumulative_pnl_ticks": pnl.tolist(),
+            "drawdown_ticks": (pnl - np.maximum.accumulate(pnl)).tolist() if pnl.size else [],
+        }
