@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 
-.PHONY: demo test lint fmt unit install clean-var
+.PHONY: demo test lint fmt unit install clean-var ui web-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,28 @@ $(PROMTOOL):
 	  echo "could not unpack promtool from Debian's prometheus package"; \
 	else echo "promtool not found and no apt-get: the alert-rule tests will skip"; fi
 
+# The browser pages: TypeScript in web/, built into src/tradeloop/api/static/ui (shipped in
+# the package: users need no Node.js). `make ui` rebuilds them from package-lock.json.
+WEB_STAMP := web/node_modules/.installed-$(shell sha256sum web/package-lock.json | cut -c1-16)
+
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web-deps: $(WEB_STAMP)
+
+ui: $(WEB_STAMP)
+	cd web && npm run build
+
+# Chromium for the page tests: Debian's package (Playwright drives it; never `playwright
+# install`, which downloads its own).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get install -y chromium >/dev/null 2>&1 || \
+	  (apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1) || \
+	  echo "could not install chromium: the page tests will skip"
+
 demo: $(STAMP)
 	$(BIN)/tradeloop demo
 
@@ -50,7 +72,8 @@ unit: $(STAMP)
 
 # Two workers (this is a 2-core machine); each has a PostgreSQL database of its own
 # (tests/conftest.py), every other shared resource is a free port or a tmp_path.
-test: lint $(PROMTOOL)
+test: lint $(PROMTOOL) $(WEB_STAMP) $(CHROMIUM)
+	cd web && npx tsc --noEmit && npx vitest run
 	TRADELOOP_PROMTOOL=$(abspath $(PROMTOOL)) $(BIN)/pytest -q -n 2
 
 fmt: $(STAMP)

@@ -4,7 +4,8 @@ gold; this test recomputes both from the recorded day and requires the committed
 to match, then runs the TypeScript runtime over it (Vitest) and requires equal values to
 1e-9 relative.
 
-Regenerate the fixture after a deliberate change: ``python tests/integration/test_web_gold_parity.py``.
+Regenerate the fixture after a deliberate change:
+``python tests/integration/test_web_gold_parity.py``.
 """
 
 from __future__ import annotations

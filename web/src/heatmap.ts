@@ -16,8 +16,8 @@ export interface BinColumn {
 }
 
 /** The RGBA pixels (rows x 4) of one column. ``center`` is the price at row rows/2. */
-export function columnPixels(bin: BinColumn, rows: number, tick: number, center: number, scale: number): Uint8ClampedArray {
-  const out = new Uint8ClampedArray(rows * 4);
+export function columnPixels(bin: BinColumn, rows: number, tick: number, center: number, scale: number): Uint8ClampedArray<ArrayBuffer> {
+  const out = new Uint8ClampedArray(new ArrayBuffer(rows * 4));
   for (let r = 0; r < rows; r++) out[r * 4 + 3] = 255; // opaque black background
   if (!bin.valid) return out;
   const half = rows / 2;

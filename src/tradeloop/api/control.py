@@ -181,5 +181,12 @@ def create_app() -> HttpGuard:
     plane, start_worker = control_plane(settings, application.engine)
     v1 = create_v1_app(plane, secret, on_start=start_worker)
     add_control_routes(v1, control, token_guard(secret))
+    from tradeloop.api.desk import add_desk_routes
+    from tradeloop.bootstrap.desk import desk_view, stream_app
+
+    add_desk_routes(v1, desk_view(application), application.registry, token_guard(secret))
+    stream = stream_app(settings)
+    if stream is not None:  # the order-book stream on the same origin, for the pages
+        v1.mount("/stream", stream)
     api = application.config.api
     return HttpGuard(v1, allowed_hosts=api.allowed_hosts, rate_per_minute=api.rate_limit_per_minute)

@@ -92,9 +92,11 @@ def api(
     port: Annotated[int | None, typer.Option(help="port (default 5002)", min=1, max=65535)] = None,
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
 ) -> None:
-    """Serve the control API: GET /health, GET /status (accounts' trading states),
-    GET /metrics (every var/metrics/*.prom in one scrape), POST /halt {"reason": ...} and
-    POST /resume (both need Authorization: Bearer $TRADELOOP_API_TOKEN).
+    """Serve the control API and the browser desk: the pages at http://HOST:PORT/ui/
+    (desk, live stream, experiments, jobs, model studio, serving registry), the /v1
+    control plane (OpenAPI at /docs), GET /health, GET /status, GET /metrics, POST /halt
+    {"reason": ...} and POST /resume (changes need Authorization: Bearer
+    $TRADELOOP_API_TOKEN; the pages ask for it).
 
     Examples:
 
@@ -134,6 +136,8 @@ def api(
         lifespan="on",
         access_log=False,
         timeout_keep_alive=5,  # idle connections closed after 5 s
+        ws="websockets-sansio",  # the pages' order-book stream is mounted at /stream
+        ws_per_message_deflate=False,
     )
 
 

@@ -204,7 +204,7 @@ def _trading(
         "realized_pnl": float(trades_today["pnl"].sum()) if trades_today.height else 0.0,
         "accounts": sorted(set(trades_today["run_id"].to_list())),
         "rejected_orders": queries.rejected_orders(start_ns, end_ns),
-        "risk_denials": _risk_denials(risk_prom),
+        "risk_denials": risk_denials(risk_prom),
     }
 
 
@@ -312,7 +312,7 @@ def _max_drawdown_line(equity: pl.DataFrame) -> str:
     return f"- max drawdown of realized PnL: {usd:+,.2f} USD (the accounts' capital is unknown)"
 
 
-def _risk_denials(path: Path | None) -> dict[str, int]:
+def risk_denials(path: Path | None) -> dict[str, int]:
     """Denials by reason code from the daemon's risk.prom (cumulative since it started)."""
     if path is None or not path.exists():
         return {}
