@@ -161,6 +161,17 @@ def test_stream_when_replayed_then_the_heatmap_draws_and_gauges_move(
     drawn = page.evaluate("window.tradeloopStream.drawn")
     page.wait_for_function(f"window.tradeloopStream.bins > {drawn} + 50")
     assert page.evaluate("window.tradeloopStream.drawn") == drawn  # paused: bins arrive, none drawn
+    # a published serving's overlays: listed, and the line drawn over the heatmap
+    page.goto(f"{base}/ui/#/stream?serving=web&speed=max&from=2023-12-25T23:00:00Z")
+    page.reload()
+    page.wait_for_function("window.tradeloopStream && window.tradeloopStream.drawn > 200")
+    assert page.locator("ul.overlays li").count() == 3
+    painted = page.evaluate(
+        """() => { const c = document.querySelector('canvas.overlay-layer');
+           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+           let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
+    )
+    assert painted > 100
     page.close()
     assert errors == []
 

@@ -4,15 +4,16 @@
 import { tableFromIPC } from "apache-arrow";
 import { DEFAULT_GOLD, GoldFeatureRuntime, PRICE_SCALE, type GoldBin, type GoldConfig } from "../gold";
 import { Heatmap } from "../heatmap";
+import { marks, OverlayLayer, value, type Overlay } from "../overlays";
 import { el, fmt, isoNs, section } from "../ui";
 
 interface RuntimeConfig {
   instrument: { symbol: string; tick_size: number; rows_per_bin: number; cell_width_ms: number };
-  serving: { id?: string; name?: string; gold?: GoldConfig; overlays?: { label: string; type: string; params?: Record<string, unknown> }[] };
+  serving: { id?: string; name?: string; gold?: GoldConfig; overlays?: Overlay[] };
   speed: number | string;
 }
 
-export interface StreamStats { bins: number; dropped: number; drawn: number; lit: number }
+export interface StreamStats { bins: number; dropped: number; drawn: number; lit: number; binMs: number[] }
 
 // read by the browser tests and the benchmark (window.tradeloopStream)
 declare global { interface Window { tradeloopStream?: StreamStats & { heatmap?: Heatmap } } }
@@ -60,22 +61,38 @@ export function streamPage(root: HTMLElement, params: URLSearchParams): () => vo
   let header: Record<string, unknown> | null = null;
   let heatmap: Heatmap | null = null;
   let gold: GoldFeatureRuntime | null = null;
+  let layer: OverlayLayer | null = null;
+  let drawn: Overlay[] = [];
+  let extraGauges: { overlay: Overlay; set: (v: number) => void }[] = [];
   let tick = 0.25;
-  const stats: StreamStats & { heatmap?: Heatmap } = { bins: 0, dropped: 0, drawn: 0, lit: 0 };
+  const stats: StreamStats & { heatmap?: Heatmap } = { bins: 0, dropped: 0, drawn: 0, lit: 0, binMs: [] };
   window.tradeloopStream = stats;
 
   const onConfig = (config: RuntimeConfig): void => {
     tick = config.instrument.tick_size;
     heatmap = new Heatmap(600, 200, tick);
     stats.heatmap = heatmap;
-    stage.replaceChildren(heatmap.canvas);
+    layer = new OverlayLayer(600, 200);
+    stage.replaceChildren(el("div", { class: "layers" }, heatmap.canvas, layer.canvas));
     gold = new GoldFeatureRuntime({ ...DEFAULT_GOLD, ...(config.serving.gold ?? {}) }, tick);
-    overlays.replaceChildren(...(config.serving.overlays ?? []).map((o) =>
+    const listed = config.serving.overlays ?? [];
+    drawn = listed.filter((o) => o.type !== "gauge");
+    extraGauges = listed.filter((o) => o.type === "gauge" && !["pressure", "vacuum", "composite"].includes(o.label))
+      .map((o) => { const g = gauge(o.label); gauges.pressure.node.parentElement?.append(g.node); return { overlay: o, set: g.set }; });
+    overlays.replaceChildren(...listed.map((o) =>
       el("li", {}, el("strong", {}, o.label), ` ${o.type} `, el("code", {}, JSON.stringify(o.params ?? {})))));
     status.textContent = `${config.instrument.symbol}: serving ${config.serving.name ?? config.serving.id ?? "default"}, ${config.instrument.cell_width_ms} ms bins, speed ${config.speed}`;
   };
 
   const onBin = (bytes: ArrayBuffer): void => {
+    const started = performance.now();
+    try { drawBin(bytes); } finally {
+      stats.binMs.push(performance.now() - started); // decode + gold + draw, for the benchmark
+      if (stats.binMs.length > 2000) stats.binMs.shift();
+    }
+  };
+
+  const drawBin = (bytes: ArrayBuffer): void => {
     const table = tableFromIPC(new Uint8Array(bytes));
     const col = (name: string) => table.getChild(name)!.toArray();
     const mid = Number(header?.mid ?? 0);
@@ -87,7 +104,9 @@ export function streamPage(root: HTMLElement, params: URLSearchParams): () => vo
     if (paused || !heatmap) return;
     heatmap.push({ mid, valid, bestBid, bestAsk, prices: col("price"), depth: col("depth_qty_end") });
     stats.drawn = heatmap.drawn;
+    if (g && layer) layer.push(marks(drawn, g, 200));
     if (g) {
+      for (const extra of extraGauges) extra.set(value(extra.overlay, g));
       gauges.pressure.set(g.pressure_variant);
       gauges.vacuum.set(g.vacuum_variant);
       gauges.composite.set(g.composite);
