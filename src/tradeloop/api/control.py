@@ -182,10 +182,11 @@ def create_app() -> HttpGuard:
     v1 = create_v1_app(plane, secret, on_start=start_worker)
     add_control_routes(v1, control, token_guard(secret))
     from tradeloop.api.desk import add_desk_routes
-    from tradeloop.bootstrap.desk import desk_view, stream_app
+    from tradeloop.api.stream import stream_for
+    from tradeloop.bootstrap.desk import desk_view
 
     add_desk_routes(v1, desk_view(application), application.registry, token_guard(secret))
-    stream = stream_app(settings)
+    stream = stream_for(settings)
     if stream is not None:  # the order-book stream on the same origin, for the pages
         v1.mount("/stream", stream)
     api = application.config.api

@@ -340,23 +340,38 @@ def create_app() -> FastAPI:
     token from the environment (``TRADELOOP_INSTRUMENT_CONFIG``, ``TRADELOOP_CONFIG``,
     ``TRADELOOP_API_TOKEN``, ``TRADELOOP_HOME``)."""
     from tradeloop.bootstrap import mbo as wiring
-    from tradeloop.bootstrap.app import load_app_config
-    from tradeloop.bootstrap.research import live_session_log, serving_catalog
     from tradeloop.settings import load_settings
 
     settings = load_settings()
-    config = load_app_config(settings.config)[0].stream
     instrument, _ = wiring.instrument(settings, None)
-    files = wiring.mbo_files(settings, instrument)
-    if not files:
+    app = stream_for(settings)
+    if app is None:
         raise DataError(f"no MBO files for {instrument.symbol}. Fix: tradeloop mbo import FILE")
+    return app
+
+
+def stream_for(settings: Any) -> FastAPI | None:
+    """The stream's app for these settings, or None (said in the log) when there is no
+    instrument or no imported MBO file (the control plane mounts it at ``/stream``)."""
+    from tradeloop.bootstrap import mbo as wiring
+    from tradeloop.bootstrap.app import load_app_config
+    from tradeloop.bootstrap.research import live_session_log, serving_catalog
+    from tradeloop.core.errors import ConfigError
+
+    try:
+        config = load_app_config(settings.config)[0].stream
+        instrument, _ = wiring.instrument(settings, None)
+        files = wiring.mbo_files(settings, instrument)
+    except (ConfigError, DataError, OSError) as exc:
+        log.warning("no order-book stream: %s", exc)
+        return None
+    if not files:
+        log.warning("no order-book stream: no MBO files (tradeloop mbo import)")
+        return None
     token = settings.api_token
     return create_stream_app(
-        instrument,
-        serving_catalog(settings, instrument),
+        instrument, serving_catalog(settings, instrument),
         wiring.stream_replay(settings, instrument, files),
-        api_token=token.get_secret_value() if token else None,
-        queue_bins=config.queue_bins,
-        default_speed=config.default_speed,
-        sessions=live_session_log(settings),
-    )
+        api_token=token.get_secret_value() if token else None, queue_bins=config.queue_bins,
+        default_speed=config.default_speed, sessions=live_session_log(settings),
+    )  # fmt: skip
