@@ -65,9 +65,9 @@ def equity_curve(fills: pl.DataFrame, closes: pl.DataFrame, initial: float) -> p
         value = value + pl.col(f"q_{symbol}").fill_null(0.0) * pl.col(f"c_{symbol}").fill_null(0.0)
     out = frame.with_columns((initial + pl.col("cash").fill_null(0.0) + value).alias("equity"))
     out = out.filter(pl.col("ts") >= fills["ts_event"].min())
-    return out.select(
-        "ts", "equity", (pl.col("equity") / pl.col("equity").cum_max() - 1).alias("drawdown")
-    )
+    # an account whose equity never rose above 0 has no drawdown to speak of: null, not NaN
+    drawdown = (pl.col("equity") / pl.col("equity").cum_max() - 1).fill_nan(None)
+    return out.select("ts", "equity", drawdown.alias("drawdown"))
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class DeskView:
             "reason": risk.get("state_reason", ""),
             "initial_cash": initial, "equity": equity,
             "daily_pnl": equity - float(start) if start is not None else None,
-            "fills": fills.height, "curve": curve,
+            "fills": fills.height, "curve": curve, "fill_rows": fills,
         }  # fmt: skip
 
     def summary(self) -> dict[str, Any]:
@@ -107,7 +107,9 @@ class DeskView:
         latest = daily[-1][: len("ml_daily_2024-01-01")] if daily else ""
         plots = [name for name in daily if name.startswith(latest)] if latest else []
         return {
-            "accounts": [{k: v for k, v in a.items() if k != "curve"} for a in accounts],
+            "accounts": [
+                {k: v for k, v in a.items() if k not in ("curve", "fill_rows")} for a in accounts
+            ],
             "kill_switch": (self.home / "KILL_SWITCH").exists(),
             "report": {
                 "state": report[0] if report else None,
@@ -125,7 +127,7 @@ class DeskView:
             raise ConfigError(f"no {mode} account {name!r}")
         summary = self._summary(mode, name, folder)
         curve: pl.DataFrame = summary.pop("curve")
-        fills = self.queries.fills(summary["run_id"])
+        fills: pl.DataFrame = summary.pop("fill_rows")
         return {
             **summary,
             "positions": self.queries.positions(summary["run_id"]),

