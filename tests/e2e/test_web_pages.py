@@ -270,3 +270,25 @@ def test_serving_when_rolled_back_then_the_alias_points_at_the_older_version(
     assert httpx.get(f"{base}/v1/serving/aliases").json()["aliases"]["web"] == older
     page.close()
     assert errors == []
+
+
+def test_pages_when_driven_by_keyboard_then_navigation_and_sorting_work(
+    server: tuple[str, Path], browser: Any
+) -> None:
+    base, _ = server
+    page, errors = _page(browser)
+    page.goto(f"{base}/ui/#/desk")
+    page.wait_for_selector("#kill-state")
+    page.wait_for_selector("#account-detail h3")
+    for _ in range(10):  # back from the page to the header: token, then the nav links
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement?.dataset?.page") == "experiments":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_function("location.hash === '#/experiments'")
+    page.wait_for_selector("th")
+    page.focus("th:nth-child(4)")  # trades
+    page.keyboard.press("Enter")
+    assert page.get_attribute("th:nth-child(4)", "aria-sort") == "ascending"
+    page.close()
+    assert errors == []

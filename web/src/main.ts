@@ -42,7 +42,7 @@ async function route(): Promise<void> {
   } catch (error) {
     root.replaceChildren(el("section", { class: "card error", role: "alert" }, el("h2", {}, "This page could not load"), el("p", {}, String((error as Error).message ?? error))));
   }
-  root.focus();
+  if (document.activeElement === document.body || document.activeElement === root) root.focus(); // never steal focus the user moved
 }
 
 const tokenButton = document.getElementById("token")!;
