@@ -154,6 +154,13 @@ def test_stream_when_replayed_then_the_heatmap_draws_and_gauges_move(
     page.wait_for_function("window.tradeloopStream && window.tradeloopStream.drawn > 200")
     lit = page.evaluate("window.tradeloopStream.heatmap.litShare()")
     assert lit > 0.01
+    candles = page.evaluate(
+        """() => { const c = document.querySelector('canvas.candles');
+           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+           let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 40 || d[i + 1] > 40) n++;
+           return n; }"""
+    )
+    assert candles > 50  # 1 s candles of the mid under the heatmap
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "stream-replay-1280.png"))
     assert page.get_attribute("[aria-label=composite]", "aria-valuenow") is not None

@@ -3,6 +3,7 @@
 
 import { tableFromIPC } from "apache-arrow";
 import { DEFAULT_GOLD, GoldFeatureRuntime, PRICE_SCALE, type GoldBin, type GoldConfig } from "../gold";
+import { CandleBuilder, CandleChart } from "../candles";
 import { Heatmap } from "../heatmap";
 import { marks, OverlayLayer, value, type Overlay } from "../overlays";
 import { el, fmt, isoNs, section } from "../ui";
@@ -62,6 +63,8 @@ export function streamPage(root: HTMLElement, params: URLSearchParams): () => vo
   let heatmap: Heatmap | null = null;
   let gold: GoldFeatureRuntime | null = null;
   let layer: OverlayLayer | null = null;
+  let candles: CandleChart | null = null;
+  let builder: CandleBuilder | null = null;
   let drawn: Overlay[] = [];
   let extraGauges: { overlay: Overlay; set: (v: number) => void }[] = [];
   let tick = 0.25;
@@ -73,7 +76,10 @@ export function streamPage(root: HTMLElement, params: URLSearchParams): () => vo
     heatmap = new Heatmap(600, 200, tick);
     stats.heatmap = heatmap;
     layer = new OverlayLayer(600, 200);
-    stage.replaceChildren(el("div", { class: "layers" }, heatmap.canvas, layer.canvas));
+    const perCandle = Math.max(1, Math.round(1000 / config.instrument.cell_width_ms)); // 1 s candles
+    builder = new CandleBuilder(perCandle);
+    candles = new CandleChart(60);
+    stage.replaceChildren(el("div", { class: "layers" }, heatmap.canvas, layer.canvas), candles.canvas);
     gold = new GoldFeatureRuntime({ ...DEFAULT_GOLD, ...(config.serving.gold ?? {}) }, tick);
     const listed = config.serving.overlays ?? [];
     drawn = listed.filter((o) => o.type !== "gauge");
@@ -105,6 +111,8 @@ export function streamPage(root: HTMLElement, params: URLSearchParams): () => vo
     heatmap.push({ mid, valid, bestBid, bestAsk, prices: col("price"), depth: col("depth_qty_end") });
     stats.drawn = heatmap.drawn;
     if (g && layer) layer.push(marks(drawn, g, 200));
+    const candle = builder?.push(mid, valid);
+    if (candle) candles?.push(candle);
     if (g) {
       for (const extra of extraGauges) extra.set(value(extra.overlay, g));
       gauges.pressure.set(g.pressure_variant);
