@@ -74,6 +74,7 @@ from tradeloop.store.sql.event_store import SqlEventStore
 from tradeloop.store.sql.ingest_store import SqlIngestStore
 from tradeloop.store.sql.model_records import SqlModelRecords
 from tradeloop.usecases.collector_config import CollectorConfig
+from tradeloop.usecases.scalper_config import ScalperConfig
 
 if TYPE_CHECKING:
     import polars as pl
@@ -137,6 +138,7 @@ class AppConfig(FrozenConfig):
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     scorer: ScorerConfig = Field(default_factory=ScorerConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
+    scalper: ScalperConfig = Field(default_factory=ScalperConfig)
 
     def loop_settings(self) -> LoopSettings:
         from tradeloop.usecases.loop import LoopSettings

@@ -68,6 +68,11 @@ PROFILES: Mapping[str, tuple[ProfileValue, ...]] = {
             "risk.min_free_balance_usd", 200.0, f"{SCALPER}:162", "min_free_balance_usd: 200"
         ),
         ProfileValue("risk.assumed_stop_bps", 30.0, f"{SCALPER}:173", "assumed_sl_pct: 0.003"),
+        # a 10x margin account: a position may be worth up to 10x the equity (the cap on it
+        # is notional_cap_usd), where tradeloop's cash-account limits would refuse 20 %
+        ProfileValue("risk.max_gross_leverage", 10.0, f"{SCALPER}:159", "leverage: 10"),
+        ProfileValue("risk.max_position_size", 10.0, f"{SCALPER}:159", "leverage: 10"),
+        ProfileValue("risk.max_portfolio_heat", 10.0, f"{SCALPER}:159", "leverage: 10"),
     ),
     # the MBO engine's instrument settings belong to its instrument file, not to this config
     "qmachina": (),

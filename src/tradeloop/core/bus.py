@@ -8,6 +8,7 @@ the backends skip a message whose id a group has already acknowledged.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import uuid
@@ -23,6 +24,9 @@ class Message:
     topic: str
     payload: dict[str, Any]
     message_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Delivered before and never acknowledged (its consumer died or its handler raised):
+    # a stage then looks up what it decided the first time.
+    redelivered: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.topic or any(c.isspace() for c in self.topic):
@@ -43,6 +47,11 @@ def _require_finite_json(value: Any, where: str) -> None:
 
 
 Handler = Callable[[Message], None]
+# Called once per consumed batch, after its handlers returned and before it is
+# acknowledged: where a stage publishes what the batch produced (so that a crash between
+# the two redelivers the input, and the outputs' deterministic ids make the republish a
+# no-op downstream).
+BeforeAck = Callable[[], None]
 
 
 class Bus(Protocol):
@@ -52,12 +61,31 @@ class Bus(Protocol):
         """Append ``message`` to its topic; return its message id."""
         ...
 
+    def publish_many(self, messages: list[Message]) -> None:
+        """Append ``messages`` in order (one round trip where the backend allows)."""
+        ...
+
     def consume(
-        self, topic: str, group: str, consumer: str, handler: Handler, *, max_messages: int = 100
+        self,
+        topic: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        *,
+        max_messages: int = 100,
+        before_ack: BeforeAck | None = None,
     ) -> int:
         """Deliver up to ``max_messages`` pending or new messages of ``topic`` to ``handler``
-        for ``group``; acknowledge each one it returns from. Return how many were handled."""
+        for ``group``; acknowledge each one it returns from (after ``before_ack``). Return
+        how many were handled."""
         ...
+
+    def backlog(self, topic: str, group: str) -> int:
+        """Messages of ``topic`` the group has not acknowledged yet (pending + unread)."""
+        ...
+
+
+_TRIM_AFTER = 50_000  # read messages an in-process topic keeps before trimming its head
 
 
 class InProcessBus:
@@ -73,8 +101,24 @@ class InProcessBus:
         self._log.setdefault(message.topic, []).append(message)
         return message.message_id
 
+    def publish_many(self, messages: list[Message]) -> None:
+        for message in messages:
+            self.publish(message)
+
+    def backlog(self, topic: str, group: str) -> int:
+        key = (topic, group)
+        unread = len(self._log.get(topic, [])) - self._offset.get(key, 0)
+        return unread + len(self._pending.get(key, []))
+
     def consume(
-        self, topic: str, group: str, consumer: str, handler: Handler, *, max_messages: int = 100
+        self,
+        topic: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        *,
+        max_messages: int = 100,
+        before_ack: BeforeAck | None = None,
     ) -> int:
         key = (topic, group)
         pending = self._pending.setdefault(key, [])
@@ -83,15 +127,34 @@ class InProcessBus:
         start = self._offset.get(key, 0)
         fresh = log[start : start + max(0, max_messages - len(pending))]
         self._offset[key] = start + len(fresh)
+        pending[:] = [dataclasses.replace(m, redelivered=True) for m in pending]
         pending.extend(fresh)
+        if start > _TRIM_AFTER:
+            self._trim(topic)
+        batch = pending[:max_messages]
         handled = 0
-        for message in list(pending[:max_messages]):
-            if message.message_id not in done:
-                handler(message)  # raising leaves this and later messages pending
-                done.add(message.message_id)
-            pending.remove(message)
-            handled += 1
+        try:
+            for message in batch:
+                if message.message_id not in done:
+                    handler(message)  # raising leaves this and later messages pending
+                    done.add(message.message_id)
+                handled += 1
+        finally:
+            if handled:
+                if before_ack is not None:
+                    before_ack()
+                del pending[:handled]
         return handled
+
+    def _trim(self, topic: str) -> None:
+        """Forget the head of a topic's log every group has read (a long run stays small);
+        a group that joins later starts at what is left."""
+        groups = [key for key in self._offset if key[0] == topic]
+        read = min(self._offset[key] for key in groups)
+        if read > _TRIM_AFTER:
+            del self._log[topic][:read]
+            for key in groups:
+                self._offset[key] -= read
 
     def pending_count(self, topic: str, group: str) -> int:
         return len(self._pending.get((topic, group), []))

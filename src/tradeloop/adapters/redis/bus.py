@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from tradeloop.core.bus import Handler, Message
+from tradeloop.core.bus import BeforeAck, Handler, Message
 from tradeloop.core.errors import RetryableError, StorageError
 
 
@@ -77,7 +77,7 @@ class RedisStreamsBus:
                 maxlen=self.maxlen,
                 approximate=True,
             )
-        except redis.TimeoutError as exc:
+        except (redis.TimeoutError, redis.ConnectionError) as exc:
             # The write may have landed: report "unknown", never "rejected".
             raise RetryableError(f"publish of {message.message_id} timed out: {exc}") from None
         return message.message_id
@@ -89,60 +89,134 @@ class RedisStreamsBus:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def consume(
-        self, topic: str, group: str, consumer: str, handler: Handler, *, max_messages: int = 100
-    ) -> int:
+    def publish_many(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        pipe = self._client.pipeline(transaction=False)
+        for message in messages:
+            pipe.xadd(
+                self.stream(message.topic),
+                {"id": message.message_id, "payload": message.encode()},
+                maxlen=self.maxlen,
+                approximate=True,
+            )
+        try:
+            pipe.execute()
+        except (redis.TimeoutError, redis.ConnectionError) as exc:
+            # Some may have landed: the ids are deterministic, so a retry dedupes downstream.
+            raise RetryableError(f"publish of {len(messages)} messages failed: {exc}") from None
+
+    def backlog(self, topic: str, group: str) -> int:
         stream = self.stream(topic)
+        self._ensure_group(stream, group)
+        groups: Any = self._client.xinfo_groups(stream)
+        for info in groups:
+            if info["name"] == group:
+                lag = info.get("lag")
+                if lag is None:  # Redis cannot tell after trimming: count what is unread
+                    lag = len(self._client.xrange(stream, f"({info['last-delivered-id']}", "+"))
+                return int(lag) + int(info["pending"])
+        return 0
+
+    def consume(
+        self,
+        topic: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        *,
+        max_messages: int = 100,
+        before_ack: BeforeAck | None = None,
+    ) -> int:
+        try:
+            return self._consume(topic, group, consumer, handler, max_messages, before_ack)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # Redis restarting or unreachable: nothing was acknowledged, so nothing is lost.
+            raise RetryableError(f"Redis unavailable while consuming {topic}: {exc}") from None
+
+    def _read(
+        self, stream: str, group: str, consumer: str, count: int
+    ) -> list[tuple[str, dict[str, str], bool]]:
         self._ensure_group(stream, group)
         entries: list[Any] = []
         # 1. Our own pending entries (delivered to us before, never acknowledged).
-        own: Any = self._client.xreadgroup(group, consumer, {stream: "0"}, count=max_messages)
+        own: Any = self._client.xreadgroup(group, consumer, {stream: "0"}, count=count)
         entries += [entry for _, batch in own for entry in batch if entry[1]]
+        redelivered = len(entries)
         # 2. Entries abandoned by a dead consumer of the group.
-        if len(entries) < max_messages:
+        if len(entries) < count:
             claimed: Any = self._client.xautoclaim(
-                stream,
-                group,
-                consumer,
-                self.claim_idle_ms,
-                "0-0",
-                count=max_messages - len(entries),
+                stream, group, consumer, self.claim_idle_ms, "0-0", count=count - len(entries)
             )
             entries += [entry for entry in claimed[1] if entry and entry[1]]
+            redelivered = len(entries)
         # 3. New entries.
-        if len(entries) < max_messages:
+        if len(entries) < count:
             fresh: Any = self._client.xreadgroup(
                 group,
                 consumer,
                 {stream: ">"},
-                count=max_messages - len(entries),
+                count=count - len(entries),
                 block=self.block_ms or None,
             )
             entries += [entry for _, batch in fresh for entry in batch]
-        done_key, failures_key = self._done_key(topic, group), self._failures_key(topic, group)
-        handled = 0
         # Our own pending entries may come back from XAUTOCLAIM too: each once.
-        entries = list({entry_id: (entry_id, fields) for entry_id, fields in entries}.values())
-        for entry_id, fields in entries:
-            message = Message(topic, json.loads(fields["payload"]), fields["id"])
-            failed = self._client.hget(failures_key, message.message_id)
-            if failed is not None and int(str(failed).partition("|")[0]) >= self.max_deliveries:
-                self._dead_letter(topic, group, entry_id, fields, str(failed))
-                continue
-            if not self._client.sismember(done_key, message.message_id):
-                try:
-                    handler(message)
-                except Exception as exc:  # counted, then re-raised: it stays pending
-                    count = int(str(failed or "0").partition("|")[0]) + 1
-                    error = f"{type(exc).__name__}: {exc}"[:500]
-                    self._client.hset(failures_key, message.message_id, f"{count}|{error}")
-                    self._client.expire(failures_key, self.done_ttl_sec)
-                    raise
-                self._client.sadd(done_key, message.message_id)
-                self._client.expire(done_key, self.done_ttl_sec)
-            self._client.xack(stream, group, entry_id)
-            handled += 1
-        return handled
+        unique: dict[str, tuple[str, dict[str, str], bool]] = {}
+        for index, (entry_id, fields) in enumerate(entries):
+            unique.setdefault(entry_id, (entry_id, fields, index < redelivered))
+        return list(unique.values())
+
+    def _consume(
+        self,
+        topic: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        max_messages: int,
+        before_ack: BeforeAck | None,
+    ) -> int:
+        stream = self.stream(topic)
+        entries = self._read(stream, group, consumer, max_messages)
+        if not entries:
+            return 0
+        done_key, failures_key = self._done_key(topic, group), self._failures_key(topic, group)
+        ids = [fields["id"] for _, fields, _ in entries]
+        # One round trip for the whole batch's bookkeeping, not five per message.
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hmget(failures_key, ids)
+        pipe.smismember(done_key, ids)
+        failures, seen = pipe.execute()
+        finished: list[tuple[str, str]] = []  # (entry id, message id) handled or skipped
+        handled_now: set[str] = set()  # the same id twice in one batch: handled once
+        try:
+            for (entry_id, fields, again), failed, was_done in zip(
+                entries, failures, seen, strict=True
+            ):
+                message = Message(topic, json.loads(fields["payload"]), fields["id"], again)
+                if failed is not None and int(str(failed).partition("|")[0]) >= self.max_deliveries:
+                    self._dead_letter(topic, group, entry_id, fields, str(failed))
+                    continue
+                if not was_done and message.message_id not in handled_now:
+                    handled_now.add(message.message_id)
+                    try:
+                        handler(message)
+                    except Exception as exc:  # counted, then re-raised: it stays pending
+                        count = int(str(failed or "0").partition("|")[0]) + 1
+                        error = f"{type(exc).__name__}: {exc}"[:500]
+                        self._client.hset(failures_key, message.message_id, f"{count}|{error}")
+                        self._client.expire(failures_key, self.done_ttl_sec)
+                        raise
+                finished.append((entry_id, message.message_id))
+        finally:
+            if finished:
+                if before_ack is not None:
+                    before_ack()
+                pipe = self._client.pipeline(transaction=False)
+                pipe.sadd(done_key, *(m for _, m in finished))
+                pipe.expire(done_key, self.done_ttl_sec)
+                pipe.xack(stream, group, *(e for e, _ in finished))
+                pipe.execute()
+        return len(finished)
 
     def _dead_letter(
         self, topic: str, group: str, entry_id: str, fields: dict[str, str], failed: str

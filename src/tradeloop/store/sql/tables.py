@@ -427,6 +427,17 @@ ingestion_live_session = Table(
     Index("ix_ingestion_live_session_started", "started_at"),
 )
 
+stream_decision = Table(
+    "stream_decision",
+    metadata,
+    Column("stage", String(32), primary_key=True),
+    Column("message_id", String(64), primary_key=True),
+    Column("outcome", String(32), nullable=False),
+    Column("decision_json", Text, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Index("ix_stream_decision_recorded", "stage", "recorded_at"),
+)
+
 corporate_actions = Table(
     "corporate_actions",
     metadata,

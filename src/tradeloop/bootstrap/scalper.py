@@ -1,0 +1,376 @@
+"""Wiring of the scalper's stream services: the bus, each stage and what it stores.
+
+Services (``python -m tradeloop.services.<name>``) meet on Redis Streams
+(``TRADELOOP_REDIS_URL``); ``tradeloop scalper run`` runs every stage in one process on the
+in-process bus. Either way the stages are the same objects, built here.
+
+Runtime files live in ``var/run/scalper/``: the collector's cursor, the paper venue, the
+risk state of the risk service and of the executor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tradeloop.bootstrap.app import App
+from tradeloop.core.atomic_file import write_atomic
+from tradeloop.core.bus import Bus, InProcessBus
+from tradeloop.core.errors import ConfigError, DataError
+from tradeloop.execution.order_manager import OrderManager
+from tradeloop.execution.tick_paper_venue import TickPaperVenue
+from tradeloop.risk.gate import JsonRiskStateStore, RiskGate
+from tradeloop.usecases.scalper_config import ScalperConfig
+from tradeloop.usecases.scalper_executor import ExecutorStage, ScalperVenue
+from tradeloop.usecases.scalper_risk import FILL_STAGE, RiskStage, RoundTripLedger
+from tradeloop.usecases.scalper_scorer import CandidateModel, CandidateScorer, LogisticBaseline
+from tradeloop.usecases.scalper_signal import SignalEngine
+from tradeloop.usecases.stream_stage import APPROVED, CONTROL, Decisions
+
+SERVICES = ("collector", "signal_engine", "ai_scorer", "risk", "executor")
+
+
+def scalper_dir(app: App) -> Path:
+    path = app.settings.home / "run" / "scalper"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def consumer_name(service: str) -> str:
+    """A stable consumer name per host and service (``TRADELOOP_CONSUMER`` overrides it for
+    replicas): a restarted service picks up its own pending messages at once."""
+    return os.environ.get("TRADELOOP_CONSUMER") or f"{socket.gethostname()}-{service}"
+
+
+def stream_bus(app: App) -> Bus:
+    """Redis Streams when ``TRADELOOP_REDIS_URL`` is set, else a ConfigError: separate
+    service processes need a broker (``tradeloop scalper run`` needs none)."""
+    url = app.settings.redis_url
+    if url is None:
+        raise ConfigError(
+            "the scalper services meet on Redis Streams: set TRADELOOP_REDIS_URL (e.g. "
+            "redis://127.0.0.1:6379/0). Fix: or run every stage in one process with "
+            "tradeloop scalper run"
+        )
+    from tradeloop.adapters.redis.bus import RedisStreamsBus
+
+    streams = app.config.scalper.streams
+    return RedisStreamsBus(
+        url.get_secret_value(), prefix=streams.prefix, claim_idle_ms=streams.claim_idle_ms,
+        block_ms=streams.block_ms, maxlen=streams.maxlen,
+    )  # fmt: skip
+
+
+def in_process_bus() -> Bus:
+    return InProcessBus()
+
+
+@dataclass(frozen=True, slots=True)
+class JsonCursorStore:
+    path: Path
+
+    def load(self) -> dict[str, Any] | None:
+        if not self.path.exists():
+            return None
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError) as exc:
+            raise DataError(
+                f"collector cursor {self.path} is unreadable ({exc}). Fix: remove it to start "
+                "the tape again from the configured start"
+            ) from None
+        return data if isinstance(data, dict) else None
+
+    def save(self, cursor: dict[str, Any]) -> None:
+        write_atomic(self.path, json.dumps(cursor, sort_keys=True))
+
+
+def synthetic_tape(app: App, start_ns: int | None, topic: str) -> tuple[Any, JsonCursorStore]:
+    from tradeloop.adapters.synthetic.ticks import SyntheticTape, TickParams
+
+    config = app.config.scalper
+    store = JsonCursorStore(scalper_dir(app) / "collector-cursor.json")
+    saved = store.load() or {}
+    start = int(saved.get("_start_ns") or start_ns or time.time_ns())
+    synth = config.synthetic
+    params = TickParams(
+        synth.seed, start, synth.interval_ms, synth.start_price, synth.tick_size, synth.levels,
+        synth.volatility_bps,
+    )  # fmt: skip
+    cursor = {k: v for k, v in saved.items() if not k.startswith("_")}
+    tape = SyntheticTape.starting(params, config.symbols, topic, cursor)
+    return _StartStamped(tape, start), store
+
+
+@dataclass(slots=True)
+class _StartStamped:
+    """The tape's cursor plus its start time, so a restart continues the same tape."""
+
+    tape: Any
+    start_ns: int
+
+    @property
+    def cursor(self) -> dict[str, Any]:
+        return {**self.tape.cursor, "_start_ns": self.start_ns}
+
+    def next_batch(self, steps: int, wall_ns: int) -> list[Any]:
+        return list(self.tape.next_batch(steps, wall_ns))
+
+
+def candidate_model(config: ScalperConfig) -> CandidateModel:
+    path = config.ai_scorer.model_path
+    if path is None:
+        return LogisticBaseline.from_config(config.ai_scorer)
+    from tradeloop.serving.candidate_model import OnnxCandidateModel
+
+    return OnnxCandidateModel.load(Path(path))
+
+
+def signal_engine(app: App) -> SignalEngine:
+    return SignalEngine(app.config.scalper.signal)
+
+
+def ai_scorer(app: App) -> CandidateScorer:
+    config = app.config.scalper
+    return CandidateScorer(candidate_model(config), config.ai_scorer.tau_entry)
+
+
+def _decision_log(app: App) -> Any:
+    from tradeloop.store.sql.stream_decisions import SqlDecisionLog
+
+    return SqlDecisionLog(app.engine)
+
+
+def risk_stage(app: App) -> RiskStage:
+    log = _decision_log(app)
+    gate = RiskGate(
+        app.config.risk, app.kill_switch(), JsonRiskStateStore(scalper_dir(app) / "risk-state.json")
+    )
+    base = Decimal(repr(app.config.scalper.executor.free_balance_usd))
+    stage = RiskStage(
+        gate, Decisions(log, "risk", time.time_ns), RoundTripLedger(base),
+        Decisions(log, FILL_STAGE, time.time_ns),
+    )  # fmt: skip
+    day_ago = time.time_ns() - 86_400 * 10**9
+    stage.rebuild(log.since(FILL_STAGE, day_ago))
+    return stage
+
+
+def exchange_mode() -> str:
+    from tradeloop.settings import load_venue_environment
+
+    return load_venue_environment().mode
+
+
+def executor_stage(app: App, bus: Bus, group: str = "executor") -> ExecutorStage:
+    """The executor on the paper simulator (``EXCHANGE_MODE=paper``, the default) or the
+    real venue ``EXCHANGE_VENUE`` names (``EXCHANGE_MODE=real``)."""
+    from tradeloop.store.sql.order_journal import SqlOrderJournal
+
+    config = app.config.scalper.executor
+    mode = exchange_mode()
+    tape: TickPaperVenue | None = None
+    if mode == "real":
+        venue: ScalperVenue = app.live_venue()
+    else:
+        bybit = app.config.venues.bybit_v5
+        tape = TickPaperVenue.load(
+            scalper_dir(app) / "paper-venue.json", Decimal(repr(config.free_balance_usd)),
+            post_only=bybit.post_only or bybit.maker_only, reduce_only=bybit.reduce_only,
+            fees={s: (Decimal(repr(i.maker_fee)), Decimal(repr(i.taker_fee)))
+                  for s, i in app.config.scalper.instruments.items()},
+        )  # fmt: skip
+        venue = tape
+    journal = SqlOrderJournal(app.engine, f"scalper-{mode}", mode)
+    orders = OrderManager(journal, venue, time.time_ns)
+    gate = RiskGate(
+        app.config.risk, app.kill_switch(),
+        JsonRiskStateStore(scalper_dir(app) / f"executor-risk-{mode}.json"),
+    )  # fmt: skip
+    stage = ExecutorStage(
+        config, app.config.scalper.instruments, orders, gate, venue,
+        Decisions(_decision_log(app), "executor", time.time_ns),
+        backlog=lambda: bus.backlog(APPROVED, group), route=mode, tape=tape,
+    )  # fmt: skip
+    from tradeloop.usecases.scalper_exits import ExitBook
+
+    ticks = {s: i.tick_size for s, i in app.config.scalper.instruments.items()}
+    stage.exits = ExitBook(
+        config.exits, orders, ticks, stage.exit_check, entry_ttl_ms=config.exits.entry_ttl_ms
+    )
+    for status in venue.open_orders():  # exits and entries resting from before a restart
+        stage.exits.adopt(status, journal.get(status.client_order_id))
+    if tape is not None:
+        path = scalper_dir(app) / "paper-venue.json"
+        stage.persist = lambda: tape.flush(path)
+    orders.settle()  # orders journaled but never sent (killed in between) go now
+    return stage
+
+
+def scalper_app(config_path: Path | None = None) -> App:
+    """The app with the ``scalper`` profile under the file's values, unless the file or
+    ``TRADELOOP_PROFILE`` names another: these services are the scalper stack."""
+    from tradeloop.bootstrap.app import DEFAULT_CONFIG_NAME, build_app
+    from tradeloop.core.config import load_yaml_mapping
+    from tradeloop.settings import load_settings
+
+    settings = load_settings()
+    path = config_path or settings.config
+    if path is None and Path(DEFAULT_CONFIG_NAME).exists():
+        path = Path(DEFAULT_CONFIG_NAME)
+    named = settings.profile or (load_yaml_mapping(path).get("profile") if path else None)
+    if not named:
+        settings = settings.model_copy(update={"profile": "scalper"})
+    return build_app(settings, path)
+
+
+def group_of(service: str, consumer: str) -> Any:
+    """Work topics are shared by the service's replicas; control events reach each one."""
+
+    def group(topic: str) -> str:
+        return f"{service}-{consumer}" if topic == CONTROL else service
+
+    return group
+
+
+def market_source(app: App, start_ns: int | None, topic: str) -> tuple[Any, JsonCursorStore]:
+    """The collector's source: the seeded synthetic tape, or Bybit's public streams."""
+    if app.config.scalper.source == "bybit":
+        from tradeloop.bootstrap.scalper_bybit import bybit_source
+
+        return bybit_source(app, topic), JsonCursorStore(scalper_dir(app) / "bybit-cursor.json")
+    return synthetic_tape(app, start_ns, topic)
+
+
+def idle_work(app: App, service: str, stage: Any, bus: Bus) -> Any:
+    """What a service does between batches: the risk service's data-health scans, the
+    executor's poll of a real venue's fills."""
+    if service == "risk":
+        from tradeloop.bootstrap.scalper_health import health_task
+
+        return health_task(app, stage)
+    if service == "executor" and stage.tape is None:
+        return _fill_poller(stage, bus)
+    return lambda: None
+
+
+def _fill_poller(stage: ExecutorStage, bus: Bus, every_s: float = 1.0) -> Any:
+    last = [0.0]
+
+    def poll() -> None:
+        now = time.monotonic()
+        if now - last[0] < every_s:
+            return
+        last[0] = now
+        from tradeloop.execution.order_manager import VenueUnavailable
+
+        try:
+            events = stage.venue.on_bar(None)  # type: ignore[arg-type]  # polls, ignores the bar
+        except VenueUnavailable:
+            return  # the next poll asks again; fills are never lost at the venue
+        messages = stage.venue_events(list(events))
+        if messages:
+            bus.publish_many(messages)
+
+    return poll
+
+
+def stage_counters(stage: Any, runner: Any) -> dict[str, Any]:
+    counters: dict[str, Any] = {
+        "handled": runner.stats.handled,
+        "published": runner.stats.published,
+        "retries": runner.stats.retries,
+    }
+    for name in ("candidates", "scored", "approved", "passed", "sent"):
+        if hasattr(stage, name):
+            counters[name] = getattr(stage, name)
+    for name in ("drops", "warmup_drops", "backpressure"):
+        if hasattr(stage, name):
+            counters[name] = dict(getattr(stage, name))
+    if getattr(stage, "health", None):
+        counters["health"] = stage.health
+    gate = getattr(stage, "gate", None)
+    if gate is not None:
+        counters["risk_triggers"] = dict(gate.triggers)
+        counters["trading_state"] = gate.state.trading_state.value
+    return counters
+
+
+def tick_archive(app: App) -> Any:
+    from tradeloop.bootstrap.scalper_health import tick_archive_root
+    from tradeloop.store.tick_archive import TickArchive
+
+    return TickArchive(tick_archive_root(app))
+
+
+def run_single_process(
+    app: App,
+    *,
+    max_messages: int | None,
+    steps_per_s: float | None,
+    start_ns: int | None,
+    should_stop: Any,
+    on_batch: Any = None,
+) -> dict[str, Any]:
+    """Every stage in this process on the in-process bus; the run's summary."""
+    from tradeloop.bootstrap.scalper_health import check_health
+    from tradeloop.usecases.scalper_pipeline import run_in_process
+    from tradeloop.usecases.stream_stage import DROPS, FILLS, MARKET, ORDERS, StageRunner
+
+    bus = in_process_bus()
+    source, cursor = market_source(app, start_ns, MARKET)
+    executor = executor_stage(app, bus)
+    stages: list[Any] = [signal_engine(app), ai_scorer(app), risk_stage(app), executor]
+    batch = app.config.scalper.streams.batch
+    runners = [StageRunner(bus, s, "local", batch=batch) for s in stages]
+    archive = tick_archive(app)
+    stats = run_in_process(
+        bus, source, cursor, runners, should_stop=should_stop, max_messages=max_messages,
+        steps_per_s=steps_per_s, archive=archive.add, on_batch=on_batch,
+    )  # fmt: skip
+    archive.flush()
+    outputs: dict[str, list[Any]] = {ORDERS: [], DROPS: [], FILLS: []}
+    for topic, items in outputs.items():
+        while bus.consume(topic, "summary", "local", items.append, max_messages=10_000):
+            pass
+    summary = {
+        "market_messages": stats.market_messages,
+        "stages": {r.stage.name: stage_counters(r.stage, r) for r in runners},
+        "orders": len(outputs[ORDERS]),
+        "fills": len(outputs[FILLS]),
+        "drops": _count(
+            m.payload["stage"] + ": " + m.payload["reason"].partition(":")[0]
+            for m in outputs[DROPS]
+        ),
+        "latency_ms": _latencies(outputs[ORDERS]),
+        "health": check_health(app),
+    }
+    if executor.tape is not None:
+        summary["paper"] = {
+            "balance": str(executor.venue.balance()),
+            "positions": {s: str(q) for s, q in executor.venue.positions().items()},
+        }
+    return summary
+
+
+def _count(items: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return counts
+
+
+def _latencies(orders: list[Any]) -> dict[str, float]:
+    import numpy as np
+
+    values = [m.payload["latency_ns"] for m in orders if m.payload.get("latency_ns") is not None]
+    if not values:
+        return {}
+    ms = np.asarray(values, dtype=float) / 1e6
+    return {"p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99))}
