@@ -201,9 +201,15 @@ def executor_stage(app: App, bus: Bus, group: str = "executor") -> ExecutorStage
     from tradeloop.usecases.scalper_exits import ExitBook
 
     ticks = {s: i.tick_size for s, i in app.config.scalper.instruments.items()}
+    from tradeloop.monitor.trading_metrics import TradingTracker
+
+    stage.tracker = TradingTracker(mode, clock=lambda: stage.now_s)
     stage.exits = ExitBook(
-        config.exits, orders, ticks, stage.exit_check, entry_ttl_ms=config.exits.entry_ttl_ms
-    )
+        config.exits, orders, ticks, stage.exit_check, entry_ttl_ms=config.exits.entry_ttl_ms,
+        on_closed=stage.tracker.on_closed,
+    )  # fmt: skip
+    if tape is None:
+        stage.account_cache_ns = 1_000_000_000  # one venue round trip a second at most
     for status in venue.open_orders():  # exits and entries resting from before a restart
         stage.exits.adopt(status, journal.get(status.client_order_id))
     if tape is not None:
@@ -335,6 +341,9 @@ def run_single_process(
         steps_per_s=steps_per_s, archive=archive.add, on_batch=on_batch,
     )  # fmt: skip
     archive.flush()
+    for runner in runners:
+        name = runner.stage.name
+        write_metrics(app, name, runner.stage, stage_counters(runner.stage, runner))
     outputs: dict[str, list[Any]] = {ORDERS: [], DROPS: [], FILLS: []}
     for topic, items in outputs.items():
         while bus.consume(topic, "summary", "local", items.append, max_messages=10_000):
@@ -349,6 +358,7 @@ def run_single_process(
             for m in outputs[DROPS]
         ),
         "latency_ms": _latencies(outputs[ORDERS]),
+        "trading": _trading(executor),
         "health": check_health(app),
     }
     if executor.tape is not None:
@@ -374,3 +384,23 @@ def _latencies(orders: list[Any]) -> dict[str, float]:
         return {}
     ms = np.asarray(values, dtype=float) / 1e6
     return {"p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99))}
+
+
+def write_metrics(app: App, service: str, stage: Any, counters: dict[str, Any]) -> None:
+    from tradeloop.monitor.scalper_metrics import write_service_metrics
+
+    path = app.settings.home / "metrics" / f"scalper-{service}.prom"
+    write_service_metrics(path, service, counters, getattr(stage, "tracker", None))
+
+
+def _trading(executor: ExecutorStage) -> dict[str, Any]:
+    tracker = executor.tracker
+    if tracker is None:
+        return {}
+    return {
+        "route": tracker.route,
+        "trades_opened": tracker.opened,
+        "winrate_rolling": tracker.winrate,
+        "fill_rate_rolling": tracker.fill_rate,
+        **{f"avg_markout_{ms}ms": tracker.markout(ms) for ms in (100, 500, 1000)},
+    }

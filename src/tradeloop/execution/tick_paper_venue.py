@@ -70,6 +70,7 @@ class TickPaperVenue:
     reduce_only: bool = True
     fill_seq: int = 0
     fees: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # maker, taker
+    _outbox: list[VenueFill | VenueOrderStatus] = field(default_factory=list)
 
     # -- the Exchange port ----------------------------------------------------------------
 
@@ -94,6 +95,7 @@ class TickPaperVenue:
             price = ask if order.side is Side.BUY else bid
             if price <= 0:
                 resting.state, resting.reason = OrderState.REJECTED, "no book for a market order"
+                self._outbox.append(resting.status())
             else:
                 taker = self.fees.get(order.symbol, (self.maker_fee, self.taker_fee))[1]
                 self._fill(resting, order.quantity, price, taker)
@@ -101,6 +103,7 @@ class TickPaperVenue:
             takes = resting.limit >= ask if order.side is Side.BUY else resting.limit <= bid
             if takes:
                 resting.state, resting.reason = OrderState.CANCELED, "post-only would take"
+                self._outbox.append(resting.status())
         return f"paper-{order.client_order_id}"
 
     def query(self, client_order_id: str) -> VenueOrderStatus | None:
@@ -137,16 +140,19 @@ class TickPaperVenue:
 
     # -- the tape ---------------------------------------------------------------------------
 
-    def on_book(self, symbol: str, ts: int, bid: Decimal, ask: Decimal) -> list[VenueOrderStatus]:
+    def on_book(
+        self, symbol: str, ts: int, bid: Decimal, ask: Decimal
+    ) -> list[VenueFill | VenueOrderStatus]:
         self.touch[symbol] = (bid, ask)
         self.now = max(self.now, ts)
-        return self._expire()
+        self._expire()
+        return self._drain()
 
     def on_trade(
         self, symbol: str, ts: int, price: Decimal, quantity: Decimal, buyer_aggressor: bool
     ) -> list[VenueFill | VenueOrderStatus]:
         self.now = max(self.now, ts)
-        events: list[VenueFill | VenueOrderStatus] = list(self._expire())
+        self._expire()
         left = quantity
         for order in self.orders.values():
             if left <= 0:
@@ -162,8 +168,14 @@ class TickPaperVenue:
                 continue
             take = min(left, order.quantity - order.filled)
             maker = self.fees.get(symbol, (self.maker_fee, self.taker_fee))[0]
-            events.append(self._fill(order, take, order.limit, maker))
+            self._fill(order, take, order.limit, maker)
             left -= take
+        return self._drain()
+
+    def _drain(self) -> list[VenueFill | VenueOrderStatus]:
+        """What happened since the last report: fills (a market order's among them, taken
+        when it was sent) and expiries, in order."""
+        events, self._outbox = self._outbox, []
         return events
 
     def _fill(
@@ -182,18 +194,17 @@ class TickPaperVenue:
             f"pf-{self.fill_seq:09d}", order.client_order_id, quantity, price, fee, self.now
         )
         self.fills.append(fill)
+        self._outbox.append(fill)
         self.dirty = True
         return fill
 
-    def _expire(self) -> list[VenueOrderStatus]:
-        expired = []
+    def _expire(self) -> None:
         horizon = self.now - self.ttl_ms * 1_000_000
         for order in self.orders.values():
             if order.state in OPEN and order.ts <= horizon:
                 order.state, order.reason = OrderState.EXPIRED, f"rested {self.ttl_ms} ms"
-                expired.append(order.status())
+                self._outbox.append(order.status())
                 self.dirty = True
-        return expired
 
     # -- persistence ------------------------------------------------------------------------
 

@@ -112,12 +112,17 @@ def _serve(service: str, args: argparse.Namespace, should_stop: Callable[[], boo
     idle = scalper.idle_work(app, service, stage, bus)
     log.info("%s consuming %s as %s", service, ", ".join(stage.topics()), consumer)
 
+    def counters() -> dict[str, Any]:
+        values = scalper.stage_counters(stage, runner)
+        scalper.write_metrics(app, service, stage, values)
+        return values
+
     def on_idle() -> None:
         idle()
-        status.maybe_write(lambda: scalper.stage_counters(stage, runner))
+        status.maybe_write(counters)
 
     runner.run(should_stop, on_idle=on_idle)
-    status.write(scalper.stage_counters(stage, runner))
+    status.write(counters())
 
 
 def _collect(

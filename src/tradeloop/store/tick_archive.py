@@ -60,7 +60,7 @@ class TickArchive:
     def _write(self, symbol: str, day: dt.date, part: pl.DataFrame) -> None:
         folder = self.root / f"symbol={quote(symbol, safe='^-_.')}" / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        first, last = part["ts"].min(), part["ts"].max()
+        first, last = int(part["ts"].min()), int(part["ts"].max())  # type: ignore[arg-type]
         target = folder / f"part-{first}-{last}.parquet"
         partial = target.with_suffix(".parquet.partial")
         part.write_parquet(partial)

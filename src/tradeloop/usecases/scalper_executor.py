@@ -28,10 +28,11 @@ from typing import Any, Protocol
 from tradeloop.core.bus import Message
 from tradeloop.domain.enums import OrderType, Side
 from tradeloop.domain.order_lifecycle import ManagedOrder
-from tradeloop.domain.orders import SubmitOrder
+from tradeloop.domain.orders import OrderFilled, SubmitOrder
 from tradeloop.execution.order_manager import OrderManager, UnknownOrderFill, VenueFill
 from tradeloop.execution.venue import Exchange
 from tradeloop.features.tick_book import book_from_payload
+from tradeloop.monitor.trading_metrics import TradingTracker
 from tradeloop.risk.gate import OrderCheck, RiskGate
 from tradeloop.risk.sizing import scalper_quantity
 from tradeloop.usecases.scalper_config import ExecutorStageConfig, InstrumentConfig
@@ -91,6 +92,9 @@ class ExecutorStage:
     persist: Callable[[], None] | None = None  # the paper venue's state, once per batch
     wall_clock: Callable[[], int] = time.time_ns
     exits: ExitBook | None = None
+    tracker: TradingTracker | None = None  # fill rate, win rate, markouts on event time
+    account_cache_ns: int = 0  # a real venue's balance and positions, reused this long
+    _account: tuple[int, Decimal, dict[str, Decimal]] | None = None
     name: str = "executor"
     sent: int = 0
     drops: Counter[str] = field(default_factory=Counter)
@@ -140,7 +144,24 @@ class ExecutorStage:
                 self._flattened = True
                 self.exits.flatten(self.venue.positions(), ts)
             self.exits.on_book(symbol, ts, bid, ask)
+        if self.tracker is not None:
+            self.tracker.on_tick({symbol: (bid + ask) / 2}, self.gate.state.trading_state.value)
         return out
+
+    @property
+    def now_s(self) -> float:
+        """Event time of the tape, in seconds (the tracker's clock)."""
+        return max(self._last_ts.values(), default=0) / 1e9
+
+    def account(self) -> tuple[Decimal, dict[str, Decimal]]:
+        """The venue's balance and positions; a real venue's are asked at most once per
+        ``account_cache_ns`` of wall time (fills reset it)."""
+        now = self.wall_clock()
+        cached = self._account
+        if cached is None or now - cached[0] >= self.account_cache_ns:
+            cached = (now, self.venue.balance(), self.venue.positions())
+            self._account = cached
+        return cached[1], cached[2]
 
     def exit_check(self, order: SubmitOrder) -> str | None:
         """The risk gate's verdict on an exit, on the venue's account as it stands."""
@@ -150,11 +171,10 @@ class ExecutorStage:
             price = ask if order.side is Side.BUY else bid
         if price <= 0:
             return f"NO_BOOK: no touch price of {order.symbol} yet"
-        equity = self.venue.balance()
+        equity, positions = self.account()
         check = OrderCheck(
-            order, price, equity, self.venue.positions(), {order.symbol: price}, order.ts_init,
-            equity,
-        )  # fmt: skip
+            order, price, equity, positions, {order.symbol: price}, order.ts_init, equity
+        )
         return self.gate.denial(check)
 
     def venue_events(self, events: list[Any]) -> list[Message]:
@@ -171,6 +191,9 @@ class ExecutorStage:
                     continue
                 if updated is not None:
                     out.append(_fill_message(event, updated))
+                    self._account = None
+                    if self.tracker is not None:
+                        self.tracker.on_fill(_filled(event, updated))
                     if self.exits is not None:
                         self.exits.on_fill(event, updated)
             else:
@@ -197,6 +220,9 @@ class ExecutorStage:
             self.decisions.add(message, {"outcome": "drop", "reason": reason})
             return []
         managed = self.orders.submit(order)
+        if self.tracker is not None:
+            self.tracker.on_sent(order, check.positions.get(order.symbol, Decimal(0)))
+        self._account = None
         if self.exits is not None:
             self.exits.on_entry_sent(managed)
         self.gate.on_order_sent(check)
@@ -217,7 +243,7 @@ class ExecutorStage:
         if instrument is None:
             return f"NO_INSTRUMENT: {symbol} is not in scalper.instruments", None, None
         risk = self.gate.config
-        free = self.venue.balance()
+        free, positions = self.account()
         quantity = scalper_quantity(
             price, free, leverage=_dec(risk.margin_leverage),
             notional_cap_usd=None if risk.notional_cap_usd is None else _dec(risk.notional_cap_usd),
@@ -245,7 +271,6 @@ class ExecutorStage:
             cid, symbol, side, quantity, ts, OrderType.LIMIT, price,
             reason=f"scalper {signal['signal_id']} p={float(signal.get('score', 0)):.4f}",
         )  # fmt: skip
-        positions = self.venue.positions()
         check = OrderCheck(order, price, free, positions, {symbol: price}, ts, free)
         denial = self.gate.denial(check)
         return denial, (None if denial else order), (None if denial else check)
@@ -308,6 +333,13 @@ class ExecutorStage:
             else sent_ns - int(signal["wall_ns"]),
         }
         return Message(ORDERS, payload, derived_id("order", order.client_order_id))
+
+
+def _filled(fill: VenueFill, order: ManagedOrder) -> OrderFilled:
+    return OrderFilled(
+        fill.client_order_id, order.order.symbol, order.order.side, fill.quantity, fill.price,
+        fill.commission, fill.ts_event,
+    )  # fmt: skip
 
 
 def _fill_message(fill: VenueFill, order: ManagedOrder) -> Message:

@@ -56,6 +56,8 @@ class ExitBook:
     entry_ttl_ms: int = 5_000
     trips: dict[str, Trip] = field(default_factory=dict)
     entries: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> symbol, sent ts
+    leaving: dict[str, Trip] = field(default_factory=dict)  # market exit id -> its trip
+    on_closed: Callable[[Decimal], None] | None = None  # a trip's PnL (before fees)
     denied: dict[str, str] = field(default_factory=dict)  # exits the risk gate refused
     exits_sent: int = 0
     stops: int = 0
@@ -72,9 +74,19 @@ class ExitBook:
         elif kind == TAKE_PROFIT:
             trip = self.trips.get(fill.client_order_id)
             if trip is not None:
+                self._closed(trip, fill)
                 trip.quantity -= fill.quantity
                 if trip.quantity <= 0 or order.state is OrderState.FILLED:
                     del self.trips[fill.client_order_id]
+        elif kind == MARKET_EXIT:
+            trip = self.leaving.pop(fill.client_order_id, None)
+            if trip is not None:
+                self._closed(trip, fill)
+
+    def _closed(self, trip: Trip, fill: VenueFill) -> None:
+        if self.on_closed is not None:
+            direction = 1 if trip.exit_side is Side.SELL else -1
+            self.on_closed((fill.price - trip.entry) * fill.quantity * direction)
 
     def _open(self, fill: VenueFill, entry: ManagedOrder) -> None:
         bought = entry.order.side is Side.BUY
@@ -161,6 +173,7 @@ class ExitBook:
             MARKET_EXIT + trip.tp_id[2:], trip.symbol, trip.exit_side, left, ts,
             reason=f"exit market {trip.tp_id}",
         )  # fmt: skip
+        self.leaving[order.client_order_id] = trip
         self._send(order)
 
     def flatten(self, positions: dict[str, Decimal], ts: int) -> None:

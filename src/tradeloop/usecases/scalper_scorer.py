@@ -24,7 +24,8 @@ DIRECTIONAL = frozenset({"imbalance", "flow_imbalance", "micro_dev_bps", "return
 class CandidateModel(Protocol):
     """P(win) of a side-adjusted feature vector."""
 
-    model_id: str
+    @property
+    def model_id(self) -> str: ...
 
     def probability(self, features: Sequence[float]) -> float: ...
 

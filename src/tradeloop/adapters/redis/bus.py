@@ -114,7 +114,8 @@ class RedisStreamsBus:
             if info["name"] == group:
                 lag = info.get("lag")
                 if lag is None:  # Redis cannot tell after trimming: count what is unread
-                    lag = len(self._client.xrange(stream, f"({info['last-delivered-id']}", "+"))
+                    unread: Any = self._client.xrange(stream, f"({info['last-delivered-id']}", "+")
+                    lag = len(unread)
                 return int(lag) + int(info["pending"])
         return 0
 
