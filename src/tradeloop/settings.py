@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         description="an origin stack whose defaults apply under the config file's values "
         "(pivotquant, institutional, pim, scalper, qmachina; --profile sets it)",
     )
+    consumer: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="a stream service replica's consumer name (default: host-service); "
+        "the same name after a restart picks up its own unacknowledged messages",
+    )
 
     @field_validator("api_token")
     @classmethod

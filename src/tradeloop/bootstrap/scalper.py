@@ -11,7 +11,6 @@ risk state of the risk service and of the executor.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -42,10 +41,10 @@ def scalper_dir(app: App) -> Path:
     return path
 
 
-def consumer_name(service: str) -> str:
-    """A stable consumer name per host and service (``TRADELOOP_CONSUMER`` overrides it for
-    replicas): a restarted service picks up its own pending messages at once."""
-    return os.environ.get("TRADELOOP_CONSUMER") or f"{socket.gethostname()}-{service}"
+def consumer_name(app: App, service: str) -> str:
+    """A stable consumer name per host and service (``TRADELOOP_CONSUMER`` names replicas):
+    a restarted service picks up its own pending messages at once."""
+    return app.settings.consumer or f"{socket.gethostname()}-{service}"
 
 
 def stream_bus(app: App) -> Bus:
@@ -63,7 +62,7 @@ def stream_bus(app: App) -> Bus:
     streams = app.config.scalper.streams
     return RedisStreamsBus(
         url.get_secret_value(), prefix=streams.prefix, claim_idle_ms=streams.claim_idle_ms,
-        block_ms=streams.block_ms, maxlen=streams.maxlen,
+        block_ms=streams.block_ms, maxlen=streams.maxlen, done_ttl_sec=streams.done_ttl_s,
     )  # fmt: skip
 
 
@@ -121,6 +120,12 @@ class _StartStamped:
 
     def next_batch(self, steps: int, wall_ns: int) -> list[Any]:
         return list(self.tape.next_batch(steps, wall_ns))
+
+    def reached(self, end_ns: int) -> bool:
+        """Every symbol's next step is at or after ``end_ns``."""
+        return bool(self.tape.cursor) and all(
+            self.tape.next_ts(symbol) >= end_ns for symbol in self.tape.cursor
+        )
 
 
 def candidate_model(config: ScalperConfig) -> CandidateModel:

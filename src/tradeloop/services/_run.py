@@ -58,6 +58,10 @@ def parser_for(service: str) -> argparse.ArgumentParser:
             "--start-ns", type=int, default=None,
             help="event time of the synthetic tape's first step (default: now)",
         )  # fmt: skip
+        parser.add_argument(
+            "--end-ns", type=int, default=None,
+            help="stop when the synthetic tape reaches this event time (restarts included)",
+        )  # fmt: skip
     return parser
 
 
@@ -93,7 +97,7 @@ def _serve(service: str, args: argparse.Namespace, should_stop: Callable[[], boo
     if service == "collector":
         _collect(app, bus, args, should_stop, status)
         return
-    consumer = scalper.consumer_name(service)
+    consumer = scalper.consumer_name(app, service)
     stage: Any
     if service == "executor":
         stage = scalper.executor_stage(app, bus)
@@ -137,8 +141,14 @@ def _collect(
     interval = app.config.scalper.synthetic.interval_ms
     rate = args.rate if args.rate is not None else 1000 / interval
     per_batch = 1 if rate and rate < 50 else 10
+    log.info("collector publishing %s from %s", app.config.scalper.source, source.cursor)
+    end_ns = args.end_ns
+
+    def done() -> bool:
+        return should_stop() or (end_ns is not None and source.reached(end_ns))
+
     stats = run_collector(
-        bus, source, cursor, should_stop=should_stop, steps_per_batch=per_batch,
+        bus, source, cursor, should_stop=done, steps_per_batch=per_batch,
         steps_per_s=rate or None, max_messages=args.max_messages,
         on_batch=lambda s: status.maybe_write(lambda: {"published": s.published,
                                                         "retries": s.retries}),

@@ -26,6 +26,11 @@ class StreamsConfig(FrozenConfig):
         5_000, ge=100, description="a dead consumer's messages are claimed after this idle time"
     )
     maxlen: int = Field(1_000_000, ge=1_000, description="entries each stream keeps (approx.)")
+    done_ttl_s: int = Field(
+        3_600, ge=60,
+        description="how long a group remembers the ids it handled (a duplicate published "
+        "within it is skipped; the stores' own keys catch the rest)",
+    )  # fmt: skip
 
 
 class SyntheticTicksConfig(FrozenConfig):

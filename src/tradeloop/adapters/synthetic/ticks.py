@@ -85,6 +85,11 @@ class SyntheticTape:
         state.update({s: list(v) for s, v in (cursor or {}).items() if s in state})
         return cls(params, symbols, topic, state)
 
+    def next_ts(self, symbol: str) -> int:
+        """Event time of ``symbol``'s next step."""
+        n = int(self.cursor[symbol][0])
+        return self.params.start_ns + n * self.params.interval_ms * 1_000_000
+
     def next_batch(self, steps: int, wall_ns: int) -> list[Message]:
         out: list[Message] = []
         for _ in range(steps):
