@@ -331,6 +331,7 @@ def run_single_process(
 ) -> dict[str, Any]:
     """Every stage in this process on the in-process bus; the run's summary."""
     from tradeloop.bootstrap.scalper_health import check_health
+    from tradeloop.usecases.scalper_collector import Pacing
     from tradeloop.usecases.scalper_pipeline import run_in_process
     from tradeloop.usecases.stream_stage import DROPS, FILLS, MARKET, ORDERS, StageRunner
 
@@ -341,9 +342,10 @@ def run_single_process(
     batch = app.config.scalper.streams.batch
     runners = [StageRunner(bus, s, "local", batch=batch) for s in stages]
     archive = tick_archive(app)
+    pacing = Pacing(steps_per_s=steps_per_s, max_messages=max_messages)
     stats = run_in_process(
-        bus, source, cursor, runners, should_stop=should_stop, max_messages=max_messages,
-        steps_per_s=steps_per_s, archive=archive.add, on_batch=on_batch,
+        bus, source, cursor, runners, should_stop=should_stop, pacing=pacing,
+        archive=archive.add, on_batch=on_batch,
     )  # fmt: skip
     archive.flush()
     for runner in runners:

@@ -134,7 +134,7 @@ def _collect(
     status: _Status,
 ) -> None:  # fmt: skip
     from tradeloop.bootstrap import scalper
-    from tradeloop.usecases.scalper_collector import run_collector
+    from tradeloop.usecases.scalper_collector import Pacing, run_collector
     from tradeloop.usecases.stream_stage import MARKET
 
     source, cursor = scalper.market_source(app, args.start_ns, MARKET)
@@ -147,9 +147,9 @@ def _collect(
     def done() -> bool:
         return should_stop() or (end_ns is not None and source.reached(end_ns))
 
+    pacing = Pacing(per_batch, rate or None, args.max_messages)
     stats = run_collector(
-        bus, source, cursor, should_stop=done, steps_per_batch=per_batch,
-        steps_per_s=rate or None, max_messages=args.max_messages,
+        bus, source, cursor, should_stop=done, pacing=pacing,
         on_batch=lambda s: status.maybe_write(lambda: {"published": s.published,
                                                         "retries": s.retries}),
     )  # fmt: skip

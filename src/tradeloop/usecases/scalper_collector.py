@@ -32,6 +32,27 @@ class CursorStore(Protocol):
     def save(self, cursor: dict[str, Any]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """How fast a tape is published: steps per batch, steps per second (None: as fast as
+    the bus takes them), a cap on messages, and the clocks."""
+
+    steps_per_batch: int = 10
+    steps_per_s: float | None = None
+    max_messages: int | None = None
+    wall_clock: Callable[[], int] = time.time_ns
+    sleep: Callable[[float], None] = time.sleep
+
+    def wait(self, steps: int, started: float) -> None:
+        if self.steps_per_s:
+            ahead = steps / self.steps_per_s - (time.monotonic() - started)
+            if ahead > 0:
+                self.sleep(ahead)
+
+
+DEFAULT_PACING = Pacing()
+
+
 @dataclass(slots=True)
 class CollectorStats:
     published: int = 0
@@ -45,34 +66,27 @@ def run_collector(
     cursor: CursorStore,
     *,
     should_stop: Callable[[], bool],
-    steps_per_batch: int = 10,
-    steps_per_s: float | None = None,
-    max_messages: int | None = None,
-    wall_clock: Callable[[], int] = time.time_ns,
-    sleep: Callable[[float], None] = time.sleep,
+    pacing: Pacing = DEFAULT_PACING,
     on_batch: Callable[[CollectorStats], None] | None = None,
     archive: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> CollectorStats:
-    """Publish until ``should_stop`` (or ``max_messages``); ``steps_per_s`` paces the
-    source (None: as fast as the bus takes it)."""
+    """Publish until ``should_stop`` (or ``pacing.max_messages``)."""
     stats = CollectorStats()
     started = time.monotonic()
     steps = 0
-    while not should_stop() and (max_messages is None or stats.published < max_messages):
-        batch = source.next_batch(steps_per_batch, wall_clock())
-        _publish(bus, batch, stats, should_stop, sleep)
+    limit = pacing.max_messages
+    while not should_stop() and (limit is None or stats.published < limit):
+        batch = source.next_batch(pacing.steps_per_batch, pacing.wall_clock())
+        _publish(bus, batch, stats, should_stop, pacing.sleep)
         if archive is not None:
             archive([m.payload for m in batch])
         cursor.save(dict(source.cursor))
         stats.published += len(batch)
         stats.batches += 1
-        steps += steps_per_batch
+        steps += pacing.steps_per_batch
         if on_batch is not None:
             on_batch(stats)
-        if steps_per_s:
-            ahead = steps / steps_per_s - (time.monotonic() - started)
-            if ahead > 0:
-                sleep(ahead)
+        pacing.wait(steps, started)
     return stats
 
 

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradeloop.core.bus import Bus
-from tradeloop.usecases.scalper_collector import CursorStore, TickSource
+from tradeloop.usecases.scalper_collector import (
+    DEFAULT_PACING,
+    CursorStore,
+    Pacing,
+    TickSource,
+)
 from tradeloop.usecases.stream_stage import StageRunner
 
 
@@ -31,18 +36,15 @@ def run_in_process(
     runners: list[StageRunner],
     *,
     should_stop: Callable[[], bool],
-    max_messages: int | None = None,
-    steps_per_batch: int = 10,
-    steps_per_s: float | None = None,
+    pacing: Pacing = DEFAULT_PACING,
     archive: Callable[[list[dict[str, Any]]], None] | None = None,
     on_batch: Callable[[PipelineStats], None] | None = None,
-    wall_clock: Callable[[], int] = time.time_ns,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> PipelineStats:
     stats = PipelineStats()
     started, steps = time.monotonic(), 0
-    while not should_stop() and (max_messages is None or stats.market_messages < max_messages):
-        batch = source.next_batch(steps_per_batch, wall_clock())
+    limit = pacing.max_messages
+    while not should_stop() and (limit is None or stats.market_messages < limit):
+        batch = source.next_batch(pacing.steps_per_batch, pacing.wall_clock())
         bus.publish_many(batch)
         if archive is not None:
             archive([m.payload for m in batch])
@@ -55,9 +57,6 @@ def run_in_process(
             stats.handled[runner.stage.name] = runner.stats.handled
         if on_batch is not None:
             on_batch(stats)
-        steps += steps_per_batch
-        if steps_per_s:
-            ahead = steps / steps_per_s - (time.monotonic() - started)
-            if ahead > 0:
-                sleep(ahead)
+        steps += pacing.steps_per_batch
+        pacing.wait(steps, started)
     return stats
