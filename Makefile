@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-*
-	$(BIN)/python -m pip install --quiet -e '.[dev,crypto,rl]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,crypto,rl,scalper]'
 	touch $@
 
 install: $(STAMP)

@@ -34,6 +34,7 @@ from tradeloop.cli import (
     serve_cmd,
     service_cmd,
     stack_cmd,
+    tools_cmd,
     train_cmd,
     workspace_cmd,
 )
@@ -100,6 +101,7 @@ COMMANDS: tuple[tuple[str, str, Any, str], ...] = (
         "systemd or launchd unit files",
     ),
     (OPERATIONS, "config", config_cmd.app, "Show, validate or start a configuration"),
+    (OPERATIONS, "tools", tools_cmd.app, "The scalper toolkit: fills, Monte Carlo, HPO, checks"),
     (OPERATIONS, "db", db_cmd.app, "Database revision and migrations"),
 )
 research_cmd.app.add_typer(
