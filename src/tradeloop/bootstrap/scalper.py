@@ -348,6 +348,9 @@ def run_single_process(
         archive=archive.add, on_batch=on_batch,
     )  # fmt: skip
     archive.flush()
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
     for runner in runners:
         name = runner.stage.name
         write_metrics(app, name, runner.stage, stage_counters(runner.stage, runner))

@@ -139,13 +139,15 @@ def _collect(
 
     source, cursor = scalper.market_source(app, args.start_ns, MARKET)
     interval = app.config.scalper.synthetic.interval_ms
-    rate = args.rate if args.rate is not None else 1000 / interval
+    live = app.config.scalper.source != "synthetic"  # a live stream paces itself
+    rate = None if live else (args.rate if args.rate is not None else 1000 / interval)
     per_batch = 1 if rate and rate < 50 else 10
     log.info("collector publishing %s from %s", app.config.scalper.source, source.cursor)
     end_ns = args.end_ns
 
     def done() -> bool:
-        return should_stop() or (end_ns is not None and source.reached(end_ns))
+        reached = getattr(source, "reached", None)
+        return should_stop() or (end_ns is not None and reached is not None and reached(end_ns))
 
     pacing = Pacing(per_batch, rate or None, args.max_messages)
     stats = run_collector(
@@ -154,6 +156,9 @@ def _collect(
                                                         "retries": s.retries}),
     )  # fmt: skip
     status.write({"published": stats.published, "retries": stats.retries})
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
 
 
 class _Status:

@@ -40,6 +40,8 @@ class TickArchive:
             row: dict[str, Any] = {"ts": int(md["ts"]), "kind": md.get("kind", "book")}
             if row["kind"] == "trade":
                 row.update(price=float(md["price"]), qty=float(md["qty"]), side=md["side"])
+            elif row["kind"] == "kline":
+                row.update(price=float(md["close"]), qty=float(md["volume"]))
             else:
                 bids, asks = md["bids"], md["asks"]
                 row.update(
@@ -95,6 +97,8 @@ def read_tape(root: Path, symbol: str, start_ns: int | None = None,
         if row["kind"] == "trade":
             out.append({"kind": "trade", "symbol": symbol, "ts": row["ts"], "price": row["price"],
                         "qty": row["qty"], "side": row["side"]})  # fmt: skip
+        elif row["kind"] != "book":
+            continue  # klines: kept for the gap scan, not replayed
         elif row.get("bid_px") is not None:
             out.append({
                 "kind": "book", "symbol": symbol, "ts": row["ts"],

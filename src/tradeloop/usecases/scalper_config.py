@@ -168,6 +168,12 @@ class ScalperConfig(FrozenConfig):
     source: Literal["synthetic", "bybit"] = Field(
         "synthetic", description="collector: the seeded synthetic market or Bybit V5 public"
     )
+    bybit_ws_url: str | None = Field(
+        None,
+        pattern=r"^wss?://",
+        description="source bybit: the public websocket (unset: Bybit's linear mainnet stream)",
+    )
+    book_levels: int = Field(10, ge=1, le=50, description="source bybit: book levels published")
     instruments: dict[str, InstrumentConfig] = Field(
         default_factory=_bybit_btc,
         description="per symbol: lot_size, tick_size, min_qty, maker_fee, taker_fee (Bybit's)",

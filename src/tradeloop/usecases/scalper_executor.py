@@ -128,6 +128,8 @@ class ExecutorStage:
         self._first_ts.setdefault(symbol, ts)
         self._last_ts[symbol] = max(ts, self._last_ts.get(symbol, ts))
         tape = self.tape
+        if md.get("kind") not in ("trade", "book"):
+            return []  # klines: the tape's clock moved, nothing to trade on
         if md.get("kind") == "trade":
             if tape is None:
                 return []

@@ -54,9 +54,12 @@ class SignalEngine:
     def handle(self, message: Message) -> list[Message]:
         payload = message.payload
         state = self._state(str(payload["symbol"]))
-        if payload.get("kind") == "trade":
+        kind = payload.get("kind")
+        if kind == "trade":
             state.flow.add(int(payload["ts"]), float(payload["qty"]), payload["side"] == "buy")
             return []
+        if kind != "book":
+            return []  # klines and anything newer: not this engine's input
         book = book_from_payload(payload)
         previous, state.book = state.last_mid, book
         state.last_mid = book.mid
