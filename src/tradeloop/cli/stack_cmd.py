@@ -17,6 +17,8 @@ from tradeloop.cli.errors import handled_errors
 from tradeloop.core.errors import ConfigError
 
 COMPONENTS = ("api", "scorer", "collector", "scheduler")
+# `--profile paper|real`: the scalper's stream services instead (EXCHANGE_MODE as the origin)
+SCALPER_SERVICES = ("collector", "signal_engine", "ai_scorer", "risk", "executor")
 COMMANDS = {
     "api": ("serve", "api"),
     "scorer": ("serve", "scorer"),
@@ -37,11 +39,21 @@ def up(
         ),
     ] = None,
     config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="paper|real: the scalper's five stream services (collector, signal_engine, "
+            "ai_scorer, risk, executor) on Redis, with EXCHANGE_MODE set to it",
+        ),
+    ] = None,
 ) -> None:
     """Run the stack: control API, scorer, collector and scheduler (and the daemon with
-    --daemon) as supervised child processes. A component that exits is restarted with a
-    doubling back-off and counted (var/run/stack.json, `tradeloop status`); its output goes
-    to var/logs/<name>.log. SIGTERM or Ctrl-C stop every component cleanly.
+    --daemon) as supervised child processes; with --profile paper|real, the scalper's
+    stream services instead (they need TRADELOOP_REDIS_URL). A component that exits is
+    restarted with a doubling back-off and counted (var/run/stack.json, `tradeloop
+    status`); its output goes to var/logs/<name>.log. SIGTERM or Ctrl-C stop every
+    component cleanly.
 
     Examples:
 
@@ -50,6 +62,8 @@ def up(
       tradeloop up --only api,scheduler
 
       tradeloop up --daemon "--account main --tickers SPY --strategy ml_signal"
+
+      TRADELOOP_REDIS_URL=redis://127.0.0.1:6379/0 tradeloop up --profile paper
 
     Exit codes: 0 stopped on a signal, 2 another stack runs or bad input.
     """
@@ -62,6 +76,9 @@ def up(
 
     console = Console(highlight=False)
     with handled_errors():
+        if profile is not None:
+            _up_scalper(profile, only, config, console)
+            return
         names = tuple(n.strip() for n in (only or ",".join(COMPONENTS)).split(",") if n.strip())
         unknown = [n for n in names if n not in COMPONENTS]
         if unknown or not names:
@@ -89,6 +106,45 @@ def up(
                 f"stack: {', '.join(c.name for c in components)}; stop with SIGTERM or Ctrl-C"
             )
             supervisor.run(lambda: stop["requested"])
+    console.print("stack stopped")
+
+
+def _up_scalper(profile: str, only: str | None, config: Path | None, console: Console) -> None:
+    """The scalper's services supervised, EXCHANGE_MODE=<profile> for each."""
+    import os
+
+    from tradeloop.bootstrap.scalper import scalper_app
+    from tradeloop.core.single_instance import exclusive
+    from tradeloop.ops.supervisor import Component, Supervisor
+
+    if profile not in ("paper", "real"):
+        raise ConfigError(f"--profile {profile!r}: choose paper or real")
+    names = tuple(n.strip() for n in (only or ",".join(SCALPER_SERVICES)).split(",") if n.strip())
+    unknown = [n for n in names if n not in SCALPER_SERVICES]
+    if unknown or not names:
+        raise ConfigError(f"--only {only!r}: choose from {', '.join(SCALPER_SERVICES)}")
+    app = scalper_app(config)  # the config is checked before anything starts
+    if app.settings.redis_url is None:
+        raise ConfigError(
+            "tradeloop up --profile needs TRADELOOP_REDIS_URL (the services meet on Redis "
+            "Streams). Fix: set it, or run every stage in one process: tradeloop scalper run"
+        )
+    extra = ("--config", str(config.resolve())) if config else ()
+    components = [
+        Component(n, (sys.executable, "-m", f"tradeloop.services.{n}", *extra)) for n in names
+    ]
+    env = {**os.environ, "EXCHANGE_MODE": profile}
+    with exclusive(app.settings.home / "run" / "up.lock", "tradeloop up"):
+        supervisor = Supervisor(components, app.settings.home, env=env, echo=console.print)
+        stop = {"requested": False}
+
+        def request_stop(signum: int, frame: object) -> None:
+            stop["requested"] = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        console.print(f"scalper ({profile}): {', '.join(names)}; stop with SIGTERM or Ctrl-C")
+        supervisor.run(lambda: stop["requested"])
     console.print("stack stopped")
 
 
