@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+_TOPIC = re.compile(r"\S+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,23 +29,33 @@ class Message:
     # Delivered before and never acknowledged (its consumer died or its handler raised):
     # a stage then looks up what it decided the first time.
     redelivered: bool = field(default=False, compare=False)
+    # The payload's JSON, made once: checking it is finite JSON and sending it are one job.
+    wire: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.topic or any(c.isspace() for c in self.topic):
+        if not _TOPIC.fullmatch(self.topic):
             raise ValueError(f"topic must be a non-empty word, got {self.topic!r}")
-        _require_finite_json(self.payload, f"message {self.message_id} payload")
+        if not self.wire:
+            object.__setattr__(
+                self, "wire", _finite_json(self.payload, f"message {self.message_id} payload")
+            )
 
     def encode(self) -> str:
-        return json.dumps(self.payload, sort_keys=True, allow_nan=False)
+        return self.wire
+
+    @classmethod
+    def from_wire(
+        cls, topic: str, wire: str, message_id: str, redelivered: bool = False
+    ) -> Message:
+        """A message as a backend read it back: its JSON is its wire form already."""
+        return cls(topic, json.loads(wire), message_id, redelivered, wire)
 
 
-def _require_finite_json(value: Any, where: str) -> None:
+def _finite_json(value: Any, where: str) -> str:
     try:
-        json.dumps(value, allow_nan=False)
+        return json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where} is not finite JSON: {exc}") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{where} holds a non-finite number")
 
 
 Handler = Callable[[Message], None]

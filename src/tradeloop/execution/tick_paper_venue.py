@@ -71,6 +71,13 @@ class TickPaperVenue:
     fill_seq: int = 0
     fees: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # maker, taker
     _outbox: list[VenueFill | VenueOrderStatus] = field(default_factory=list)
+    _open: dict[str, _Order] = field(default_factory=dict)  # the resting ones, by id
+
+    def _sync(self, order: _Order) -> None:
+        if order.state in OPEN:
+            self._open[order.client_order_id] = order
+        else:
+            self._open.pop(order.client_order_id, None)
 
     # -- the Exchange port ----------------------------------------------------------------
 
@@ -104,6 +111,7 @@ class TickPaperVenue:
             if takes:
                 resting.state, resting.reason = OrderState.CANCELED, "post-only would take"
                 self._outbox.append(resting.status())
+        self._sync(resting)
         return f"paper-{order.client_order_id}"
 
     def query(self, client_order_id: str) -> VenueOrderStatus | None:
@@ -115,11 +123,12 @@ class TickPaperVenue:
         if order is None or order.state not in OPEN:
             return None
         order.state, order.reason = OrderState.CANCELED, "canceled"
+        self._sync(order)
         self.dirty = True
         return order.status()
 
     def open_orders(self) -> list[VenueOrderStatus]:
-        return [o.status() for o in self.orders.values() if o.state in OPEN]
+        return [o.status() for o in self._open.values()]
 
     def fills_for(self, client_order_id: str) -> list[VenueFill]:
         return [f for f in self.fills if f.client_order_id == client_order_id]
@@ -154,10 +163,10 @@ class TickPaperVenue:
         self.now = max(self.now, ts)
         self._expire()
         left = quantity
-        for order in self.orders.values():
+        for order in list(self._open.values()):
             if left <= 0:
                 break
-            if order.symbol != symbol or order.state not in OPEN or order.limit is None:
+            if order.symbol != symbol or order.limit is None:
                 continue
             through = (
                 price <= order.limit and not buyer_aggressor
@@ -186,6 +195,7 @@ class TickPaperVenue:
         order.state = (
             OrderState.FILLED if order.filled >= order.quantity else OrderState.PARTIALLY_FILLED
         )
+        self._sync(order)
         signed = quantity if order.side is Side.BUY else -quantity
         self.held[order.symbol] = self.held.get(order.symbol, Decimal(0)) + signed
         self.cash -= signed * price + fee
@@ -194,15 +204,18 @@ class TickPaperVenue:
             f"pf-{self.fill_seq:09d}", order.client_order_id, quantity, price, fee, self.now
         )
         self.fills.append(fill)
+        if len(self.fills) > 2_000:
+            del self.fills[:-1_000]
         self._outbox.append(fill)
         self.dirty = True
         return fill
 
     def _expire(self) -> None:
         horizon = self.now - self.ttl_ms * 1_000_000
-        for order in self.orders.values():
-            if order.state in OPEN and order.ts <= horizon:
+        for order in [o for o in self._open.values() if o.ts <= horizon]:
+            if order.state in OPEN:
                 order.state, order.reason = OrderState.EXPIRED, f"rested {self.ttl_ms} ms"
+                self._sync(order)
                 self._outbox.append(order.status())
                 self.dirty = True
 
@@ -221,15 +234,24 @@ class TickPaperVenue:
                     "reduce_only": o.reduce_only, "ts": o.ts, "state": o.state.value,
                     "filled": str(o.filled), "reason": o.reason,
                 }
-                for o in self.orders.values()
-                if o.state in OPEN or o.ts > self.now - 3_600 * 10**9  # an hour of history
+                for o in self._kept()
             ],
             "fills": [
                 [f.fill_id, f.client_order_id, str(f.quantity), str(f.price), str(f.commission),
                  f.ts_event]
-                for f in self.fills[-10_000:]
+                for f in self.fills[-1_000:]
             ],
         }  # fmt: skip
+
+    def _kept(self) -> list[_Order]:
+        """The open orders and the last 1,000 others (the state stays small however long
+        the venue runs; a closed order older than that is only in the journal)."""
+        closed = [o for o in self.orders.values() if o.state not in OPEN]
+        recent = {id(o) for o in closed[-1_000:]}
+        if len(closed) > 2_000:  # forget them in memory too, once in a while
+            old = {o.client_order_id for o in closed[:-1_000]}
+            self.orders = {k: v for k, v in self.orders.items() if k not in old}
+        return [o for o in self.orders.values() if o.state in OPEN or id(o) in recent]
 
     def restore(self, state: dict[str, Any]) -> None:
         self.cash, self.now = Decimal(state["cash"]), int(state["now"])
@@ -247,6 +269,7 @@ class TickPaperVenue:
             VenueFill(f[0], f[1], Decimal(f[2]), Decimal(f[3]), Decimal(f[4]), int(f[5]))
             for f in state["fills"]
         ]
+        self._open = {k: o for k, o in self.orders.items() if o.state in OPEN}
 
     def flush(self, path: Path) -> None:
         if self.dirty:

@@ -54,6 +54,9 @@ class SignalEngineConfig(FrozenConfig):
     flow_window_ms: int = Field(1_000, ge=1, description="trades summed into the flow imbalance")
     cooldown_ms: int = Field(500, ge=0, description="event time between two candidates of a symbol")
     max_spread_bps: float = Field(10.0, gt=0, description="no candidate on a wider spread")
+    book_levels: int = Field(
+        5, ge=1, le=50, description="book levels a candidate carries (the liquidity gate's)"
+    )
 
 
 class ScorerStageConfig(FrozenConfig):
@@ -184,6 +187,17 @@ class ScalperConfig(FrozenConfig):
     ai_scorer: ScorerStageConfig = Field(default_factory=ScorerStageConfig)
     executor: ExecutorStageConfig = Field(default_factory=ExecutorStageConfig)
     data_health: DataHealthConfig = Field(default_factory=DataHealthConfig)
+
+    @model_validator(mode="after")
+    def _levels_carried(self) -> ScalperConfig:
+        gate = self.executor.gates.liquidity_by_side
+        if gate.enabled and gate.levels > self.signal.book_levels:
+            raise ValueError(
+                f"executor.gates.liquidity_by_side.levels {gate.levels} > signal.book_levels "
+                f"{self.signal.book_levels}: the gate would not see the levels it sums. Fix: "
+                f"set signal.book_levels to at least {gate.levels}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _instruments_known(self) -> ScalperConfig:

@@ -111,7 +111,13 @@ class ExecutorStage:
     def commit(self) -> list[Message]:
         if self.persist is not None:
             self.persist()
-        return [drop(self.name, m, str(d["reason"])) for m, d in self.decisions.commit()]
+        now = self.wall_clock()
+        out = []
+        for message, decision in self.decisions.commit():
+            wall = message.payload.get("wall_ns")
+            latency = None if not wall else now - int(wall)  # market data -> drop decided
+            out.append(drop(self.name, message, str(decision["reason"]), latency_ns=latency))
+        return out
 
     def handle(self, message: Message) -> list[Message]:
         if message.topic == CONTROL:

@@ -87,8 +87,8 @@ class SignalEngine:
             "side": "buy" if imbalance > 0 else "sell",
             "price": book.mid,
             "features": candidate_features(book, state.flow.imbalance(), previous, config.levels),
-            "bids": [list(level) for level in book.bids],
-            "asks": [list(level) for level in book.asks],
+            "bids": [list(level) for level in book.bids[: config.book_levels]],
+            "asks": [list(level) for level in book.asks[: config.book_levels]],
             "md_id": message.message_id,
             "wall_ns": message.payload.get("wall_ns"),
         }

@@ -193,7 +193,7 @@ class RedisStreamsBus:
             for (entry_id, fields, again), failed, was_done in zip(
                 entries, failures, seen, strict=True
             ):
-                message = Message(topic, json.loads(fields["payload"]), fields["id"], again)
+                message = Message.from_wire(topic, fields["payload"], fields["id"], again)
                 if failed is not None and int(str(failed).partition("|")[0]) >= self.max_deliveries:
                     self._dead_letter(topic, group, entry_id, fields, str(failed))
                     continue

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tradeloop.store.sql.tables import stream_decision as table
 from tradeloop.store.sql.transaction import transaction
-from tradeloop.store.sql.upsert import upsert
 
 
 class SqlDecisionLog:
@@ -32,7 +32,8 @@ class SqlDecisionLog:
         self, stage: str, decisions: dict[str, dict[str, Any]], now: int
     ) -> dict[str, dict[str, Any]]:
         """Store each decision unless one is stored already; return what is stored (an
-        earlier decision wins: another replica decided the message first)."""
+        earlier decision wins: another replica decided the message first). One statement
+        when nothing was decided before, the usual case."""
         if not decisions:
             return {}
         rows = [
@@ -46,11 +47,21 @@ class SqlDecisionLog:
             for message_id, decision in decisions.items()
         ]
         with transaction(self.engine) as connection:
-            upsert(connection, table, rows, ["stage", "message_id"], update=False)
-            query = select(table.c.message_id, table.c.decision_json).where(
-                table.c.stage == stage, table.c.message_id.in_(list(decisions))
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            statement = (
+                dialect.insert(table)
+                .on_conflict_do_nothing(index_elements=["stage", "message_id"])
+                .returning(table.c.message_id)
             )
-            return {row[0]: json.loads(row[1]) for row in connection.execute(query)}
+            inserted = set(connection.execute(statement, rows).scalars())
+            earlier = [m for m in decisions if m not in inserted]
+            stored = {m: decisions[m] for m in inserted}
+            if earlier:
+                query = select(table.c.message_id, table.c.decision_json).where(
+                    table.c.stage == stage, table.c.message_id.in_(earlier)
+                )
+                stored.update((row[0], json.loads(row[1])) for row in connection.execute(query))
+            return stored
 
     def since(self, stage: str, since_ns: int) -> list[dict[str, Any]]:
         query = (
