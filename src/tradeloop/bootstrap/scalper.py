@@ -237,7 +237,7 @@ def scalper_app(config_path: Path | None = None) -> App:
         path = Path(DEFAULT_CONFIG_NAME)
     named = settings.profile or (load_yaml_mapping(path).get("profile") if path else None)
     if not named:
-        settings = settings.model_copy(update={"profile": "scalper"})
+        settings = load_settings(profile="scalper")
     return build_app(settings, path)
 
 

@@ -102,7 +102,10 @@ class LiquidityBySideConfig(FrozenConfig):
 
 
 class ExecutorGatesConfig(FrozenConfig):
-    liquidity_by_side: LiquidityBySideConfig = Field(default_factory=LiquidityBySideConfig)
+    liquidity_by_side: LiquidityBySideConfig = Field(
+        default_factory=LiquidityBySideConfig,
+        description="depth on the side an order trades against",
+    )
 
 
 class ExitsConfig(FrozenConfig):
@@ -119,10 +122,19 @@ class ExitsConfig(FrozenConfig):
 class ExecutorStageConfig(FrozenConfig):
     """The executor: gates, sizing inputs and the order it sends."""
 
-    warmup: WarmupConfig = Field(default_factory=WarmupConfig)
-    backpressure: BackpressureConfig = Field(default_factory=BackpressureConfig)
-    gates: ExecutorGatesConfig = Field(default_factory=ExecutorGatesConfig)
-    exits: ExitsConfig = Field(default_factory=ExitsConfig)
+    warmup: WarmupConfig = Field(
+        default_factory=WarmupConfig, description="the warm-up gate (warmup_drop_total{symbol})"
+    )
+    backpressure: BackpressureConfig = Field(
+        default_factory=BackpressureConfig,
+        description="backpressure on sig:approved (backpressure_total{mode})",
+    )
+    gates: ExecutorGatesConfig = Field(
+        default_factory=ExecutorGatesConfig, description="the order gates"
+    )
+    exits: ExitsConfig = Field(
+        default_factory=ExitsConfig, description="take-profit, stop and time exits"
+    )
     free_balance_usd: float = Field(
         10_000.0, gt=0, description="paper: the account's free balance for sizing"
     )
@@ -181,12 +193,26 @@ class ScalperConfig(FrozenConfig):
         default_factory=_bybit_btc,
         description="per symbol: lot_size, tick_size, min_qty, maker_fee, taker_fee (Bybit's)",
     )
-    streams: StreamsConfig = Field(default_factory=StreamsConfig)
-    synthetic: SyntheticTicksConfig = Field(default_factory=SyntheticTicksConfig)
-    signal: SignalEngineConfig = Field(default_factory=SignalEngineConfig)
-    ai_scorer: ScorerStageConfig = Field(default_factory=ScorerStageConfig)
-    executor: ExecutorStageConfig = Field(default_factory=ExecutorStageConfig)
-    data_health: DataHealthConfig = Field(default_factory=DataHealthConfig)
+    streams: StreamsConfig = Field(
+        default_factory=StreamsConfig, description="where the services meet (Redis Streams)"
+    )
+    synthetic: SyntheticTicksConfig = Field(
+        default_factory=SyntheticTicksConfig,
+        description="the seeded synthetic tape (source: synthetic)",
+    )
+    signal: SignalEngineConfig = Field(
+        default_factory=SignalEngineConfig, description="the signal engine"
+    )
+    ai_scorer: ScorerStageConfig = Field(
+        default_factory=ScorerStageConfig, description="the scorer and its entry threshold"
+    )
+    executor: ExecutorStageConfig = Field(
+        default_factory=ExecutorStageConfig,
+        description="the executor's gates, exits and paper account",
+    )
+    data_health: DataHealthConfig = Field(
+        default_factory=DataHealthConfig, description="the risk service's data-health checks"
+    )
 
     @model_validator(mode="after")
     def _levels_carried(self) -> ScalperConfig:
