@@ -148,15 +148,15 @@ def hpo(
     """Precision-first Optuna search (TPE, seeded) of the signal engine's levels, minimum
     imbalance, cooldown and tau_entry on the archived tape; exports the top trials."""
     from tradeloop.bootstrap.scalper_tools import tape_of
-    from tradeloop.usecases.scalper_research import search_signal
+    from tradeloop.usecases.scalper_research import Search, search_signal
 
     console = Console(highlight=False, stderr=True)
     with handled_errors():
         app_ = _app(config)
         chosen, tape = tape_of(app_, symbol)
+        search = Search(trials, horizon_ms, cost_bps, min_signals, seed)
         results = search_signal(
-            tape, app_.config.scalper.ai_scorer, trials=trials, horizon_ms=horizon_ms,
-            cost_bps=cost_bps, min_signals=min_signals, seed=seed,
+            tape, app_.config.scalper.ai_scorer, search,
             progress=lambda n, v: console.print(f"trial {n}/{trials}: precision {v:.3f}")
             if n % 10 == 0 else None,
         )  # fmt: skip

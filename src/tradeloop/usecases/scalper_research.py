@@ -82,16 +82,20 @@ class SearchSpace:
     tau_entry: tuple[float, float] = (0.5, 0.9)
 
 
+@dataclass(frozen=True, slots=True)
+class Search:
+    trials: int = 40
+    horizon_ms: int = 1_000
+    cost_bps: float = 1.0
+    min_signals: int = 50
+    seed: int = 7
+    space: SearchSpace = SearchSpace()
+
+
 def search_signal(
     tape: list[dict[str, Any]],
     scorer: ScorerStageConfig,
-    *,
-    trials: int,
-    horizon_ms: int,
-    cost_bps: float,
-    min_signals: int,
-    seed: int,
-    space: SearchSpace = SearchSpace(),
+    search: Search,
     progress: Callable[[int, float], None] | None = None,
 ) -> list[dict[str, Any]]:
     """A precision-first Optuna search (TPE, seeded): maximise the share of winning
@@ -101,6 +105,7 @@ def search_signal(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     baseline = LogisticBaseline.from_config(scorer)
+    space, horizon_ms, cost_bps = search.space, search.horizon_ms, search.cost_bps
 
     def objective(trial: optuna.Trial) -> float:
         config = SignalEngineConfig(
@@ -118,10 +123,11 @@ def search_signal(
         trial.set_user_attr("mean_forward_bps", float(chosen.mean()) if chosen.size else None)
         if progress is not None:
             progress(trial.number + 1, value)
-        return value * min(1.0, chosen.size / min_signals)
+        return value * min(1.0, chosen.size / search.min_signals)
 
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=trials)
+    sampler = optuna.samplers.TPESampler(seed=search.seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=search.trials)
     done = [t for t in study.trials if t.value is not None]
     return [
         {"trial": t.number, "objective": t.value, **t.params, **t.user_attrs}
