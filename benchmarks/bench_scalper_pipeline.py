@@ -104,9 +104,15 @@ def run_redis(tape: list[dict[str, Any]], rate: float, redis_url: str) -> dict[s
     env["TRADELOOP_REDIS_URL"] = redis_url
     subprocess.run([sys.executable, "-m", "tradeloop.cli", "db", "upgrade"], env=env,
                    check=True, capture_output=True)  # fmt: skip
+    profiled = os.environ.get("BENCH_PROFILE_SERVICE")  # e.g. risk: cProfile it
+
+    def argv(name: str) -> list[str]:
+        wrap = ["-m", "cProfile", "-o", f"/tmp/{name}.prof"] if name == profiled else []
+        return [sys.executable, *wrap, "-m", f"tradeloop.services.{name}"]
+
     children = {
-        name: subprocess.Popen([sys.executable, "-m", f"tradeloop.services.{name}"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        name: subprocess.Popen(argv(name), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
         for name in SERVICES
     }  # fmt: skip
     bus = RedisStreamsBus(redis_url, prefix=prefix)

@@ -60,10 +60,10 @@ def _finite_json(value: Any, where: str) -> str:
 
 Handler = Callable[[Message], None]
 # Called once per consumed batch, after its handlers returned and before it is
-# acknowledged: where a stage publishes what the batch produced (so that a crash between
-# the two redelivers the input, and the outputs' deterministic ids make the republish a
-# no-op downstream).
-BeforeAck = Callable[[], None]
+# acknowledged: where a stage stores its effects and hands back what the batch produced;
+# the bus publishes that, then acknowledges (a crash between the two redelivers the input,
+# and the outputs' deterministic ids make the republish a no-op downstream).
+BeforeAck = Callable[[], "list[Message] | None"]
 
 
 class Bus(Protocol):
@@ -86,10 +86,12 @@ class Bus(Protocol):
         *,
         max_messages: int = 100,
         before_ack: BeforeAck | None = None,
+        block: bool = True,
     ) -> int:
         """Deliver up to ``max_messages`` pending or new messages of ``topic`` to ``handler``
         for ``group``; acknowledge each one it returns from (after ``before_ack``). Return
-        how many were handled."""
+        how many were handled. ``block``: wait a little for new messages when there are
+        none (a consumer of several topics waits on one)."""
         ...
 
     def backlog(self, topic: str, group: str) -> int:
@@ -131,6 +133,7 @@ class InProcessBus:
         *,
         max_messages: int = 100,
         before_ack: BeforeAck | None = None,
+        block: bool = True,
     ) -> int:
         key = (topic, group)
         pending = self._pending.setdefault(key, [])
@@ -153,8 +156,9 @@ class InProcessBus:
                 handled += 1
         finally:
             if handled:
-                if before_ack is not None:
-                    before_ack()
+                outputs = before_ack() if before_ack is not None else None
+                for output in outputs or []:
+                    self.publish(output)
                 del pending[:handled]
         return handled
 

@@ -144,17 +144,19 @@ class StageRunner:
     def _handle(self, message: Message) -> None:
         self._outputs.extend(self.stage.handle(message))
 
-    def _flush(self) -> None:
-        self._outputs.extend(self.stage.commit())
-        if self._outputs:
-            self.bus.publish_many(self._outputs)
-            self.stats.published += len(self._outputs)
-            self._outputs = []
+    def _flush(self) -> list[Message]:
+        """Store the batch's effects; its outputs go to the bus, published before the
+        inputs are acknowledged."""
+        outputs = [*self._outputs, *self.stage.commit()]
+        self._outputs = []
+        self.stats.published += len(outputs)
+        return outputs
 
     def run_once(self) -> int:
         """One pass over every input topic; how many messages were handled."""
         handled = 0
-        for topic in self.stage.topics():
+        topics = self.stage.topics()
+        for topic in topics:
             self._outputs = []
             count = self.bus.consume(
                 topic,
@@ -163,6 +165,8 @@ class StageRunner:
                 self._handle,
                 max_messages=self.batch,
                 before_ack=self._flush,
+                # wait for new messages on the main topic only, and only when idle so far
+                block=topic == topics[-1] and handled == 0,
             )
             handled += count
             self.stats.by_topic[topic] = self.stats.by_topic.get(topic, 0) + count

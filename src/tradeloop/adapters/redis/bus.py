@@ -14,6 +14,7 @@ counted (``dead_lettered``), and the messages behind it flow again.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import redis
@@ -48,6 +49,9 @@ class RedisStreamsBus:
         self.done_ttl_sec = done_ttl_sec
         self.max_deliveries = max_deliveries
         self.dead_lettered = 0  # messages this bus object moved to a dead-letter stream
+        self._groups: set[tuple[str, str]] = set()  # groups known to exist
+        self._own_clear: set[tuple[str, str, str]] = set()  # consumers with nothing pending
+        self._next_claim: dict[tuple[str, str], float] = {}
         try:
             self._client.ping()
         except redis.ConnectionError as exc:
@@ -128,28 +132,57 @@ class RedisStreamsBus:
         *,
         max_messages: int = 100,
         before_ack: BeforeAck | None = None,
+        block: bool = True,
     ) -> int:
+        stream = self.stream(topic)
         try:
-            return self._consume(topic, group, consumer, handler, max_messages, before_ack)
+            return self._consume(
+                topic, group, consumer, handler, max_messages, before_ack, block=block
+            )
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # Redis restarting or unreachable: nothing was acknowledged, so nothing is lost.
+            self._forget(stream, group, consumer)
             raise RetryableError(f"Redis unavailable while consuming {topic}: {exc}") from None
+        except BaseException:
+            self._forget(stream, group, consumer)  # our own pending entries: read them again
+            raise
+
+    def _forget(self, stream: str, group: str, consumer: str) -> None:
+        self._groups.discard((stream, group))
+        self._own_clear.discard((stream, group, consumer))
 
     def _read(
-        self, stream: str, group: str, consumer: str, count: int
+        self, stream: str, group: str, consumer: str, count: int, block: bool
     ) -> list[tuple[str, dict[str, str], bool]]:
-        self._ensure_group(stream, group)
+        if (stream, group) not in self._groups:
+            self._ensure_group(stream, group)
+            self._groups.add((stream, group))
         entries: list[Any] = []
-        # 1. Our own pending entries (delivered to us before, never acknowledged).
-        own: Any = self._client.xreadgroup(group, consumer, {stream: "0"}, count=count)
-        entries += [entry for _, batch in own for entry in batch if entry[1]]
+        # 1. Our own pending entries (delivered to us before, never acknowledged): read
+        # after a start, a failure or a claim, until none is left.
+        own_key = (stream, group, consumer)
+        if own_key not in self._own_clear:
+            own: Any = self._client.xreadgroup(group, consumer, {stream: "0"}, count=count)
+            batch = [entry for _, items in own for entry in items]
+            gone = [entry_id for entry_id, fields in batch if not fields]
+            if gone:  # trimmed from the stream before anyone handled them: nothing to do
+                self._client.xack(stream, group, *gone)
+            entries += [entry for entry in batch if entry[1]]
+            if not batch:
+                self._own_clear.add(own_key)
         redelivered = len(entries)
-        # 2. Entries abandoned by a dead consumer of the group.
-        if len(entries) < count:
+        # 2. Entries abandoned by a dead consumer of the group (looked for every half idle
+        # time: they cannot be claimed sooner anyway).
+        now = time.monotonic()
+        if len(entries) < count and now >= self._next_claim.get((stream, group), 0.0):
+            self._next_claim[(stream, group)] = now + self.claim_idle_ms / 2000
             claimed: Any = self._client.xautoclaim(
                 stream, group, consumer, self.claim_idle_ms, "0-0", count=count - len(entries)
             )
-            entries += [entry for entry in claimed[1] if entry and entry[1]]
+            taken = [entry for entry in claimed[1] if entry and entry[1]]
+            if taken:
+                self._own_clear.discard(own_key)
+            entries += taken
             redelivered = len(entries)
         # 3. New entries.
         if len(entries) < count:
@@ -158,7 +191,7 @@ class RedisStreamsBus:
                 consumer,
                 {stream: ">"},
                 count=count - len(entries),
-                block=self.block_ms or None,
+                block=(self.block_ms or None) if block and not entries else None,
             )
             entries += [entry for _, batch in fresh for entry in batch]
         # Our own pending entries may come back from XAUTOCLAIM too: each once.
@@ -175,18 +208,24 @@ class RedisStreamsBus:
         handler: Handler,
         max_messages: int,
         before_ack: BeforeAck | None,
+        *,
+        block: bool,
     ) -> int:
         stream = self.stream(topic)
-        entries = self._read(stream, group, consumer, max_messages)
+        entries = self._read(stream, group, consumer, max_messages, block)
         if not entries:
             return 0
         done_key, failures_key = self._done_key(topic, group), self._failures_key(topic, group)
         ids = [fields["id"] for _, fields, _ in entries]
-        # One round trip for the whole batch's bookkeeping, not five per message.
-        pipe = self._client.pipeline(transaction=False)
-        pipe.hmget(failures_key, ids)
-        pipe.smismember(done_key, ids)
-        failures, seen = pipe.execute()
+        # One round trip for the whole batch's bookkeeping, not five per message; a failure
+        # count can only exist for a message delivered before.
+        if any(again for _, _, again in entries):
+            pipe = self._client.pipeline(transaction=False)
+            pipe.hmget(failures_key, ids)
+            pipe.smismember(done_key, ids)
+            failures, seen = pipe.execute()
+        else:
+            failures, seen = [None] * len(ids), self._client.smismember(done_key, ids)
         finished: list[tuple[str, str]] = []  # (entry id, message id) handled or skipped
         handled_now: set[str] = set()  # the same id twice in one batch: handled once
         try:
@@ -210,9 +249,16 @@ class RedisStreamsBus:
                 finished.append((entry_id, message.message_id))
         finally:
             if finished:
-                if before_ack is not None:
-                    before_ack()
+                outputs = (before_ack() if before_ack is not None else None) or []
+                # the batch's outputs, then its acknowledgement, in one round trip: Redis runs
+                # a pipeline's commands in order, so no input is acknowledged before them
                 pipe = self._client.pipeline(transaction=False)
+                for message in outputs:
+                    pipe.xadd(
+                        self.stream(message.topic),
+                        {"id": message.message_id, "payload": message.encode()},
+                        maxlen=self.maxlen, approximate=True,
+                    )  # fmt: skip
                 pipe.sadd(done_key, *(m for _, m in finished))
                 pipe.expire(done_key, self.done_ttl_sec)
                 pipe.xack(stream, group, *(e for e, _ in finished))
