@@ -93,7 +93,9 @@ def _paced(tape: list[dict[str, Any]], rate: float, publish: Any, batch: int = 2
     return time.perf_counter() - started
 
 
-def run_redis(tape: list[dict[str, Any]], rate: float, redis_url: str) -> dict[str, Any]:
+def run_redis(
+    tape: list[dict[str, Any]], rate: float, redis_url: str, db_url: str | None = None
+) -> dict[str, Any]:
     import redis
 
     from tradeloop.adapters.redis.bus import RedisStreamsBus
@@ -102,6 +104,8 @@ def run_redis(tape: list[dict[str, Any]], rate: float, redis_url: str) -> dict[s
     prefix = f"bench-{uuid.uuid4().hex[:6]}"
     home, env = _home(prefix)
     env["TRADELOOP_REDIS_URL"] = redis_url
+    if db_url:  # PostgreSQL: the decisions and the journal of two services, written at once
+        env["TRADELOOP_DB_URL"] = db_url
     subprocess.run([sys.executable, "-m", "tradeloop.cli", "db", "upgrade"], env=env,
                    check=True, capture_output=True)  # fmt: skip
     profiled = os.environ.get("BENCH_PROFILE_SERVICE")  # e.g. risk: cProfile it
@@ -251,6 +255,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--redis-url", default=os.environ.get("TRADELOOP_TEST_REDIS_URL",
                                                               "redis://127.0.0.1:6379/14"))  # fmt: skip
+    parser.add_argument("--db-url", default=None, help="PostgreSQL for the services (default "
+                        "SQLite in the run's folder)")  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     books = int(args.rate * args.seconds)
@@ -259,7 +265,7 @@ def main() -> None:
         "rate": args.rate, "messages": len(tape),
         "direct": run_direct(tape),
         "in_process": run_in_process(tape, args.rate),
-        "redis": run_redis(tape, args.rate, args.redis_url),
+        "redis": run_redis(tape, args.rate, args.redis_url, args.db_url),
     }  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
