@@ -64,6 +64,14 @@ def check_health(app: App) -> dict[str, Any]:
     return result
 
 
+def prune_decisions(app: App, keep_days: float = 7.0) -> int:
+    """Forget stream decisions older than ``keep_days`` (a message redelivered after a week
+    is not waiting for its verdict: its stream was trimmed long before)."""
+    from tradeloop.store.sql.stream_decisions import SqlDecisionLog
+
+    return SqlDecisionLog(app.engine).prune(time.time_ns() - int(keep_days * 86_400e9))
+
+
 def health_task(app: App, stage: Any) -> Callable[[], None]:
     every = app.config.scalper.data_health.interval_s
     state = {"due": 0.0, "mismatch_total": 0}
@@ -74,6 +82,7 @@ def health_task(app: App, stage: Any) -> Callable[[], None]:
             return
         state["due"] = now + every
         result = check_health(app)
+        result["decisions_pruned"] = prune_decisions(app)
         state["mismatch_total"] += len(result["exchange_reference_mismatches"])
         result["exchange_reference_mismatch_total"] = state["mismatch_total"]
         stage.health = result
