@@ -20,6 +20,7 @@ and no warm-up.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -102,7 +103,7 @@ def run_redis(
     from tradeloop.core.bus import Message
 
     prefix = f"bench-{uuid.uuid4().hex[:6]}"
-    home, env = _home(prefix)
+    _, env = _home(prefix)
     env["TRADELOOP_REDIS_URL"] = redis_url
     if db_url:  # PostgreSQL: the decisions and the journal of two services, written at once
         env["TRADELOOP_DB_URL"] = db_url
@@ -156,10 +157,8 @@ def _wait_consuming(client: Any, prefix: str) -> None:
     while time.monotonic() < deadline:
         ready = 0
         for topic, group in wanted.items():
-            try:
+            with contextlib.suppress(Exception):  # the stream does not exist yet
                 ready += any(g["name"] == group for g in client.xinfo_groups(f"{prefix}:{topic}"))
-            except Exception:  # the stream does not exist yet
-                pass
         if ready == len(wanted):
             return
         time.sleep(0.05)
@@ -253,8 +252,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=10_000, help="signals per second")
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--redis-url", default=os.environ.get("TRADELOOP_TEST_REDIS_URL",
-                                                              "redis://127.0.0.1:6379/14"))  # fmt: skip
+    default_redis = os.environ.get("TRADELOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    parser.add_argument("--redis-url", default=default_redis)
     parser.add_argument("--db-url", default=None, help="PostgreSQL for the services (default "
                         "SQLite in the run's folder)")  # fmt: skip
     parser.add_argument("--json", action="store_true")
@@ -273,9 +272,13 @@ def main() -> None:
     print(f"{len(tape):,} book updates at {args.rate:,.0f}/s (2 cores)")
     for name in ("direct", "in_process", "redis"):
         r = result[name]
+        pace = (
+            f"publish {r['publish_s']:.1f} s"
+            if "publish_s" in r
+            else f"{r['messages_per_s']:,.0f} msg/s"
+        )
         print(f"  {name:10s} decisions {r['decisions']:>7,}  p50 {r['p50_ms']:.3f} ms  "
-              f"p99 {r['p99_ms']:.3f} ms  " + (f"publish {r['publish_s']:.1f} s" if
-                                             "publish_s" in r else f"{r['messages_per_s']:,.0f} msg/s"))  # fmt: skip
+              f"p99 {r['p99_ms']:.3f} ms  {pace}")  # fmt: skip
     print(
         "  cpu per service (redis):",
         {k: round(v, 2) for k, v in result["redis"]["cpu_per_service"].items()},
