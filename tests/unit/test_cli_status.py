@@ -66,3 +66,21 @@ def test_status_when_no_stack_ever_ran_then_exit_1_and_how_to_start_one(tmp_path
         result = CliRunner().invoke(app, ["status"], env=env)
     assert result.exit_code == 1
     assert "tradeloop up" in result.output
+
+
+def test_status_when_scalper_services_run_then_their_counters_show(tmp_path: Path) -> None:
+    now_ns = int(NOW.timestamp()) * 1_000_000_000
+    _stack(tmp_path, now_ns - 60 * 1_000_000_000)
+    stack = json.loads((tmp_path / "run" / "stack.json").read_text())
+    stack["components"] = {"executor": stack["components"]["api"]}
+    (tmp_path / "run" / "stack.json").write_text(json.dumps(stack))
+    (tmp_path / "run" / "scalper").mkdir()
+    counters = {"service": "executor", "handled": 12345, "sent": 17, "retries": 2,
+                "drops": {"IN_POSITION": 900, "WARMUP": 8, "STALE": 3}}  # fmt: skip
+    (tmp_path / "run" / "scalper" / "executor.json").write_text(json.dumps(counters))
+    env = {"TRADELOOP_HOME": str(tmp_path), "COLUMNS": "200"}
+    with time_machine.travel(NOW, tick=False):
+        as_json = CliRunner().invoke(app, ["status", "--json"], env=env)
+        table = CliRunner().invoke(app, ["status"], env=env)
+    assert json.loads(as_json.output)["components"]["executor"]["counters"]["sent"] == 17
+    assert "handled 12,345; sent 17; drops IN_POSITION 900, WARMUP 8; retries 2" in table.output

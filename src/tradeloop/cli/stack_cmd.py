@@ -162,12 +162,19 @@ def status(
     Exit codes: 0 every component running, 1 the stack is down or a component is not
     running, 2 var/run/stack.json is damaged (the message says what to do).
     """
-    from tradeloop.ops.supervisor import alive, read_stack, uptime_now
+    from tradeloop.ops.supervisor import (
+        alive,
+        counters_line,
+        read_service_counters,
+        read_stack,
+        uptime_now,
+    )
     from tradeloop.settings import load_settings
 
     with handled_errors():
-        # Reads one file: no database is opened (let alone migrated) to answer.
-        stack = read_stack(load_settings().home / "run" / "stack.json")
+        # Reads files only: no database is opened (let alone migrated) to answer.
+        home = load_settings().home
+        stack = read_stack(home / "run" / "stack.json")
     up_running = stack is not None and alive(stack.get("supervisor_pid"))
     components = (stack or {}).get("components", {})
     now = time.time_ns()
@@ -175,6 +182,11 @@ def status(
         if component["status"] == "running" and not (up_running and alive(component["pid"])):
             component["status"] = "gone"  # the file says running; the process is not
         component["uptime_s"] = uptime_now(component, now)
+    for name, component in components.items():
+        if name in SCALPER_SERVICES:  # a stream service: what it did, as of its last write
+            counters = read_service_counters(home, name)
+            if counters is not None:
+                component["counters"] = counters
     healthy = (
         up_running
         and bool(components)
@@ -191,17 +203,22 @@ def status(
         else:
             title = "stack: " + ("up" if up_running else f"down (last: {stack.get('status')})")
             table = Table(title=title)
-            for column in ("component", "status", "pid", "restarts", "up for", "last exit"):
+            columns = ("component", "status", "pid", "restarts", "up for", "last exit")
+            activity = any("counters" in c for c in components.values())
+            for column in (*columns, "activity") if activity else columns:
                 table.add_column(column)
             for name, c in components.items():
-                table.add_row(
+                row = [
                     name,
                     c["status"],
                     str(c["pid"] or "-"),
                     str(c["restarts"]),
                     _since(c["uptime_s"]) if c["status"] == "running" else "-",
                     str(c["last_exit"]),
-                )
+                ]
+                if activity:
+                    row.append(counters_line(c["counters"]) if "counters" in c else "")
+                table.add_row(*row)
             console.print(table)
     if not healthy:
         raise typer.Exit(1)

@@ -214,3 +214,29 @@ def uptime_now(component: dict[str, Any], now_ns: int) -> float:
     if component.get("status") != "running" or not started:
         return 0.0
     return round(max(0, now_ns - int(started)) / 1e9, 1)
+
+
+def read_service_counters(home: Path, service: str) -> dict[str, Any] | None:
+    """A stream service's last counters (``var/run/scalper/<service>.json``, rewritten
+    every ~10 s by the service); None when it never wrote them or they cannot be read (a
+    status display must not fail on a half-written or old file)."""
+    try:
+        payload = json.loads((home / "run" / "scalper" / f"{service}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def counters_line(counters: dict[str, Any]) -> str:
+    """One line of a service's counters: what it handled and did, its top drop reasons."""
+    parts = [f"handled {counters.get('handled', 0):,}"]
+    for key in ("candidates", "scored", "approved", "passed", "sent", "published"):
+        if key in counters and key != "published":
+            parts.append(f"{key} {counters[key]:,}")
+    drops = counters.get("drops") or {}
+    if drops:
+        top = sorted(drops.items(), key=lambda kv: -kv[1])[:2]
+        parts.append("drops " + ", ".join(f"{reason} {count:,}" for reason, count in top))
+    if counters.get("retries"):
+        parts.append(f"retries {counters['retries']:,}")
+    return "; ".join(parts)
