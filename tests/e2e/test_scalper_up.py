@@ -79,3 +79,20 @@ def test_up_profile_paper_when_running_then_five_services_trade_on_paper(
             client.delete(key)
     assert child.returncode == 0, err
     assert "stack stopped" in out
+
+
+def test_service_when_redis_missing_or_unreachable_then_2_or_3_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "var"
+    argv = [sys.executable, "-m", "tradeloop.services.risk"]
+    missing = subprocess.run(argv, env=_env(home, None), capture_output=True, text=True,
+                             timeout=120, check=False)  # fmt: skip
+    assert missing.returncode == 2
+    assert "TRADELOOP_REDIS_URL" in missing.stderr
+    assert not home.exists()  # refused before the database was opened
+    down = subprocess.run(argv, env=_env(home, "redis://127.0.0.1:1/0"), capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert down.returncode == 3  # transient: the supervisor starts it again
+    assert "cannot reach Redis at 127.0.0.1:1" in down.stderr
+    assert "Traceback" not in down.stderr

@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
 
 from tradeloop.bootstrap.app import App
 from tradeloop.core.atomic_file import write_atomic
@@ -31,6 +33,9 @@ from tradeloop.usecases.scalper_risk import FILL_STAGE, RiskStage, RoundTripLedg
 from tradeloop.usecases.scalper_scorer import CandidateModel, CandidateScorer, LogisticBaseline
 from tradeloop.usecases.scalper_signal import SignalEngine
 from tradeloop.usecases.stream_stage import APPROVED, CONTROL, Decisions
+
+if TYPE_CHECKING:
+    from tradeloop.settings import Settings
 
 SERVICES = ("collector", "signal_engine", "ai_scorer", "risk", "executor")
 
@@ -47,16 +52,21 @@ def consumer_name(app: App, service: str) -> str:
     return app.settings.consumer or f"{socket.gethostname()}-{service}"
 
 
-def stream_bus(app: App) -> Bus:
-    """Redis Streams when ``TRADELOOP_REDIS_URL`` is set, else a ConfigError: separate
-    service processes need a broker (``tradeloop scalper run`` needs none)."""
-    url = app.settings.redis_url
-    if url is None:
+def require_redis(settings: Settings) -> SecretStr:
+    """``TRADELOOP_REDIS_URL``, else a ConfigError: separate service processes need a
+    broker (``tradeloop scalper run`` needs none)."""
+    if settings.redis_url is None:
         raise ConfigError(
             "the scalper services meet on Redis Streams: set TRADELOOP_REDIS_URL (e.g. "
             "redis://127.0.0.1:6379/0). Fix: or run every stage in one process with "
             "tradeloop scalper run"
         )
+    return settings.redis_url
+
+
+def stream_bus(app: App) -> Bus:
+    """The services' bus: Redis Streams at ``TRADELOOP_REDIS_URL``."""
+    url = require_redis(app.settings)
     from tradeloop.adapters.redis.bus import RedisStreamsBus
 
     streams = app.config.scalper.streams

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tradeloop.core.errors import OperatorError, RetryableError
+from tradeloop.core.errors import OperatorError, RetryableError, StorageError
 
 EXIT_OK, EXIT_OPERATOR, EXIT_RETRY = 0, 2, 3
 log = logging.getLogger("tradeloop.services")
@@ -70,6 +70,7 @@ def main(service: str, argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s {service} %(levelname)s %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a migration's steps: noise here
     stop = {"requested": False}
 
     def request_stop(signum: int, frame: object) -> None:
@@ -79,6 +80,9 @@ def main(service: str, argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     try:
         _serve(service, args, lambda: stop["requested"])
+    except StorageError as exc:  # Redis or the database unreachable: the supervisor retries
+        print(f"error (transient, retry later): {exc}", file=sys.stderr)
+        return EXIT_RETRY
     except OperatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_OPERATOR
@@ -90,7 +94,9 @@ def main(service: str, argv: list[str] | None = None) -> int:
 
 def _serve(service: str, args: argparse.Namespace, should_stop: Callable[[], bool]) -> None:
     from tradeloop.bootstrap import scalper
+    from tradeloop.settings import load_settings
 
+    scalper.require_redis(load_settings())  # before the database is opened or migrated
     app = scalper.scalper_app(args.config)
     bus = scalper.stream_bus(app)
     status = _Status(scalper.scalper_dir(app) / f"{service}.json", service)
