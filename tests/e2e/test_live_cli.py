@@ -30,11 +30,23 @@ def _run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]
     )
 
 
+# The accounts here go live by --force (no paper record in a test), on a ramp that deploys
+# the whole account from week 1 (the default starts at 2,000 USD).
+FULL_RAMP = "promotion:\n  ramp:\n  - {max_deployed_usd: null, max_position_size: 0.2}\n"
+
+
+def _promoted(root: Path, account: str) -> None:
+    for to in ("paper", "live"):
+        promoted = _run(root, "mode", "promote", "--account", account, "--to", to, "--force",
+                        "--reason", "test account")  # fmt: skip
+        assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+
+
 def _ingested_spy(root: Path) -> None:
     """A desk whose universe is SPY, ingested offline up to 2024-03-28 (governed ACTIVE)."""
     (root / "config").mkdir()
     (root / "config" / "universe.json").write_text(json.dumps({"symbols": ["SPY"]}))
-    (root / "tradeloop.yaml").write_text("ingest:\n  offline: true\n")
+    (root / "tradeloop.yaml").write_text("ingest:\n  offline: true\n" + FULL_RAMP)
     assert _run(root, "ingest", "--end", "2024-03-28").returncode == 0
 
 
@@ -63,6 +75,14 @@ def test_live_when_venue_configured_then_orders_reach_it_and_fills_reconcile(
     unset = _run(tmp_path, *live)
     assert unset.returncode == 2
     assert "EXCHANGE_VENUE" in unset.stderr
+    with FakeAlpaca() as fake:
+        never_promoted = _run(tmp_path, *live, EXCHANGE_VENUE="alpaca", EXCHANGE_MODE="paper",
+                              EXCHANGE_BASE_URL=fake.url, ALPACA_API_KEY_ID=KEY,
+                              ALPACA_API_SECRET_KEY=SECRET)  # fmt: skip
+    assert never_promoted.returncode == 2
+    assert "account l is in backtest mode" in never_promoted.stderr
+    assert not fake.orders
+    _promoted(tmp_path, "l")
     replay = _run(tmp_path, *live[:3], "--feed", "replay", "--tickers", "SPY")
     assert replay.returncode == 2
     assert "real money" in replay.stderr
@@ -104,9 +124,10 @@ def test_live_on_bybit_when_testnet_configured_then_orders_signed_and_fills_reco
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "universe.json").write_text(json.dumps({"symbols": ["BTCUSDT"]}))
     (tmp_path / "tradeloop.yaml").write_text(
-        "ingest:\n  offline: true\nvenues:\n  bybit_v5:\n    post_only: false\n"
+        "ingest:\n  offline: true\nvenues:\n  bybit_v5:\n    post_only: false\n" + FULL_RAMP
     )
     assert _run(tmp_path, "ingest", "--end", "2024-03-28").returncode == 0
+    _promoted(tmp_path, "b")
     live = (
         "run",
         "--mode",
@@ -170,6 +191,8 @@ def test_live_when_broker_refuses_keys_or_is_unreachable_then_one_line_and_exit_
         "SPY",
         "--run-once",
     )
+    _promoted(tmp_path, "l")
+    _promoted(tmp_path, "d")
     with FakeAlpaca() as fake:
         refused = _run(
             tmp_path,

@@ -60,6 +60,13 @@ from tradeloop.registry.governance import GovernanceConfig
 from tradeloop.registry.registry import ModelRegistry
 from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.kill_switch import KillSwitch
+from tradeloop.rollout.config import (
+    FailSafeConfig,
+    PromotionConfig,
+    ReleaseConfig,
+    RolloutConfig,
+    RolloutGuardConfig,
+)
 from tradeloop.serving.config import ScorerConfig
 from tradeloop.settings import (
     ProviderCredentials,
@@ -139,6 +146,11 @@ class AppConfig(FrozenConfig):
     scorer: ScorerConfig = Field(default_factory=ScorerConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
     scalper: ScalperConfig = Field(default_factory=ScalperConfig)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    rollout_guard: RolloutGuardConfig = Field(default_factory=RolloutGuardConfig)
+    fail_safe: FailSafeConfig = Field(default_factory=FailSafeConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
 
     def loop_settings(self) -> LoopSettings:
         from tradeloop.usecases.loop import LoopSettings

@@ -129,20 +129,36 @@ def open_trading_account(
 ) -> tuple[PaperAccount, PaperStart]:
     """A paper account (``var/paper/<name>``), or with ``venue`` a live one
     (``var/live/<name>``), opened and reconciled; TradingRefused when it must not trade."""
+    rules = AccountRules(execution, app.config.risk, app.kill_switch())
     if venue is not None:
         account = PaperAccount.under(app.settings.home / "live", name, live=True)
+        rules = _live_rules(app, name, rules)
     else:
         account = PaperAccount.under(app.settings.paper_dir, name)
     opened = open_account(
         account,
         stores=app.paper_stores(),
         strategy=strategy,
-        rules=AccountRules(execution, app.config.risk, app.kill_switch()),
+        rules=rules,
         now_ns=time.time_ns(),
         actor=getpass.getuser(),
         live=venue,
     )
     return account, opened
+
+
+def _live_rules(app: App, name: str, rules: AccountRules) -> AccountRules:
+    """A live account trades only once promoted to live, under its ramp step's limits and,
+    on its first live day, the first-day limits (TradingRefused otherwise)."""
+    import dataclasses
+
+    from tradeloop.bootstrap.rollout import AppModeEvidence, actor, mode_store
+    from tradeloop.usecases.mode_transition import live_limits
+
+    limits = live_limits(mode_store(app), AppModeEvidence(app), app.config.promotion, name,
+                         app.config.risk, time.time_ns(), actor(app, "ramp"))  # fmt: skip
+    return dataclasses.replace(rules, risk=limits.risk, live_since_ns=limits.live_since_ns,
+                               first_day_risk=limits.first_day)  # fmt: skip
 
 
 def trading_venue(

@@ -40,6 +40,10 @@ class RiskConfig(FrozenConfig):
     max_portfolio_heat: float | None = Field(
         0.50, gt=0, le=10, description="sum of |position values| after a fill / equity"
     )
+    max_deployed_usd: float | None = Field(
+        None, gt=0, description="sum of |position values| after a fill, in USD (live ramp-up)"
+    )
+    allow_short: bool = Field(True, description="may open or grow a short position")
     max_sector_exposure: float | None = Field(
         0.40, gt=0, le=10, description="one sector's |position values| after a fill / equity"
     )

@@ -127,9 +127,11 @@ class RiskGate:
         store: RiskStateStore | None = None,
         correlation: Correlation | None = None,
         opened_ns: int | None = None,
+        first_day_config: RiskConfig | None = None,
     ) -> None:
-        """``opened_ns``: when a live account opened; on that trading day (in
-        ``trading_timezone``) positions are held to ``first_day_position_size``."""
+        """``opened_ns``: when a live account opened (went live); on that trading day (in
+        ``trading_timezone``) positions are held to ``first_day_position_size``, and every
+        limit is ``first_day_config``'s when one is given (the runbook's first-day limits)."""
         self.config = config
         self.kill_switch = kill_switch
         self.store = store
@@ -148,8 +150,15 @@ class RiskGate:
         self._first_day = None if opened_ns is None else self._local_day(opened_ns)
         self._day_names: tuple[int, str] = (-1 << 62, "")  # the last day number named
         self._rules = active_rules(config)  # the rules this config switches on, in order
-        hours = config.trading_hours
-        self._hours = None if hours is None else (_minutes(hours[0]), _minutes(hours[1]))
+        self._hours = _window(config)
+        self.first_day_config = first_day_config
+        self._first_rules = None if first_day_config is None else active_rules(first_day_config)
+
+    def day_config(self, day: str) -> RiskConfig:
+        """The limits of trading day ``day``: the first-day ones on a live account's first."""
+        if self.first_day_config is not None and day == self._first_day:
+            return self.first_day_config
+        return self.config
 
     def _local_day(self, ts: int) -> str:
         lo, hi, name = self._day_span
@@ -254,7 +263,8 @@ class RiskGate:
         if state.daily_halt or state.day_start_equity <= 0:
             return
         loss = state.day_start_equity - float(equity)
-        limit, cap = self.config.daily_loss_limit, self.config.daily_loss_cap_usd
+        config = self.day_config(day)
+        limit, cap = config.daily_loss_limit, config.daily_loss_cap_usd
         if limit is not None and loss >= limit * state.day_start_equity:
             state.daily_halt = (
                 f"day loss {loss:,.2f} >= {limit:.1%} of {state.day_start_equity:,.2f}"
@@ -296,7 +306,8 @@ class RiskGate:
             if state.daily_halt or state.day_start_equity <= 0 or first >= end:
                 continue
             start = state.day_start_equity
-            limit, cap = self.config.daily_loss_limit, self.config.daily_loss_cap_usd
+            config = self.day_config(day)
+            limit, cap = config.daily_loss_limit, config.daily_loss_cap_usd
             threshold = min(
                 limit * start if limit is not None else np.inf, cap if cap is not None else np.inf
             )
@@ -390,18 +401,22 @@ class RiskGate:
             # neither the kill switch nor a size limit may keep the account in it.
             return None
         first_day = self._first_day is not None and self._local_day(check.ts) == self._first_day
+        config, rules, hours = self.config, self._rules, self._hours
+        if first_day and self.first_day_config is not None and self._first_rules is not None:
+            config, rules = self.first_day_config, self._first_rules
+            hours = _window(config)
         rule_input = RuleInput(
             check=check,
             state=self.state,
-            config=self.config,
+            config=config,
             kill_switch=self.kill_switch,
-            hours=self._hours,
+            hours=hours,
             zone=self._zone,
             session_start_ns=self.session_start_ns,
             first_day=first_day,
             correlation=self.correlation,
         )
-        reason = first_denial(self._rules, rule_input, adds)
+        reason = first_denial(rules, rule_input, adds)
         if reason is not None:
             code = reason.partition(":")[0]
             if code == "WARMUP":
@@ -409,6 +424,11 @@ class RiskGate:
             elif code == "NEAR_LIQUIDATION":
                 self.triggers[reason.split(":")[1].strip()] += 1  # near_liquidation_long|short
         return reason
+
+
+def _window(config: RiskConfig) -> tuple[int, int] | None:
+    hours = config.trading_hours
+    return None if hours is None else (_minutes(hours[0]), _minutes(hours[1]))
 
 
 def _adds_risk(check: OrderCheck) -> bool:

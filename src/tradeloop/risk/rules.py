@@ -264,6 +264,23 @@ def portfolio_heat(r: RuleInput) -> str | None:
     return None
 
 
+def deployed_capital(r: RuleInput) -> str | None:
+    limit = r.config.max_deployed_usd
+    if limit is None:
+        return None
+    deployed = sum(r.values_after().values(), Decimal(0))
+    if deployed > _dec(limit):
+        return f"MAX_DEPLOYED: positions would be {deployed:,.2f} USD (limit {limit:,.0f} USD)"
+    return None
+
+
+def no_short(r: RuleInput) -> str | None:
+    held = r.check.positions.get(r.order.symbol, Decimal(0))
+    if held + r.order.signed_quantity < 0:
+        return f"SHORT_NOT_ALLOWED: {r.order.symbol} would be short (risk.allow_short false)"
+    return None
+
+
 def sector_exposure(r: RuleInput) -> str | None:
     config = r.config
     sector = config.sectors.get(r.order.symbol)
@@ -311,6 +328,7 @@ RULES: tuple[RuleRow, ...] = (
     RuleRow(halted, new_risk=False),
     RuleRow(reducing, new_risk=True),
     RuleRow(symbol_allowed, True, lambda c: c.allowed_symbols is not None),
+    RuleRow(no_short, True, lambda c: not c.allow_short),
     RuleRow(trading_hours, True, lambda c: c.trading_hours is not None),
     RuleRow(warmup, True, lambda c: c.warmup_s > 0),
     RuleRow(daily_cap, True),
@@ -323,6 +341,7 @@ RULES: tuple[RuleRow, ...] = (
     RuleRow(positive_equity, True),
     RuleRow(position_size, True),
     RuleRow(portfolio_heat, True, lambda c: c.max_portfolio_heat is not None),
+    RuleRow(deployed_capital, True, lambda c: c.max_deployed_usd is not None),
     RuleRow(sector_exposure, True, lambda c: bool(c.sectors) and c.max_sector_exposure is not None),
     RuleRow(correlation, True, lambda c: c.max_correlation is not None),
     RuleRow(order_notional, new_risk=False),

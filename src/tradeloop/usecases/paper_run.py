@@ -130,9 +130,10 @@ class DecisionLog:
     """Simulate's listener: every decision and its risk verdict, one JSON line each in
     ``path`` (nothing is sent to a venue)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], int] = time.time_ns) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.clock = clock
 
     def __call__(self, bar: BarView, step: StepResult) -> None:
         if not step.decisions:
@@ -149,5 +150,7 @@ class DecisionLog:
                     "client_order_id": order.client_order_id,
                     "risk": "approved" if decision.sent else decision.denial,
                     "sent_to_venue": False,
+                    # wall time of the run: `mode promote --to live` asks for a recent one
+                    "logged_at": iso_from_ns(self.clock()),
                 }
                 log.write(json.dumps(record) + "\n")

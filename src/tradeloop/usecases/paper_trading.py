@@ -163,6 +163,9 @@ class AccountRules:
     execution: ExecutionConfig
     risk: RiskConfig
     kill_switch: KillSwitch
+    # a live account: when it went live, and its first day's limits (mode promote --to live)
+    live_since_ns: int | None = None
+    first_day_risk: RiskConfig | None = None
 
 
 class AccountWrites(Protocol):
@@ -236,7 +239,8 @@ def open_account(
             rules.risk,
             rules.kill_switch,
             JsonRiskStateStore(account.risk_state_path),
-            opened_ns=account.opened_ns() if live is not None else None,
+            opened_ns=_went_live(account, rules) if live is not None else None,
+            first_day_config=rules.first_day_risk if live is not None else None,
         ),
     )
     # The loss streak lives in the risk state file, the trades in the journal: a kill
@@ -258,6 +262,10 @@ def open_account(
     _record_start(stores, account, outcome, portfolio, clock.now_ns(), actor)
     session = TradingSession(engine, strategy, account.run_id)
     return PaperStart(session, journal, cursor, outcome, len(settled))
+
+
+def _went_live(account: PaperAccount, rules: AccountRules) -> int | None:
+    return rules.live_since_ns if rules.live_since_ns is not None else account.opened_ns()
 
 
 def _account_venue(

@@ -82,6 +82,18 @@ def _code(gate: RiskGate, check: OrderCheck) -> str | None:
             "OUTSIDE_TRADING_HOURS",
         ),
         ({"max_order_notional_usd": 999.0}, _check("10"), _check("9"), "MAX_ORDER_NOTIONAL"),
+        (
+            {"max_deployed_usd": 2000.0},
+            _check("11", positions={"QQQ": "10"}, marks={"QQQ": "100"}),  # 2,100 USD
+            _check("10", positions={"QQQ": "10"}, marks={"QQQ": "100"}),  # 2,000 USD
+            "MAX_DEPLOYED",
+        ),
+        (
+            {"allow_short": False},
+            _check("11", side=Side.SELL, positions={"SPY": "10"}),  # flips to short
+            _check("10", side=Side.SELL, positions={"SPY": "10"}),  # back to flat
+            "SHORT_NOT_ALLOWED",
+        ),
         ({"max_position_notional_usd": 999.0}, _check("10"), _check("9"), "MAX_POSITION_NOTIONAL"),
         ({"max_gross_leverage": 1.0}, _check("101"), _check("100"), "INSUFFICIENT_BUYING_POWER"),
         ({"min_order_qty": 10.0}, _check("9"), _check("10"), "BELOW_VENUE_MINIMUM"),
@@ -169,6 +181,35 @@ def test_first_day_when_live_account_opened_today_then_smaller_position_limit(
     assert gate.denial(next_day) is None
     paper = RiskGate(UNLIMITED_RISK.model_copy(update=limits), KillSwitch(tmp_path / "KS"))
     assert paper.denial(fifteen_percent) is None  # no opening day given: paper limits
+
+
+def test_first_day_config_when_live_first_day_then_its_limits_and_halt_apply_that_day_only(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.rollout.config import FirstDayLimits
+    from tradeloop.rollout.ramp import first_day_risk
+
+    base = UNLIMITED_RISK.model_copy(update={"max_position_size": 0.2, "daily_loss_limit": 0.05})
+    first = first_day_risk(base, FirstDayLimits())
+    opened = NOON_ET - 3 * 3600 * 10**9
+    gate = RiskGate(base, KillSwitch(tmp_path / "KS"), opened_ns=opened, first_day_config=first)
+    day2 = NOON_ET + 86_400 * 10**9
+    for check, code in [
+        (_check("5"), "SYMBOL_NOT_ALLOWED"),  # SPY is not in AAPL, MSFT, GOOGL
+        (_check("5", symbol="AAPL", side=Side.SELL), "SHORT_NOT_ALLOWED"),
+        (_check("11", symbol="AAPL"), "MAX_POSITION_SIZE"),
+        (_check("5", symbol="AAPL", ts=parse_ns("2024-03-05T20:31:00Z")), "OUTSIDE_TRADING_HOURS"),
+    ]:
+        assert _code(gate, check) == code
+        assert _code(gate, dataclasses.replace(check, ts=check.ts + 86_400 * 10**9)) is None
+    assert _code(gate, _check("5", symbol="AAPL")) is None
+    # the first day halts at a 2 % loss, the next days at the configured 5 %
+    gate.on_equity(NOON_ET, Decimal(10_000))
+    gate.on_equity(NOON_ET + MINUTE, Decimal(9_790))
+    assert gate.state.daily_halt.startswith("day loss 210.00 >= 2.0%")
+    gate.on_equity(day2, Decimal(10_000))
+    gate.on_equity(day2 + MINUTE, Decimal(9_790))
+    assert gate.state.daily_halt == ""
 
 
 def test_daily_loss_when_limit_reached_then_no_new_risk_until_next_day(tmp_path: Path) -> None:

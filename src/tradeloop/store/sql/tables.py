@@ -438,6 +438,39 @@ stream_decision = Table(
     Index("ix_stream_decision_recorded", "stage", "recorded_at"),
 )
 
+account_mode = Table(
+    "account_mode",
+    metadata,
+    Column("account", String(40), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("since_ns", BigInteger, nullable=False),  # entered this mode
+    Column("paper_since_ns", BigInteger),
+    Column("live_since_ns", BigInteger),
+    Column("actor", String(64), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+)
+
+ramp_review = Table(
+    "ramp_review",
+    metadata,
+    Column("account", String(40), primary_key=True),
+    Column("live_since_ns", BigInteger, primary_key=True),
+    Column("week", Integer, primary_key=True),
+    Column("pnl_usd", MONEY, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("reviewed_at", BigInteger, nullable=False),
+)
+
+rollout_state = Table(
+    "rollout_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("state_json", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
 corporate_actions = Table(
     "corporate_actions",
     metadata,
