@@ -27,9 +27,11 @@ from tradeloop.core.errors import ConfigError, DataError
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.execution.tick_paper_venue import TickPaperVenue
 from tradeloop.risk.gate import JsonRiskStateStore, RiskGate
+from tradeloop.usecases.canary_supervisor import CanarySupervisor
 from tradeloop.usecases.scalper_config import ScalperConfig
 from tradeloop.usecases.scalper_executor import ExecutorStage, ScalperVenue
 from tradeloop.usecases.scalper_risk import FILL_STAGE, RiskStage, RoundTripLedger
+from tradeloop.usecases.scalper_routing import RoutedExecutor
 from tradeloop.usecases.scalper_scorer import CandidateModel, CandidateScorer, LogisticBaseline
 from tradeloop.usecases.scalper_signal import SignalEngine
 from tradeloop.usecases.stream_stage import APPROVED, CONTROL, Decisions
@@ -152,8 +154,80 @@ def signal_engine(app: App) -> SignalEngine:
 
 
 def ai_scorer(app: App) -> CandidateScorer:
+    """The scorer on ``model_path``, else on the registry's active scalper model (and its
+    shadow, scored alongside), else on the logistic baseline."""
     config = app.config.scalper
-    return CandidateScorer(candidate_model(config), config.ai_scorer.tau_entry)
+    scorer = CandidateScorer(candidate_model(config), config.ai_scorer.tau_entry)
+    if config.ai_scorer.model_path is None:
+        load_registry_models(app, scorer)
+    return scorer
+
+
+def _registry_model(app: App, alias: str) -> tuple[CandidateModel, dict[str, Any]] | None:
+    from tradeloop.serving.candidate_model import OnnxCandidateModel
+
+    name = app.config.scalper.ai_scorer.registry_name
+    registry = app.registry()
+    version = registry.resolve(name, alias)
+    if version is None:
+        return None
+    files, manifest = registry.load(version)
+    model = OnnxCandidateModel.from_bytes(files["model.onnx"], f"registry {name} {version}",
+                                          version)  # fmt: skip
+    return model, manifest
+
+
+def load_registry_models(app: App, scorer: CandidateScorer) -> dict[str, Any]:
+    """Point the scorer at the registry's active and shadow versions (thresholds from their
+    manifests); the active manifest (empty: no active, the configured model stays)."""
+    active = _registry_model(app, "active")
+    manifest: dict[str, Any] = {}
+    if active is not None:
+        scorer.model, manifest = active
+        scorer.tau_entry = float(manifest.get("thresholds", {}).get("tau_entry", scorer.tau_entry))
+    shadow = _registry_model(app, "shadow")
+    if shadow is not None and shadow[0].model_id != scorer.model.model_id:
+        scorer.shadow = shadow[0]
+        scorer.shadow_tau = shadow[1].get("thresholds", {}).get("tau_entry")
+    else:
+        scorer.shadow = scorer.shadow_tau = None
+    return manifest
+
+
+def _scorer_watch(app: App, scorer: CandidateScorer, bus: Bus) -> Any:
+    """Every few seconds: reload when the registry's active or shadow moved; every minute:
+    the active version's recorded parity rows through ONNX (a gap over the tolerance
+    counts ``onnx_parity_fail_total`` and sends a PARITY_FAIL control event)."""
+    from tradeloop.core.bus import Message
+    from tradeloop.serving.candidate_model import OnnxCandidateModel, parity_gap
+
+    name = app.config.scalper.ai_scorer.registry_name
+    seen: dict[str, Any] = {"aliases": None, "manifest": {}, "polled": 0.0, "parity": 0.0}
+
+    def watch() -> None:
+        now = time.monotonic()
+        if now - seen["polled"] >= 5.0:
+            seen["polled"] = now
+            aliases = app.registry().aliases(name)
+            pair = (aliases.get("active"), aliases.get("shadow"))
+            if pair != seen["aliases"]:
+                seen["aliases"], seen["manifest"] = pair, load_registry_models(app, scorer)
+        parity = seen["manifest"].get("parity") or {}
+        if (
+            not parity
+            or now - seen["parity"] < 60.0
+            or not isinstance(scorer.model, OnnxCandidateModel)
+        ):
+            return
+        seen["parity"] = now
+        gap = parity_gap(scorer.model, parity.get("features", []), parity.get("probabilities", []))
+        if gap > app.config.release.parity_tolerance:
+            scorer.parity_failures += 1
+            event = {"type": "PARITY_FAIL", "model_id": scorer.model.model_id, "gap": gap,
+                     "reason": f"ONNX parity gap {gap:.2e}"}  # fmt: skip
+            bus.publish(Message(CONTROL, event, f"parity-{scorer.model.model_id}-{int(now)}"))
+
+    return watch
 
 
 def _decision_log(app: App) -> Any:
@@ -174,7 +248,36 @@ def risk_stage(app: App) -> RiskStage:
     )  # fmt: skip
     day_ago = time.time_ns() - 86_400 * 10**9
     stage.rebuild(log.since(FILL_STAGE, day_ago))
+    stage.crit_halts = not app.config.fail_safe.switch_to_paper_on_crit
+    stage.supervisor = canary_supervisor(app)
     return stage
+
+
+def canary_supervisor(app: App) -> CanarySupervisor:
+    """The canary's guard rails, in the risk service (it sees fills, scorer inputs and
+    control events); its rollback moves the registry's active scalper model back."""
+    from tradeloop.bootstrap.rollout import actor
+    from tradeloop.features.tick_book import CANDIDATE_FEATURES
+    from tradeloop.rollout.canary_guard import CanaryGuard
+
+    name = app.config.scalper.ai_scorer.registry_name
+
+    def rollback_model(reason: str) -> str:
+        registry = app.registry()
+        active = registry.resolve(name, "active")
+        if active is None:
+            return f"no active {name} model in the registry (nothing to move back)"
+        try:
+            registry.rollback(name, actor="canary-supervisor", reason=reason[:200],
+                              expected_active=active)  # fmt: skip
+        except DataError as exc:
+            return f"{name} not rolled back: {exc}"
+        return f"{name} active {active} -> {registry.resolve(name, 'active')}"
+
+    return CanarySupervisor(
+        CanaryGuard(app.config.rollout_guard, CANDIDATE_FEATURES), routing_store(app),
+        app.config.rollout, rollback_model, actor(app, "canary-supervisor").notify,
+    )  # fmt: skip
 
 
 def exchange_mode() -> str:
@@ -183,15 +286,32 @@ def exchange_mode() -> str:
     return load_venue_environment().mode
 
 
-def executor_stage(app: App, bus: Bus, group: str = "executor") -> ExecutorStage:
-    """The executor on the paper simulator (``EXCHANGE_MODE=paper``, the default) or the
-    real venue ``EXCHANGE_VENUE`` names (``EXCHANGE_MODE=real``)."""
+def routing_store(app: App) -> Any:
+    """Where the routing document (rollout mode, cooldowns, fail-safe) is kept."""
+    from tradeloop.store.sql.rollout_records import SqlRolloutStates
+
+    return SqlRolloutStates(app.engine)
+
+
+def executor_stage(app: App, bus: Bus, group: str = "executor") -> RoutedExecutor:
+    """The executor: a paper-simulator lane always, and with ``EXCHANGE_MODE=real`` a lane
+    on the venue ``EXCHANGE_VENUE`` names; ``rollout`` routes approved signals between
+    them (``disabled``: paper only, ``canary``: a hashed share to the venue, ``full``: all)."""
+    from tradeloop.usecases.scalper_routing import PAPER, VENUE
+
+    lanes = {PAPER: _lane(app, bus, group, real=False)}
+    if exchange_mode() == "real":
+        lanes[VENUE] = _lane(app, bus, group, real=True)
+    return RoutedExecutor(lanes, routing_store(app), app.config.rollout, app.config.fail_safe)
+
+
+def _lane(app: App, bus: Bus, group: str, *, real: bool) -> ExecutorStage:
     from tradeloop.store.sql.order_journal import SqlOrderJournal
 
     config = app.config.scalper.executor
-    mode = exchange_mode()
+    mode = "real" if real else "paper"
     tape: TickPaperVenue | None = None
-    if mode == "real":
+    if real:
         venue: ScalperVenue = app.live_venue()
     else:
         bybit = app.config.venues.bybit_v5
@@ -218,7 +338,7 @@ def executor_stage(app: App, bus: Bus, group: str = "executor") -> ExecutorStage
     ticks = {s: i.tick_size for s, i in app.config.scalper.instruments.items()}
     from tradeloop.monitor.trading_metrics import TradingTracker
 
-    stage.tracker = TradingTracker(mode, clock=lambda: stage.now_s)
+    stage.tracker = TradingTracker("venue" if real else "paper", clock=lambda: stage.now_s)
     stage.exits = ExitBook(
         config.exits, orders, ticks, stage.exit_check, entry_ttl_ms=config.exits.entry_ttl_ms,
         on_closed=stage.tracker.on_closed,
@@ -276,8 +396,10 @@ def idle_work(app: App, service: str, stage: Any, bus: Bus) -> Any:
         from tradeloop.bootstrap.scalper_health import health_task
 
         return health_task(app, stage)
-    if service == "executor" and stage.tape is None:
-        return _fill_poller(stage, bus)
+    if service == "executor" and "venue" in stage.lanes:
+        return _fill_poller(stage.lanes["venue"], bus)
+    if service == "ai_scorer" and app.config.scalper.ai_scorer.model_path is None:
+        return _scorer_watch(app, stage, bus)
     return lambda: None
 
 
@@ -316,11 +438,36 @@ def stage_counters(stage: Any, runner: Any) -> dict[str, Any]:
             counters[name] = dict(getattr(stage, name))
     if getattr(stage, "health", None):
         counters["health"] = stage.health
+    rollout = _rollout_counters(stage)
+    if rollout:
+        counters["rollout"] = rollout
     gate = getattr(stage, "gate", None)
     if gate is not None:
         counters["risk_triggers"] = dict(gate.triggers)
         counters["trading_state"] = gate.state.trading_state.value
     return counters
+
+
+def _rollout_counters(stage: Any) -> dict[str, Any]:
+    """The rollout's figures of a stage: the executor's routing, the risk service's
+    supervisor, the scorer's shadow and parity counts."""
+    if isinstance(stage, RoutedExecutor):
+        out = stage.gauges()
+        out["rollout_canary_fraction"] = out.pop("canary_fraction_target")
+        return out
+    supervisor = getattr(stage, "supervisor", None)
+    if supervisor is not None:
+        return dict(supervisor.gauges())
+    if isinstance(stage, CandidateScorer):
+        shadow = None if stage.shadow is None else stage.shadow.model_id
+        return {
+            "onnx_parity_fail": stage.parity_failures,
+            "shadow_signals_evaluated": stage.shadow_evaluated,
+            "shadow_signals_approved": stage.shadow_approved,
+            "model_active_id": stage.model.model_id,
+            "model_shadow_id": shadow,
+        }
+    return {}
 
 
 def tick_archive(app: App) -> Any:
@@ -381,11 +528,12 @@ def run_single_process(
         "trading": _trading(executor),
         "health": check_health(app),
     }
-    if executor.tape is not None:
-        summary["paper"] = {
-            "balance": str(executor.venue.balance()),
-            "positions": {s: str(q) for s, q in executor.venue.positions().items()},
-        }
+    paper = executor.lanes["paper"].venue
+    summary["paper"] = {
+        "balance": str(paper.balance()),
+        "positions": {s: str(q) for s, q in paper.positions().items()},
+    }
+    summary["routing"] = executor.gauges()
     return summary
 
 
@@ -410,13 +558,19 @@ def write_metrics(app: App, service: str, stage: Any, counters: dict[str, Any]) 
     from tradeloop.monitor.scalper_metrics import write_service_metrics
 
     path = app.settings.home / "metrics" / f"scalper-{service}.prom"
-    write_service_metrics(path, service, counters, getattr(stage, "tracker", None))
+    lanes = getattr(stage, "lanes", {})
+    trackers = [lane.tracker for lane in lanes.values() if lane.tracker is not None]
+    write_service_metrics(path, service, counters, trackers)
 
 
-def _trading(executor: ExecutorStage) -> dict[str, Any]:
-    tracker = executor.tracker
-    if tracker is None:
+def _trading(executor: RoutedExecutor) -> dict[str, Any]:
+    """The trading figures of the lane that opened the most trades."""
+    lanes = [lane for lane in executor.lanes.values() if lane.tracker is not None]
+    if not lanes:
         return {}
+    lane = max(lanes, key=lambda x: (x.tracker.opened if x.tracker else 0, x.route == "paper"))
+    tracker = lane.tracker
+    assert tracker is not None
     return {
         "route": tracker.route,
         "trades_opened": tracker.opened,

@@ -99,9 +99,11 @@ class RolloutConfig(FrozenConfig):
     """Scalper: how approved signals are routed between the real venue and paper."""
 
     mode: Literal["disabled", "canary", "full"] = Field(
-        "disabled",
-        description="disabled: every signal to the paper simulator; canary: canary_fraction "
-        "of them (by a deterministic hash) to the real venue; full: all to the real venue",
+        "full",
+        description="with EXCHANGE_MODE=real: disabled sends every signal to the paper "
+        "simulator, canary sends canary_fraction of them (a deterministic hash) to the real "
+        "venue, full sends all there. Read once: afterwards the stored routing rules "
+        "(tradeloop rollout set, a rollback, the release flow)",
     )
     canary_fraction: float = Field(0.10, ge=0, le=1, description="share routed to the venue")
     rng_seed: int = Field(1337, description="seed of the routing hash")

@@ -37,6 +37,12 @@ class OnnxCandidateModel:
             raise DataError(
                 f"scalper.ai_scorer.model_path {path}: {exc}. Fix: point it at an ONNX file"
             ) from None
+        return cls.from_bytes(data, str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str, model_id: str | None = None) -> OnnxCandidateModel:
+        """``path`` names where the bytes came from, in errors; ``model_id`` overrides the
+        metadata's (a registry version's id)."""
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = 1
@@ -55,7 +61,7 @@ class OnnxCandidateModel:
             )
         outputs = session.get_outputs()
         probabilities = next((o for o in outputs if "prob" in o.name.lower()), outputs[-1])
-        model_id = meta.get("model_id") or hashlib.sha256(data).hexdigest()[:12]
+        model_id = model_id or meta.get("model_id") or hashlib.sha256(data).hexdigest()[:12]
         return cls(session, session.get_inputs()[0].name, probabilities.name, model_id)
 
     def probability(self, features: Sequence[float]) -> float:
@@ -68,3 +74,12 @@ class OnnxCandidateModel:
                 "probabilities. Fix: export with zipmap off"
             )
         return float(values[1])
+
+
+def parity_gap(model: OnnxCandidateModel, features: Sequence[Sequence[float]],
+               expected: Sequence[float]) -> float:  # fmt: skip
+    """Largest |ONNX probability - the trainer's| over recorded rows (inf: unreadable)."""
+    if not features or len(features) != len(expected):
+        return float("inf")
+    got = [model.probability(row) for row in features]
+    return float(max(abs(a - float(b)) for a, b in zip(got, expected, strict=True)))

@@ -67,6 +67,11 @@ class ScorerStageConfig(FrozenConfig):
         description="an ONNX classifier over the candidate features (its metadata names "
         "them); unset: the logistic baseline below",
     )
+    registry_name: str = Field(
+        "scalper",
+        description="with no model_path: the registry model whose active version scores "
+        "(tradeloop scalper train registers one; unset active: the baseline below)",
+    )
     tau_entry: float = Field(0.55, gt=0, lt=1, description="approve at P >= this")
     intercept: float = Field(0.0, description="baseline: logit intercept")
     weights: dict[str, float] = Field(

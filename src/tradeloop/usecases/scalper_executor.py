@@ -104,6 +104,7 @@ class ExecutorStage:
     _last_ts: dict[str, int] = field(default_factory=dict)
     _touch: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     _flattened: bool = False
+    crit_halts: bool = True  # False: the fail-safe sends a CRIT's signals to paper instead
 
     def topics(self) -> tuple[str, ...]:
         return (CONTROL, MARKET, APPROVED)
@@ -121,11 +122,11 @@ class ExecutorStage:
 
     def handle(self, message: Message) -> list[Message]:
         if message.topic == CONTROL:
-            apply_control(self.gate, message.payload)
+            apply_control(self.gate, message.payload, crit_halts=self.crit_halts)
             return []
         if message.topic == MARKET:
             return self._tape(message.payload)
-        return self._signal(message)
+        return self.on_signal(message)
 
     # -- the tape -------------------------------------------------------------------------
 
@@ -198,7 +199,7 @@ class ExecutorStage:
                                 "reconciliation", event.fill_id)  # fmt: skip
                     continue
                 if updated is not None:
-                    out.append(_fill_message(event, updated))
+                    out.append(_fill_message(event, updated, self.route))
                     self._account = None
                     if self.tracker is not None:
                         self.tracker.on_fill(_filled(event, updated))
@@ -212,13 +213,13 @@ class ExecutorStage:
 
     # -- signals ----------------------------------------------------------------------------
 
-    def _signal(self, message: Message) -> list[Message]:
+    def on_signal(self, message: Message) -> list[Message]:
         signal = message.payload
         cid = client_order_id(str(signal["signal_id"]))
         if message.redelivered:
             existing = self.orders.journal.get(cid)
             if existing is not None:
-                return [self._order_message(signal, existing, replayed=True)]
+                return [self.order_message(signal, existing, replayed=True)]
             stored = self.decisions.stored(message)
             if stored is not None:
                 return [drop(self.name, message, str(stored["reason"]))]
@@ -235,7 +236,7 @@ class ExecutorStage:
             self.exits.on_entry_sent(managed)
         self.gate.on_order_sent(check)
         self.sent += 1
-        return [self._order_message(signal, managed, sent_ns=self.wall_clock())]
+        return [self.order_message(signal, managed, sent_ns=self.wall_clock())]
 
     def _decide(
         self, signal: dict[str, Any], cid: str
@@ -313,7 +314,7 @@ class ExecutorStage:
                     )
         return None
 
-    def _order_message(
+    def order_message(
         self,
         signal: dict[str, Any],
         order: ManagedOrder,
@@ -350,8 +351,9 @@ def _filled(fill: VenueFill, order: ManagedOrder) -> OrderFilled:
     )  # fmt: skip
 
 
-def _fill_message(fill: VenueFill, order: ManagedOrder) -> Message:
+def _fill_message(fill: VenueFill, order: ManagedOrder, route: str) -> Message:
     payload = {
+        "route": route,
         "fill_id": fill.fill_id,
         "client_order_id": fill.client_order_id,
         "symbol": order.order.symbol,

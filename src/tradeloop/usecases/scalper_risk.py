@@ -13,7 +13,9 @@ delivered again gets the same verdict, whatever changed since.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,6 +33,7 @@ from tradeloop.risk.rules import (
     loss_streak,
     near_liquidation,
 )
+from tradeloop.usecases.canary_supervisor import CanarySupervisor
 from tradeloop.usecases.stream_stage import (
     APPROVED,
     CONTROL,
@@ -82,12 +85,13 @@ class RoundTripLedger:
         return self.base_equity + self.realised
 
 
-def apply_control(gate: RiskGate, event: dict[str, Any]) -> None:
-    """A control event on the gate's stored trading state: HALT and CRIT halt (a critical
-    alert stops new risk until an operator resumes), RESUME makes it ACTIVE again."""
+def apply_control(gate: RiskGate, event: dict[str, Any], *, crit_halts: bool = True) -> None:
+    """A control event on the gate's stored trading state: HALT halts, and so does CRIT
+    unless the fail-safe moves execution to paper instead (``crit_halts`` False); a halt
+    stops new risk until an operator resumes; RESUME makes it ACTIVE again."""
     kind = str(event.get("type", "")).upper()
     reason = str(event.get("reason", ""))[:200]
-    if kind in ("HALT", "CRIT"):
+    if kind == "HALT" or (kind == "CRIT" and crit_halts):
         gate.set_trading_state(TradingState.HALTED, f"control event {kind}: {reason}")
     elif kind == "RESUME" and gate.state.trading_state is TradingState.HALTED:
         gate.set_trading_state(TradingState.ACTIVE, f"control event RESUME: {reason}")
@@ -103,6 +107,16 @@ class RiskStage:
     drops: Counter[str] = field(default_factory=Counter)
     passed: int = 0
     health: dict[str, Any] = field(default_factory=dict)  # the data-health checks' last pass
+    supervisor: CanarySupervisor | None = None  # the canary's guard rails
+    crit_halts: bool = True  # False: the fail-safe sends a CRIT's signals to paper instead
+    clock: Callable[[], int] = time.time_ns
+    route_ledgers: dict[str, RoundTripLedger] = field(default_factory=dict)
+
+    @property
+    def equity(self) -> Decimal:
+        """Base equity plus what every route realised (each route holds its own positions)."""
+        return self.ledger.equity + sum((r.realised for r in self.route_ledgers.values()),
+                                        Decimal(0))  # fmt: skip
 
     def topics(self) -> tuple[str, ...]:
         return (CONTROL, FILLS, SCORED)
@@ -118,9 +132,13 @@ class RiskStage:
             return []
         if message.topic == FILLS:
             if self.fills.stored(message) is None:
-                self._apply_fill(message.payload)
+                trip = self._apply_fill(message.payload)
                 self.fills.add(message, {"outcome": "fill", **message.payload})
+                if trip is not None and self.supervisor is not None:
+                    self.supervisor.on_trade(str(message.payload.get("route", "")), float(trip))
             return []
+        if self.supervisor is not None and "features" in message.payload:
+            self.supervisor.on_scored(self.clock(), message.payload["features"])
         if not message.payload.get("approved"):
             return []  # the scorer's no: not a signal
         stored = self.decisions.stored(message)
@@ -133,7 +151,10 @@ class RiskStage:
 
     def commit(self) -> list[Message]:
         self.fills.commit()
-        return [self._output(m, d) for m, d in self.decisions.commit()]
+        out = [self._output(m, d) for m, d in self.decisions.commit()]
+        if self.supervisor is not None:
+            out += self.supervisor.check(self.clock())
+        return out
 
     def _output(self, message: Message, decision: dict[str, Any]) -> Message:
         if decision["outcome"] == "approved":
@@ -145,7 +166,9 @@ class RiskStage:
         return drop(self.name, message, reason)
 
     def _control(self, event: dict[str, Any]) -> None:
-        apply_control(self.gate, event)
+        apply_control(self.gate, event, crit_halts=self.crit_halts)
+        if self.supervisor is not None:
+            self.supervisor.on_control(event, self.clock())
 
     def _screen(self, signal: dict[str, Any]) -> str | None:
         price = Decimal(repr(float(signal["price"])))
@@ -154,7 +177,7 @@ class RiskStage:
             f"probe-{signal['signal_id']}", str(signal["symbol"]), side, Decimal(1),
             int(signal["ts"]),
         )  # fmt: skip
-        check = OrderCheck(probe, price, self.ledger.equity, {}, {}, int(signal["ts"]))
+        check = OrderCheck(probe, price, self.equity, {}, {}, int(signal["ts"]))
         rule_input = RuleInput(
             check=check, state=self.gate.state, config=self.gate.config,
             kill_switch=self.gate.kill_switch, hours=None, zone=ZoneInfo("UTC"),
@@ -170,14 +193,21 @@ class RiskStage:
                 return reason
         return None
 
-    def _apply_fill(self, fill: dict[str, Any]) -> None:
+    def _apply_fill(self, fill: dict[str, Any]) -> Decimal | None:
         quantity = Decimal(str(fill["quantity"]))
         signed = quantity if fill["side"] == "buy" else -quantity
-        trip = self.ledger.apply(
+        route = str(fill.get("route") or "")
+        ledger = (
+            self.route_ledgers.setdefault(route, RoundTripLedger(Decimal(0)))
+            if route
+            else self.ledger
+        )
+        trip = ledger.apply(
             str(fill["symbol"]), signed, Decimal(str(fill["price"])),
             Decimal(str(fill["commission"])),
         )  # fmt: skip
         ts = int(fill["ts"])
-        self.gate.on_equity(ts, self.ledger.equity)
+        self.gate.on_equity(ts, self.equity)
         if trip is not None:
             self.gate.on_trade_closed(trip, ts)
+        return trip

@@ -73,6 +73,11 @@ class CandidateScorer:
     name: str = "ai_scorer"
     scored: int = 0
     approved: int = 0
+    shadow: CandidateModel | None = None  # scored alongside, never decides
+    shadow_tau: float | None = None
+    shadow_evaluated: int = 0
+    shadow_approved: int = 0
+    parity_failures: int = 0  # onnx_parity_fail_total
 
     def topics(self) -> tuple[str, ...]:
         return (CANDIDATES,)
@@ -95,4 +100,10 @@ class CandidateScorer:
             "approved": verdict,
             "model_id": self.model.model_id,
         }
+        if self.shadow is not None:
+            shadow = self.shadow.probability(side_adjusted(payload["features"], payload["side"]))
+            self.shadow_evaluated += 1
+            tau = self.tau_entry if self.shadow_tau is None else self.shadow_tau
+            self.shadow_approved += shadow >= tau
+            out["shadow_score"], out["shadow_model_id"] = shadow, self.shadow.model_id
         return [Message(SCORED, out, derived_id("scored", message.message_id))]
