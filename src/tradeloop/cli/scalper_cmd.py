@@ -83,9 +83,13 @@ def run(
                 console.print(f"{stats.market_messages:,} market messages; {stats.handled}")
 
         summary = run_single_process(
-            app_, max_messages=max_messages, steps_per_s=steps, start_ns=start_ns,
-            should_stop=lambda: stop["requested"], on_batch=progress,
-        )  # fmt: skip
+            app_,
+            max_messages=max_messages,
+            steps_per_s=steps,
+            start_ns=start_ns,
+            should_stop=lambda: stop["requested"],
+            on_batch=progress,
+        )
     if as_json:
         print(json.dumps(summary, indent=2, sort_keys=True, default=str))
         return
@@ -116,11 +120,78 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         console.print(f"paper account: {summary['paper']}")
     latency = summary.get("latency_ms") or {}
     if latency:
-        console.print(f"market data -> order sent: p50 {latency['p50']:.3f} ms, "
-                      f"p99 {latency['p99']:.3f} ms")  # fmt: skip
+        console.print(
+            f"market data -> order sent: p50 {latency['p50']:.3f} ms, p99 {latency['p99']:.3f} ms"
+        )
     health = summary["health"]
     console.print(
         "data health: longest gaps "
         f"{health.get('parquet_gap_detected_ms', {})} ms, reference mismatches "
         f"{health['exchange_reference_mismatches'] or 'none'}"
     )
+
+
+@app.command("train")
+def train(
+    symbol: Annotated[str | None, typer.Option(help="archived symbol (default: the first)")] = None,
+    horizon_ms: Annotated[
+        int, typer.Option(min=1, help="a candidate wins when the mid moved its way this much later")
+    ] = 1_000,
+    cost_bps: Annotated[float, typer.Option(min=0, help="... by more than this")] = 1.0,
+    tau_entry: Annotated[
+        float | None,
+        typer.Option(help="approve at P >= this (default: scalper.ai_scorer.tau_entry)"),
+    ] = None,
+    tau_hold: Annotated[float, typer.Option(help="keep a position while P >= this")] = 0.5,
+    seed: Annotated[int, typer.Option(help="training seed")] = 7,
+    config: Annotated[Path | None, typer.Option(help="config file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Train the candidate classifier on the archived tape (var/lake/ticks: what `scalper
+    run` or the collector recorded) and register it as the scalper model's candidate, with
+    its PR-AUC, precision, thresholds, parity rows and the regimes it covered. Release it
+    with `tradeloop release --shadow-id MODEL_ID`.
+
+    Example: tradeloop scalper train --horizon-ms 1000 --cost-bps 1 --json
+
+    Exit codes: 0 registered, 2 no tape or too few candidates.
+    """
+    from tradeloop.bootstrap.scalper import scalper_app
+    from tradeloop.bootstrap.scalper_tools import tape_of
+    from tradeloop.usecases.scalper_training import TrainRequest, train_scalper_model
+
+    with handled_errors():
+        application = scalper_app(config)
+        chosen, tape = tape_of(application, symbol)
+        scorer = application.config.scalper.ai_scorer
+        request = TrainRequest(
+            scorer.registry_name,
+            chosen,
+            horizon_ms,
+            cost_bps,
+            tau_entry or scorer.tau_entry,
+            tau_hold,
+            seed,
+        )
+        version, manifest = train_scalper_model(
+            application.registry(), tape, application.config.scalper.signal, request
+        )
+    body = {
+        "model_version_id": version,
+        "name": request.name,
+        "metrics": manifest["metrics"],
+        "thresholds": manifest["thresholds"],
+        "regimes": manifest["regimes"],
+        "evaluation_window": manifest["evaluation_window"],
+    }
+    if as_json:
+        print(json.dumps(body, indent=2))
+        return
+    console = Console()
+    metrics = manifest["metrics"]
+    console.print(
+        f"registered {request.name} {version} (candidate): PR-AUC {metrics['pr_auc']:.3f}, "
+        f"precision {metrics['precision']:.3f} at tau {request.tau_entry:g} on "
+        f"{metrics['samples']:.0f} held-out candidates"
+    )
+    console.print(f"next: tradeloop release --shadow-id {version}")

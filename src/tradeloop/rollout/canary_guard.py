@@ -88,7 +88,8 @@ class CanaryGuard:
         live_from = max(canary_started_ns, now_ns - int(config.drift_window_minutes * MINUTE_NS))
         reference = np.array([v for t, v in self.inputs if ref_from <= t < canary_started_ns])
         live = np.array([v for t, v in self.inputs if live_from <= t <= now_ns])
-        if reference.ndim != 2 or live.ndim != 2:
+        enough = min(len(reference), len(live)) >= config.drift_min_samples
+        if not enough or reference.ndim != 2 or live.ndim != 2:
             self.drift = dict.fromkeys(self.features, (None, None))
             return
         self.drift = {

@@ -122,6 +122,9 @@ class RolloutGuardConfig(FrozenConfig):
     drift_reference_minutes: float = Field(
         60.0, gt=0, description="scorer inputs kept as the reference before the canary"
     )
+    drift_min_samples: int = Field(
+        200, ge=20, description="scorer inputs each window needs before PSI / KS count"
+    )
     parity_window_minutes: float = Field(10.0, gt=0, description="window of the parity check")
     cooldown_minutes: float = Field(15.0, ge=0, description="no new canary this long after")
 
@@ -148,3 +151,9 @@ class ReleaseConfig(FrozenConfig):
     min_avg_markout_bps: float = Field(0.0, description="pipeline simulation: mean markout")
     min_fill_rate: float = Field(0.25, ge=0, le=1, description="pipeline simulation: fill rate")
     parity_tolerance: float = Field(1e-5, gt=0, description="ONNX vs reference score tolerance")
+    simulation_steps: int = Field(
+        20_000,
+        ge=100,
+        description="pipeline simulation: tape updates per day type "
+        "(normal, event: 6x volatility, high-vol: 3x)",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -211,22 +211,20 @@ class InMemoryIngestStore(InMemoryBarStore, InMemoryIngestAudit):
         return {s: (state.value, self.reasons.get(s, "")) for s, state in self.governance.items()}
 
 
-class InMemoryDecisionLog:
-    """The stream stages' DecisionLog in a dictionary (an earlier decision wins)."""
+class InMemoryRollouts:
+    """``store.sql.rollout_records.SqlRolloutStates`` in memory: versioned documents with
+    compare-and-set writes."""
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self.docs: dict[str, tuple[int, dict[str, Any]]] = {}
 
-    def get(self, stage: str, message_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return {m: self.rows[(stage, m)][1] for m in message_ids if (stage, m) in self.rows}
+    def get(self, name: str) -> tuple[int, dict[str, Any]] | None:
+        got = self.docs.get(name)
+        return None if got is None else (got[0], dict(got[1]))
 
-    def record(
-        self, stage: str, decisions: dict[str, dict[str, Any]], now: int
-    ) -> dict[str, dict[str, Any]]:
-        for message_id, decision in decisions.items():
-            self.rows.setdefault((stage, message_id), (now, dict(decision)))
-        return self.get(stage, decisions)
-
-    def since(self, stage: str, since_ns: int) -> list[dict[str, Any]]:
-        found = [(ts, d) for (s, _), (ts, d) in self.rows.items() if s == stage and ts >= since_ns]
-        return [d for _, d in sorted(found, key=lambda item: item[0])]
+    def put(self, name: str, state: dict[str, Any], version: int, now_ns: int) -> bool:
+        current = self.docs.get(name, (0, {}))[0]
+        if current != version:
+            return False
+        self.docs[name] = (version + 1, dict(state))
+        return True

@@ -68,6 +68,28 @@ class DecisionLog(Protocol):
         ...
 
 
+class MemoryDecisionLog:
+    """A DecisionLog in a dictionary (an earlier decision wins): one-process simulations
+    (the release's canary pipeline) and tests."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+
+    def get(self, stage: str, message_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {m: self.rows[(stage, m)][1] for m in message_ids if (stage, m) in self.rows}
+
+    def record(
+        self, stage: str, decisions: dict[str, dict[str, Any]], now: int
+    ) -> dict[str, dict[str, Any]]:
+        for message_id, decision in decisions.items():
+            self.rows.setdefault((stage, message_id), (now, dict(decision)))
+        return self.get(stage, decisions)
+
+    def since(self, stage: str, since_ns: int) -> list[dict[str, Any]]:
+        found = [(ts, d) for (s, _), (ts, d) in self.rows.items() if s == stage and ts >= since_ns]
+        return [d for _, d in sorted(found, key=lambda item: item[0])]
+
+
 @dataclass(slots=True)
 class Decisions:
     """A stage's decisions of one batch: looked up for a redelivered message, written

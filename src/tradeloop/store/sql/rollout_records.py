@@ -141,3 +141,14 @@ def database_integrity(engine: Engine) -> tuple[bool, str]:
     if revision != HEAD_REVISION:
         return False, f"schema at {revision}, expected {HEAD_REVISION} (tradeloop db upgrade)"
     return True, f"ok ({engine.dialect.name}, schema {revision})"
+
+
+def release_states(engine: Engine) -> list[dict[str, Any]]:
+    """Every release document (``release:<model id>``), newest first."""
+    query = (
+        select(rollout_state.c.state_json)
+        .where(rollout_state.c.name.like("release:%"))
+        .order_by(rollout_state.c.updated_at.desc())
+    )
+    with engine.connect() as connection:
+        return [json.loads(row[0]) for row in connection.execute(query)]
