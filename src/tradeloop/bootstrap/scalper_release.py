@@ -43,6 +43,15 @@ def validations(app: App, model_id: str) -> list[Criterion]:
         )
     ]
     out += _benchmark(app, manifest, model_id)
+    gate = registry.check(name, version.model_version_id)
+    out.append(
+        Criterion(
+            "registry promotion gates",
+            "; ".join(gate.reasons) or "all pass",
+            "the gates of `models promote --to active`",
+            gate.passed,
+        )
+    )
     model = OnnxCandidateModel.from_bytes(onnx, f"registry {name} {model_id}", model_id)
     parity = manifest.get("parity") or {}
     gap = parity_gap(model, parity.get("features", []), parity.get("probabilities", []))

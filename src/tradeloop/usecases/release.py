@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tradeloop.core.errors import ConfigError
+from tradeloop.core.errors import ConfigError, GateRejected
 from tradeloop.rollout.config import ReleaseConfig, RolloutConfig
 from tradeloop.rollout.mode_gates import Criterion, all_pass
 from tradeloop.rollout.release_flow import (
@@ -153,7 +153,11 @@ def _step(
         }
     if action.kind == "finish":
         return _finish(ports, config, request, state, now)
-    _enter(ports, config, request, action, now)
+    try:
+        _enter(ports, config, request, action, now)
+    except GateRejected as exc:
+        ports.notify(f"release {request.model_id} refused by the registry", str(exc))
+        return {**recorded(state, state["stage"], now, "failed", str(exc)), "outcome": "failed"}
     ports.echo(
         f"{request.model_id}: {action.stage}"
         + (f" ({action.share:.0%} of signals to the venue)" if action.share else "")
