@@ -136,7 +136,32 @@ def _daemon_tasks(
         report_state=lambda: latest_state(app.settings.reports_dir),
         tracker=TradingTracker(route=request.mode),
         metrics=app.settings.home / "metrics" / "risk.prom",
+        live_limits=_live_limits(app, request.account) if request.mode == "live" else None,
     )
+
+
+def _live_limits(app: App, account: str) -> Any:
+    """Each cycle: the live account's limits now, or why it may no longer trade live."""
+    from tradeloop.bootstrap.rollout import AppModeEvidence, actor, mode_store
+    from tradeloop.core.errors import TradingRefused
+    from tradeloop.usecases.mode_transition import live_limits
+
+    def check() -> tuple[Any, Any] | str:
+        try:
+            limits = live_limits(
+                mode_store(app),
+                AppModeEvidence(app),
+                app.config.promotion,
+                account,
+                app.config.risk,
+                time.time_ns(),
+                actor(app, "ramp"),
+            )
+        except TradingRefused as exc:
+            return str(exc)
+        return limits.risk, limits.first_day
+
+    return check
 
 
 def _refresh(app: App, symbols: tuple[str, ...]) -> Callable[[], None]:

@@ -154,6 +154,12 @@ class RiskGate:
         self.first_day_config = first_day_config
         self._first_rules = None if first_day_config is None else active_rules(first_day_config)
 
+    def reconfigure(self, config: RiskConfig, first_day_config: RiskConfig | None) -> None:
+        """New limits for the orders from now on (a live account's ramp moved a step)."""
+        self.config, self._rules, self._hours = config, active_rules(config), _window(config)
+        self.first_day_config = first_day_config
+        self._first_rules = None if first_day_config is None else active_rules(first_day_config)
+
     def day_config(self, day: str) -> RiskConfig:
         """The limits of trading day ``day``: the first-day ones on a live account's first."""
         if self.first_day_config is not None and day == self._first_day:

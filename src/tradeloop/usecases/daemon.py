@@ -42,6 +42,7 @@ from tradeloop.execution.strategy import Strategy, StrategyContext
 from tradeloop.models.forecaster import Forecast
 from tradeloop.monitor.risk_metrics import write_risk_metrics
 from tradeloop.monitor.trading_metrics import TradingTracker
+from tradeloop.risk.config import RiskConfig
 from tradeloop.risk.gate import RiskGate
 from tradeloop.usecases.paper_run import FeedSpec, feed_frame, latest
 from tradeloop.usecases.paper_trading import (
@@ -164,6 +165,8 @@ class DaemonTasks:
     report_state: Callable[[], tuple[str, str] | None] | None = None
     tracker: TradingTracker | None = None
     metrics: Path | None = None
+    # a live account: its limits now (the ramp's step), or why it may not trade live
+    live_limits: Callable[[], tuple[RiskConfig, RiskConfig] | str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +252,11 @@ class TradingDaemon:
         _forecast(self.tasks.forecast, self.stats, self.live, self.errors, now)
 
     def _guards(self) -> None:
-        """An ML plan's model: the daily report's kill-switch and the model's age."""
+        """A live account's mode and ramp step; an ML plan's model: the daily report's
+        kill-switch and the model's age."""
         model, gate, echo = self.traded.plan.model, self.engine.gate, self.world.echo
+        if self.tasks.live_limits is not None:
+            _apply_live_mode(gate, self.tasks.live_limits(), echo)
         if model is None:
             return
         if self.tasks.report_state is not None:
@@ -455,6 +461,34 @@ def _apply_report_state(
     ):
         gate.set_trading_state(TradingState.ACTIVE, "")
         echo("ACTIVE: the daily report is no longer kill-switch")
+
+
+DEMOTED_REASON = "account no longer in live mode"
+
+
+def _apply_live_mode(
+    gate: RiskGate, limits: tuple[RiskConfig, RiskConfig] | str, echo: Callable[[str], None]
+) -> None:
+    """A demoted account opens no risk (REDUCING: exits still pass); a new ramp step's
+    limits apply from the next order; promoted back, it trades again."""
+    state = gate.state
+    if isinstance(limits, str):
+        if state.trading_state is TradingState.ACTIVE:
+            gate.set_trading_state(TradingState.REDUCING, f"{DEMOTED_REASON}: {limits}")
+            echo(f"REDUCING: {gate.state.state_reason}")
+        return
+    risk, first_day = limits
+    if risk != gate.config or first_day != gate.first_day_config:
+        gate.reconfigure(risk, first_day)
+        echo(
+            f"live limits now: position {risk.max_position_size}, deployed "
+            f"{risk.max_deployed_usd or 'the whole account'} USD"
+        )
+    if state.trading_state is TradingState.REDUCING and state.state_reason.startswith(
+        DEMOTED_REASON
+    ):
+        gate.set_trading_state(TradingState.ACTIVE, "")
+        echo("ACTIVE: the account is in live mode again")
 
 
 def _apply_model_age(

@@ -388,3 +388,23 @@ def test_ml_plan_when_latest_report_is_kill_switch_then_refused_to_start(tmp_pat
     no_ml = SimpleNamespace(model=None)
     latest.write_text(json.dumps({"day": "2026-11-22", "state": "kill-switch", "reasons": ["x"]}))
     require_fresh_model(app, no_ml)  # type: ignore[arg-type]  # other strategies unaffected
+
+
+def test_live_mode_guard_when_demoted_then_reducing_and_new_ramp_limits_apply(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.domain.enums import TradingState
+    from tradeloop.risk.config import RiskConfig
+    from tradeloop.risk.gate import RiskGate
+    from tradeloop.risk.kill_switch import KillSwitch
+    from tradeloop.usecases.daemon import _apply_live_mode
+
+    gate, said = RiskGate(RiskConfig(), KillSwitch(tmp_path / "KS")), []
+    week2 = RiskConfig(max_position_size=0.15, max_deployed_usd=5_000)
+    _apply_live_mode(gate, (week2, week2), said.append)
+    assert gate.config.max_deployed_usd == 5_000
+    _apply_live_mode(gate, "account main is in paper mode", said.append)
+    assert gate.state.trading_state is TradingState.REDUCING
+    _apply_live_mode(gate, (week2, week2), said.append)
+    assert gate.state.trading_state is TradingState.ACTIVE
+    assert said[1].startswith("REDUCING: account no longer in live mode")
