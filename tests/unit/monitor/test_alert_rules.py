@@ -19,6 +19,7 @@ ROOT = Path(__file__).parents[3]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboard.json"
 PROMQL_WORDS = {
+    "abs",
     "rate",
     "increase",
     "sum",
@@ -141,6 +142,16 @@ def _exported(tmp_path: Path) -> set[str]:
     write_backup_metrics(
         tmp_path / "backup.prom", last_backup_ns=1, backup_bytes=1, drill_ok=True, drill_ns=1
     )
+    from tradeloop.monitor.scalper_metrics import write_service_metrics
+
+    rollout = {
+        "executor_canary_fraction_realized": 0.1, "rollout_canary_fraction": 0.1,
+        "winrate_canary": 0.5, "winrate_baseline_active": 0.5, "sample_canary": 10,
+        "psi_feature": {"f": 0.1}, "ks_feature": {"f": 0.1}, "fail_safe_trigger_total": {"crit": 1},
+        "rollback_total": {"psi": 1}, "mode_switch_total": {"canary->disabled": 1},
+        "onnx_parity_fail": 0, "shadow_signals_evaluated": 1, "shadow_signals_approved": 1,
+    }  # fmt: skip
+    write_service_metrics(tmp_path / "scalper.prom", "executor", {"rollout": rollout}, [tracker])
     names: set[str] = set()
     for path in tmp_path.glob("*.prom"):
         for family in text_string_to_metric_families(path.read_text()):
