@@ -77,6 +77,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     window = ("--start", "2024-01-01", "--end", "2024-06-28")
     _run(root, "run", "--mode", "paper", "--tickers", "AAPL", *window, "--account", "desk1",
          "--run-once", "--fast", "5", "--slow", "20")  # fmt: skip
+    _run(root, "mode", "promote", "--account", "desk1", "--to", "paper", "--force", "--reason",
+         "web test")  # fmt: skip
+    _run(root, "rollout", "set", "--mode", "canary", "--fraction", "0.05", "--reason", "web test")
     runs = json.loads(_run(root, "research", "run", "--experiment", "es_composite_sweep", "--json"))
     for run in sorted(runs["runs"], key=lambda r: -r["trades"])[:2]:  # two versions to roll back
         _run(root, "research", "promote", run["run_id"], "--alias", "web")
@@ -243,6 +246,10 @@ def test_desk_when_halted_without_then_with_the_token(
     page.wait_for_selector("#kill-state")
     assert page.inner_text("#kill-state") == "trading allowed"
     assert "paper/desk1" in page.inner_text("main")
+    exposure = page.inner_text("#exposure")
+    assert "desk1" in exposure
+    assert "paper" in exposure
+    assert page.inner_text("#routing").startswith("routing canary venue share 5.0%")
     page.fill("#halt-reason", "web test")
     page.click("#halt")
     page.wait_for_selector("#toast.show.error")

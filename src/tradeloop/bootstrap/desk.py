@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tradeloop.bootstrap.app import App
 from tradeloop.usecases.desk_view import DeskView
 
@@ -13,4 +15,11 @@ def desk_view(app: App) -> DeskView:
         registry = app.registry()
         return {name: registry.aliases(name) for name in registry.names()}
 
-    return DeskView(app.settings.home, SqlDeskQueries(app.engine), aliases)
+    def exposure() -> dict[str, Any]:
+        import time
+
+        from tradeloop.bootstrap.rollout import exposure_view
+
+        return exposure_view(app, time.time_ns())
+
+    return DeskView(app.settings.home, SqlDeskQueries(app.engine), aliases, exposure)

@@ -210,4 +210,27 @@ def _backup(app: App, now_ns: int) -> tuple[bool, str]:
     return True, str(getattr(snapshot, "path", snapshot))
 
 
-__all__ = ["AppModeEvidence", "actor", "iso_from_ns", "mode_store"]
+def exposure_view(app: App, now_ns: int) -> dict[str, Any]:
+    """Each account's mode, ramp week and limits, and the scalper's rollout with its guard
+    rails, as stored (nothing is reviewed or written): `tradeloop status`, the desk."""
+    from tradeloop.bootstrap.scalper_release import rollout_view
+    from tradeloop.ops.supervisor import read_service_counters
+    from tradeloop.usecases.mode_transition import account_status
+
+    rows = account_status(mode_store(app), AppModeEvidence(app), app.config.promotion, [],
+                          app.config.risk, now_ns, actor(app, "status"), review=False)  # fmt: skip
+    accounts = [
+        {"account": r.mode.account, "mode": r.mode.mode,
+         "since": iso_from_ns(r.mode.since_ns) if r.mode.since_ns else None,
+         "week": r.week, "step": None if r.step is None else r.step + 1,
+         "limits": r.limits, "reason": r.mode.reason}
+        for r in rows
+    ]  # fmt: skip
+    rollout = rollout_view(app, now_ns)
+    for service, key in (("executor", "executor"), ("risk", "guard")):
+        counters = read_service_counters(app.settings.home, service) or {}
+        rollout[key] = counters.get("rollout") or {}
+    return {"accounts": accounts, "rollout": rollout}
+
+
+__all__ = ["AppModeEvidence", "actor", "exposure_view", "iso_from_ns", "mode_store"]

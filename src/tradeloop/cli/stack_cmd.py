@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -192,10 +192,15 @@ def status(
         and bool(components)
         and all(c["status"] == "running" for c in components.values())
     )
+    exposure = _exposure(config, now)
     if as_json:
-        print(
-            json.dumps({"up": up_running, "healthy": healthy, "components": components}, indent=2)
-        )
+        body = {
+            "up": up_running,
+            "healthy": healthy,
+            "components": components,
+            "exposure": exposure,
+        }
+        print(json.dumps(body, indent=2, default=str))
     else:
         console = Console(highlight=False)
         if stack is None:
@@ -220,8 +225,52 @@ def status(
                     row.append(counters_line(c["counters"]) if "counters" in c else "")
                 table.add_row(*row)
             console.print(table)
+        _print_exposure(console, exposure)
     if not healthy:
         raise typer.Exit(1)
+
+
+def _exposure(config: Path | None, now: int) -> dict[str, Any]:
+    """Account modes and the scalper's rollout, read from the database without creating
+    or migrating it; what went wrong instead when it cannot be read."""
+    from tradeloop.bootstrap.app import build_app
+    from tradeloop.bootstrap.rollout import exposure_view
+    from tradeloop.settings import load_settings
+
+    try:
+        return exposure_view(build_app(load_settings(), config, read_only=True), now)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+
+
+def _print_exposure(console: Console, exposure: dict[str, Any]) -> None:
+    if "error" in exposure:
+        console.print(f"modes and rollout: not readable ({exposure['error']})")
+        return
+    for a in exposure["accounts"]:
+        line = f"account {a['account']}: {a['mode']} since {a['since']}"
+        if a["mode"] == "live":
+            limits = a["limits"]
+            line += (
+                f", week {a['week']}, ramp step {a['step']} (deployed "
+                f"{limits.get('max_deployed_usd') or 'all'} USD, position "
+                f"{limits.get('max_position_size')})"
+            )
+        console.print(line)
+    routing = exposure["rollout"]["routing"]
+    executor = exposure["rollout"].get("executor") or {}
+    guard = exposure["rollout"].get("guard") or {}
+    line = f"scalper routing: {routing['mode']} (venue share {routing['venue_share']:.0%})"
+    if executor.get("executor_canary_fraction_realized") is not None:
+        line += f", realised {executor['executor_canary_fraction_realized']:.1%}"
+    if guard.get("winrate_canary") is not None:
+        line += (
+            f", canary win {guard['winrate_canary']:.1%} vs baseline "
+            f"{guard.get('winrate_baseline_active') or 0:.1%} ({guard.get('sample_canary')} trades)"
+        )
+    console.print(line)
+    for r in exposure["rollout"]["releases"][:3]:
+        console.print(f"release {r['model_id']}: {r['stage']} {r['outcome'] or ''}".rstrip())
 
 
 def _since(seconds: float) -> str:

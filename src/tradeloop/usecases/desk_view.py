@@ -75,6 +75,7 @@ class DeskView:
     home: Path
     queries: DeskQueries
     aliases: Callable[[], dict[str, dict[str, str]]]  # model name -> alias -> version
+    exposure: Callable[[], dict[str, Any]] = dict  # account modes, the scalper's rollout
 
     def _accounts(self) -> list[tuple[str, str, Path]]:
         return [(mode, folder.name, folder) for mode in MODES
@@ -119,6 +120,7 @@ class DeskView:
             "risk_denials": risk_denials(self.home / "metrics" / "risk.prom"),
             "models": self.aliases(),
             "services": stack.get("components", {}),
+            "exposure": self.exposure(),
         }
 
     def account(self, mode: str, name: str) -> dict[str, Any]:

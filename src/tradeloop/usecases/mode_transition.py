@@ -242,13 +242,17 @@ class AccountStatus:
 
 def account_status(
     store: ModeStore, evidence: ModeEvidence, config: PromotionConfig,
-    accounts: Sequence[str], base: RiskConfig, now_ns: int, actor: Actor,
+    accounts: Sequence[str], base: RiskConfig, now_ns: int, actor: Actor, *,
+    review: bool = True,
 ) -> list[AccountStatus]:  # fmt: skip
+    """``review`` False: read what is stored only (a status display writes nothing and
+    runs no paper-record gates)."""
     modes = [store.get(a) or AccountMode.new(a) for a in accounts] if accounts else store.all()
     out = []
     for mode in modes:
         if mode.mode == "live" and mode.live_since_ns is not None:
-            reviews = advance_ramp(store, evidence, config, mode, now_ns, actor)
+            reviews = (advance_ramp(store, evidence, config, mode, now_ns, actor) if review
+                       else store.reviews(mode.account, mode.live_since_ns))  # fmt: skip
             step = current_step(reviews)
             risk = ramped_risk(base, config.ramp[step])
             first_day = same_local_day(mode.live_since_ns, now_ns, base.trading_timezone)
@@ -258,7 +262,7 @@ def account_status(
                                      tuple(reviews), ()))  # fmt: skip
             continue
         nxt: list[Criterion] = []
-        if mode.mode == "paper":
+        if mode.mode == "paper" and review:
             since = mode.paper_since_ns if mode.paper_since_ns is not None else mode.since_ns
             nxt = gates.to_live_record(evidence.paper_record(mode.account, since, now_ns),
                                        evidence.dry_run(now_ns), config.to_live)  # fmt: skip

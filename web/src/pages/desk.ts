@@ -7,9 +7,16 @@ import { lineChart } from "../chart";
 import { dataTable, el, isoNs, section, toast } from "../ui";
 
 interface Account { account: string; mode: string; name: string; trading_state: string; reason: string; equity: number; daily_pnl: number | null; initial_cash: number; fills: number }
+interface ModeRow { account: string; mode: string; since: string | null; week: number | null; step: number | null; limits: Record<string, unknown>; reason: string }
+interface Routing { mode: string; venue_share: number; canary_fraction: number; cooldown_until: string | null; fail_safe_until: string | null; frozen_until: string | null; last_switch: Record<string, unknown> }
+interface Exposure {
+  accounts?: ModeRow[]; error?: string;
+  rollout?: { routing: Routing; releases: { model_id: string; stage: string; outcome: string | null; stage_started: string }[]; executor: Record<string, unknown>; guard: Record<string, unknown> };
+}
 interface Desk {
   accounts: Account[]; kill_switch: boolean; report: { state: string | null; detail: string | null; plots: string[] };
   risk_denials: Record<string, number>; models: Record<string, Record<string, string>>; services: Record<string, { state?: string; restarts?: number }>;
+  exposure: Exposure;
 }
 interface Detail extends Account {
   positions: Record<string, unknown>[]; open_orders: Record<string, unknown>[]; recent_fills: Record<string, unknown>[];
@@ -88,6 +95,33 @@ function models(desk: Desk, reload: () => void): HTMLElement {
   ]);
 }
 
+const pct = (v: unknown): string => typeof v === "number" ? `${(v * 100).toFixed(1)}%` : "-";
+
+function exposure(ex: Exposure): HTMLElement {
+  if (ex.error || !ex.rollout) return el("p", { class: "muted" }, ex.error ?? "no modes recorded yet");
+  const r = ex.rollout.routing, g = ex.rollout.guard, x = ex.rollout.executor;
+  const limits = (m: ModeRow): string => Object.entries(m.limits).filter(([k]) => k !== "first_day")
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("/") : v ?? "-"}`).join(", ");
+  const notes = [r.cooldown_until && `cooldown until ${r.cooldown_until}`, r.fail_safe_until && `fail-safe (paper) until ${r.fail_safe_until}`,
+    r.frozen_until && `thresholds frozen until ${r.frozen_until}`].filter(Boolean).join("; ");
+  return el("div", { id: "exposure" },
+    dataTable(ex.accounts ?? [], [
+      { key: "account", label: "account", value: (m) => m.account },
+      { key: "mode", label: "mode", value: (m) => m.mode, show: (m) => el("span", { class: `badge mode-${m.mode}` }, m.mode) },
+      { key: "since", label: "since", value: (m) => m.since ?? "" },
+      { key: "week", label: "ramp week / step", value: (m) => m.week ?? 0, show: (m) => m.week ? `week ${m.week}, step ${m.step}${m.limits.first_day ? " (first day)" : ""}` : "-" },
+      { key: "limits", label: "limits", value: (m) => limits(m) },
+    ]),
+    el("p", { id: "routing" }, el("span", { class: `badge routing-${r.mode}` }, `routing ${r.mode}`),
+      ` venue share ${pct(r.venue_share)}, realised ${pct(x.executor_canary_fraction_realized)}; canary win ${pct(g.winrate_canary)} vs baseline ${pct(g.winrate_baseline_active)} (${g.sample_canary ?? 0} trades)`,
+      notes ? `; ${notes}` : "",
+      r.last_switch && r.last_switch.to ? `; last switch ${r.last_switch.from} -> ${r.last_switch.to}: ${r.last_switch.reason}` : ""),
+    dataTable(ex.rollout.releases, [
+      { key: "model", label: "release", value: (e) => e.model_id }, { key: "stage", label: "stage", value: (e) => e.stage },
+      { key: "since", label: "stage since", value: (e) => e.stage_started }, { key: "outcome", label: "outcome", value: (e) => e.outcome ?? "running" },
+    ]));
+}
+
 export async function deskPage(root: HTMLElement): Promise<void> {
   const reload = (): void => { void deskPage(root); };
   const desk = await get<Desk>("/v1/desk");
@@ -95,6 +129,7 @@ export async function deskPage(root: HTMLElement): Promise<void> {
   const state = desk.report.state ?? "no report yet";
   root.replaceChildren(
     section("Kill switch", killSwitch(desk, reload)),
+    section("Modes & rollout", exposure(desk.exposure)),
     section("Accounts", dataTable(desk.accounts, [
       { key: "account", label: "account", value: (a) => a.account },
       { key: "state", label: "state", value: (a) => a.trading_state, show: (a) => el("span", { class: `badge ${a.trading_state.toLowerCase()}` }, a.trading_state) },
