@@ -29,8 +29,56 @@ from tradeloop.usecases.paper_trading import PaperAccount
 DAY_NS = 86_400 * 10**9
 
 
-def mode_store(app: App) -> SqlAccountModes:
-    return SqlAccountModes(app.engine)
+def mode_store(app: App) -> ProjectedModes:
+    """The account modes; every change also rewrites var/run/exposure.json."""
+    return ProjectedModes(SqlAccountModes(app.engine), lambda: write_exposure(app))
+
+
+class ProjectedModes:
+    """A mode store whose writes refresh the exposure snapshot `tradeloop status` reads
+    (it opens no database)."""
+
+    def __init__(self, inner: SqlAccountModes, changed: Any) -> None:
+        self.inner, self.changed = inner, changed
+
+    def get(self, account: str) -> Any:
+        return self.inner.get(account)
+
+    def all(self) -> Any:
+        return self.inner.all()
+
+    def reviews(self, account: str, live_since_ns: int) -> Any:
+        return self.inner.reviews(account, live_since_ns)
+
+    def save(self, mode: Any, audit: dict[str, Any]) -> None:
+        self.inner.save(mode, audit)
+        self.changed()
+
+    def add_review(self, account: str, live_since_ns: int, review: Any, now_ns: int,
+                   actor: str) -> bool:  # fmt: skip
+        stored = self.inner.add_review(account, live_since_ns, review, now_ns, actor)
+        if stored:
+            self.changed()
+        return stored
+
+
+def exposure_path(home: Path) -> Path:
+    return home / "run" / "exposure.json"
+
+
+def write_exposure(app: App) -> None:
+    """Snapshot the modes and the rollout for `tradeloop status` (best effort: a status
+    file must never fail the change that triggered it)."""
+    from tradeloop.core.atomic_file import write_atomic
+
+    try:
+        view = exposure_view(app, time.time_ns())
+        view["as_of"] = iso_from_ns(time.time_ns())
+        write_atomic(exposure_path(app.settings.home), json.dumps(view, default=str).encode())
+    except Exception:
+        import logging
+
+        logging.getLogger(__name__).warning("exposure snapshot not written", exc_info=True)
 
 
 def actor(app: App, name: str | None = None) -> Actor:
@@ -217,7 +265,8 @@ def exposure_view(app: App, now_ns: int) -> dict[str, Any]:
     from tradeloop.ops.supervisor import read_service_counters
     from tradeloop.usecases.mode_transition import account_status
 
-    rows = account_status(mode_store(app), AppModeEvidence(app), app.config.promotion, [],
+    store = SqlAccountModes(app.engine)
+    rows = account_status(store, AppModeEvidence(app), app.config.promotion, [],
                           app.config.risk, now_ns, actor(app, "status"), review=False)  # fmt: skip
     accounts = [
         {"account": r.mode.account, "mode": r.mode.mode,

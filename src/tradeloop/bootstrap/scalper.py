@@ -287,10 +287,28 @@ def exchange_mode() -> str:
 
 
 def routing_store(app: App) -> Any:
-    """Where the routing document (rollout mode, cooldowns, fail-safe) is kept."""
+    """Where the routing document (rollout mode, cooldowns, fail-safe) and the releases
+    are kept; every write also refreshes var/run/exposure.json (`tradeloop status`)."""
+    from tradeloop.bootstrap.rollout import write_exposure
     from tradeloop.store.sql.rollout_records import SqlRolloutStates
 
-    return SqlRolloutStates(app.engine)
+    return ProjectedRollouts(SqlRolloutStates(app.engine), lambda: write_exposure(app))
+
+
+@dataclass(slots=True)
+class ProjectedRollouts:
+    inner: Any
+    changed: Any
+
+    def get(self, name: str) -> tuple[int, dict[str, Any]] | None:
+        got: tuple[int, dict[str, Any]] | None = self.inner.get(name)
+        return got
+
+    def put(self, name: str, state: dict[str, Any], version: int, now_ns: int) -> bool:
+        stored = bool(self.inner.put(name, state, version, now_ns))
+        if stored:
+            self.changed()
+        return stored
 
 
 def executor_stage(app: App, bus: Bus, group: str = "executor") -> RoutedExecutor:

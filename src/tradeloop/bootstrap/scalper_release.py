@@ -61,6 +61,13 @@ def validations(app: App, model_id: str) -> list[Criterion]:
             "ONNX parity (recorded rows)", f"{gap:.2e}", f"<= {tolerance:g}", gap <= tolerance
         )
     )
+    out += _simulation(app, model, manifest)
+    return out
+
+
+def _simulation(app: App, model: Any, manifest: dict[str, Any]) -> list[Criterion]:
+    """The canary pipeline on each day type against the release's execution gates."""
+    out: list[Criterion] = []
     tau = float(
         manifest.get("thresholds", {}).get("tau_entry", app.config.scalper.ai_scorer.tau_entry)
     )
@@ -130,72 +137,30 @@ def _benchmark(app: App, manifest: dict[str, Any], model_id: str) -> list[Criter
 def simulate_day(app: App, model: Any, tau: float, vol_factor: float, steps: int) -> dict[str, Any]:
     """Signal -> score -> risk -> executor on the paper simulator over one synthetic day."""
     from tradeloop.adapters.synthetic.ticks import SyntheticTape, TickParams
-    from tradeloop.execution.journal import InMemoryOrderJournal
-    from tradeloop.execution.order_manager import OrderManager
-    from tradeloop.execution.tick_paper_venue import TickPaperVenue
-    from tradeloop.monitor.trading_metrics import TradingTracker
     from tradeloop.risk.gate import RiskGate
     from tradeloop.risk.kill_switch import KillSwitch
     from tradeloop.usecases.scalper_collector import Pacing
-    from tradeloop.usecases.scalper_executor import ExecutorStage
-    from tradeloop.usecases.scalper_exits import ExitBook
     from tradeloop.usecases.scalper_pipeline import run_in_process
     from tradeloop.usecases.scalper_risk import RiskStage, RoundTripLedger
     from tradeloop.usecases.scalper_scorer import CandidateScorer
     from tradeloop.usecases.scalper_signal import SignalEngine
-    from tradeloop.usecases.stream_stage import (
-        MARKET,
-        Decisions,
-        MemoryDecisionLog,
-        StageRunner,
-    )
+    from tradeloop.usecases.stream_stage import MARKET, Decisions, MemoryDecisionLog, StageRunner
 
     config, clock = app.config.scalper, (lambda: SIM_START_NS)
     synth = config.synthetic
-    symbol = config.symbols[0]
-    params = TickParams(
-        synth.seed + int(vol_factor * 10),
-        SIM_START_NS,
-        synth.interval_ms,
-        synth.start_price,
-        synth.tick_size,
-        synth.levels,
-        synth.volatility_bps * vol_factor,
-    )
-    tape = SyntheticTape.starting(params, (symbol,), MARKET)
+    params = TickParams(synth.seed + int(vol_factor * 10), SIM_START_NS, synth.interval_ms,
+                        synth.start_price, synth.tick_size, synth.levels,
+                        synth.volatility_bps * vol_factor)  # fmt: skip
+    tape = SyntheticTape.starting(params, (config.symbols[0],), MARKET)
     bus, log = InProcessBus(), MemoryDecisionLog()
     balance = Decimal(repr(config.executor.free_balance_usd))
     with tempfile.TemporaryDirectory() as scratch:
         kill = KillSwitch(Path(scratch) / "KILL_SWITCH")  # the simulation's own, never the desk's
-        venue = TickPaperVenue(balance)
-        orders = OrderManager(InMemoryOrderJournal(), venue, clock)
-        executor = ExecutorStage(
-            config.executor,
-            config.instruments,
-            orders,
-            RiskGate(app.config.risk, kill),
-            venue,
-            Decisions(log, "executor", clock),
-            backlog=lambda: 0,
-            route="sim",
-            tape=venue,
+        executor = _sim_executor(
+            app, RiskGate(app.config.risk, kill), Decisions(log, "executor", clock)
         )
-        executor.tracker = TradingTracker("sim", window=1_000_000, clock=lambda: executor.now_s)
-        ticks = {s: i.tick_size for s, i in config.instruments.items()}
-        executor.exits = ExitBook(
-            config.executor.exits,
-            orders,
-            ticks,
-            executor.exit_check,
-            entry_ttl_ms=config.executor.exits.entry_ttl_ms,
-            on_closed=executor.tracker.on_closed,
-        )
-        risk = RiskStage(
-            RiskGate(app.config.risk, kill),
-            Decisions(log, "risk", clock),
-            RoundTripLedger(balance),
-            Decisions(log, "risk-fills", clock),
-        )
+        risk = RiskStage(RiskGate(app.config.risk, kill), Decisions(log, "risk", clock),
+                         RoundTripLedger(balance), Decisions(log, "risk-fills", clock))  # fmt: skip
         stages: list[Any] = [
             SignalEngine(config.signal),
             CandidateScorer(model, tau),
@@ -203,21 +168,34 @@ def simulate_day(app: App, model: Any, tau: float, vol_factor: float, steps: int
             executor,
         ]
         runners = [StageRunner(bus, s, "sim", batch=10_000) for s in stages]
-        run_in_process(
-            bus,
-            tape,
-            _NoCursor(),
-            runners,
-            should_stop=lambda: False,
-            pacing=Pacing(steps_per_s=None, max_messages=steps),
-        )
+        run_in_process(bus, tape, _NoCursor(), runners, should_stop=lambda: False,
+                       pacing=Pacing(steps_per_s=None, max_messages=steps))  # fmt: skip
     tracker = executor.tracker
-    return {
-        "win_rate": tracker.winrate,
-        "markout_bps": tracker.markout(1000),
-        "fill_rate": tracker.fill_rate,
-        "orders": executor.sent,
-    }
+    assert tracker is not None
+    return {"win_rate": tracker.winrate, "markout_bps": tracker.markout(1000),
+            "fill_rate": tracker.fill_rate, "orders": executor.sent}  # fmt: skip
+
+
+def _sim_executor(app: App, gate: Any, decisions: Any) -> Any:
+    """The executor on a fresh paper simulator, tracking every trade of the run."""
+    from tradeloop.execution.journal import InMemoryOrderJournal
+    from tradeloop.execution.order_manager import OrderManager
+    from tradeloop.execution.tick_paper_venue import TickPaperVenue
+    from tradeloop.monitor.trading_metrics import TradingTracker
+    from tradeloop.usecases.scalper_executor import ExecutorStage
+    from tradeloop.usecases.scalper_exits import ExitBook
+
+    config = app.config.scalper
+    venue = TickPaperVenue(Decimal(repr(config.executor.free_balance_usd)))
+    orders = OrderManager(InMemoryOrderJournal(), venue, lambda: SIM_START_NS)
+    executor = ExecutorStage(config.executor, config.instruments, orders, gate, venue, decisions,
+                             backlog=lambda: 0, route="sim", tape=venue)  # fmt: skip
+    executor.tracker = TradingTracker("sim", window=1_000_000, clock=lambda: executor.now_s)
+    ticks = {s: i.tick_size for s, i in config.instruments.items()}
+    executor.exits = ExitBook(config.executor.exits, orders, ticks, executor.exit_check,
+                              entry_ttl_ms=config.executor.exits.entry_ttl_ms,
+                              on_closed=executor.tracker.on_closed)  # fmt: skip
+    return executor
 
 
 class _NoCursor:

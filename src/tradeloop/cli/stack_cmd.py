@@ -164,7 +164,6 @@ def status(
     """
     from tradeloop.ops.supervisor import (
         alive,
-        counters_line,
         read_service_counters,
         read_stack,
         uptime_now,
@@ -192,7 +191,7 @@ def status(
         and bool(components)
         and all(c["status"] == "running" for c in components.values())
     )
-    exposure = _exposure(config, now)
+    exposure = _exposure(home)
     if as_json:
         body = {
             "up": up_running,
@@ -203,50 +202,64 @@ def status(
         print(json.dumps(body, indent=2, default=str))
     else:
         console = Console(highlight=False)
-        if stack is None:
-            console.print("no stack has run here (start one: tradeloop up)")
-        else:
-            title = "stack: " + ("up" if up_running else f"down (last: {stack.get('status')})")
-            table = Table(title=title)
-            columns = ("component", "status", "pid", "restarts", "up for", "last exit")
-            activity = any("counters" in c for c in components.values())
-            for column in (*columns, "activity") if activity else columns:
-                table.add_column(column)
-            for name, c in components.items():
-                row = [
-                    name,
-                    c["status"],
-                    str(c["pid"] or "-"),
-                    str(c["restarts"]),
-                    _since(c["uptime_s"]) if c["status"] == "running" else "-",
-                    str(c["last_exit"]),
-                ]
-                if activity:
-                    row.append(counters_line(c["counters"]) if "counters" in c else "")
-                table.add_row(*row)
-            console.print(table)
+        _print_stack(console, stack, up_running, components)
         _print_exposure(console, exposure)
     if not healthy:
         raise typer.Exit(1)
 
 
-def _exposure(config: Path | None, now: int) -> dict[str, Any]:
-    """Account modes and the scalper's rollout, read from the database without creating
-    or migrating it; what went wrong instead when it cannot be read."""
-    from tradeloop.bootstrap.app import build_app
-    from tradeloop.bootstrap.rollout import exposure_view
-    from tradeloop.settings import load_settings
+def _print_stack(
+    console: Console, stack: dict[str, Any] | None, up_running: bool, components: dict[str, Any]
+) -> None:
+    from tradeloop.ops.supervisor import counters_line
+
+    if stack is None:
+        console.print("no stack has run here (start one: tradeloop up)")
+        return
+    title = "stack: " + ("up" if up_running else f"down (last: {stack.get('status')})")
+    table = Table(title=title)
+    columns = ("component", "status", "pid", "restarts", "up for", "last exit")
+    activity = any("counters" in c for c in components.values())
+    for column in (*columns, "activity") if activity else columns:
+        table.add_column(column)
+    for name, c in components.items():
+        row = [
+            name,
+            c["status"],
+            str(c["pid"] or "-"),
+            str(c["restarts"]),
+            _since(c["uptime_s"]) if c["status"] == "running" else "-",
+            str(c["last_exit"]),
+        ]
+        if activity:
+            row.append(counters_line(c["counters"]) if "counters" in c else "")
+        table.add_row(*row)
+    console.print(table)
+
+
+def _exposure(home: Path) -> dict[str, Any]:
+    """Account modes and the scalper's rollout as of their last change
+    (var/run/exposure.json, written by every change: status opens no database), with the
+    stream services' latest rollout figures."""
+    from tradeloop.ops.supervisor import read_service_counters
 
     try:
-        return exposure_view(build_app(load_settings(), config, read_only=True), now)
-    except Exception as exc:
-        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+        exposure = json.loads((home / "run" / "exposure.json").read_text())
+    except (OSError, ValueError):
+        return {"error": "no mode or rollout change recorded yet"}
+    if not isinstance(exposure, dict) or "rollout" not in exposure:
+        return {"error": "var/run/exposure.json is damaged; any mode or rollout change rewrites it"}
+    for service, key in (("executor", "executor"), ("risk", "guard")):
+        counters = read_service_counters(home, service) or {}
+        exposure["rollout"][key] = counters.get("rollout") or {}
+    return exposure
 
 
 def _print_exposure(console: Console, exposure: dict[str, Any]) -> None:
     if "error" in exposure:
-        console.print(f"modes and rollout: not readable ({exposure['error']})")
+        console.print(f"modes and rollout: {exposure['error']}")
         return
+    console.print(f"modes and rollout as of {exposure.get('as_of')}:")
     for a in exposure["accounts"]:
         line = f"account {a['account']}: {a['mode']} since {a['since']}"
         if a["mode"] == "live":

@@ -79,9 +79,15 @@ def _default_ramp() -> tuple[RampStep, ...]:
 class PromotionConfig(FrozenConfig):
     """Account modes (backtest -> paper -> live): gates, first day, weekly ramp-up."""
 
-    to_paper: ToPaperGates = Field(default_factory=ToPaperGates)
-    to_live: ToLiveGates = Field(default_factory=ToLiveGates)
-    first_day: FirstDayLimits = Field(default_factory=FirstDayLimits)
+    to_paper: ToPaperGates = Field(
+        default_factory=ToPaperGates, description="backtest -> paper: the agent's training"
+    )
+    to_live: ToLiveGates = Field(
+        default_factory=ToLiveGates, description="paper -> live: the record and the pre-flight"
+    )
+    first_day: FirstDayLimits = Field(
+        default_factory=FirstDayLimits, description="the first live trading day's limits"
+    )
     ramp: tuple[RampStep, ...] = Field(
         default_factory=_default_ramp,
         description="week 1, 2, ... of live trading; the last step holds from then on. A "

@@ -17,6 +17,7 @@ from tradeloop.domain.orders import SubmitOrder
 from tradeloop.execution.bar_view import BarView
 from tradeloop.execution.order_manager import VenueFill, VenueOrderStatus
 from tradeloop.registry.ports import AliasMove, ModelVersion, PromotionRecord
+from tradeloop.usecases.stream_stage import MemoryDecisionLog
 
 
 class FakeProvider:
@@ -209,6 +210,9 @@ class InMemoryIngestStore(InMemoryBarStore, InMemoryIngestAudit):
 
     def governance_states(self) -> dict[str, tuple[str, str]]:
         return {s: (state.value, self.reasons.get(s, "")) for s, state in self.governance.items()}
+
+
+InMemoryDecisionLog = MemoryDecisionLog  # the stream stages' DecisionLog, in memory
 
 
 class InMemoryRollouts:

@@ -252,7 +252,7 @@ def test_supervisor_when_parity_failure_older_than_window_then_no_rollback() -> 
 
 def test_supervisor_when_fewer_than_min_sample_then_win_rate_ignored() -> None:
     store = InMemoryRollouts()
-    supervisor, registry, _ = _supervisor(store, min_sample=50)
+    supervisor, _, _ = _supervisor(store, min_sample=50)
     _start_canary(store, T0)
     supervisor.check(T0)
     for _ in range(49):
