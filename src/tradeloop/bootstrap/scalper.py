@@ -11,6 +11,7 @@ risk state of the risk service and of the executor.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from tradeloop.usecases.scalper_routing import RoutedExecutor
 from tradeloop.usecases.scalper_scorer import CandidateModel, CandidateScorer, LogisticBaseline
 from tradeloop.usecases.scalper_signal import SignalEngine
 from tradeloop.usecases.stream_stage import APPROVED, CONTROL, Decisions
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from tradeloop.settings import Settings
@@ -194,6 +197,18 @@ def load_registry_models(app: App, scorer: CandidateScorer) -> dict[str, Any]:
     return manifest
 
 
+def _hold_frozen_threshold(app: App, scorer: CandidateScorer, tau: float, *, first: bool) -> None:
+    """After a release's ramp the thresholds stay as they were for release.freeze_hours:
+    a version promoted meanwhile scores with the frozen tau_entry."""
+    from tradeloop.usecases.canary_supervisor import load_routing
+
+    routing = load_routing(routing_store(app), app.config.rollout)[1]
+    if not first and time.time_ns() < routing.frozen_until_ns and scorer.tau_entry != tau:
+        log.warning("tau_entry stays %g (frozen until the release's freeze ends), not %g",
+                    tau, scorer.tau_entry)  # fmt: skip
+        scorer.tau_entry = tau
+
+
 def _scorer_watch(app: App, scorer: CandidateScorer, bus: Bus) -> Any:
     """Every few seconds: reload when the registry's active or shadow moved; every minute:
     the active version's recorded parity rows through ONNX (a gap over the tolerance
@@ -211,7 +226,9 @@ def _scorer_watch(app: App, scorer: CandidateScorer, bus: Bus) -> Any:
             aliases = app.registry().aliases(name)
             pair = (aliases.get("active"), aliases.get("shadow"))
             if pair != seen["aliases"]:
+                tau, first = scorer.tau_entry, seen["aliases"] is None
                 seen["aliases"], seen["manifest"] = pair, load_registry_models(app, scorer)
+                _hold_frozen_threshold(app, scorer, tau, first=first)
         parity = seen["manifest"].get("parity") or {}
         if (
             not parity
