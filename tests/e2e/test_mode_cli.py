@@ -50,8 +50,9 @@ def test_mode_when_gates_fail_then_table_and_nothing_changes_and_force_needs_rea
     assert names["days in paper mode"] is False
     live = _tl(tmp_path, "mode", "promote", "--account", "main", "--to", "live")
     assert live.returncode == 1
-    for criterion in ("days in paper mode", "paper trades", "simulate dry run",
-                      "broker authenticated", "prediction endpoint", "database integrity"):  # fmt: skip
+    criteria = ("days in paper mode", "paper trades", "simulate dry run", "broker authenticated",
+                "prediction endpoint", "database integrity")  # fmt: skip
+    for criterion in criteria:
         assert criterion in live.stdout
     assert list((tmp_path / "var").glob("backups/*")) == []  # refused: no backup taken
     stack = json.loads(_tl(tmp_path, "status", "--json").stdout)

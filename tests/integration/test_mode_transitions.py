@@ -266,3 +266,16 @@ def test_live_ramp_when_weeks_pass_then_steps_after_profit_and_holds_after_loss(
     mt.demote(store, "main", "paper", live_at + 40 * DAY, actor, "drawdown")
     with pytest.raises(TradingRefused):
         mt.live_limits(store, evidence, config, "main", base, live_at + 41 * DAY, actor)
+
+
+def test_ramp_review_when_stored_twice_then_second_is_refused_and_audited_once(
+    engine: Engine,
+) -> None:
+    from tradeloop.rollout.ramp import RampReview
+
+    store = SqlAccountModes(engine)
+    review = RampReview(1, 120.0, "stepped", 1)
+    assert store.add_review("main", T0, review, T0 + 8 * DAY, "ops")
+    assert not store.add_review("main", T0, RampReview(1, -5.0, "held", 0), T0 + 9 * DAY, "ops")
+    assert store.reviews("main", T0) == [review]
+    assert [a["kind"] for a in _audits(engine)] == ["mode.ramp"]

@@ -193,13 +193,21 @@ def _features(rng: np.random.Generator, shift: float = 0.0) -> dict[str, float]:
     return {name: float(rng.normal(shift, 1.0)) for name in CANDIDATE_FEATURES}
 
 
-@pytest.mark.parametrize("trigger", ["winrate", "parity", "psi"])
+GUARDS = {
+    "winrate": {"min_sample": 20},
+    "parity": {"min_sample": 20},
+    "psi": {"min_sample": 20, "ks_block": 1.0},  # each rail alone
+    "ks": {"min_sample": 20, "psi_block": 100.0},
+}
+
+
+@pytest.mark.parametrize("trigger", list(GUARDS))
 def test_supervisor_when_a_guard_rail_trips_then_one_rollback_with_side_effects(
     trigger: str,
 ) -> None:
     store, now, rng = InMemoryRollouts(), T0, np.random.default_rng(3)
-    first, registry, notes = _supervisor(store, min_sample=20, ks_block=1.0)
-    replica, replica_registry, _ = _supervisor(store, min_sample=20, ks_block=1.0)
+    first, registry, notes = _supervisor(store, **GUARDS[trigger])
+    replica, replica_registry, _ = _supervisor(store, **GUARDS[trigger])
     for k in range(600):  # the hour before the canary: the drift reference
         first.on_scored(now - 50 * MINUTE + k * 5 * S, _features(rng))
     _start_canary(store, now)

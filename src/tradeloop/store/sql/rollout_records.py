@@ -71,8 +71,14 @@ class SqlAccountModes:
                "step": review.step, "reviewed_at": now_ns}  # fmt: skip
         with transaction(self.engine) as connection:
             dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-            statement = dialect.insert(ramp_review).on_conflict_do_nothing().values(row)
-            stored = bool(connection.execute(statement).rowcount)
+            # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING
+            statement = (
+                dialect.insert(ramp_review)
+                .on_conflict_do_nothing()
+                .values(row)
+                .returning(ramp_review.c.week)
+            )
+            stored = connection.execute(statement).first() is not None
             if stored:
                 payload = {"action": "ramp", "week": review.week, "pnl_usd": review.pnl_usd,
                            "outcome": review.outcome, "step": review.step + 1}  # fmt: skip
@@ -105,8 +111,9 @@ class SqlRolloutStates:
                     dialect.insert(rollout_state)
                     .on_conflict_do_nothing()
                     .values(name=name, state_json=text, version=1, updated_at=now_ns)
+                    .returning(rollout_state.c.name)
                 )
-                return bool(connection.execute(statement).rowcount)
+                return connection.execute(statement).first() is not None
             statement = (
                 update(rollout_state)
                 .where(rollout_state.c.name == name, rollout_state.c.version == version)
