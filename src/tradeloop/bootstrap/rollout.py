@@ -236,8 +236,18 @@ def _horizons(app: App) -> tuple[int | None, str]:
 
 def _unhealthy(app: App) -> list[str]:
     from tradeloop.ops.host_health import CRIT, disk_check
+    from tradeloop.ops.supervisor import alive, read_stack
 
     found = []
+    try:
+        stack = read_stack(app.settings.home / "run" / "stack.json")
+    except Exception as exc:
+        found.append(f"var/run/stack.json: {exc}")
+        stack = None
+    if stack is not None and alive(stack.get("supervisor_pid")):
+        for name, component in (stack.get("components") or {}).items():
+            if component.get("status") != "running" or not alive(component.get("pid")):
+                found.append(f"{name} is {component.get('status')} (tradeloop status)")
     if app.kill_switch().is_engaged():
         found.append("kill switch engaged (var/KILL_SWITCH)")
     disk = disk_check(app.settings.home, app.config.health)
