@@ -77,7 +77,7 @@ def _simulation(app: App, model: Any, manifest: dict[str, Any]) -> list[Criterio
         out += [
             Criterion(
                 f"{day} day: win rate",
-                _pct(sim["win_rate"]),
+                f"{_pct(sim['win_rate'])} of {sim['trades']} trades",
                 f">= {release.min_win_rate:.0%}",
                 sim["win_rate"] is not None and sim["win_rate"] >= release.min_win_rate,
             ),
@@ -172,8 +172,9 @@ def simulate_day(app: App, model: Any, tau: float, vol_factor: float, steps: int
                        pacing=Pacing(steps_per_s=None, max_messages=steps))  # fmt: skip
     tracker = executor.tracker
     assert tracker is not None
-    return {"win_rate": tracker.winrate, "markout_bps": tracker.markout(1000),
-            "fill_rate": tracker.fill_rate, "orders": executor.sent}  # fmt: skip
+    return {"win_rate": tracker.winrate, "trades": len(tracker.closed),
+            "markout_bps": tracker.markout(1000), "fill_rate": tracker.fill_rate,
+            "orders": executor.sent}  # fmt: skip
 
 
 def _sim_executor(app: App, gate: Any, decisions: Any) -> Any:

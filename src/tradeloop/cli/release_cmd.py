@@ -37,7 +37,8 @@ def release(
     release.canary_fraction for release.canary_hours -> 25 % -> 50 % -> 100 %, the canary
     supervisor rolling back on any guard rail; thresholds frozen release.freeze_hours
     after. The state is stored after every step: run the same command again after a crash
-    or a reboot and it resumes where it was, waiting only what is left of the stage.
+    or a reboot and it resumes where it was, waiting only what is left of the stage; after
+    a failed, rolled-back or stopped release it starts a new attempt.
 
     Examples:
 

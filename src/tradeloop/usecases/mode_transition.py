@@ -31,6 +31,7 @@ from tradeloop.rollout.ramp import (
     same_local_day,
     week_span,
 )
+from tradeloop.usecases.paper_trading import ACCOUNT_NAME
 
 Notify = Callable[[str, str], None]
 
@@ -65,6 +66,14 @@ class ModeEvidence(Protocol):
     def week_pnl(self, account: str, start_ns: int, end_ns: int) -> float:
         """The live account's realised P&L (USD) between the two times."""
         ...
+
+
+def _check_name(account: str) -> None:
+    if not ACCOUNT_NAME.match(account):
+        raise ConfigError(
+            f"--account {account!r}: use 1-40 letters, digits, '-' or '_' (the account's "
+            "folder under var/paper and var/live)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +113,7 @@ def promote(
     """Move ``account`` one mode up when every gate holds; ConfigError for a move that is
     not one step up or a ``force`` without a reason."""
     store, evidence, config = desk.store, desk.evidence, desk.config
+    _check_name(account)
     current = store.get(account) or AccountMode.new(account)
     problem = check_move(current.mode, to, promote=True)
     if problem is not None:
@@ -155,6 +165,7 @@ def demote(
     store: ModeStore, account: str, to: Mode, now_ns: int, actor: Actor, reason: str
 ) -> ModeChange:
     """The rollback: any lower mode, at once, audited and notified."""
+    _check_name(account)
     current = store.get(account) or AccountMode.new(account)
     problem = check_move(current.mode, to, promote=False)
     if problem is not None:
@@ -247,6 +258,8 @@ def account_status(
 ) -> list[AccountStatus]:  # fmt: skip
     """``review`` False: read what is stored only (a status display writes nothing and
     runs no paper-record gates)."""
+    for account in accounts:
+        _check_name(account)
     modes = [store.get(a) or AccountMode.new(a) for a in accounts] if accounts else store.all()
     out = []
     for mode in modes:

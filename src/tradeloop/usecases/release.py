@@ -101,6 +101,18 @@ def run_release(
 def _load(ports: ReleasePorts, request: ReleaseRequest) -> tuple[int, dict[str, Any]]:
     doc = release_doc(request.model_id)
     got = ports.docs.get(doc)
+    if got is not None and got[1].get("outcome") in ("failed", "stopped", "rolled_back"):
+        version, last = got
+        attempt = int(last.get("attempt", 1)) + 1
+        ports.echo(f"the last release of {request.model_id} ended {last['outcome']} in "
+                   f"{last['stage']}: starting attempt {attempt}")  # fmt: skip
+        state = new_state(request.name, request.model_id, ports.clock(),
+                          skip_validations=request.skip_validations,
+                          disable_rollout=request.disable_rollout)  # fmt: skip
+        keys = ("stage", "outcome", "started_at", "history")
+        earlier = [*last.get("earlier_attempts", []), {k: last.get(k) for k in keys}]
+        state.update(attempt=attempt, earlier_attempts=earlier)
+        return _save(ports, request, state, version, ports.clock()), state
     if got is not None:
         version, state = got
         if state["stage"] == "validate" and request.skip_validations:

@@ -163,3 +163,15 @@ def test_release_when_killed_anywhere_then_resumes_and_skips_no_wait(crash_after
     assert at["canary"] - at["shadow"] >= 24
     assert at["ramp-25"] - at["canary"] >= 2
     assert at["ramp-50"] - at["ramp-25"] >= 1
+
+
+def test_release_when_rerun_after_a_failure_then_a_new_attempt_keeps_the_old_one() -> None:
+    world = World([Criterion("parity", "0.2", "<= 1e-5", False)])
+    assert _run(world)["outcome"] == "failed"
+    world.validations = [Criterion("parity", "0", "<= 1e-5", True)]
+    world.now += HOUR
+    state = _run(world)
+    assert state["outcome"] == "done"
+    assert state["attempt"] == 2
+    assert [a["outcome"] for a in state["earlier_attempts"]] == ["failed"]
+    assert any("starting attempt 2" in line for line in world.lines)
