@@ -112,16 +112,16 @@ class AppModeEvidence:
         app = self.app
         paper = PaperAccount.under(app.settings.paper_dir, account)
         failures = tuple(_failures(app.settings.logs_dir / "errors.jsonl", since_ns, now_ns))
+        days = max(0.0, (now_ns - since_ns) / DAY_NS)
         try:
             cash = paper.opening_cash(None, now_ns)
         except DataError:
-            return PaperRecord(0.0, None, None, None, None, 0, 0,
-                               (f"no paper account {paper.root}", *failures))  # fmt: skip
+            return PaperRecord(days, None, None, None, None, 0, 0, failures,
+                               f"missing: {paper.root}", found=False)  # fmt: skip
         fills = app.paper_stores().order_journal(paper.run_id, "paper").fills()
         closed = [t for t in Portfolio.replayed(cash, fills).closed_trades
                   if since_ns <= t.ts_exit < now_ns]  # fmt: skip
         logged, _ = trades_logged(app.engine, paper.run_id, since_ns, now_ns)
-        days = max(0.0, (now_ns - since_ns) / DAY_NS)
         if not closed:
             return PaperRecord(days, None, None, None, None, 0, logged, failures)
         equity = _daily_equity(float(cash), [(t.ts_exit, float(t.pnl)) for t in closed],

@@ -78,6 +78,8 @@ class PaperRecord:
     trades: int  # closed round trips rebuilt from the journal's fills
     trades_table: int  # rows in the trades table for the account
     failures: tuple[str, ...]  # crashes and venue failures in the window (daemon log)
+    account: str = "found"  # where the paper account is, or that it is missing
+    found: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ def to_live_record(record: PaperRecord, dry: DryRun, gates: ToLiveGates) -> list
     """Runbook Transition 2: the paper record and the simulate dry run."""
     drawdown = record.max_drawdown
     return [
+        Criterion("paper account", record.account, "exists", record.found),
         Criterion(
             "days in paper mode",
             f"{record.days:.1f}",
