@@ -71,3 +71,42 @@ def test_evidence_when_paper_and_simulate_ran_then_figures_match_the_ledger(
     assert dry.risk_checks == dry.decisions
     assert dry.orders_sent == 0
     app.engine.dispose()
+
+
+def test_preflight_when_broker_answers_or_refuses_then_cash_or_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tradeloop.testing.fake_alpaca import KEY, SECRET, FakeAlpaca
+
+    monkeypatch.setenv("TRADELOOP_HOME", str(tmp_path / "var"))
+    monkeypatch.chdir(tmp_path)
+    from tradeloop.bootstrap.app import build_app
+    from tradeloop.bootstrap.rollout import AppModeEvidence
+    from tradeloop.rollout.config import ToLiveGates
+    from tradeloop.rollout.mode_gates import preflight
+    from tradeloop.settings import load_settings
+
+    app = build_app(load_settings())
+    with FakeAlpaca(equity="25000") as fake:
+        fake.cash = Decimal("9000")
+        for name, value in {"EXCHANGE_VENUE": "alpaca", "EXCHANGE_MODE": "paper",
+                            "EXCHANGE_BASE_URL": fake.url, "ALPACA_API_KEY_ID": KEY,
+                            "ALPACA_API_SECRET_KEY": SECRET}.items():  # fmt: skip
+            monkeypatch.setenv(name, value)
+        checks = AppModeEvidence(app).preflight("main", 0, backup=False)
+        assert checks.broker_authenticated
+        assert checks.available_cash_usd == 9000.0
+        table = {c.name: c for c in preflight(checks, ToLiveGates())}
+        assert not table["available cash"].ok  # 9,000 < 10,000: spendable cash, not equity
+        assert table["broker authentication valid for"].value == "no expiry"
+        assert not table["prediction endpoint"].ok  # no scorer runs here
+        assert table["database integrity"].ok
+        assert not table["backup of config and database"].ok  # not taken: asked not to
+        monkeypatch.setenv("ALPACA_API_SECRET_KEY", "wrong")
+        refused = AppModeEvidence(app).preflight("main", 0, backup=True)
+    assert not refused.broker_authenticated
+    assert "401" in refused.broker_detail
+    assert "wrong" not in refused.broker_detail
+    assert refused.backup_ok
+    assert list((tmp_path / "var" / "backups").glob("snapshot-*"))
+    app.engine.dispose()

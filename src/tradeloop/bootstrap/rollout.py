@@ -75,7 +75,7 @@ def write_exposure(app: App) -> None:
         view = exposure_view(app, time.time_ns())
         view["as_of"] = iso_from_ns(time.time_ns())
         write_atomic(exposure_path(app.settings.home), json.dumps(view, default=str).encode())
-    except Exception:
+    except Exception:  # the snapshot is a convenience, the database the truth
         import logging
 
         logging.getLogger(__name__).warning("exposure snapshot not written", exc_info=True)
@@ -153,14 +153,14 @@ class AppModeEvidence:
 
     def preflight(self, account: str, now_ns: int, *, backup: bool) -> Preflight:
         app = self.app
-        authenticated, valid, cash = _broker(app)
+        authenticated, valid, cash, why = _broker(app)
         horizons, detail = _horizons(app)
         ok, db_detail = database_integrity(app.engine)
         backup_ok, backup_detail = False, "not taken (other checks failed)"
         if backup:
             backup_ok, backup_detail = _backup(app, now_ns)
         return Preflight(tuple(_unhealthy(app)), authenticated, valid, cash, horizons, detail,
-                         ok, db_detail, backup_ok, backup_detail)  # fmt: skip
+                         ok, db_detail, backup_ok, backup_detail, why)  # fmt: skip
 
     def week_pnl(self, account: str, start_ns: int, end_ns: int) -> float:
         run_id = PaperAccount.under(self.app.settings.home / "live", account, live=True).run_id
@@ -204,14 +204,17 @@ def _failures(path: Path, since_ns: int, now_ns: int) -> list[str]:
     return found
 
 
-def _broker(app: App) -> tuple[bool, float | None, float | None]:
+def _broker(app: App) -> tuple[bool, float | None, float | None, str]:
+    """Authenticated?, seconds the authentication stays valid (None: keys, no expiry),
+    the cash it may spend, and why not when it failed."""
     try:
         venue = app.live_venue()
-        cash = float(venue.balance())
-    except Exception:
-        return False, None, None
+        spendable = getattr(venue, "available_cash", None)
+        cash = float(spendable() if callable(spendable) else venue.balance())
+    except Exception as exc:  # a broker refusing keys fails the check, not the command
+        return False, None, None, str(exc).splitlines()[0][:200]
     valid = getattr(venue, "auth_valid_s", None)
-    return True, (float(valid()) if callable(valid) else None), cash
+    return True, (float(valid()) if callable(valid) else None), cash, "authenticated"
 
 
 def _horizons(app: App) -> tuple[int | None, str]:
@@ -241,7 +244,7 @@ def _unhealthy(app: App) -> list[str]:
     found = []
     try:
         stack = read_stack(app.settings.home / "run" / "stack.json")
-    except Exception as exc:
+    except Exception as exc:  # a damaged stack file is itself a finding
         found.append(f"var/run/stack.json: {exc}")
         stack = None
     if stack is not None and alive(stack.get("supervisor_pid")):
@@ -262,7 +265,7 @@ def _backup(app: App, now_ns: int) -> tuple[bool, str]:
     try:
         snapshot = create_backup(app.database_snapshots(), app.settings.home, app.config.backup,
                                  now_ns=time.time_ns())  # fmt: skip
-    except Exception as exc:
+    except Exception as exc:  # a failed backup refuses the promotion, with why
         return False, f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     _ = now_ns
     return True, str(getattr(snapshot, "path", snapshot))

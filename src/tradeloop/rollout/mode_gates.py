@@ -104,6 +104,7 @@ class Preflight:
     database_detail: str
     backup_ok: bool  # a backup of config and database was taken just before
     backup_detail: str  # its path, or why it failed
+    broker_detail: str = ""  # why the broker refused, when it did
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -64,6 +64,7 @@ class FakeAlpaca:
 
     def __init__(self, equity: str = "100000") -> None:
         self.equity = Decimal(equity)
+        self.cash = Decimal(equity)  # what the account may spend (a test lowers it)
         self.orders: dict[str, _Order] = {}
         self.activities: list[dict[str, Any]] = []
         self.posts = 0
@@ -200,7 +201,8 @@ class FakeAlpaca:
                 request, 200, [{"symbol": s, "qty": str(q)} for s, q in self.positions().items()]
             )
         if method == "GET" and path == "/v2/account":
-            cash = {"status": "ACTIVE", "currency": "USD", "equity": str(self.equity)}
+            cash = {"status": "ACTIVE", "currency": "USD", "equity": str(self.equity),
+                    "cash": str(self.cash)}  # fmt: skip
             return _reply(request, 200, cash)
         if method == "GET" and path == "/v2/account/activities/FILL":
             rows = list(self.activities)

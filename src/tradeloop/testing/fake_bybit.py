@@ -218,7 +218,8 @@ class FakeBybit:
             ]
             return _ok(request, {"category": query.get("category"), "list": rows})
         if route == ("GET", "/v5/account/wallet-balance"):
-            account = {"accountType": "UNIFIED", "totalEquity": str(self.equity)}
+            account = {"accountType": "UNIFIED", "totalEquity": str(self.equity),
+                       "totalAvailableBalance": str(self.equity)}  # fmt: skip
             return _ok(request, {"list": [account]})
         return _reply(request, 404, _envelope(10001, f"no route {method} {parts.path}", {}))
 

@@ -184,6 +184,14 @@ class AlpacaVenue:
             raise VenueUnavailable(f"alpaca account: {_error(response)}")
         return Decimal(str(response.json()["equity"]))
 
+    def available_cash(self) -> Decimal:
+        """Cash the account can spend (``GET /v2/account`` ``cash``): the live pre-flight."""
+        response = self._request("GET", "/v2/account")
+        if response.status_code != 200:
+            raise VenueUnavailable(f"alpaca account: {_error(response)}")
+        body = response.json()
+        return Decimal(str(body.get("cash", body["equity"])))
+
     # -- fills ----------------------------------------------------------------------------
 
     def _activities(self, after: str | None) -> list[dict[str, Any]]:

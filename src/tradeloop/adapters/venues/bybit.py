@@ -300,6 +300,15 @@ class BybitVenue:
         accounts = result.get("list") or [{}]
         return Decimal(str(accounts[0].get("totalEquity") or 0))
 
+    def available_cash(self) -> Decimal:
+        """What the unified account can still spend in USD (``totalAvailableBalance``)."""
+        try:
+            result = self._call("privateGetV5AccountWalletBalance", {"accountType": "UNIFIED"})
+        except _Refused as refused:
+            raise VenueUnavailable(f"bybit wallet balance: {refused}") from None
+        account = (result.get("list") or [{}])[0]
+        return Decimal(str(account.get("totalAvailableBalance") or account.get("totalEquity") or 0))
+
     def _pages(self, endpoint: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         cursor = ""

@@ -143,7 +143,7 @@ def database_integrity(engine: Engine) -> tuple[bool, str]:
                 if verdict != ["ok"]:
                     return False, "quick_check: " + "; ".join(verdict[:3])
             revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception as exc:
+    except Exception as exc:  # any failure to read is the finding
         return False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     if revision != HEAD_REVISION:
         return False, f"schema at {revision}, expected {HEAD_REVISION} (tradeloop db upgrade)"
