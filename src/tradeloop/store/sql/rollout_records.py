@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tradeloop.rollout.account_mode import AccountMode
 from tradeloop.rollout.ramp import RampReview
 from tradeloop.store.sql.audit import record_audit_event
 from tradeloop.store.sql.tables import account_mode, ramp_review, rollout_state, trades
 from tradeloop.store.sql.transaction import transaction
+from tradeloop.store.sql.upsert import insert_if_absent
 
 
 def _mode(row: Any) -> AccountMode:
@@ -70,15 +70,8 @@ class SqlAccountModes:
                "pnl_usd": Decimal(repr(review.pnl_usd)), "outcome": review.outcome,
                "step": review.step, "reviewed_at": now_ns}  # fmt: skip
         with transaction(self.engine) as connection:
-            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-            # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING
-            statement = (
-                dialect.insert(ramp_review)
-                .on_conflict_do_nothing()
-                .values(row)
-                .returning(ramp_review.c.week)
-            )
-            stored = connection.execute(statement).first() is not None
+            stored = insert_if_absent(connection, ramp_review, row,
+                                      ("account", "live_since_ns", "week"))  # fmt: skip
             if stored:
                 payload = {"action": "ramp", "week": review.week, "pnl_usd": review.pnl_usd,
                            "outcome": review.outcome, "step": review.step + 1}  # fmt: skip
@@ -106,14 +99,8 @@ class SqlRolloutStates:
         text = json.dumps(state, sort_keys=True, allow_nan=False)
         with transaction(self.engine) as connection:
             if version == 0:
-                dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-                statement = (
-                    dialect.insert(rollout_state)
-                    .on_conflict_do_nothing()
-                    .values(name=name, state_json=text, version=1, updated_at=now_ns)
-                    .returning(rollout_state.c.name)
-                )
-                return connection.execute(statement).first() is not None
+                row = {"name": name, "state_json": text, "version": 1, "updated_at": now_ns}
+                return insert_if_absent(connection, rollout_state, row, ("name",))
             statement = (
                 update(rollout_state)
                 .where(rollout_state.c.name == name, rollout_state.c.version == version)
