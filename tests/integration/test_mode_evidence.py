@@ -93,7 +93,7 @@ def test_preflight_when_broker_answers_or_refuses_then_cash_or_why(
                             "EXCHANGE_BASE_URL": fake.url, "ALPACA_API_KEY_ID": KEY,
                             "ALPACA_API_SECRET_KEY": SECRET}.items():  # fmt: skip
             monkeypatch.setenv(name, value)
-        checks = AppModeEvidence(app).preflight("main", 0, backup=False)
+        checks = AppModeEvidence(app).preflight("main", 0)
         assert checks.broker_authenticated
         assert checks.available_cash_usd == 9000.0
         table = {c.name: c for c in preflight(checks, ToLiveGates())}
@@ -101,12 +101,14 @@ def test_preflight_when_broker_answers_or_refuses_then_cash_or_why(
         assert table["broker authentication valid for"].value == "no expiry"
         assert not table["prediction endpoint"].ok  # no scorer runs here
         assert table["database integrity"].ok
-        assert not table["backup of config and database"].ok  # not taken: asked not to
+        assert not table["backup of config and database"].ok  # the use case takes it last
         monkeypatch.setenv("ALPACA_API_SECRET_KEY", "wrong")
-        refused = AppModeEvidence(app).preflight("main", 0, backup=True)
+        refused = AppModeEvidence(app).preflight("main", 0)
     assert not refused.broker_authenticated
     assert "401" in refused.broker_detail
     assert "wrong" not in refused.broker_detail
-    assert refused.backup_ok
+    taken, where = AppModeEvidence(app).backup(0)
+    assert taken
+    assert "snapshot-" in where
     assert list((tmp_path / "var" / "backups").glob("snapshot-*"))
     app.engine.dispose()

@@ -51,9 +51,11 @@ class FakeEvidence:
     def dry_run(self, now_ns: int) -> DryRun:
         return self.dry
 
-    def preflight(self, account: str, now_ns: int, *, backup: bool) -> Preflight:
-        if backup:
-            self.backups.append(now_ns)
+    def backup(self, now_ns: int) -> tuple[bool, str]:
+        self.backups.append(now_ns)
+        return True, "var/backups/x"
+
+    def preflight(self, account: str, now_ns: int) -> Preflight:
         return Preflight(
             (),
             True,
@@ -63,8 +65,8 @@ class FakeEvidence:
             "100 horizons",
             True,
             "ok",
-            backup,
-            "var/backups/x" if backup else "not taken",
+            False,
+            "not taken",
         )
 
     def week_pnl(self, account: str, start_ns: int, end_ns: int) -> float:

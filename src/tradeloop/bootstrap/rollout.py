@@ -151,16 +151,16 @@ class AppModeEvidence:
         age = None if latest is None else (now_ns - latest) / 3.6e12
         return DryRun(age, decisions, checks, sent)
 
-    def preflight(self, account: str, now_ns: int, *, backup: bool) -> Preflight:
+    def preflight(self, account: str, now_ns: int) -> Preflight:
         app = self.app
         authenticated, valid, cash, why = _broker(app)
         horizons, detail = _horizons(app)
         ok, db_detail = database_integrity(app.engine)
-        backup_ok, backup_detail = False, "not taken (other checks failed)"
-        if backup:
-            backup_ok, backup_detail = _backup(app, now_ns)
         return Preflight(tuple(_unhealthy(app)), authenticated, valid, cash, horizons, detail,
-                         ok, db_detail, backup_ok, backup_detail, why)  # fmt: skip
+                         ok, db_detail, False, "not taken (other checks failed)", why)  # fmt: skip
+
+    def backup(self, now_ns: int) -> tuple[bool, str]:
+        return _backup(self.app, now_ns)
 
     def week_pnl(self, account: str, start_ns: int, end_ns: int) -> float:
         run_id = PaperAccount.under(self.app.settings.home / "live", account, live=True).run_id

@@ -10,6 +10,7 @@ moves to the next step, any other holds; each review is audited and notified.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -61,7 +62,13 @@ class ModeEvidence(Protocol):
 
     def dry_run(self, now_ns: int) -> DryRun: ...
 
-    def preflight(self, account: str, now_ns: int, *, backup: bool) -> Preflight: ...
+    def preflight(self, account: str, now_ns: int) -> Preflight:
+        """Every pre-flight check but the backup (``backup_ok`` False: not taken)."""
+        ...
+
+    def backup(self, now_ns: int) -> tuple[bool, str]:
+        """Back up config and database now: (taken, its path or why not)."""
+        ...
 
     def week_pnl(self, account: str, start_ns: int, end_ns: int) -> float:
         """The live account's realised P&L (USD) between the two times."""
@@ -151,13 +158,13 @@ def _criteria(
         evidence.paper_record(current.account, since, now_ns), evidence.dry_run(now_ns),
         config.to_live,
     )  # fmt: skip
-    first = evidence.preflight(current.account, now_ns, backup=False)
-    checks = gates.preflight(first, config.to_live)
-    if gates.all_pass(record + checks[:-1]) or force:
+    first = evidence.preflight(current.account, now_ns)
+    if gates.all_pass(record + gates.preflight(first, config.to_live)[:-1]) or force:
         # the backup is the last step before going live: taken only when nothing else
         # stands in the way, so a refused promotion leaves no backup behind
-        checks = gates.preflight(evidence.preflight(current.account, now_ns, backup=True),
-                                 config.to_live)  # fmt: skip
+        taken, detail = evidence.backup(now_ns)
+        first = dataclasses.replace(first, backup_ok=taken, backup_detail=detail)
+    checks = gates.preflight(first, config.to_live)
     return record + checks
 
 
